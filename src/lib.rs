@@ -1,0 +1,28 @@
+//! feedbrief turns the blogs a profession reads into a daily SmartBrief-style email.
+//!
+//! The pipeline, one module per stage, in data-flow order:
+//!
+//! ```text
+//! feeds.toml ─▶ config ─▶ fetch ─▶ parse ─▶ extract + summarize ─▶ store ─▶ select ─▶ render ─▶ deliver
+//!                 │        reqwest  feed-rs   scraper                SQLite   rank      minijinja  lettre
+//!                 └ members (CSV) ─────────────────────────────────────┘
+//! ```
+//!
+//! [`pipeline`] drives one cycle (`feedbrief once`); [`daemon`] repeats fetches on an
+//! interval and sends on the cron schedule (`feedbrief run`). Parsing, extraction,
+//! summarizing, selection and rendering are pure functions of their inputs; only fetch,
+//! store and deliver touch the outside world.
+
+pub mod config;
+pub mod daemon;
+pub mod deliver;
+pub mod extract;
+pub mod fetch;
+pub mod members;
+pub mod parse;
+pub mod pipeline;
+pub mod render;
+pub mod select;
+pub mod store;
+pub mod summarize;
+pub mod token;

@@ -1,0 +1,659 @@
+//! The `feedbrief` binary: parses arguments, sets up logging, calls the library and prints
+//! the whole error chain once. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use feedbrief::config::{self, Config};
+use feedbrief::pipeline::{self, App};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    name = "feedbrief",
+    version,
+    about = "Turns the blogs a profession reads into a daily SmartBrief-style email digest"
+)]
+struct Cli {
+    /// The config file.
+    #[arg(
+        long,
+        global = true,
+        env = "FEEDBRIEF_CONFIG",
+        default_value = "feeds.toml"
+    )]
+    config: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The daemon: fetch on the interval, send on the schedule, stop on SIGTERM/Ctrl-C.
+    Run,
+    /// One whole cycle now: fetch, build today's digest, deliver it, print a report.
+    Once {
+        /// Fetch and build, but record and send nothing.
+        #[arg(long)]
+        no_send: bool,
+    },
+    /// Refresh feeds only and print a per-feed report.
+    Fetch,
+    /// Render the next digest from stored entries without sending or marking anything.
+    Preview {
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The plain-text part instead of the HTML.
+        #[arg(long)]
+        text: bool,
+    },
+    /// Send a test copy of the next digest (or the last one) to one address; marks nothing.
+    Send {
+        /// The address to send to.
+        #[arg(long)]
+        to: String,
+    },
+    /// Validate config, templates and members file; try the mail transport.
+    Check,
+    /// Parse one feed (URL or file) and print what feedbrief sees.
+    Inspect {
+        /// A feed URL or a local file.
+        source: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Main text (or summary) of article pages, as the digest would use them.
+    Extract {
+        /// HTML files (optionally .gz) or URLs.
+        #[arg(required = true)]
+        inputs: Vec<String>,
+        /// Write `<stem>.txt` per input into this directory.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+        /// Print the two-sentence summary instead of the text.
+        #[arg(long)]
+        summary: bool,
+    },
+    /// Feed state.
+    Feeds {
+        #[command(subcommand)]
+        command: FeedsCommand,
+    },
+    /// Manage the member list.
+    Members {
+        #[command(subcommand)]
+        command: MembersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeedsCommand {
+    /// Each feed's state: last success, errors, why it needs attention.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum MembersCommand {
+    /// Add and update members from a CSV file (`email,name[,sections]`).
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// List members with their status.
+    List,
+    /// Stop sending to an address (kept as `removed`; a re-import does not bring it back).
+    Remove {
+        /// The address.
+        address: String,
+    },
+}
+
+/// A failure with the exit code it deserves.
+enum Failure {
+    Usage(anyhow::Error),
+    Runtime(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Runtime(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(Failure::Usage(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let default = match cli.command {
+        Command::Run => "info",
+        // The other commands print a report of every problem; logs would repeat it.
+        _ => "error",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn load_config(path: &Path) -> Result<Config, Failure> {
+    config::load(path).map_err(|e| Failure::Usage(e.into()))
+}
+
+fn open_app(path: &Path) -> Result<Arc<App>, Failure> {
+    let config = load_config(path)?;
+    // A broken template is a config problem: the operator must fix a file.
+    App::open(config).map_err(Failure::Usage)
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Command::Run => {
+            let app = open_app(&cli.config)?;
+            let cancel = CancellationToken::new();
+            spawn_signal_handler(cancel.clone());
+            feedbrief::daemon::run(app, cancel).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Once { no_send } => {
+            let app = open_app(&cli.config)?;
+            let cancel = CancellationToken::new();
+            spawn_signal_handler(cancel.clone());
+            let report = pipeline::once(&app, Utc::now(), !no_send, &cancel).await?;
+            print!("{report}");
+            let d = &report.delivery;
+            Ok(if d.failed > 0 || d.deferred > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Fetch => {
+            let app = open_app(&cli.config)?;
+            let now = Utc::now();
+            let members = pipeline::import_members(&app, now)?;
+            for e in &members.errors {
+                eprintln!("members: skipped {e}");
+            }
+            let report = pipeline::fetch_all(&app, now).await?;
+            print!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Preview { out, text } => {
+            let app = open_app(&cli.config)?;
+            let Some(digest) = pipeline::next_digest(&app, Utc::now())? else {
+                eprintln!(
+                    "no new stories since the last digest; nothing to preview (run `feedbrief fetch` first?)"
+                );
+                return Ok(ExitCode::SUCCESS);
+            };
+            let recipient = feedbrief::render::Recipient {
+                name: Some("Preview".into()),
+                email: "preview@example.org".into(),
+                sections: Vec::new(),
+            };
+            let brief = pipeline::brief_info(&app.config, None, digest.created_at);
+            let (unsub, _) =
+                pipeline::unsubscribe_url(&app.config, &app.secret, 0, &recipient.email);
+            let rendered = app.templates.render(
+                &digest,
+                &brief,
+                &recipient,
+                &unsub,
+                app.config.brief.timezone,
+            )?;
+            let body = if text { rendered.text } else { rendered.html };
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, body)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("wrote {} (subject: {})", path.display(), rendered.subject);
+                }
+                None => {
+                    std::io::stdout()
+                        .write_all(body.as_bytes())
+                        .context("writing to stdout")?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Send { to } => {
+            let app = open_app(&cli.config)?;
+            let email = feedbrief::members::normalise_address(&to)
+                .map_err(|m| Failure::Usage(anyhow::anyhow!(m)))?;
+            let digest = match pipeline::next_digest(&app, Utc::now())? {
+                Some(d) => d,
+                None => {
+                    let store = app.store();
+                    let last = store
+                        .last_digest()?
+                        .context("no new stories and no earlier digest to send")?;
+                    let row = store.digest(last.0)?.context("the last digest vanished")?;
+                    serde_json::from_str(&row.content).context("reading the last digest")?
+                }
+            };
+            let recipient = feedbrief::render::Recipient {
+                name: None,
+                email,
+                sections: Vec::new(),
+            };
+            let message = pipeline::message_for(
+                &app,
+                None,
+                &digest,
+                0,
+                &recipient,
+                std::time::SystemTime::now(),
+            )?;
+            let sender = feedbrief::deliver::Sender::new(
+                &app.config.delivery.transport,
+                1,
+                app.config.delivery.timeout,
+            )?;
+            sender
+                .send(
+                    &message,
+                    &format!("test-{}", Utc::now().format("%Y%m%dT%H%M%S")),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("sending the test copy to {to}: {e}"))?;
+            sender.close().await;
+            println!("sent a test copy of \"{}\" to {to}", digest.lead.title);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check => check(&cli.config).await,
+        Command::Inspect { source, json } => inspect(&source, json).await,
+        Command::Extract {
+            inputs,
+            out_dir,
+            summary,
+        } => extract(&inputs, out_dir.as_deref(), summary).await,
+        Command::Feeds {
+            command: FeedsCommand::Status,
+        } => {
+            let app = open_app(&cli.config)?;
+            let store = app.store();
+            for f in &app.config.feeds {
+                let state = store.feed_state(f.url.as_str())?;
+                match state {
+                    None => println!("never fetched  {} <{}>", f.name, f.url),
+                    Some(s) => {
+                        let last = s.last_success_at.map_or("never".to_string(), |t| {
+                            t.format("%Y-%m-%d %H:%M UTC").to_string()
+                        });
+                        match &s.last_error {
+                            None => println!(
+                                "ok             {} <{}>: last success {last}",
+                                f.name, f.url
+                            ),
+                            Some(e) => println!(
+                                "FAILING ({}x)  {} <{}>: last success {last}; last error: {e}",
+                                s.error_count, f.name, f.url
+                            ),
+                        }
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Members { command } => members(&cli.config, command),
+    }
+}
+
+fn members(config_path: &Path, command: MembersCommand) -> Result<ExitCode, Failure> {
+    let app = open_app(config_path)?;
+    let now = Utc::now();
+    match command {
+        MembersCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let r = pipeline::import_members_text(&app, &text, now)?;
+            for e in &r.errors {
+                eprintln!("{}: skipped {e}", file.display());
+            }
+            println!(
+                "{}: {} added, {} updated, {} unchanged, {} rows skipped",
+                file.display(),
+                r.counts.added,
+                r.counts.updated,
+                r.counts.unchanged,
+                r.errors.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        MembersCommand::List => {
+            let members = app.store().members()?;
+            for m in &members {
+                let sections = if m.sections.is_empty() {
+                    "all sections".to_string()
+                } else {
+                    m.sections.join("; ")
+                };
+                let reason = m
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default();
+                println!(
+                    "{:<12} {:<40} {:<24} {sections}",
+                    format!("{}{reason}", m.status),
+                    m.email,
+                    m.name.as_deref().unwrap_or("-")
+                );
+            }
+            let active = members.iter().filter(|m| m.status == "active").count();
+            println!("{} members, {active} active", members.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        MembersCommand::Remove { address } => {
+            let email = feedbrief::members::normalise_address(&address)
+                .map_err(|m| Failure::Usage(anyhow::anyhow!(m)))?;
+            if app
+                .store()
+                .set_member_status(&email, "removed", "removed by an operator", now)?
+            {
+                println!("{email} removed; no further digests will be sent to it");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("error: no member has the address {email}");
+                Ok(ExitCode::from(1))
+            }
+        }
+    }
+}
+
+async fn check(config_path: &Path) -> Result<ExitCode, Failure> {
+    let config = load_config(config_path)?;
+    println!(
+        "ok   config {} ({} feeds, {} sections)",
+        config_path.display(),
+        config.feeds.len(),
+        config.sections.len()
+    );
+    let mut problems = 0;
+    match feedbrief::render::Templates::load(&config.brief.templates) {
+        Ok(t) => {
+            for (name, source) in &t.sources {
+                println!("ok   template {name} ({source})");
+            }
+        }
+        Err(e) => {
+            problems += 1;
+            println!("FAIL templates: {e:#}");
+        }
+    }
+    if config.brief.base_url.is_none() {
+        println!(
+            "warn [brief] base_url is not set: unsubscribe falls back to mailto and there is no one-click (RFC 8058) link"
+        );
+    }
+    if let Some(path) = &config.members.file {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let names: Vec<String> = config.sections.iter().map(|s| s.name.clone()).collect();
+                let (rows, errors) = feedbrief::members::parse_csv(&text, &names);
+                println!("ok   members {}: {} valid rows", path.display(), rows.len());
+                for e in &errors {
+                    problems += 1;
+                    println!("FAIL members {}: {e}", path.display());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                println!(
+                    "warn members file {} does not exist (no members will be imported)",
+                    path.display()
+                );
+            }
+            Err(e) => {
+                problems += 1;
+                println!("FAIL members {}: {e}", path.display());
+            }
+        }
+    }
+    match feedbrief::store::Store::open(&config.brief.data_dir.join("feedbrief.sqlite")) {
+        Ok(_) => println!(
+            "ok   database {}",
+            config.brief.data_dir.join("feedbrief.sqlite").display()
+        ),
+        Err(e) => {
+            problems += 1;
+            println!("FAIL database: {e:#}");
+        }
+    }
+    feedbrief::fetch::install_crypto_provider();
+    match feedbrief::deliver::Sender::new(&config.delivery.transport, 1, config.delivery.timeout) {
+        Ok(sender) => match sender.test().await {
+            Ok(msg) => println!("ok   delivery: {msg}"),
+            Err(e) => {
+                problems += 1;
+                println!("FAIL delivery: {e:#}");
+            }
+        },
+        Err(e) => {
+            problems += 1;
+            println!("FAIL delivery: {e:#}");
+        }
+    }
+    if problems > 0 {
+        println!("{problems} problem(s) found");
+        Ok(ExitCode::from(1))
+    } else {
+        println!("all checks passed");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Reads a URL (fetched with default settings) or a local file, gunzipping `.gz` files.
+async fn read_source(source: &str) -> anyhow::Result<(Vec<u8>, url::Url)> {
+    if let Ok(url) = url::Url::parse(source)
+        && matches!(url.scheme(), "http" | "https")
+    {
+        let settings = config::parse(
+            "[brief]\nname = \"inspect\"\nfrom = \"inspect@example.org\"\n",
+            Path::new("feeds.toml"),
+            |_| None,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .fetch;
+        let fetcher = feedbrief::fetch::Fetcher::new(&settings)?;
+        return match fetcher.get(&url, &Default::default()).await {
+            Ok(feedbrief::fetch::Outcome::Fetched(f)) => Ok((f.body, f.final_url)),
+            Ok(feedbrief::fetch::Outcome::NotModified) => anyhow::bail!("{url}: unexpected 304"),
+            Err(e) => Err(anyhow::anyhow!("fetching {url}: {e}")),
+        };
+    }
+    let path = Path::new(source);
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = if path.extension().is_some_and(|e| e == "gz") {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out)
+            .with_context(|| format!("gunzipping {}", path.display()))?;
+        out
+    } else {
+        bytes
+    };
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let url = url::Url::from_file_path(&abs)
+        .map_err(|()| anyhow::anyhow!("{} is not a usable path", abs.display()))?;
+    Ok((bytes, url))
+}
+
+async fn inspect(source: &str, json: bool) -> Result<ExitCode, Failure> {
+    let (body, url) = read_source(source).await?;
+    let feed =
+        feedbrief::parse::parse_feed(&body, &url).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+    let entries: Vec<_> = feed
+        .entries
+        .iter()
+        .map(|e| {
+            let summary = pipeline::entry_with_summary(e.clone()).summary;
+            (e, summary)
+        })
+        .collect();
+    if json {
+        let v = serde_json::json!({
+            "title": feed.title,
+            "site_url": feed.site_url,
+            "repaired": feed.repaired,
+            "entries": entries.iter().map(|(e, s)| serde_json::json!({
+                "key": e.key,
+                "title": e.title,
+                "link": e.url,
+                "published": e.published.map(|d| d.to_rfc3339()),
+                "author": e.author,
+                "summary": s,
+            })).collect::<Vec<_>>(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).context("serialising")?
+        );
+    } else {
+        println!("feed: {}", feed.title.as_deref().unwrap_or("(untitled)"));
+        if let Some(site) = &feed.site_url {
+            println!("site: {site}");
+        }
+        if !feed.repaired.is_empty() {
+            println!("repaired: {}", feed.repaired.join("; "));
+        }
+        println!("{} entries", entries.len());
+        for (e, s) in &entries {
+            println!();
+            println!("  title:     {}", e.title);
+            println!("  key:       {}", e.key);
+            println!("  link:      {}", e.url.as_deref().unwrap_or("-"));
+            println!(
+                "  published: {}",
+                e.published.map_or("-".to_string(), |d| d.to_rfc3339())
+            );
+            println!("  summary:   {}", s.as_deref().unwrap_or("-"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn extract(
+    inputs: &[String],
+    out_dir: Option<&Path>,
+    summary: bool,
+) -> Result<ExitCode, Failure> {
+    if let Some(dir) = out_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut failures = 0;
+    for input in inputs {
+        let (bytes, url) = match read_source(input).await {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                failures += 1;
+                continue;
+            }
+        };
+        let html = String::from_utf8_lossy(&bytes);
+        let page_url = matches!(url.scheme(), "http" | "https").then_some(&url);
+        let article = feedbrief::extract::extract(&html, page_url);
+        let text = if summary {
+            feedbrief::summarize::summarize(&article.blocks).unwrap_or_default()
+        } else {
+            article.text()
+        };
+        match out_dir {
+            Some(dir) => {
+                let name = Path::new(input)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("page");
+                let stem = name
+                    .split('.')
+                    .next()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("page");
+                let path = dir.join(format!("{stem}.txt"));
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            None => {
+                if inputs.len() > 1 {
+                    println!("==> {input} <==");
+                }
+                println!("{text}");
+            }
+        }
+    }
+    Ok(if failures > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn spawn_signal_handler(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::error!("cannot listen for SIGTERM: {e}");
+                        let _ = ctrl_c.await;
+                        cancel.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("stop requested; finishing the work in flight");
+        cancel.cancel();
+    });
+}

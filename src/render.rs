@@ -1,0 +1,446 @@
+//! Render: a [`Digest`] plus one member → subject, HTML (CSS inlined) and plain text.
+//!
+//! Templates are minijinja files (`subject.txt`, `digest.html`, `digest.txt`); the
+//! built-in ones are compiled into the binary and any file of the same name in
+//! `[brief] templates` overrides them. They are loaded and test-rendered at startup so a
+//! broken template stops the program before anything is fetched. HTML autoescapes all feed
+//! text. Pure: the caller supplies the member, links and time zone.
+
+use std::path::Path;
+
+use anyhow::Context;
+use chrono_tz::Tz;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::select::{Digest, Story};
+
+/// Template names and their built-in text.
+const BUILTIN: &[(&str, &str)] = &[
+    ("subject.txt", include_str!("../templates/subject.txt")),
+    ("digest.html", include_str!("../templates/digest.html")),
+    ("digest.txt", include_str!("../templates/digest.txt")),
+];
+
+/// Width of the plain-text part (RFC 3676 suggests under 78).
+pub const TEXT_WIDTH: usize = 76;
+
+/// The loaded, checked templates.
+pub struct Templates {
+    env: Environment<'static>,
+    /// Where each template came from, for `check`.
+    pub sources: Vec<(String, String)>,
+}
+
+/// One rendered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// Subject line.
+    pub subject: String,
+    /// HTML part, CSS inlined.
+    pub html: String,
+    /// Plain-text part, wrapped.
+    pub text: String,
+}
+
+/// Per-brief facts the templates show.
+#[derive(Debug, Clone, Serialize)]
+pub struct BriefInfo {
+    /// Brief name.
+    pub name: String,
+    /// Tagline.
+    pub tagline: Option<String>,
+    /// "Friday, November 27, 2026".
+    pub date_long: String,
+    /// "11/27/2026".
+    pub date_short: String,
+    /// This issue in the web archive.
+    pub web_url: Option<String>,
+    /// The web archive.
+    pub archive_url: Option<String>,
+    /// The public base URL.
+    pub base_url: Option<String>,
+    /// Footer postal address.
+    pub postal_address: Option<String>,
+    /// `lang` attribute.
+    pub lang: String,
+    /// Sender address.
+    pub from_address: String,
+}
+
+/// The member a copy is rendered for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recipient {
+    /// Display name.
+    pub name: Option<String>,
+    /// Address.
+    pub email: String,
+    /// Sections chosen (empty: all).
+    pub sections: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct StoryCtx<'a> {
+    title: &'a str,
+    url: &'a str,
+    summary: Option<&'a str>,
+    source: &'a str,
+    date_md: String,
+    access_note: Option<&'a str>,
+    section: &'a str,
+}
+
+#[derive(Serialize)]
+struct AnnouncementCtx<'a> {
+    title: &'a str,
+    body: &'a str,
+    link: &'a str,
+    cta: &'a str,
+    image: Option<&'a str>,
+    image_alt: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct SectionCtx<'a> {
+    name: &'a str,
+    stories: Vec<StoryCtx<'a>>,
+    announcements: Vec<AnnouncementCtx<'a>>,
+}
+
+#[derive(Serialize)]
+struct DigestCtx<'a> {
+    brief: &'a BriefInfo,
+    preheader: String,
+    lead: StoryCtx<'a>,
+    sections: Vec<SectionCtx<'a>>,
+    sponsors: Vec<AnnouncementCtx<'a>>,
+    member: &'a Recipient,
+    unsubscribe_url: &'a str,
+    story_count: usize,
+}
+
+impl Templates {
+    /// Loads the built-in templates, overridden by files in `dir` when it exists, and
+    /// test-renders them with a sample digest.
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        let mut sources = Vec::new();
+        for (name, builtin) in BUILTIN {
+            let path = dir.join(name);
+            let (text, source) = match std::fs::read_to_string(&path) {
+                Ok(t) => (t, path.display().to_string()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    ((*builtin).to_string(), "built-in".to_string())
+                }
+                Err(e) => {
+                    return Err(anyhow::anyhow!(
+                        "cannot read template {}: {e}",
+                        path.display()
+                    ));
+                }
+            };
+            env.add_template_owned(name.to_string(), text)
+                .map_err(|e| template_error(&source, name, &e))?;
+            sources.push((name.to_string(), source));
+        }
+        let templates = Self { env, sources };
+        templates
+            .render(
+                &sample_digest(),
+                &sample_brief(),
+                &sample_recipient(),
+                "https://example.org/unsubscribe/sample",
+                Tz::UTC,
+            )
+            .context("rendering a sample digest to check the templates")?;
+        Ok(templates)
+    }
+
+    /// Renders one member's copy of `digest`.
+    pub fn render(
+        &self,
+        digest: &Digest,
+        brief: &BriefInfo,
+        member: &Recipient,
+        unsubscribe_url: &str,
+        tz: Tz,
+    ) -> anyhow::Result<Rendered> {
+        let story = |s| story_ctx(s, tz);
+        // A member who chose sections sees those (the lead always); announcements placed
+        // after a hidden section move to the last shown one so none is lost.
+        let shown: Vec<&crate::select::SectionStories> = digest
+            .sections
+            .iter()
+            .filter(|s| member.sections.is_empty() || member.sections.contains(&s.name))
+            .collect();
+        let mut sections: Vec<SectionCtx<'_>> = shown
+            .iter()
+            .map(|s| SectionCtx {
+                name: &s.name,
+                stories: s.stories.iter().map(story).collect(),
+                announcements: Vec::new(),
+            })
+            .collect();
+        let mut orphans = Vec::new();
+        for a in &digest.announcements {
+            match sections.iter_mut().find(|s| s.name == a.after_section) {
+                Some(s) => s.announcements.push(announcement_ctx(a)),
+                None => orphans.push(announcement_ctx(a)),
+            }
+        }
+        let preheader = digest
+            .stories()
+            .filter(|s| {
+                s.entry_id == digest.lead.entry_id
+                    || member.sections.is_empty()
+                    || member.sections.contains(&s.section)
+            })
+            .take(3)
+            .map(|s| s.title.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let story_count = 1 + sections.iter().map(|s| s.stories.len()).sum::<usize>();
+        match sections.last_mut() {
+            Some(last) => last.announcements.extend(orphans),
+            None => {
+                sections.push(SectionCtx {
+                    name: "",
+                    stories: Vec::new(),
+                    announcements: orphans,
+                });
+            }
+        }
+        sections.retain(|s| !s.stories.is_empty() || !s.announcements.is_empty());
+        let ctx = DigestCtx {
+            brief,
+            preheader,
+            lead: story(&digest.lead),
+            sections,
+            sponsors: Vec::new(),
+            member,
+            unsubscribe_url,
+            story_count,
+        };
+        let ctx = minijinja::Value::from(minijinja::value::Serde(&ctx));
+        let render = |name: &str| -> anyhow::Result<String> {
+            self.env
+                .get_template(name)
+                .and_then(|t| t.render(&ctx))
+                .map_err(|e| anyhow::anyhow!("template {name}: {e:#}"))
+        };
+        let subject = render("subject.txt")?
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let html = inline_css(&render("digest.html")?)?;
+        let text = wrap_text(&render("digest.txt")?, TEXT_WIDTH);
+        Ok(Rendered {
+            subject,
+            html,
+            text,
+        })
+    }
+}
+
+fn story_ctx(s: &Story, tz: Tz) -> StoryCtx<'_> {
+    StoryCtx {
+        title: &s.title,
+        url: &s.url,
+        summary: s.summary.as_deref(),
+        source: &s.source,
+        date_md: s.date.with_timezone(&tz).format("%-m/%-d").to_string(),
+        access_note: s.access_note.as_deref(),
+        section: &s.section,
+    }
+}
+
+fn announcement_ctx(a: &crate::select::DigestAnnouncement) -> AnnouncementCtx<'_> {
+    AnnouncementCtx {
+        title: &a.title,
+        body: &a.body,
+        link: &a.link,
+        cta: &a.cta,
+        image: a.image.as_deref(),
+        image_alt: a.image_alt.as_deref(),
+    }
+}
+
+fn template_error(source: &str, name: &str, e: &minijinja::Error) -> anyhow::Error {
+    let line = e.line().map(|l| format!(":{l}")).unwrap_or_default();
+    anyhow::anyhow!(
+        "template {name} ({source}{line}): {}",
+        e.detail().unwrap_or(&e.to_string())
+    )
+}
+
+/// Moves the `<style>` rules onto the elements (Gmail and Outlook drop `<style>`).
+/// Blocks marked `data-css-inline="ignore"` (media queries, dark mode) stay as they are.
+pub fn inline_css(html: &str) -> anyhow::Result<String> {
+    let inliner = css_inline::CSSInliner::options()
+        .load_remote_stylesheets(false)
+        .keep_style_tags(false)
+        .build();
+    inliner
+        .inline(html)
+        .map_err(|e| anyhow::anyhow!("inlining the digest's CSS: {e}"))
+}
+
+/// Wraps lines longer than `width` at spaces; a word longer than the width (a URL) gets
+/// its own line and is never broken. Runs of blank lines collapse to one.
+pub fn wrap_text(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut blank_run = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank_run += 1;
+            if blank_run <= 1 && !out.is_empty() {
+                out.push('\n');
+            }
+            continue;
+        }
+        blank_run = 0;
+        if line.chars().count() <= width {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let indent: String = line.chars().take_while(|c| *c == ' ').collect();
+        let mut current = String::new();
+        for word in line.split_whitespace() {
+            let needed = if current.is_empty() {
+                indent.len() + word.chars().count()
+            } else {
+                current.chars().count() + 1 + word.chars().count()
+            };
+            if !current.is_empty() && needed > width {
+                out.push_str(&current);
+                out.push('\n');
+                current.clear();
+            }
+            if current.is_empty() {
+                current.push_str(&indent);
+            } else {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+        if !current.is_empty() {
+            out.push_str(&current);
+            out.push('\n');
+        }
+    }
+    out.trim_end().to_string() + "\n"
+}
+
+fn sample_story(id: i64, section: &str) -> Story {
+    Story {
+        entry_id: id,
+        title: format!("Sample headline {id} & <friends>"),
+        url: format!("https://example.org/story/{id}"),
+        summary: Some("A first sentence of a sample summary. A second one that ends it.".into()),
+        source: "Example Blog".into(),
+        date: chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default(),
+        section: section.into(),
+        access_note: Some("subscription required".into()),
+    }
+}
+
+fn sample_digest() -> Digest {
+    Digest {
+        created_at: chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default(),
+        lead: sample_story(1, "One"),
+        sections: vec![crate::select::SectionStories {
+            name: "One".into(),
+            stories: vec![sample_story(2, "One"), sample_story(3, "One")],
+        }],
+        announcements: vec![crate::select::DigestAnnouncement {
+            title: "Announcement".into(),
+            body: "Body.".into(),
+            link: "https://example.org/a".into(),
+            cta: "LEARN MORE".into(),
+            image: None,
+            image_alt: None,
+            after_section: "One".into(),
+        }],
+    }
+}
+
+fn sample_brief() -> BriefInfo {
+    BriefInfo {
+        name: "Sample Brief".into(),
+        tagline: Some("Tagline".into()),
+        date_long: "Friday, November 27, 2026".into(),
+        date_short: "11/27/2026".into(),
+        web_url: Some("https://example.org/archive/1".into()),
+        archive_url: Some("https://example.org/archive".into()),
+        base_url: Some("https://example.org/".into()),
+        postal_address: Some("1 Main St".into()),
+        lang: "en".into(),
+        from_address: "brief@example.org".into(),
+    }
+}
+
+fn sample_recipient() -> Recipient {
+    Recipient {
+        name: Some("Sample Member".into()),
+        email: "member@example.org".into(),
+        sections: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_templates_load_and_escape_feed_text() {
+        let t = Templates::load(Path::new("/nonexistent")).expect("built-in templates");
+        let mut d = sample_digest();
+        d.lead.title = "<script>alert(1)</script> & more".into();
+        let r = t
+            .render(
+                &d,
+                &sample_brief(),
+                &sample_recipient(),
+                "https://example.org/u/x",
+                Tz::UTC,
+            )
+            .expect("render");
+        assert!(!r.html.contains("<script>alert(1)"));
+        assert!(r.html.contains("&lt;script&gt;"));
+        assert_eq!(r.subject, "<script>alert(1)</script> & more");
+        assert!(r.text.contains("https://example.org/u/x"));
+        assert!(r.html.contains("LEARN MORE"));
+    }
+
+    #[test]
+    fn broken_override_template_names_the_file_and_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("digest.txt"), "line one\n{% for x in %}\n").expect("write");
+        let err = Templates::load(dir.path()).err().expect("broken template");
+        let msg = format!("{err:#}");
+        assert!(msg.contains("digest.txt"), "{msg}");
+        assert!(msg.contains(":2"), "{msg}");
+    }
+
+    #[test]
+    fn long_lines_wrap_at_76_and_urls_stay_whole() {
+        let url = format!("https://example.org/{}", "a".repeat(90));
+        let text = format!("{} {url} end\n\n\n\nnext", "word ".repeat(30));
+        let out = wrap_text(&text, 76);
+        for line in out.lines() {
+            assert!(line.len() <= 76 || line == url, "{line:?}");
+        }
+        assert!(out.contains(&url));
+        assert!(!out.contains("\n\n\n"));
+    }
+}

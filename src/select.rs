@@ -1,0 +1,440 @@
+//! Select: candidate entries → the day's [`Digest`] (lead story, sections, announcements).
+//!
+//! Drops stories an earlier digest carried under another feed, merges the same story from
+//! two feeds (same canonical URL or near-identical headline), scores by recency and feed
+//! weight, then fills sections up to the per-section and total limits. Pure: `now` is an
+//! argument and nothing is read from outside.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Announcement, Config};
+use crate::store::StoredEntry;
+
+/// Most sections one digest shows (SmartBrief's layout).
+pub const MAX_SECTIONS: usize = 6;
+
+/// One story as the digest shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Story {
+    /// The stored entry.
+    pub entry_id: i64,
+    /// Headline.
+    pub title: String,
+    /// Full Story link.
+    pub url: String,
+    /// Two-sentence summary.
+    pub summary: Option<String>,
+    /// Source name for `Full Story: Source (M/D)`.
+    pub source: String,
+    /// Publication time (else first seen).
+    pub date: DateTime<Utc>,
+    /// Section the story belongs to.
+    pub section: String,
+    /// Access note such as "subscription required".
+    pub access_note: Option<String>,
+}
+
+/// A section with its stories.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SectionStories {
+    /// Section title.
+    pub name: String,
+    /// Its stories, best first.
+    pub stories: Vec<Story>,
+}
+
+/// An announcement as frozen into a digest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DigestAnnouncement {
+    /// Headline.
+    pub title: String,
+    /// Text.
+    pub body: String,
+    /// Call-to-action link.
+    pub link: String,
+    /// Button text.
+    pub cta: String,
+    /// Image URL.
+    pub image: Option<String>,
+    /// Image alt text.
+    pub image_alt: Option<String>,
+    /// Section after which it appears.
+    pub after_section: String,
+}
+
+/// Everything one digest carries; stored as JSON so a re-send is identical.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Digest {
+    /// When it was built.
+    pub created_at: DateTime<Utc>,
+    /// The lead story.
+    pub lead: Story,
+    /// Sections in config order, each with at least one story.
+    pub sections: Vec<SectionStories>,
+    /// Announcements current on the digest's date.
+    pub announcements: Vec<DigestAnnouncement>,
+}
+
+impl Digest {
+    /// Every story, lead first.
+    pub fn stories(&self) -> impl Iterator<Item = &Story> {
+        std::iter::once(&self.lead).chain(self.sections.iter().flat_map(|s| s.stories.iter()))
+    }
+}
+
+/// Builds the digest from `candidates`, or `None` when there is no story to send.
+///
+/// `recently_sent` holds (title, url) of stories earlier digests carried; `oldest` drops
+/// entries published before it (a newly added feed's backlog).
+pub fn select(
+    config: &Config,
+    candidates: &[StoredEntry],
+    recently_sent: &[(String, Option<String>)],
+    oldest: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<Digest> {
+    let sent_urls: HashSet<&str> = recently_sent
+        .iter()
+        .filter_map(|(_, u)| u.as_deref())
+        .collect();
+    let sent_titles: Vec<Vec<String>> = recently_sent.iter().map(|(t, _)| title_words(t)).collect();
+    let first_section = config
+        .sections
+        .first()
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
+
+    let mut scored: Vec<(f64, Story)> = Vec::new();
+    for e in candidates {
+        let Some(url) = e.url.clone() else { continue };
+        let Some(feed) = config.feeds.iter().find(|f| f.url.as_str() == e.feed_url) else {
+            // The feed was removed from feeds.toml; its stories go with it.
+            continue;
+        };
+        let date = e
+            .published_at
+            .unwrap_or(e.first_seen_at)
+            .min(e.first_seen_at.max(now));
+        if e.published_at.is_some_and(|p| p < oldest) {
+            continue;
+        }
+        if sent_urls.contains(url.as_str()) {
+            continue;
+        }
+        let words = title_words(&e.title);
+        if sent_titles.iter().any(|t| similar(t, &words)) {
+            continue;
+        }
+        let age_hours = (now - date).num_minutes().max(0) as f64 / 60.0;
+        // Recency halves a story's score every 24 hours; a summary makes it far more useful.
+        let mut score = feed.weight * 0.5f64.powf(age_hours / 24.0);
+        if e.summary.is_some() {
+            score *= 1.5;
+        }
+        scored.push((
+            score,
+            Story {
+                entry_id: e.id,
+                title: e.title.clone(),
+                url,
+                summary: e.summary.clone(),
+                source: feed.name.clone(),
+                date,
+                section: feed
+                    .section
+                    .clone()
+                    .unwrap_or_else(|| first_section.clone()),
+                access_note: None,
+            },
+        ));
+    }
+    // Best first; ties broken by entry id so the result is deterministic.
+    scored.sort_by(|a, b| {
+        b.0.partial_cmp(&a.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.1.entry_id.cmp(&b.1.entry_id))
+    });
+
+    // The same story may come from several feeds under slightly different headlines or
+    // with the same URL; group those (transitively) and keep each group's best copy.
+    let words: Vec<Vec<String>> = scored.iter().map(|(_, s)| title_words(&s.title)).collect();
+    let mut group: Vec<usize> = (0..scored.len()).collect();
+    fn root(group: &mut [usize], mut i: usize) -> usize {
+        while group[i] != i {
+            group[i] = group[group[i]];
+            i = group[i];
+        }
+        i
+    }
+    for i in 0..scored.len() {
+        for j in 0..i {
+            if scored[i].1.url == scored[j].1.url || similar(&words[i], &words[j]) {
+                let (a, b) = (root(&mut group, i), root(&mut group, j));
+                // Point the later root at the earlier one, so a group's root is its best copy.
+                group[a.max(b)] = a.min(b);
+            }
+        }
+    }
+    let mut chosen: Vec<Story> = Vec::new();
+    for (i, (_, story)) in scored.into_iter().enumerate() {
+        if chosen.len() >= config.brief.max_stories {
+            break;
+        }
+        if root(&mut group, i) != i {
+            continue;
+        }
+        let in_section = chosen
+            .iter()
+            .skip(1)
+            .filter(|c| c.section == story.section)
+            .count();
+        let is_lead = chosen.is_empty();
+        if !is_lead && in_section >= config.brief.per_section {
+            continue;
+        }
+        chosen.push(story);
+    }
+    let mut chosen = chosen.into_iter();
+    let lead = chosen.next()?;
+    let rest: Vec<Story> = chosen.collect();
+    let sections: Vec<SectionStories> = config
+        .sections
+        .iter()
+        .map(|s| SectionStories {
+            name: s.name.clone(),
+            stories: rest
+                .iter()
+                .filter(|st| st.section == s.name)
+                .cloned()
+                .collect(),
+        })
+        .filter(|s| !s.stories.is_empty())
+        .take(MAX_SECTIONS)
+        .collect();
+    let today = now.with_timezone(&config.brief.timezone).date_naive();
+    let announcements =
+        current_announcements(&config.announcements, today, &sections, &first_section);
+    Some(Digest {
+        created_at: now,
+        lead,
+        sections,
+        announcements,
+    })
+}
+
+/// Announcements not past their `until` date, each placed after a section that exists in
+/// this digest (its own choice if present, else the first section shown).
+fn current_announcements(
+    all: &[Announcement],
+    today: NaiveDate,
+    sections: &[SectionStories],
+    first_section: &str,
+) -> Vec<DigestAnnouncement> {
+    let fallback = sections.first().map_or(first_section, |s| s.name.as_str());
+    all.iter()
+        .filter(|a| a.until.is_none_or(|u| today <= u))
+        .map(|a| DigestAnnouncement {
+            title: a.title.clone(),
+            body: a.body.clone(),
+            link: a.link.to_string(),
+            cta: a.cta.clone(),
+            image: a.image.as_ref().map(|u| u.to_string()),
+            image_alt: a.image_alt.clone(),
+            after_section: a
+                .after_section
+                .as_ref()
+                .filter(|name| sections.iter().any(|s| &&s.name == name))
+                .map_or(fallback, |s| s.as_str())
+                .to_string(),
+        })
+        .collect()
+}
+
+/// Lowercased alphanumeric words of a headline, for near-duplicate detection.
+fn title_words(title: &str) -> Vec<String> {
+    title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Near-identical headlines: the same words, or word sets overlapping by 80% or more.
+fn similar(a: &[String], b: &[String]) -> bool {
+    if a.is_empty() || b.is_empty() {
+        return false;
+    }
+    if a == b {
+        return true;
+    }
+    // Short headlines ("Weekly roundup") share words by chance; require equality there.
+    if a.len() < 4 || b.len() < 4 {
+        return false;
+    }
+    let sa: HashSet<&String> = a.iter().collect();
+    let sb: HashSet<&String> = b.iter().collect();
+    let inter = sa.intersection(&sb).count() as f64;
+    let union = sa.union(&sb).count() as f64;
+    inter / union >= 0.8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config() -> Config {
+        crate::config::parse(
+            r#"
+[brief]
+name = "B"
+from = "b@example.org"
+max_stories = 4
+per_section = 2
+[[section]]
+name = "One"
+[[section]]
+name = "Two"
+[[feed]]
+name = "A"
+url = "https://a.example.org/feed"
+section = "One"
+[[feed]]
+name = "Bee"
+url = "https://b.example.org/feed"
+section = "Two"
+weight = 2.0
+[[announcement]]
+title = "Dues"
+body = "Lower dues."
+link = "https://example.org/join"
+until = 2026-11-30
+[[announcement]]
+title = "Old"
+body = "Expired."
+link = "https://example.org/old"
+until = 2026-11-01
+"#,
+            Path::new("feeds.toml"),
+            |_| None,
+        )
+        .expect("config")
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+            .expect("date")
+            .with_timezone(&Utc)
+    }
+
+    fn entry(id: i64, feed: &str, title: &str, url: &str, hours_old: i64) -> StoredEntry {
+        StoredEntry {
+            id,
+            feed_id: 1,
+            feed_url: feed.into(),
+            url: Some(url.into()),
+            title: title.into(),
+            published_at: Some(now() - chrono::Duration::hours(hours_old)),
+            first_seen_at: now(),
+            summary: Some("S.".into()),
+        }
+    }
+
+    #[test]
+    fn same_story_from_two_feeds_appears_once() {
+        let c = config();
+        let cands = vec![
+            entry(
+                1,
+                "https://a.example.org/feed",
+                "City budgets face a hard winter",
+                "https://x.org/1",
+                1,
+            ),
+            entry(
+                2,
+                "https://b.example.org/feed",
+                "Other news about leadership",
+                "https://x.org/1",
+                2,
+            ),
+            entry(
+                3,
+                "https://b.example.org/feed",
+                "City Budgets Face a Hard Winter!",
+                "https://y.org/9",
+                3,
+            ),
+            entry(
+                4,
+                "https://a.example.org/feed",
+                "Something else entirely here",
+                "https://x.org/4",
+                4,
+            ),
+        ];
+        let d = select(&c, &cands, &[], now() - chrono::Duration::days(2), now()).expect("digest");
+        let ids: Vec<i64> = d.stories().map(|s| s.entry_id).collect();
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        assert!(ids.contains(&4));
+        // The heavier feed's copy wins the lead.
+        assert_eq!(d.lead.source, "Bee");
+    }
+
+    #[test]
+    fn limits_and_sections_are_respected_and_expired_announcements_dropped() {
+        let c = config();
+        let cands: Vec<StoredEntry> = (1..=10)
+            .map(|i| {
+                let feed = if i % 2 == 0 {
+                    "https://a.example.org/feed"
+                } else {
+                    "https://b.example.org/feed"
+                };
+                entry(
+                    i,
+                    feed,
+                    &format!("Distinct headline number {i} about things"),
+                    &format!("https://x.org/{i}"),
+                    i,
+                )
+            })
+            .collect();
+        let d = select(&c, &cands, &[], now() - chrono::Duration::days(2), now()).expect("digest");
+        assert_eq!(d.stories().count(), 4);
+        for s in &d.sections {
+            assert!(s.stories.len() <= 2);
+        }
+        assert_eq!(d.announcements.len(), 1);
+        assert_eq!(d.announcements[0].title, "Dues");
+    }
+
+    #[test]
+    fn stories_sent_before_and_old_backlog_are_skipped() {
+        let c = config();
+        let cands = vec![
+            entry(
+                1,
+                "https://a.example.org/feed",
+                "Already sent headline for the city",
+                "https://x.org/1",
+                1,
+            ),
+            entry(
+                2,
+                "https://a.example.org/feed",
+                "A very old post from the archive",
+                "https://x.org/2",
+                24 * 30,
+            ),
+        ];
+        let sent = vec![(
+            "Already sent headline for the city".to_string(),
+            Some("https://elsewhere.org/a".to_string()),
+        )];
+        assert!(select(&c, &cands, &sent, now() - chrono::Duration::days(2), now()).is_none());
+    }
+}

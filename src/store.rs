@@ -1,0 +1,776 @@
+//! Store: the one SQLite file (WAL) that holds all state between cycles.
+//!
+//! Feeds and their HTTP state, entries with first-seen time and summary, digests with the
+//! stories they carried, members, and a delivery row per (digest, member). The schema is
+//! created by versioned migrations on open (`PRAGMA user_version`). Every write that must
+//! not be half-done (a digest and its deliveries, a delivery marked sent) is one
+//! transaction.
+
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::fetch::Validators;
+use crate::members::MemberRow;
+
+/// Migrations in order; `user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE feeds (
+    id              INTEGER PRIMARY KEY,
+    url             TEXT NOT NULL UNIQUE,
+    name            TEXT NOT NULL,
+    title           TEXT,
+    etag            TEXT,
+    last_modified   TEXT,
+    last_fetch_at   INTEGER,
+    last_success_at INTEGER,
+    last_error      TEXT,
+    error_count     INTEGER NOT NULL DEFAULT 0,
+    not_before      INTEGER
+);
+CREATE TABLE entries (
+    id            INTEGER PRIMARY KEY,
+    feed_id       INTEGER NOT NULL REFERENCES feeds(id),
+    key           TEXT NOT NULL,
+    url           TEXT,
+    title         TEXT NOT NULL,
+    author        TEXT,
+    published_at  INTEGER,
+    first_seen_at INTEGER NOT NULL,
+    summary       TEXT,
+    UNIQUE (feed_id, key)
+);
+CREATE INDEX entries_first_seen ON entries(first_seen_at);
+CREATE INDEX entries_url ON entries(url);
+CREATE TABLE digests (
+    id           INTEGER PRIMARY KEY,
+    created_at   INTEGER NOT NULL,
+    max_entry_id INTEGER NOT NULL,
+    subject      TEXT NOT NULL,
+    content      TEXT NOT NULL
+);
+CREATE TABLE digest_entries (
+    digest_id INTEGER NOT NULL REFERENCES digests(id),
+    entry_id  INTEGER NOT NULL REFERENCES entries(id),
+    position  INTEGER NOT NULL,
+    PRIMARY KEY (digest_id, entry_id)
+);
+CREATE INDEX digest_entries_entry ON digest_entries(entry_id);
+CREATE TABLE members (
+    id         INTEGER PRIMARY KEY,
+    email      TEXT NOT NULL UNIQUE,
+    name       TEXT,
+    sections   TEXT,
+    status     TEXT NOT NULL DEFAULT 'active',
+    reason     TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE deliveries (
+    digest_id  INTEGER NOT NULL REFERENCES digests(id),
+    member_id  INTEGER NOT NULL REFERENCES members(id),
+    status     TEXT NOT NULL DEFAULT 'pending',
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    updated_at INTEGER NOT NULL,
+    sent_at    INTEGER,
+    PRIMARY KEY (digest_id, member_id)
+);
+CREATE INDEX deliveries_status ON deliveries(status);
+"#];
+
+/// The open database.
+pub struct Store {
+    conn: Connection,
+}
+
+/// A feed's stored state.
+#[derive(Debug, Clone)]
+pub struct FeedState {
+    /// Row id.
+    pub id: i64,
+    /// Feed URL.
+    pub url: String,
+    /// Name from feeds.toml.
+    pub name: String,
+    /// Validators for the next conditional GET.
+    pub validators: Validators,
+    /// Last successful fetch.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Last error, if the last fetch failed.
+    pub last_error: Option<String>,
+    /// Consecutive failures.
+    pub error_count: i64,
+    /// Do not fetch before this time (Retry-After).
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+/// An entry ready to be stored.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    /// Our stable key within the feed.
+    pub key: String,
+    /// Canonical URL.
+    pub url: Option<String>,
+    /// Headline.
+    pub title: String,
+    /// Author.
+    pub author: Option<String>,
+    /// Publication time.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Two-sentence summary.
+    pub summary: Option<String>,
+}
+
+/// A stored entry, as selection sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredEntry {
+    /// Row id.
+    pub id: i64,
+    /// Feed row id.
+    pub feed_id: i64,
+    /// Feed URL (to find its name, section and weight in the config).
+    pub feed_url: String,
+    /// Canonical URL.
+    pub url: Option<String>,
+    /// Headline.
+    pub title: String,
+    /// Publication time.
+    pub published_at: Option<DateTime<Utc>>,
+    /// When we first saw it.
+    pub first_seen_at: DateTime<Utc>,
+    /// Summary.
+    pub summary: Option<String>,
+}
+
+/// A member as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    /// Row id.
+    pub id: i64,
+    /// Normalised address.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Sections chosen; empty means all.
+    pub sections: Vec<String>,
+    /// `active`, `unsubscribed`, `bounced` or `removed`.
+    pub status: String,
+    /// Why the status is what it is.
+    pub reason: Option<String>,
+}
+
+/// Counts from a member import.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    /// New members.
+    pub added: usize,
+    /// Existing members whose name or sections changed.
+    pub updated: usize,
+    /// Rows that matched a member as they already were.
+    pub unchanged: usize,
+}
+
+/// A digest as recorded.
+#[derive(Debug, Clone)]
+pub struct DigestRow {
+    /// Row id.
+    pub id: i64,
+    /// When it was built.
+    pub created_at: DateTime<Utc>,
+    /// Subject line.
+    pub subject: String,
+    /// The digest content (JSON of [`crate::select::Digest`]).
+    pub content: String,
+}
+
+/// A pending delivery: who still needs which digest.
+#[derive(Debug, Clone)]
+pub struct PendingDelivery {
+    /// The digest.
+    pub digest_id: i64,
+    /// The member.
+    pub member: Member,
+    /// Attempts so far.
+    pub attempts: i64,
+}
+
+fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_ts(v: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(v).unwrap_or_default()
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the data directory {}", dir.display()))?;
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("opening the database {}", path.display()))?;
+        Self::init(conn).with_context(|| format!("preparing the database {}", path.display()))
+    }
+
+    fn init(conn: Connection) -> anyhow::Result<Self> {
+        // WAL lets `serve` read while `once` writes; busy_timeout rides out short locks.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version as usize > MIGRATIONS.len() {
+            anyhow::bail!(
+                "the database schema is version {version}, newer than this feedbrief knows ({}); upgrade feedbrief",
+                MIGRATIONS.len()
+            );
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(sql)
+                .with_context(|| format!("running migration {}", i + 1))?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(Self { conn })
+    }
+
+    /// Inserts feeds that are new and refreshes names; returns each feed's state by URL.
+    pub fn sync_feeds(&self, feeds: &[(String, String)]) -> anyhow::Result<Vec<FeedState>> {
+        let tx = self.conn.unchecked_transaction()?;
+        for (url, name) in feeds {
+            tx.execute(
+                "INSERT INTO feeds (url, name) VALUES (?1, ?2)
+                 ON CONFLICT(url) DO UPDATE SET name = excluded.name",
+                params![url, name],
+            )?;
+        }
+        tx.commit()?;
+        feeds
+            .iter()
+            .map(|(url, _)| {
+                self.feed_state(url)?
+                    .ok_or_else(|| anyhow::anyhow!("feed {url} vanished from the database"))
+            })
+            .collect()
+    }
+
+    /// The stored state of the feed at `url`.
+    pub fn feed_state(&self, url: &str) -> anyhow::Result<Option<FeedState>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, url, name, etag, last_modified, last_success_at, last_error,
+                        error_count, not_before
+                 FROM feeds WHERE url = ?1",
+                [url],
+                |r| {
+                    Ok(FeedState {
+                        id: r.get(0)?,
+                        url: r.get(1)?,
+                        name: r.get(2)?,
+                        validators: Validators {
+                            etag: r.get(3)?,
+                            last_modified: r.get(4)?,
+                        },
+                        last_success_at: r.get::<_, Option<i64>>(5)?.map(from_ts),
+                        last_error: r.get(6)?,
+                        error_count: r.get(7)?,
+                        not_before: r.get::<_, Option<i64>>(8)?.map(from_ts),
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Records a successful fetch (200 or 304).
+    pub fn feed_succeeded(
+        &self,
+        feed_id: i64,
+        now: DateTime<Utc>,
+        validators: Option<&Validators>,
+        title: Option<&str>,
+    ) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE feeds SET last_fetch_at = ?2, last_success_at = ?2, last_error = NULL,
+                    error_count = 0, not_before = NULL,
+                    etag = CASE WHEN ?3 THEN ?4 ELSE etag END,
+                    last_modified = CASE WHEN ?3 THEN ?5 ELSE last_modified END,
+                    title = COALESCE(?6, title)
+             WHERE id = ?1",
+            params![
+                feed_id,
+                ts(now),
+                validators.is_some(),
+                validators.and_then(|v| v.etag.as_deref()),
+                validators.and_then(|v| v.last_modified.as_deref()),
+                title,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failed fetch; `not_before` holds back the next try (Retry-After).
+    pub fn feed_failed(
+        &self,
+        feed_id: i64,
+        now: DateTime<Utc>,
+        error: &str,
+        not_before: Option<DateTime<Utc>>,
+    ) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE feeds SET last_fetch_at = ?2, last_error = ?3, error_count = error_count + 1,
+                    not_before = ?4
+             WHERE id = ?1",
+            params![feed_id, ts(now), error, not_before.map(ts)],
+        )?;
+        Ok(())
+    }
+
+    /// Which of `keys` the feed already has (so only new entries are summarized).
+    pub fn known_keys(&self, feed_id: i64, keys: &[&str]) -> anyhow::Result<Vec<bool>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM entries WHERE feed_id = ?1 AND key = ?2")?;
+        keys.iter()
+            .map(|k| Ok(stmt.exists(params![feed_id, k])?))
+            .collect()
+    }
+
+    /// Inserts entries not yet stored; returns how many were new.
+    pub fn insert_entries(
+        &self,
+        feed_id: i64,
+        entries: &[NewEntry],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<usize> {
+        let tx = self.conn.unchecked_transaction()?;
+        let mut added = 0;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO entries (feed_id, key, url, title, author, published_at,
+                                      first_seen_at, summary)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(feed_id, key) DO NOTHING",
+            )?;
+            for e in entries {
+                added += stmt.execute(params![
+                    feed_id,
+                    e.key,
+                    e.url,
+                    e.title,
+                    e.author,
+                    e.published_at.map(ts),
+                    ts(now),
+                    e.summary,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// The newest digest, if any.
+    pub fn last_digest(&self) -> anyhow::Result<Option<(i64, DateTime<Utc>, i64)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, created_at, max_entry_id FROM digests ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, from_ts(r.get(1)?), r.get(2)?)),
+            )
+            .optional()?)
+    }
+
+    /// Entries that could go into the next digest: newer than the last digest (by entry id)
+    /// or, before any digest, first seen after `since`; never carried by an earlier digest.
+    pub fn candidates(
+        &self,
+        after_entry_id: Option<i64>,
+        since: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<StoredEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT e.id, e.feed_id, f.url, e.url, e.title, e.published_at, e.first_seen_at,
+                    e.summary
+             FROM entries e JOIN feeds f ON f.id = e.feed_id
+             WHERE (CASE WHEN ?1 IS NULL THEN e.first_seen_at >= ?2 ELSE e.id > ?1 END)
+               AND NOT EXISTS (SELECT 1 FROM digest_entries d WHERE d.entry_id = e.id)
+             ORDER BY e.id",
+        )?;
+        let rows = stmt.query_map(params![after_entry_id, ts(since)], |r| {
+            Ok(StoredEntry {
+                id: r.get(0)?,
+                feed_id: r.get(1)?,
+                feed_url: r.get(2)?,
+                url: r.get(3)?,
+                title: r.get(4)?,
+                published_at: r.get::<_, Option<i64>>(5)?.map(from_ts),
+                first_seen_at: from_ts(r.get(6)?),
+                summary: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Titles and URLs of stories recent digests carried, to keep a story from returning
+    /// through another feed.
+    pub fn recently_sent(
+        &self,
+        since: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<(String, Option<String>)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT e.title, e.url FROM digest_entries d
+             JOIN entries e ON e.id = d.entry_id
+             JOIN digests g ON g.id = d.digest_id
+             WHERE g.created_at >= ?1",
+        )?;
+        let rows = stmt.query_map([ts(since)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The highest entry id so far.
+    pub fn max_entry_id(&self) -> anyhow::Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM entries", [], |r| r.get(0))?)
+    }
+
+    /// Records a digest, the entries it carries and a pending delivery for each active
+    /// member, in one transaction. Returns the digest id.
+    pub fn create_digest(
+        &self,
+        now: DateTime<Utc>,
+        max_entry_id: i64,
+        subject: &str,
+        content: &str,
+        entry_ids: &[i64],
+    ) -> anyhow::Result<i64> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
+            "INSERT INTO digests (created_at, max_entry_id, subject, content)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![ts(now), max_entry_id, subject, content],
+        )?;
+        let id = tx.last_insert_rowid();
+        for (pos, e) in entry_ids.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO digest_entries (digest_id, entry_id, position) VALUES (?1, ?2, ?3)",
+                params![id, e, pos as i64],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO deliveries (digest_id, member_id, status, updated_at)
+             SELECT ?1, id, 'pending', ?2 FROM members WHERE status = 'active'",
+            params![id, ts(now)],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// A digest by id.
+    pub fn digest(&self, id: i64) -> anyhow::Result<Option<DigestRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, created_at, subject, content FROM digests WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(DigestRow {
+                        id: r.get(0)?,
+                        created_at: from_ts(r.get(1)?),
+                        subject: r.get(2)?,
+                        content: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Deliveries still owed: pending or transiently failed, to members still active,
+    /// oldest digest first.
+    pub fn pending_deliveries(&self) -> anyhow::Result<Vec<PendingDelivery>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT d.digest_id, d.attempts, m.id, m.email, m.name, m.sections, m.status, m.reason
+             FROM deliveries d JOIN members m ON m.id = d.member_id
+             WHERE d.status IN ('pending', 'retry') AND m.status = 'active'
+             ORDER BY d.digest_id, m.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PendingDelivery {
+                digest_id: r.get(0)?,
+                attempts: r.get(1)?,
+                member: Member {
+                    id: r.get(2)?,
+                    email: r.get(3)?,
+                    name: r.get(4)?,
+                    sections: split_sections(r.get::<_, Option<String>>(5)?),
+                    status: r.get(6)?,
+                    reason: r.get(7)?,
+                },
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether the member is still active (checked right before each send, so an
+    /// unsubscribe takes effect mid-send).
+    pub fn member_active(&self, member_id: i64) -> anyhow::Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT status = 'active' FROM members WHERE id = ?1",
+                [member_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(false))
+    }
+
+    /// Marks a delivery sent; only a pending or retrying row changes, so a row is never
+    /// "sent" twice.
+    pub fn delivery_sent(
+        &self,
+        digest_id: i64,
+        member_id: i64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?3,
+                    updated_at = ?3, last_error = NULL
+             WHERE digest_id = ?1 AND member_id = ?2 AND status IN ('pending', 'retry')",
+            params![digest_id, member_id, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: `retry` (transient; tried again next cycle) or `failed`.
+    pub fn delivery_failed(
+        &self,
+        digest_id: i64,
+        member_id: i64,
+        now: DateTime<Utc>,
+        error: &str,
+        permanent: bool,
+    ) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET status = ?3, attempts = attempts + 1, last_error = ?4,
+                    updated_at = ?5
+             WHERE digest_id = ?1 AND member_id = ?2 AND status IN ('pending', 'retry')",
+            params![
+                digest_id,
+                member_id,
+                if permanent { "failed" } else { "retry" },
+                error,
+                ts(now)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Delivery counts of one digest by status.
+    pub fn delivery_counts(&self, digest_id: i64) -> anyhow::Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT status, COUNT(*) FROM deliveries WHERE digest_id = ?1 GROUP BY status ORDER BY status",
+        )?;
+        let rows = stmt.query_map([digest_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Adds new members and updates names and sections of known ones. Never reactivates
+    /// a member who unsubscribed, bounced or was removed.
+    pub fn import_members(
+        &self,
+        rows: &[MemberRow],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<ImportCounts> {
+        let tx = self.conn.unchecked_transaction()?;
+        let mut counts = ImportCounts::default();
+        for row in rows {
+            let sections = (!row.sections.is_empty()).then(|| row.sections.join(";"));
+            let existing: Option<(Option<String>, Option<String>)> = tx
+                .query_row(
+                    "SELECT name, sections FROM members WHERE email = ?1",
+                    [&row.email],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            match existing {
+                None => {
+                    tx.execute(
+                        "INSERT INTO members (email, name, sections, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?4)",
+                        params![row.email, row.name, sections, ts(now)],
+                    )?;
+                    counts.added += 1;
+                }
+                Some((name, secs)) if name == row.name && secs == sections => counts.unchanged += 1,
+                Some(_) => {
+                    tx.execute(
+                        "UPDATE members SET name = ?2, sections = ?3, updated_at = ?4 WHERE email = ?1",
+                        params![row.email, row.name, sections, ts(now)],
+                    )?;
+                    counts.updated += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    /// Every member, by address.
+    pub fn members(&self) -> anyhow::Result<Vec<Member>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, email, name, sections, status, reason FROM members ORDER BY email",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Member {
+                id: r.get(0)?,
+                email: r.get(1)?,
+                name: r.get(2)?,
+                sections: split_sections(r.get::<_, Option<String>>(3)?),
+                status: r.get(4)?,
+                reason: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Sets a member's status (`removed`, `unsubscribed`, `bounced`) with a reason.
+    /// Returns false when no member has that address.
+    pub fn set_member_status(
+        &self,
+        email: &str,
+        status: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE members SET status = ?2, reason = ?3, updated_at = ?4 WHERE email = ?1",
+            params![email, status, reason, ts(now)],
+        )?;
+        Ok(n > 0)
+    }
+}
+
+fn split_sections(s: Option<String>) -> Vec<String> {
+    s.map(|s| {
+        s.split(';')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+            .expect("date")
+            .with_timezone(&Utc)
+    }
+
+    fn entry(key: &str) -> NewEntry {
+        NewEntry {
+            key: key.into(),
+            url: Some(format!("https://ex.org/{key}")),
+            title: format!("Story {key}"),
+            author: None,
+            published_at: Some(now()),
+            summary: Some("A summary.".into()),
+        }
+    }
+
+    #[test]
+    fn migrations_run_once_and_reopen_keeps_data() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db/feedbrief.sqlite");
+        {
+            let s = Store::open(&path).expect("open");
+            let feeds = s
+                .sync_feeds(&[("https://ex.org/feed".into(), "Ex".into())])
+                .expect("sync");
+            assert_eq!(
+                s.insert_entries(feeds[0].id, &[entry("a")], now())
+                    .expect("insert"),
+                1
+            );
+        }
+        let s = Store::open(&path).expect("reopen");
+        let feeds = s
+            .sync_feeds(&[("https://ex.org/feed".into(), "Ex".into())])
+            .expect("sync");
+        assert_eq!(
+            s.insert_entries(feeds[0].id, &[entry("a"), entry("b")], now())
+                .expect("insert"),
+            1,
+            "the known entry is not inserted again"
+        );
+    }
+
+    #[test]
+    fn digest_excludes_carried_entries_and_creates_deliveries() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("f.sqlite")).expect("open");
+        let feeds = s
+            .sync_feeds(&[("https://ex.org/feed".into(), "Ex".into())])
+            .expect("sync");
+        s.insert_entries(feeds[0].id, &[entry("a"), entry("b")], now())
+            .expect("insert");
+        let rows = vec![
+            MemberRow {
+                line: 2,
+                email: "a@example.org".into(),
+                name: Some("A".into()),
+                sections: vec![],
+            },
+            MemberRow {
+                line: 3,
+                email: "b@example.org".into(),
+                name: None,
+                sections: vec![],
+            },
+        ];
+        s.import_members(&rows, now()).expect("import");
+        s.set_member_status("b@example.org", "unsubscribed", "test", now())
+            .expect("status");
+        let c = s
+            .candidates(None, now() - chrono::Duration::hours(1))
+            .expect("cands");
+        assert_eq!(c.len(), 2);
+        let id = s
+            .create_digest(now(), s.max_entry_id().expect("max"), "S", "{}", &[c[0].id])
+            .expect("digest");
+        let pending = s.pending_deliveries().expect("pending");
+        assert_eq!(
+            pending.len(),
+            1,
+            "only the active member is owed the digest"
+        );
+        let c2 = s
+            .candidates(None, now() - chrono::Duration::hours(1))
+            .expect("cands");
+        assert_eq!(c2.len(), 1, "the carried entry is not a candidate again");
+        s.delivery_sent(id, pending[0].member.id, now())
+            .expect("sent");
+        s.delivery_sent(id, pending[0].member.id, now())
+            .expect("sent twice is a no-op");
+        assert_eq!(
+            s.delivery_counts(id).expect("counts"),
+            vec![("sent".into(), 1)]
+        );
+        assert!(s.pending_deliveries().expect("pending").is_empty());
+        // Re-import does not resubscribe.
+        s.import_members(&rows, now()).expect("import");
+        assert!(!s.member_active(2).expect("active"));
+    }
+}

@@ -1,0 +1,970 @@
+//! Two-sentence summaries for the digest: article text blocks → a short blurb.
+//!
+//! Input is the clean text of an article, one string per paragraph, in reading order (what
+//! `extract` produces, or what a feed's `content:encoded` turns into). Output is a blurb in
+//! SmartBrief's shape: two whole sentences from the story's opening (a third only when the
+//! first two are short), about 35–80 words, never cut mid-sentence.
+//!
+//! Everything here is a pure function of its input: no model, no I/O, deterministic.
+//! The work is mostly deciding what *is not* the story (bylines, captions, share prompts,
+//! WordPress and FeedBurner footers) and where sentences end, which is harder than it looks
+//! ("Dr.", "U.S.", "No. 3", "J. R. R. Tolkien", quotes and ellipses).
+
+/// Fewest words a summary should have before we stop adding sentences.
+const MIN_WORDS: usize = 35;
+/// Words we aim to stay under when the sentences allow it.
+const TARGET_WORDS: usize = 60;
+/// Hard ceiling for the blurb, except when a single first sentence is already longer.
+const MAX_WORDS: usize = 80;
+/// A sentence shorter than this is a fragment ("Hi all!", "Read on."), not a story sentence.
+const MIN_SENTENCE_WORDS: usize = 4;
+/// How far into the article we look for the summary: the lead is where news puts the story.
+const LEAD_SENTENCES: usize = 8;
+
+/// Two-sentence summary of an article given its text blocks (paragraphs of clean text, in order).
+///
+/// Returns `None` when no block holds a usable sentence (only headings, bylines, share
+/// prompts and the like).
+pub fn summarize(blocks: &[String]) -> Option<String> {
+    let candidates = story_sentences(blocks);
+    if candidates.is_empty() {
+        return None;
+    }
+    let lead: Vec<&Candidate> = candidates.iter().take(LEAD_SENTENCES).collect();
+    let first = pick_first(&lead);
+    let mut chosen: Vec<&Candidate> = vec![lead[first]];
+    let mut words = lead[first].words;
+    // Sentences after the first are taken in order so the blurb reads as the article does.
+    for cand in lead.iter().skip(first + 1) {
+        let enough = chosen.len() >= 3 || (chosen.len() == 2 && words >= MIN_WORDS);
+        // Two sentences are the shape; a third must not bloat a blurb that is merely short,
+        // so it has to fit the target unless the first two are very short.
+        let limit = if chosen.len() >= 2 && words >= MIN_WORDS - 10 {
+            TARGET_WORDS
+        } else {
+            MAX_WORDS
+        };
+        if enough || words + cand.words > limit {
+            break;
+        }
+        chosen.push(cand);
+        words += cand.words;
+    }
+    let text = chosen
+        .iter()
+        .map(|c| c.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(text)
+}
+
+/// Splits clean text into sentences.
+///
+/// Terminal punctuation ends a sentence only when whitespace and a plausible sentence start
+/// follow it, so abbreviations ("Dr.", "e.g.", "No. 3", "Inc."), initials ("J. R. R."),
+/// decimals ("3.5"), dotted acronyms ("U.S.") and numbered-list markers stay inside their
+/// sentence. Closing quotes and brackets after the punctuation belong to the sentence they
+/// close. A blank line always ends a sentence. Returned sentences are trimmed and never empty.
+pub fn split_sentences(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let n = chars.len();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < n {
+        let c = chars[i];
+        if c == '\n' {
+            // A blank line is a paragraph break, which always ends a sentence.
+            let mut k = i + 1;
+            let mut newlines = 1;
+            while k < n && chars[k].is_whitespace() {
+                if chars[k] == '\n' {
+                    newlines += 1;
+                }
+                k += 1;
+            }
+            if newlines >= 2 {
+                push_sentence(&mut out, &chars[start..i]);
+                start = k;
+            }
+            i = k;
+            continue;
+        }
+        if !is_terminator(c) {
+            i += 1;
+            continue;
+        }
+        let term_start = i;
+        let mut j = i;
+        while j < n && is_terminator(chars[j]) {
+            j += 1;
+        }
+        let term_end = j;
+        while j < n && is_closer(chars[j]) {
+            j += 1;
+        }
+        if j == n {
+            break;
+        }
+        if !chars[j].is_whitespace() {
+            // "3.5", "example.com", "U.S" mid-token: not a boundary.
+            i = j;
+            continue;
+        }
+        let mut k = j;
+        while k < n && chars[k].is_whitespace() {
+            k += 1;
+        }
+        if k == n {
+            break;
+        }
+        if is_boundary(&chars, start, term_start, term_end, k) {
+            push_sentence(&mut out, &chars[start..j]);
+            start = k;
+            i = k;
+        } else {
+            i = j;
+        }
+    }
+    if start < n {
+        push_sentence(&mut out, &chars[start..]);
+    }
+    out
+}
+
+/// Number of whitespace-separated words in `text`, the unit of the summary's length rules.
+pub fn word_count(text: &str) -> usize {
+    text.split_whitespace().count()
+}
+
+/// One usable sentence of the story, with where it came from.
+#[derive(Debug)]
+struct Candidate {
+    text: String,
+    words: usize,
+}
+
+/// The sentences of the story in order, boilerplate and fragments removed.
+fn story_sentences(blocks: &[String]) -> Vec<Candidate> {
+    let kept: Vec<String> = blocks
+        .iter()
+        .map(|b| collapse_whitespace(b))
+        .map(|b| strip_trailing_junk(&b))
+        .filter(|b| !b.is_empty() && !is_boilerplate_block(b))
+        .collect();
+    let mut out = Vec::new();
+    for (bi, block) in kept.iter().enumerate() {
+        let last_block = bi + 1 == kept.len();
+        let sentences = split_sentences(block);
+        let count = sentences.len();
+        for (si, sentence) in sentences.into_iter().enumerate() {
+            let sentence = if si == 0 {
+                strip_dateline(&sentence)
+            } else {
+                sentence
+            };
+            let last_in_text = last_block && si + 1 == count;
+            if is_story_sentence(&sentence, last_in_text) {
+                let words = word_count(&sentence);
+                out.push(Candidate {
+                    text: sentence,
+                    words,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Index (into `lead`) of the sentence the blurb should open with.
+///
+/// News puts the story first, so this is the first sentence unless it is a non-story opener
+/// (a greeting, a rhetorical question, a one-line teaser) and a real statement follows.
+fn pick_first(lead: &[&Candidate]) -> usize {
+    for (i, cand) in lead.iter().enumerate().take(3) {
+        if !is_soft_opener(&cand.text) {
+            return i;
+        }
+    }
+    0
+}
+
+/// Whether a sentence opens a post without telling its story ("Happy Friday!", "Hi all.").
+fn is_soft_opener(sentence: &str) -> bool {
+    let lower = sentence.to_lowercase();
+    const GREETINGS: &[&str] = &[
+        "hi ",
+        "hi,",
+        "hello",
+        "hey ",
+        "happy ",
+        "welcome to",
+        "welcome back",
+        "greetings",
+        "good morning",
+        "good afternoon",
+        "dear ",
+    ];
+    GREETINGS.iter().any(|g| lower.starts_with(g)) && word_count(sentence) < 12
+}
+
+/// Whether a whole block is not part of the story (byline, stamp, caption, share prompt…).
+fn is_boilerplate_block(block: &str) -> bool {
+    let lower = block.to_lowercase();
+    let lower = lower.trim_start_matches(|c: char| !c.is_alphanumeric());
+    let words = word_count(block);
+
+    if is_byline(block, lower, words) {
+        return true;
+    }
+    const PREFIXES: &[&str] = &[
+        "posted by",
+        "posted in",
+        "posted on",
+        "written by",
+        "filed under",
+        "tags:",
+        "tagged:",
+        "tagged with",
+        "categories:",
+        "category:",
+        "photo:",
+        "photos:",
+        "image:",
+        "images:",
+        "photo credit",
+        "image credit",
+        "credit:",
+        "credits:",
+        "caption:",
+        "source:",
+        "video:",
+        "watch:",
+        "listen:",
+        "share this",
+        "share on",
+        "share:",
+        "subscribe",
+        "sign up",
+        "click here",
+        "read more",
+        "read the full",
+        "read next",
+        "continue reading",
+        "keep reading",
+        "related:",
+        "related articles",
+        "related posts",
+        "related stories",
+        "see also",
+        "advertisement",
+        "sponsored",
+        "table of contents",
+        "contents",
+        "follow us",
+        "follow me",
+        "like us on",
+        "join our",
+        "get our",
+        "download our",
+        "this post was originally",
+        "this article was originally",
+        "originally published",
+        "this story was originally",
+        "copyright",
+        "all rights reserved",
+        "email this",
+        "print this",
+    ];
+    if words <= 30 && PREFIXES.iter().any(|p| lower.starts_with(p)) {
+        return true;
+    }
+    if (lower.starts_with("updated")
+        || lower.starts_with("published")
+        || lower.starts_with("last updated")
+        || lower.starts_with("last modified"))
+        && (words <= 12 || (words <= 20 && block.chars().any(|c| c.is_ascii_digit())))
+    {
+        return true;
+    }
+    const ANYWHERE: &[&str] = &[
+        "appeared first on",
+        "first appeared on",
+        "feedburner",
+        "feeds.feedblitz",
+        "add to del.icio.us",
+        "digg this",
+        "(photo",
+        "(image",
+        "photo by ",
+        "photograph by",
+        "photo courtesy",
+        "image courtesy",
+        "getty images",
+        "ap photo",
+        "shutterstock",
+        "istockphoto",
+        "/reuters",
+        "reuters/",
+        "©",
+    ];
+    if words <= 40 && ANYWHERE.iter().any(|p| lower.contains(p)) {
+        return true;
+    }
+    if is_date_only(lower, words) {
+        return true;
+    }
+    // A short block without terminal punctuation is a heading, a label or a dateline.
+    !ends_sentence(block) && words < 15
+}
+
+/// Whether a block is a byline: "By Jane Doe", "By Jane Doe and John Roe, Reuters".
+fn is_byline(block: &str, lower: &str, words: usize) -> bool {
+    if !lower.starts_with("by ") || words > 12 {
+        return false;
+    }
+    // A byline is a list of names: mostly capitalised words, and no sentence after them.
+    let rest: Vec<&str> = block.split_whitespace().skip(1).collect();
+    let capitalised = rest
+        .iter()
+        .filter(|w| w.chars().next().is_some_and(|c| c.is_uppercase()))
+        .count();
+    capitalised * 2 >= rest.len() || !ends_sentence(block)
+}
+
+/// Whether a short block is only a date ("Nov. 3, 2019", "Monday, March 2").
+fn is_date_only(lower: &str, words: usize) -> bool {
+    if words > 7 {
+        return false;
+    }
+    const MONTHS: &[&str] = &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let has_month = lower.split(|c: char| !c.is_alphabetic()).any(|w| {
+        w.len() >= 3 && MONTHS.iter().any(|m| w.starts_with(m)) && {
+            // "mar" must not match "market": only month names and their abbreviations.
+            const FULL: &[&str] = &[
+                "january",
+                "february",
+                "march",
+                "april",
+                "may",
+                "june",
+                "july",
+                "august",
+                "september",
+                "sept",
+                "october",
+                "november",
+                "december",
+            ];
+            w.len() == 3 || FULL.contains(&w)
+        }
+    });
+    has_month && lower.chars().any(|c| c.is_ascii_digit())
+}
+
+/// Whether a sentence can go into a summary.
+fn is_story_sentence(sentence: &str, last_in_text: bool) -> bool {
+    if word_count(sentence) < MIN_SENTENCE_WORDS || !ends_sentence(sentence) {
+        return false;
+    }
+    // An excerpt cut by the feed ends on an ellipsis; we would be ending on the cut.
+    if last_in_text && ends_with_ellipsis(sentence) {
+        return false;
+    }
+    let lower = sentence.to_lowercase();
+    const JUNK: &[&str] = &[
+        "click here",
+        "read more",
+        "continue reading",
+        "subscribe to",
+        "sign up for",
+        "sign up to",
+        "share this",
+        "follow us",
+        "appeared first on",
+        "first appeared on",
+        "this post was originally",
+        "originally published",
+        "photo:",
+        "image:",
+        "related:",
+    ];
+    !JUNK.iter().any(|j| lower.contains(j))
+}
+
+/// Removes feed footers glued to the end of a paragraph ("Continue reading →", "[…]",
+/// "The post X appeared first on Y.").
+fn strip_trailing_junk(block: &str) -> String {
+    let mut text = block.trim().to_string();
+    loop {
+        let before = text.len();
+        let lower = text.to_lowercase();
+        if let Some(pos) = lower
+            .rfind("the post ")
+            .filter(|&p| lower[p..].contains("appeared first on"))
+        {
+            text.truncate(pos);
+        }
+        for marker in [
+            "continue reading",
+            "read more",
+            "keep reading",
+            "read the full story",
+            "read the full article",
+        ] {
+            let lower = text.to_lowercase();
+            if let Some(pos) = lower.rfind(marker) {
+                // Only when the marker is the tail ("… Continue reading →"), not a sentence
+                // that happens to say "read more".
+                let tail = &lower[pos + marker.len()..];
+                if tail.chars().all(|c| !c.is_alphanumeric()) {
+                    text.truncate(pos);
+                }
+            }
+        }
+        for marker in ["[…]", "[...]", "[&hellip;]", "(…)", "(...)"] {
+            if text.trim_end().ends_with(marker) {
+                let keep = text.trim_end().len() - marker.len();
+                text.truncate(keep);
+            }
+        }
+        text = text.trim_end().to_string();
+        if text.len() == before {
+            return text;
+        }
+    }
+}
+
+/// Drops a wire-style dateline from the front of a sentence: "WASHINGTON (AP) — The…".
+fn strip_dateline(sentence: &str) -> String {
+    for dash in [" — ", " – ", " -- ", " - ", "—", "–"] {
+        let Some(pos) = sentence.find(dash) else {
+            continue;
+        };
+        let prefix = &sentence[..pos];
+        if prefix.chars().count() > 60 || word_count(prefix) > 8 {
+            continue;
+        }
+        let first = prefix.split_whitespace().next().unwrap_or("");
+        let letters: Vec<char> = first.chars().filter(|c| c.is_alphabetic()).collect();
+        let shouting = letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase());
+        if shouting && !ends_sentence(prefix) {
+            let rest = sentence[pos + dash.len()..].trim_start();
+            if rest.chars().next().is_some_and(|c| c.is_uppercase()) {
+                return rest.to_string();
+            }
+        }
+    }
+    sentence.to_string()
+}
+
+/// Whether a character can end a sentence.
+fn is_terminator(c: char) -> bool {
+    matches!(c, '.' | '!' | '?' | '…' | '‼' | '⁇' | '。')
+}
+
+/// Whether a character closes a quotation or bracket, and so stays with the sentence before it.
+fn is_closer(c: char) -> bool {
+    matches!(c, '"' | '\'' | '”' | '’' | '»' | ')' | ']' | '›')
+}
+
+/// Whether a character opens a quotation or bracket.
+fn is_opener(c: char) -> bool {
+    matches!(
+        c,
+        '"' | '\'' | '“' | '‘' | '«' | '(' | '[' | '‹' | '¿' | '¡'
+    )
+}
+
+/// Whether `text` ends on terminal punctuation, allowing closing quotes after it.
+fn ends_sentence(text: &str) -> bool {
+    text.trim_end()
+        .trim_end_matches(is_closer)
+        .chars()
+        .last()
+        .is_some_and(is_terminator)
+}
+
+/// Whether `text` ends on an ellipsis ("…" or "...").
+fn ends_with_ellipsis(text: &str) -> bool {
+    let t = text.trim_end().trim_end_matches(is_closer);
+    t.ends_with('…') || t.ends_with("...")
+}
+
+/// Titles and abbreviations that are followed by more of the same sentence.
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "mx", "dr", "prof", "st", "sen", "rep", "gov", "gen", "lt", "col", "capt",
+    "cpt", "sgt", "cmdr", "adm", "maj", "rev", "hon", "pres", "supt", "insp", "mt", "ft", "messrs",
+    "mme", "mlle", "vs", "v", "fig", "figs", "vol", "vols", "pp", "p", "art", "approx", "est",
+    "dept", "univ", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+    "dec", "e.g", "i.e", "cf", "al", "ca", "op", "ed", "eds", "no", "nos", "ph.d", "inc", "ltd",
+    "co", "corp", "llc", "plc", "jr", "sr", "etc", "bros", "ave", "rd", "blvd", "gov't", "dist",
+    "div", "min", "max", "mins", "hrs", "sq", "tel", "ext",
+];
+
+/// Abbreviations that often end a sentence too ("… at Apple Inc. The company …").
+const MAY_END: &[&str] = &[
+    "inc", "ltd", "co", "corp", "llc", "plc", "jr", "sr", "etc", "bros", "ave", "rd", "blvd", "no",
+    "est",
+];
+
+/// Words that commonly start a sentence; after an ambiguous abbreviation they mark a boundary.
+const SENTENCE_STARTERS: &[&str] = &[
+    "the",
+    "a",
+    "an",
+    "he",
+    "she",
+    "it",
+    "they",
+    "we",
+    "i",
+    "you",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "but",
+    "and",
+    "so",
+    "yet",
+    "in",
+    "on",
+    "at",
+    "for",
+    "his",
+    "her",
+    "their",
+    "our",
+    "its",
+    "my",
+    "according",
+    "after",
+    "as",
+    "when",
+    "while",
+    "if",
+    "however",
+    "meanwhile",
+    "now",
+    "today",
+    "still",
+    "some",
+    "many",
+    "most",
+    "what",
+    "why",
+    "how",
+    "who",
+    "it's",
+    "officials",
+    "shares",
+];
+
+/// Decides whether the terminator run `chars[term_start..term_end]` ends the sentence that
+/// began at `sent_start`, given that the next visible character is at `next`.
+fn is_boundary(
+    chars: &[char],
+    sent_start: usize,
+    term_start: usize,
+    term_end: usize,
+    next: usize,
+) -> bool {
+    let next_char = chars[next];
+    // A lowercase continuation ("“Why?” he asked", "e.g. the") is the same sentence.
+    if next_char.is_lowercase() {
+        return false;
+    }
+    let next_word: String = chars[next..]
+        .iter()
+        .skip_while(|c| is_opener(**c))
+        .take_while(|c| c.is_alphanumeric() || **c == '\'' || **c == '’')
+        .collect::<String>()
+        .to_lowercase();
+    let single_dot = term_end - term_start == 1 && chars[term_start] == '.';
+    if !single_dot {
+        // "?!", "!", "…" and "..." end the sentence when a capital or a quote follows.
+        return true;
+    }
+    // The token the dot is glued to: "Dr", "U.S", "3", "(Inc".
+    let mut tok_start = term_start;
+    while tok_start > sent_start && !chars[tok_start - 1].is_whitespace() {
+        tok_start -= 1;
+    }
+    let raw: String = chars[tok_start..term_start].iter().collect();
+    let token = raw.trim_start_matches(is_opener);
+    if token.is_empty() {
+        return true;
+    }
+    let lower = token.to_lowercase();
+    let letters = token.chars().filter(|c| c.is_alphabetic()).count();
+    // Initials: "J. R. R. Tolkien", "George W. Bush".
+    if token.chars().count() == 1 && letters == 1 && token.chars().all(char::is_uppercase) {
+        return false;
+    }
+    // Numbered list marker at the start of a sentence: "1. Preheat the oven."
+    if tok_start == sent_start && token.chars().all(|c| c.is_ascii_digit()) && token.len() <= 3 {
+        return false;
+    }
+    let starter = SENTENCE_STARTERS.contains(&next_word.as_str());
+    if ABBREVIATIONS.contains(&lower.as_str()) {
+        if lower == "no" {
+            // "No. 3" is a number; "The answer was no. Then…" is an ending.
+            return !next_char.is_ascii_digit();
+        }
+        return MAY_END.contains(&lower.as_str()) && starter;
+    }
+    // Dotted acronyms ("U.S.", "a.m.", "Ph.D.") end a sentence only before an obvious opener.
+    if token.contains('.') && token.chars().all(|c| c.is_alphabetic() || c == '.') {
+        return starter;
+    }
+    true
+}
+
+/// Appends the trimmed sentence in `chars` to `out` unless it is blank.
+fn push_sentence(out: &mut Vec<String>, chars: &[char]) {
+    let s: String = chars.iter().collect();
+    let s = collapse_whitespace(&s);
+    if !s.is_empty() {
+        out.push(s);
+    }
+}
+
+/// Collapses runs of whitespace to single spaces and trims the ends.
+fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn abbreviation_dr_does_not_end_a_sentence() {
+        let s = split_sentences("Dr. Smith arrived late. He left early.");
+        assert_eq!(s, vec!["Dr. Smith arrived late.", "He left early."]);
+    }
+
+    #[test]
+    fn titles_mr_and_mrs_do_not_end_sentences() {
+        let s = split_sentences("Mr. and Mrs. Jones met Prof. Lee. They talked.");
+        assert_eq!(s, vec!["Mr. and Mrs. Jones met Prof. Lee.", "They talked."]);
+    }
+
+    #[test]
+    fn dotted_acronym_us_stays_inside_a_sentence() {
+        let s = split_sentences("The U.S. Senate voted on Monday. It passed.");
+        assert_eq!(s, vec!["The U.S. Senate voted on Monday.", "It passed."]);
+    }
+
+    #[test]
+    fn dotted_acronym_at_the_end_splits_before_a_common_opener() {
+        let s = split_sentences("She moved to the U.S. The move was hard.");
+        assert_eq!(s, vec!["She moved to the U.S.", "The move was hard."]);
+    }
+
+    #[test]
+    fn eg_and_ie_do_not_end_sentences() {
+        let s = split_sentences("Use a tool, e.g. a hammer, i.e. something heavy. Then hit.");
+        assert_eq!(
+            s,
+            vec![
+                "Use a tool, e.g. a hammer, i.e. something heavy.",
+                "Then hit."
+            ]
+        );
+    }
+
+    #[test]
+    fn number_abbreviation_no_before_a_digit_does_not_end_a_sentence() {
+        let s = split_sentences("He wore No. 3 for years. Fans loved it.");
+        assert_eq!(s, vec!["He wore No. 3 for years.", "Fans loved it."]);
+    }
+
+    #[test]
+    fn the_word_no_at_the_end_of_a_sentence_still_ends_it() {
+        let s = split_sentences("The answer was no. Then she left.");
+        assert_eq!(s, vec!["The answer was no.", "Then she left."]);
+    }
+
+    #[test]
+    fn street_abbreviation_st_does_not_end_a_sentence() {
+        let s = split_sentences("They flew to St. Louis on Friday. It rained.");
+        assert_eq!(s, vec!["They flew to St. Louis on Friday.", "It rained."]);
+    }
+
+    #[test]
+    fn company_suffix_inc_ends_a_sentence_only_before_an_opener() {
+        let s = split_sentences(
+            "Apple Inc. Chief Tim Cook spoke. He works at Apple Inc. The firm grew.",
+        );
+        assert_eq!(
+            s,
+            vec![
+                "Apple Inc. Chief Tim Cook spoke.",
+                "He works at Apple Inc.",
+                "The firm grew."
+            ]
+        );
+    }
+
+    #[test]
+    fn initials_stay_with_the_name() {
+        let s = split_sentences("J. R. R. Tolkien wrote it. George W. Bush read it.");
+        assert_eq!(
+            s,
+            vec!["J. R. R. Tolkien wrote it.", "George W. Bush read it."]
+        );
+    }
+
+    #[test]
+    fn decimals_do_not_end_a_sentence() {
+        let s = split_sentences("Sales rose 3.5 percent to $2.8 billion. Shares fell.");
+        assert_eq!(
+            s,
+            vec!["Sales rose 3.5 percent to $2.8 billion.", "Shares fell."]
+        );
+    }
+
+    #[test]
+    fn closing_quotes_belong_to_the_sentence_they_close() {
+        let s = split_sentences("He said \"Stop.\" Then he left.");
+        assert_eq!(s, vec!["He said \"Stop.\"", "Then he left."]);
+        let s = split_sentences("She wrote “It is over.” Nobody replied.");
+        assert_eq!(s, vec!["She wrote “It is over.”", "Nobody replied."]);
+    }
+
+    #[test]
+    fn question_in_quotes_followed_by_lowercase_continues_the_sentence() {
+        let s = split_sentences("“Why?” he asked. Nobody knew.");
+        assert_eq!(s, vec!["“Why?” he asked.", "Nobody knew."]);
+    }
+
+    #[test]
+    fn interrobang_ends_a_sentence_once() {
+        let s = split_sentences("Can you believe it?! We won. Really!");
+        assert_eq!(s, vec!["Can you believe it?!", "We won.", "Really!"]);
+    }
+
+    #[test]
+    fn ellipsis_before_lowercase_continues_and_before_capital_ends() {
+        let s = split_sentences("He waited... and waited. Then… Nothing happened.");
+        assert_eq!(
+            s,
+            vec!["He waited... and waited.", "Then…", "Nothing happened."]
+        );
+    }
+
+    #[test]
+    fn numbered_list_markers_do_not_make_empty_sentences() {
+        let s = split_sentences("1. Preheat the oven. 2. Mix the flour.");
+        assert_eq!(s, vec!["1. Preheat the oven.", "2. Mix the flour."]);
+    }
+
+    #[test]
+    fn a_year_at_the_end_of_a_sentence_ends_it() {
+        let s = split_sentences("The firm was founded in 1990. It grew fast.");
+        assert_eq!(s, vec!["The firm was founded in 1990.", "It grew fast."]);
+    }
+
+    #[test]
+    fn urls_and_domains_do_not_split() {
+        let s = split_sentences("Visit example.com for details. Thanks.");
+        assert_eq!(s, vec!["Visit example.com for details.", "Thanks."]);
+    }
+
+    #[test]
+    fn a_blank_line_ends_a_sentence_without_punctuation() {
+        let s = split_sentences("A heading\n\nThe body starts here.");
+        assert_eq!(s, vec!["A heading", "The body starts here."]);
+    }
+
+    #[test]
+    fn text_without_terminal_punctuation_is_one_sentence() {
+        assert_eq!(
+            split_sentences("  just a fragment  "),
+            vec!["just a fragment"]
+        );
+        assert!(split_sentences("   ").is_empty());
+    }
+
+    #[test]
+    fn summary_takes_the_first_two_sentences() {
+        let b = blocks(&[
+            "The city council approved a new budget on Tuesday that raises spending on parks and libraries by 12 percent over last year.",
+            "The vote was 7 to 2 after a long debate about property taxes and the cost of public safety.",
+            "Council members will revisit the plan in the spring.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("The city council approved"));
+        assert!(s.ends_with("public safety."));
+        assert_eq!(split_sentences(&s).len(), 2);
+    }
+
+    #[test]
+    fn summary_adds_a_third_sentence_when_the_first_two_are_short() {
+        let b = blocks(&[
+            "The mayor resigned on Friday. She cited health reasons.",
+            "Her deputy will serve as acting mayor until a special election is held in the spring, officials said in a statement.",
+            "Nothing else changes.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert_eq!(split_sentences(&s).len(), 3);
+        assert!(s.ends_with("in a statement."));
+    }
+
+    #[test]
+    fn summary_never_exceeds_eighty_words_with_a_second_sentence() {
+        let long = "word ".repeat(50) + "end.";
+        let b = blocks(&[&long, &("more ".repeat(40) + "done.")]);
+        let s = summarize(&b).expect("summary");
+        assert_eq!(s, long);
+    }
+
+    #[test]
+    fn a_first_sentence_over_eighty_words_is_returned_whole() {
+        let long = "word ".repeat(95) + "end.";
+        let s = summarize(&blocks(&[&long])).expect("summary");
+        assert_eq!(word_count(&s), 96);
+        assert!(s.ends_with("end."));
+    }
+
+    #[test]
+    fn bylines_and_stamps_are_skipped() {
+        let b = blocks(&[
+            "By Jane Doe",
+            "Posted by John Roe on March 3, 2024",
+            "Updated 5:32 PM ET, Tue March 5, 2024",
+            "March 5, 2024",
+            "Scientists have found water ice near the lunar south pole in amounts large enough to supply a base.",
+            "The discovery came from radar data gathered over three years of orbital passes.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("Scientists have found"), "{s}");
+    }
+
+    #[test]
+    fn a_real_sentence_starting_with_by_is_kept() {
+        let b = blocks(&[
+            "By the end of the year, the agency expects to hire two hundred new inspectors across the state.",
+            "The hiring follows a report that found long delays in food safety checks.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("By the end of the year"));
+    }
+
+    #[test]
+    fn captions_and_photo_credits_are_skipped() {
+        let b = blocks(&[
+            "Photo: The new bridge at dusk.",
+            "The governor speaks in Albany on Monday. (AP Photo/Hans Pennink)",
+            "The state will spend $4 billion to replace aging bridges over the next decade, the governor said.",
+            "Work begins next year on the most damaged spans in the north of the state.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("The state will spend"), "{s}");
+    }
+
+    #[test]
+    fn wordpress_footer_and_continue_reading_are_removed() {
+        let b = blocks(&[
+            "Leaders who listen build teams that stay. A new survey of 2,000 workers shows why. Continue reading →",
+            "The post Why Listening Matters appeared first on Thought Leaders.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert_eq!(
+            s,
+            "Leaders who listen build teams that stay. A new survey of 2,000 workers shows why."
+        );
+    }
+
+    #[test]
+    fn a_feed_excerpt_cut_with_brackets_drops_the_cut_sentence() {
+        let b = blocks(&[
+            "Budgets are tight this year for most towns. Managers are finding new ways to stretch every dollar. One approach that works is to [&hellip;]",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.ends_with("stretch every dollar."), "{s}");
+    }
+
+    #[test]
+    fn a_trailing_ellipsis_at_the_end_of_the_text_is_not_used_as_an_ending() {
+        let b = blocks(&[
+            "The library will close for renovation in June. Patrons can use the branch on Elm Street while the main building is rebuilt…",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert_eq!(s, "The library will close for renovation in June.");
+    }
+
+    #[test]
+    fn share_prompts_and_newsletter_signups_are_skipped() {
+        let b = blocks(&[
+            "Share this article",
+            "Subscribe to our newsletter for daily updates.",
+            "Sign up for our free webinar!",
+            "Click here to read the report.",
+            "Water rates will rise 4 percent in July to pay for pipe replacement across older neighborhoods.",
+            "The utility said the average household bill would go up by about three dollars a month.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("Water rates will rise"), "{s}");
+        assert!(!s.contains("Subscribe"));
+    }
+
+    #[test]
+    fn headings_without_punctuation_are_skipped() {
+        let b = blocks(&[
+            "Key Takeaways",
+            "Table of Contents",
+            "Remote work is here to stay for most office jobs, according to a survey of three hundred employers.",
+            "Nearly half plan to shrink their office space by 2026.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("Remote work"), "{s}");
+    }
+
+    #[test]
+    fn a_wire_dateline_is_removed_from_the_first_sentence() {
+        let b = blocks(&[
+            "WASHINGTON (AP) — The Senate passed a spending bill late Thursday that keeps the government open through March.",
+            "The House is expected to vote on Friday before the deadline.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("The Senate passed"), "{s}");
+    }
+
+    #[test]
+    fn a_greeting_opener_is_skipped_for_the_story() {
+        let b = blocks(&[
+            "Happy Friday, everyone!",
+            "This week we look at how three cities cut overtime costs by scheduling smarter and cross-training staff.",
+            "Each saved more than a million dollars without layoffs.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("This week we look"), "{s}");
+    }
+
+    #[test]
+    fn no_usable_sentence_gives_none() {
+        assert_eq!(summarize(&[]), None);
+        assert_eq!(
+            summarize(&blocks(&["By Jane Doe", "Share this", "Heading only"])),
+            None
+        );
+    }
+
+    #[test]
+    fn summaries_are_deterministic() {
+        let b = blocks(&[
+            "The board hired a new superintendent. She starts in August. Parents welcomed the choice.",
+        ]);
+        assert_eq!(summarize(&b), summarize(&b));
+    }
+}

@@ -1,0 +1,160 @@
+//! Unsubscribe tokens: (member id, address) + a secret → a token that cannot be forged.
+//!
+//! The token is `<member id>.<first 16 bytes of HMAC-SHA256(secret, "unsubscribe:<id>:<email>")
+//! in hex>`. The secret comes from `FEEDBRIEF_SECRET`, else from `secret` in the data
+//! directory, generated once with mode 0600.
+
+use std::path::Path;
+
+use anyhow::Context;
+use hmac::{KeyInit, Mac};
+use sha2::Sha256;
+
+/// Environment variable that overrides the generated secret.
+pub const SECRET_ENV: &str = "FEEDBRIEF_SECRET";
+
+/// The signing secret.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl Secret {
+    /// A secret from raw bytes (tests, or `FEEDBRIEF_SECRET`).
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        Self(bytes.to_vec())
+    }
+
+    /// `FEEDBRIEF_SECRET` if set, else the `secret` file in `data_dir`, created on first use.
+    pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
+        if let Ok(s) = std::env::var(SECRET_ENV)
+            && !s.is_empty()
+        {
+            return Ok(Self(s.into_bytes()));
+        }
+        let path = data_dir.join("secret");
+        match std::fs::read(&path) {
+            Ok(bytes) if bytes.len() >= 32 => return Ok(Self(bytes)),
+            Ok(_) => anyhow::bail!(
+                "{} is shorter than 32 bytes; delete it to generate a new one (old unsubscribe links stop working)",
+                path.display()
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
+        let mut bytes = [0u8; 32];
+        getrandom_bytes(&mut bytes)?;
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        write_private(&path, hex.as_bytes())
+            .with_context(|| format!("writing the new secret {}", path.display()))?;
+        Ok(Self(hex.into_bytes()))
+    }
+
+    /// The token for a member.
+    pub fn token(&self, member_id: i64, email: &str) -> String {
+        format!("{member_id}.{}", self.mac(member_id, email))
+    }
+
+    /// The member id a token names, when the token is genuine for that member's address.
+    pub fn verify(&self, token: &str, email_of: impl FnOnce(i64) -> Option<String>) -> Option<i64> {
+        let (id, mac) = token.split_once('.')?;
+        let id: i64 = id.parse().ok()?;
+        let email = email_of(id)?;
+        let expected = self.mac(id, &email);
+        // Constant-time comparison, so the token cannot be guessed byte by byte.
+        let same = expected.len() == mac.len()
+            && expected
+                .bytes()
+                .zip(mac.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        same.then_some(id)
+    }
+
+    /// A stable, unguessable hex string for `label` (e.g. a Message-ID part).
+    pub fn tag(&self, label: &str) -> String {
+        let mut m = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable_key());
+        m.update(label.as_bytes());
+        m.finalize().into_bytes()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn mac(&self, member_id: i64, email: &str) -> String {
+        let mut m = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable_key());
+        m.update(format!("unsubscribe:{member_id}:{email}").as_bytes());
+        m.finalize().into_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+// HMAC accepts keys of any length, so `new_from_slice` cannot fail.
+fn unreachable_key() -> hmac::Hmac<Sha256> {
+    unreachable!("HMAC takes keys of any length")
+}
+
+/// Fills `buf` from the operating system's random source.
+fn getrandom_bytes(buf: &mut [u8]) -> anyhow::Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(buf))
+        .context("reading /dev/urandom for a new secret")
+}
+
+/// Writes a file readable only by its owner.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)?.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_verifies_only_for_its_member() {
+        let s = Secret::from_bytes(b"0123456789abcdef0123456789abcdef");
+        let t = s.token(7, "a@example.org");
+        assert_eq!(s.verify(&t, |_| Some("a@example.org".into())), Some(7));
+        assert_eq!(s.verify(&t, |_| Some("b@example.org".into())), None);
+        let forged = format!("8{}", &t[1..]);
+        assert_eq!(s.verify(&forged, |_| Some("a@example.org".into())), None);
+        let other = Secret::from_bytes(b"another secret of thirty-two b!!");
+        assert_eq!(other.verify(&t, |_| Some("a@example.org".into())), None);
+    }
+
+    #[test]
+    fn generated_secret_is_private_and_stable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = Secret::load_or_create(dir.path()).expect("create");
+        let b = Secret::load_or_create(dir.path()).expect("reload");
+        assert_eq!(a.token(1, "x@example.org"), b.token(1, "x@example.org"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("secret"))
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

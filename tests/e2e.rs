@@ -1,0 +1,665 @@
+//! End-to-end tests: a real HTTP server on 127.0.0.1:0 serving fixture feeds, a real SMTP
+//! server in-process (mailin-embedded), a real SQLite file in a temp dir, and the whole
+//! `once` cycle between them.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use feedbrief::pipeline::{self, App, DigestOutcome, FeedOutcome};
+use mailin_embedded::{Handler, Response as SmtpResponse, Server, response};
+use tokio_util::sync::CancellationToken;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Requests the fixture server saw, per path.
+#[derive(Clone, Default)]
+struct Hits(Arc<Mutex<HashMap<String, usize>>>);
+
+impl Hits {
+    fn get(&self, path: &str) -> usize {
+        *self.0.lock().expect("lock").get(path).unwrap_or(&0)
+    }
+}
+
+async fn serve_fixture(
+    State(hits): State<Hits>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    *hits
+        .0
+        .lock()
+        .expect("lock")
+        .entry(name.clone())
+        .or_default() += 1;
+    let path = fixtures().join("feeds").join(&name);
+    let Ok(body) = std::fs::read(&path) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    // The etag fixture behaves like a well-configured server: 304 for a matching ETag.
+    if name == "etag.xml" {
+        if headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            == Some("\"v1\"")
+        {
+            return StatusCode::NOT_MODIFIED.into_response();
+        }
+        return (
+            [
+                (header::ETAG, "\"v1\""),
+                (header::CONTENT_TYPE, "application/rss+xml"),
+            ],
+            body,
+        )
+            .into_response();
+    }
+    if name == "ratelimited.xml" {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "3600")],
+            "slow down",
+        )
+            .into_response();
+    }
+    let ctype = if name.ends_with(".json") {
+        "application/feed+json"
+    } else {
+        "application/xml"
+    };
+    ([(header::CONTENT_TYPE, ctype)], body).into_response()
+}
+
+/// Starts the fixture HTTP server; returns its base URL and request counts.
+async fn spawn_http() -> (String, Hits) {
+    let hits = Hits::default();
+    let app = axum::Router::new()
+        .route("/{name}", axum::routing::get(serve_fixture))
+        .with_state(hits.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind http");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), hits)
+}
+
+/// One message the SMTP server accepted.
+#[derive(Debug, Clone)]
+struct Mail {
+    to: Vec<String>,
+    data: String,
+}
+
+#[derive(Clone)]
+struct SmtpSink {
+    mails: Arc<Mutex<Vec<Mail>>>,
+    /// While set, `flaky@` gets 451 (try later).
+    flaky: Arc<AtomicBool>,
+    to: Vec<String>,
+    data: Vec<u8>,
+}
+
+impl Handler for SmtpSink {
+    fn rcpt(&mut self, to: &str) -> SmtpResponse {
+        if to.starts_with("bounce@") {
+            return response::NO_MAILBOX;
+        }
+        if to.starts_with("flaky@") && self.flaky.load(Ordering::SeqCst) {
+            return response::INTERNAL_ERROR;
+        }
+        response::OK
+    }
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        _from: &str,
+        _is8bit: bool,
+        to: &[String],
+    ) -> SmtpResponse {
+        self.to = to.to_vec();
+        self.data.clear();
+        response::OK
+    }
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.data.extend_from_slice(buf);
+        Ok(())
+    }
+    fn data_end(&mut self) -> SmtpResponse {
+        self.mails.lock().expect("lock").push(Mail {
+            to: std::mem::take(&mut self.to),
+            data: String::from_utf8_lossy(&std::mem::take(&mut self.data)).into_owned(),
+        });
+        response::OK
+    }
+}
+
+struct Smtp {
+    port: u16,
+    mails: Arc<Mutex<Vec<Mail>>>,
+    flaky: Arc<AtomicBool>,
+}
+
+impl Smtp {
+    fn mails(&self) -> Vec<Mail> {
+        self.mails.lock().expect("lock").clone()
+    }
+}
+
+fn spawn_smtp() -> Smtp {
+    let sink = SmtpSink {
+        mails: Arc::default(),
+        flaky: Arc::new(AtomicBool::new(true)),
+        to: Vec::new(),
+        data: Vec::new(),
+    };
+    let mails = Arc::clone(&sink.mails);
+    let flaky = Arc::clone(&sink.flaky);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind smtp");
+    let port = listener.local_addr().expect("addr").port();
+    let mut server = Server::new(sink);
+    // More threads than our connections, or mailin-embedded stalls.
+    server
+        .with_name("localhost")
+        .with_num_threads(16)
+        .with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        let _ = server.serve();
+    });
+    Smtp { port, mails, flaky }
+}
+
+fn config_text(http: &str, transport: &str, extra_feeds: &str) -> String {
+    format!(
+        r#"
+[brief]
+name = "Local Government Leadership Brief"
+tagline = "What leaders in local government are reading"
+from = "Leadership Brief <brief@example.org>"
+timezone = "America/New_York"
+base_url = "https://brief.example.org/"
+postal_address = "777 N Capitol St NE, Washington, DC 20002"
+max_stories = 12
+data_dir = "data"
+
+[fetch]
+timeout = "5s"
+allow_private_addresses = true
+
+[delivery]
+{transport}
+connections = 2
+attempts = 2
+
+[members]
+file = "members.csv"
+
+[[section]]
+name = "Leading Edge"
+
+[[section]]
+name = "Workforce"
+
+[[feed]]
+name = "Thought Leaders"
+url = "{http}/wordpress.xml"
+section = "Leading Edge"
+weight = 1.5
+
+[[feed]]
+name = "Public Works Notes"
+url = "{http}/atom.xml"
+section = "Leading Edge"
+
+[[feed]]
+name = "Workforce Weekly"
+url = "{http}/feed.json"
+section = "Workforce"
+
+[[feed]]
+name = "Half Feed"
+url = "{http}/broken.xml"
+
+[[feed]]
+name = "City Manager Letters"
+url = "{http}/etag.xml"
+section = "Workforce"
+{extra_feeds}
+[[announcement]]
+title = "New, Reduced Membership Dues"
+body = "A new, reduced dues rate is available for CAOs/ACAOs, with additional discounts for smaller communities."
+link = "https://example.org/join"
+cta = "LEARN MORE"
+until = 2026-12-31
+"#
+    )
+}
+
+fn smtp_transport(port: u16) -> String {
+    format!("transport = \"smtp\"\nsmtp_url = \"smtp://127.0.0.1:{port}?tls=none\"")
+}
+
+const MEMBERS: &str = "email,name,sections\n\
+ann@example.org,Ann Lee,\n\
+bo@example.org,Bo Diaz,Workforce\n\
+not an address,Broken Row\n\
+cy@example.org,Cy Young,\n";
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+        .expect("date")
+        .with_timezone(&Utc)
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    app: Arc<App>,
+}
+
+fn open(config: &str, members: &str) -> Env {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("feeds.toml"), config).expect("write config");
+    std::fs::write(dir.path().join("members.csv"), members).expect("write members");
+    let config = feedbrief::config::load(&dir.path().join("feeds.toml")).expect("config is valid");
+    let app = App::open(config).expect("app opens");
+    Env { dir, app }
+}
+
+/// The parts of a MIME message we check, decoded.
+fn decoded(data: &str) -> String {
+    // Bodies are quoted-printable or base64; decode enough to search the text.
+    let mut out = String::new();
+    let mut b64 = String::new();
+    let mut in_b64 = false;
+    for line in data.lines() {
+        if line.eq_ignore_ascii_case("Content-Transfer-Encoding: base64") {
+            in_b64 = true;
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        if in_b64 {
+            if line.starts_with("--") {
+                out.push_str(&String::from_utf8_lossy(&base64_decode(&b64)));
+                b64.clear();
+                in_b64 = false;
+            } else if !line.is_empty() && !line.contains(':') {
+                b64.push_str(line.trim());
+                continue;
+            }
+        }
+        match line.strip_suffix('=') {
+            Some(soft) => out.push_str(soft),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    qp_decode(&out)
+}
+
+fn qp_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(
+                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                16,
+            )
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let mut buf = 0u32;
+    let mut bits = 0;
+    for c in s.bytes() {
+        let Some(v) = T.iter().position(|&t| t == c) else {
+            continue;
+        };
+        buf = (buf << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+        }
+    }
+    out
+}
+
+/// A header's value with folded lines joined (RFC 5322 2.2.3).
+fn header(data: &str, name: &str) -> Option<String> {
+    let head = data.split("\r\n\r\n").next().unwrap_or(data);
+    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+    unfolded
+        .lines()
+        .find(|l| {
+            l.len() > name.len()
+                && l[..name.len()].eq_ignore_ascii_case(name)
+                && l[name.len()..].starts_with(':')
+        })
+        .map(|l| l[name.len() + 1..].trim().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_mails_every_member_one_digest_and_a_second_once_sends_nothing() {
+    let (http, hits) = spawn_http().await;
+    let smtp = spawn_smtp();
+    smtp.flaky.store(false, Ordering::SeqCst);
+    let env = open(&config_text(&http, &smtp_transport(smtp.port), ""), MEMBERS);
+    let cancel = CancellationToken::new();
+
+    let report = pipeline::once(&env.app, now(), true, &cancel)
+        .await
+        .expect("cycle runs");
+    let text = report.to_string();
+
+    // The bad member row is reported by line and the others imported.
+    assert_eq!(report.members.active, 3, "{text}");
+    assert_eq!(report.members.errors.len(), 1, "{text}");
+    assert!(report.members.errors[0].starts_with("line 4:"), "{text}");
+
+    // The broken feed is reported with a reason; every other feed still arrives.
+    let outcome = |name: &str| {
+        report
+            .fetch
+            .feeds
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.outcome.clone())
+            .expect("feed in report")
+    };
+    assert!(
+        matches!(outcome("Half Feed"), FeedOutcome::Failed(ref why) if why.contains("not a readable feed")),
+        "{text}"
+    );
+    for name in [
+        "Thought Leaders",
+        "Public Works Notes",
+        "Workforce Weekly",
+        "City Manager Letters",
+    ] {
+        assert!(
+            matches!(outcome(name), FeedOutcome::Fetched { new, .. } if new > 0),
+            "{name}: {text}"
+        );
+    }
+    assert!(text.contains("FAILED  Half Feed"), "{text}");
+
+    // Every member gets exactly one multipart digest.
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 3, "{text}");
+    let mut recipients: Vec<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
+    recipients.sort();
+    assert_eq!(
+        recipients,
+        vec!["ann@example.org", "bo@example.org", "cy@example.org"]
+    );
+    let DigestOutcome::Built {
+        stories,
+        ref subject,
+        ..
+    } = report.digest
+    else {
+        panic!("a digest was built: {text}")
+    };
+    assert_eq!(stories, 6, "{text}");
+    for mail in &mails {
+        let d = &mail.data;
+        assert!(
+            header(d, "Content-Type").is_some_and(|c| c.starts_with("multipart/alternative")),
+            "{d}"
+        );
+        let plain = d.find("Content-Type: text/plain").expect("text part");
+        let html = d.find("Content-Type: text/html").expect("html part");
+        assert!(plain < html, "text part comes first");
+        assert!(header(d, "Message-ID").is_some_and(|m| m.ends_with("@example.org>")));
+        assert!(
+            header(d, "List-Unsubscribe")
+                .is_some_and(|v| v.contains("https://brief.example.org/unsubscribe/"))
+        );
+        assert_eq!(
+            header(d, "List-Unsubscribe-Post").as_deref(),
+            Some("List-Unsubscribe=One-Click")
+        );
+        assert!(
+            header(d, "List-Id")
+                .is_some_and(|v| v.contains("local-government-leadership-brief.example.org"))
+        );
+        let body = decoded(d);
+        assert!(body.contains(subject.as_str()) || body.contains(&subject.replace('&', "&amp;")));
+        if mail.to != ["bo@example.org"] {
+            assert!(
+                body.contains("Snow Plans That Residents Actually Read"),
+                "{body}"
+            );
+        }
+        assert!(body.contains("New, Reduced Membership Dues"));
+        assert!(body.contains("LEARN MORE"));
+        assert!(body.contains("777 N Capitol St NE"));
+        assert!(
+            !body.contains("appeared first on"),
+            "boilerplate leaked: {body}"
+        );
+        assert!(!body.contains("Continue reading"));
+        assert!(!body.contains("utm_source"), "tracking parameters removed");
+        // The same story came from two feeds and appears once.
+        assert!(
+            body.matches("Why Trust Is the Currency of Local Government Leadership")
+                .count()
+                >= 1
+        );
+        assert!(!body.contains("A repost of a story another feed carries"));
+        // Feed HTML is escaped, never executed.
+        assert!(!body.contains("<script>alert"), "script survived: {body}");
+    }
+    // Bo chose the Workforce section: the Leading Edge section (not the lead) is left out.
+    let bo = mails
+        .iter()
+        .find(|m| m.to == ["bo@example.org"])
+        .expect("bo's mail");
+    let bo_body = decoded(&bo.data);
+    assert!(bo_body.contains("Counties Test Four-Day Weeks"));
+    assert!(!bo_body.contains("Snow Plans That Residents Actually Read"));
+
+    // Second cycle an hour later: nothing new, nothing sent, the ETag feed answers 304.
+    let later = now() + chrono::Duration::hours(1);
+    let report2 = pipeline::once(&env.app, later, true, &cancel)
+        .await
+        .expect("cycle runs");
+    let text2 = report2.to_string();
+    assert!(
+        matches!(report2.digest, DigestOutcome::NoNewStories),
+        "{text2}"
+    );
+    assert!(text2.contains("no new stories"), "{text2}");
+    assert_eq!(smtp.mails().len(), 3, "no member is mailed twice: {text2}");
+    assert!(
+        report2
+            .fetch
+            .feeds
+            .iter()
+            .any(|f| f.name == "City Manager Letters"
+                && matches!(f.outcome, FeedOutcome::NotModified)),
+        "{text2}"
+    );
+    assert_eq!(hits.get("etag.xml"), 2);
+    drop(env.dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_failure_is_retried_next_cycle_and_hard_bounce_is_recorded() {
+    let (http, _) = spawn_http().await;
+    let smtp = spawn_smtp();
+    let members = "ann@example.org,Ann\nflaky@example.org,Flaky\nbounce@example.org,Bounce\n";
+    let env = open(&config_text(&http, &smtp_transport(smtp.port), ""), members);
+    let cancel = CancellationToken::new();
+
+    let first = pipeline::once(&env.app, now(), true, &cancel)
+        .await
+        .expect("cycle");
+    assert_eq!(first.delivery.sent, 1, "{first}");
+    assert_eq!(first.delivery.deferred, 1, "{first}");
+    assert_eq!(first.delivery.failed, 1, "{first}");
+    assert!(first.to_string().contains("will retry next cycle"));
+
+    // The relay recovers; the next cycle sends only the deferred member.
+    smtp.flaky.store(false, Ordering::SeqCst);
+    let second = pipeline::once(&env.app, now() + chrono::Duration::hours(1), true, &cancel)
+        .await
+        .expect("cycle");
+    assert_eq!(second.delivery.sent, 1, "{second}");
+    assert_eq!(
+        second.delivery.failed, 0,
+        "a permanent failure is not retried: {second}"
+    );
+    let to: Vec<Vec<String>> = smtp.mails().iter().map(|m| m.to.clone()).collect();
+    assert_eq!(
+        to,
+        vec![
+            vec!["ann@example.org".to_string()],
+            vec!["flaky@example.org".to_string()]
+        ]
+    );
+
+    let third = pipeline::once(&env.app, now() + chrono::Duration::hours(2), true, &cancel)
+        .await
+        .expect("cycle");
+    assert_eq!(third.delivery.sent, 0, "{third}");
+    assert_eq!(smtp.mails().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_transport_writes_one_eml_per_member() {
+    let (http, _) = spawn_http().await;
+    let env = open(&config_text(&http, "transport = \"outbox\"", ""), MEMBERS);
+    let report = pipeline::once(&env.app, now(), true, &CancellationToken::new())
+        .await
+        .expect("cycle");
+    assert_eq!(report.delivery.sent, 3, "{report}");
+    let outbox = env.dir.path().join("data/outbox");
+    let mut files: Vec<String> = std::fs::read_dir(&outbox)
+        .expect("outbox exists")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "{files:?}");
+    assert!(files.iter().all(|f| f.ends_with(".eml")));
+    let eml = std::fs::read_to_string(outbox.join(&files[0])).expect("read eml");
+    assert!(eml.contains("multipart/alternative"));
+    assert!(eml.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_feed_is_skipped_until_retry_after() {
+    let (http, hits) = spawn_http().await;
+    std::fs::metadata(fixtures().join("feeds/ratelimited.xml")).expect("fixture exists");
+    let extra = format!("\n[[feed]]\nname = \"Busy\"\nurl = \"{http}/ratelimited.xml\"\n");
+    let env = open(&config_text(&http, "transport = \"outbox\"", &extra), "");
+    let r1 = pipeline::fetch_all(&env.app, now()).await.expect("fetch");
+    let busy = r1.feeds.iter().find(|f| f.name == "Busy").expect("busy");
+    assert!(
+        matches!(&busy.outcome, FeedOutcome::Failed(why) if why.contains("rate limited")),
+        "{r1}"
+    );
+    let r2 = pipeline::fetch_all(&env.app, now() + chrono::Duration::minutes(10))
+        .await
+        .expect("fetch");
+    let busy = r2.feeds.iter().find(|f| f.name == "Busy").expect("busy");
+    assert!(matches!(&busy.outcome, FeedOutcome::Skipped(_)), "{r2}");
+    assert_eq!(
+        hits.get("ratelimited.xml"),
+        1,
+        "no request before Retry-After has passed"
+    );
+    let r3 = pipeline::fetch_all(&env.app, now() + chrono::Duration::hours(2))
+        .await
+        .expect("fetch");
+    assert!(
+        r3.feeds
+            .iter()
+            .any(|f| f.name == "Busy" && matches!(f.outcome, FeedOutcome::Failed(_)))
+    );
+    assert_eq!(hits.get("ratelimited.xml"), 2);
+}
+
+#[test]
+fn malformed_config_names_its_line_and_key_and_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("feeds.toml");
+    std::fs::write(
+        &path,
+        "[brief]\nname = \"B\"\nfrom = \"b@example.org\"\n\n[[feed]]\nname = \"X\"\nurl = \"https://x.example.org/feed\"\nweigth = 2\n",
+    )
+    .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedbrief"))
+        .args(["--config", path.to_str().expect("utf8"), "check"])
+        .output()
+        .expect("run feedbrief");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.contains("feeds.toml:8: key `feed.weigth`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("unknown field"), "{stderr}");
+}
+
+#[test]
+fn inspect_prints_entries_with_keys_and_summaries() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedbrief"))
+        .args(["inspect", "--json"])
+        .arg(fixtures().join("feeds/wordpress.xml"))
+        .output()
+        .expect("run feedbrief");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["title"], "Thought Leaders Blog");
+    let first = &v["entries"][0];
+    assert_eq!(
+        first["key"],
+        "id:https://www.thoughtleadersllc.com/?p=10231"
+    );
+    assert_eq!(
+        first["link"],
+        "https://www.thoughtleadersllc.com/2026/11/why-trust-is-the-currency/"
+    );
+    let summary = first["summary"].as_str().expect("summary");
+    assert!(
+        summary.starts_with("City managers who build trust early"),
+        "{summary}"
+    );
+    assert!(!summary.contains("By Sarah Mitchell"), "{summary}");
+    let words = summary.split_whitespace().count();
+    assert!((35..=80).contains(&words), "{words} words: {summary}");
+    assert!(summary.ends_with('.'), "{summary}");
+}
