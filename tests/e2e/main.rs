@@ -1,4 +1,4 @@
-//! End-to-end tests: a real HTTP server on 127.0.0.1:0 serving fixture feeds, a real SMTP
+//! End-to-end tests (one integration binary; modules below): a real HTTP server on 127.0.0.1:0 serving fixture feeds, a real SMTP
 //! server in-process (mailin-embedded), a real SQLite file in a temp dir, and the whole
 //! `once` cycle between them.
 
