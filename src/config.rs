@@ -70,6 +70,8 @@ pub struct Config {
     pub feeds: Vec<Feed>,
     /// The association's announcements.
     pub announcements: Vec<Announcement>,
+    /// Sponsored blocks, shown labelled "ADVERTISEMENT".
+    pub sponsors: Vec<Announcement>,
 }
 
 /// `[brief]`.
@@ -266,6 +268,8 @@ struct RawConfig {
     feed: Vec<RawFeed>,
     #[serde(default)]
     announcement: Vec<RawAnnouncement>,
+    #[serde(default)]
+    sponsor: Vec<RawAnnouncement>,
 }
 
 #[derive(Deserialize)]
@@ -599,45 +603,57 @@ pub fn parse(
         });
     }
 
-    let mut announcements = Vec::new();
-    for a in raw.announcement {
-        let until = match &a.until {
-            Some(d) => Some(match d.get_ref().date {
-                Some(date) if d.get_ref().time.is_none() => {
-                    NaiveDate::from_ymd_opt(date.year.into(), date.month.into(), date.day.into())
+    let blocks =
+        |raw: Vec<RawAnnouncement>, kind: &str| -> Result<Vec<Announcement>, ConfigError> {
+            let mut announcements = Vec::new();
+            for a in raw {
+                let until = match &a.until {
+                    Some(d) => Some(match d.get_ref().date {
+                        Some(date) if d.get_ref().time.is_none() => NaiveDate::from_ymd_opt(
+                            date.year.into(),
+                            date.month.into(),
+                            date.day.into(),
+                        )
                         .ok_or_else(|| {
-                            v.at(d.span(), "announcement.until", "not a calendar date".into())
-                        })?
-                }
-                _ => {
-                    return Err(v.at(
-                        d.span(),
-                        "announcement.until",
-                        "expected a date such as 2026-12-31".into(),
-                    ));
-                }
-            }),
-            None => None,
+                            v.at(
+                                d.span(),
+                                &format!("{kind}.until"),
+                                "not a calendar date".into(),
+                            )
+                        })?,
+                        _ => {
+                            return Err(v.at(
+                                d.span(),
+                                &format!("{kind}.until"),
+                                "expected a date such as 2026-12-31".into(),
+                            ));
+                        }
+                    }),
+                    None => None,
+                };
+                announcements.push(Announcement {
+                    title: a.title,
+                    body: a.body,
+                    link: v.http_url(&a.link, &format!("{kind}.link"))?,
+                    cta: a.cta.unwrap_or_else(|| "LEARN MORE".to_string()),
+                    image: a
+                        .image
+                        .as_ref()
+                        .map(|s| v.http_url(s, &format!("{kind}.image")))
+                        .transpose()?,
+                    image_alt: a.image_alt,
+                    until,
+                    after_section: a
+                        .after_section
+                        .as_ref()
+                        .map(|s| section_ref(s, &format!("{kind}.after_section")))
+                        .transpose()?,
+                });
+            }
+            Ok(announcements)
         };
-        announcements.push(Announcement {
-            title: a.title,
-            body: a.body,
-            link: v.http_url(&a.link, "announcement.link")?,
-            cta: a.cta.unwrap_or_else(|| "LEARN MORE".to_string()),
-            image: a
-                .image
-                .as_ref()
-                .map(|s| v.http_url(s, "announcement.image"))
-                .transpose()?,
-            image_alt: a.image_alt,
-            until,
-            after_section: a
-                .after_section
-                .as_ref()
-                .map(|s| section_ref(s, "announcement.after_section"))
-                .transpose()?,
-        });
-    }
+    let announcements = blocks(raw.announcement, "announcement")?;
+    let sponsors = blocks(raw.sponsor, "sponsor")?;
 
     Ok(Config {
         path: path.to_path_buf(),
@@ -649,6 +665,7 @@ pub fn parse(
         sections,
         feeds,
         announcements,
+        sponsors,
     })
 }
 

@@ -224,7 +224,7 @@ impl Templates {
             preheader,
             lead: story(&digest.lead),
             sections,
-            sponsors: Vec::new(),
+            sponsors: digest.sponsors.iter().map(announcement_ctx).collect(),
             member,
             unsubscribe_url,
             story_count,
@@ -371,6 +371,7 @@ fn sample_digest() -> Digest {
             image_alt: None,
             after_section: "One".into(),
         }],
+        sponsors: Vec::new(),
     }
 }
 

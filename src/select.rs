@@ -76,6 +76,9 @@ pub struct Digest {
     pub sections: Vec<SectionStories>,
     /// Announcements current on the digest's date.
     pub announcements: Vec<DigestAnnouncement>,
+    /// Sponsored blocks current on the digest's date.
+    #[serde(default)]
+    pub sponsors: Vec<DigestAnnouncement>,
 }
 
 impl Digest {
@@ -217,11 +220,13 @@ pub fn select(
     let today = now.with_timezone(&config.brief.timezone).date_naive();
     let announcements =
         current_announcements(&config.announcements, today, &sections, &first_section);
+    let sponsors = current_announcements(&config.sponsors, today, &sections, &first_section);
     Some(Digest {
         created_at: now,
         lead,
         sections,
         announcements,
+        sponsors,
     })
 }
 
