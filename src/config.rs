@@ -193,6 +193,29 @@ pub struct Delivery {
     pub timeout: Duration,
     /// Attempts per member within one cycle for transient failures.
     pub attempts: u32,
+    /// DKIM signing, when selector, domain and key are all configured.
+    pub dkim: Option<Dkim>,
+}
+
+/// DKIM signing settings.
+#[derive(Clone)]
+pub struct Dkim {
+    /// Selector (`s=`): the key is published at `{selector}._domainkey.{domain}`.
+    pub selector: String,
+    /// Signing domain (`d=`).
+    pub domain: String,
+    /// The RSA private key, PKCS#1 PEM.
+    pub key_pem: String,
+}
+
+impl fmt::Debug for Dkim {
+    // The key never reaches a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dkim")
+            .field("selector", &self.selector)
+            .field("domain", &self.domain)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `[web]`.
@@ -315,6 +338,9 @@ struct RawDelivery {
     rate_per_second: Option<Spanned<f64>>,
     timeout: Option<Spanned<String>>,
     attempts: Option<Spanned<i64>>,
+    dkim_selector: Option<Spanned<String>>,
+    dkim_domain: Option<Spanned<String>>,
+    dkim_key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -511,6 +537,45 @@ pub fn parse(
         },
         timeout: v.duration(d.timeout.as_ref(), "delivery.timeout", "60s")?,
         attempts: v.count(d.attempts.as_ref(), "delivery.attempts", 3, 1, 10)? as u32,
+        dkim: match (&d.dkim_selector, &d.dkim_domain, &d.dkim_key) {
+            (None, None, None) => None,
+            (Some(selector), Some(domain), Some(key)) => {
+                let path = rel(key.get_ref());
+                let key_pem = std::fs::read_to_string(&path).map_err(|e| {
+                    v.at(
+                        key.span(),
+                        "delivery.dkim_key",
+                        format!("cannot read the DKIM key {}: {e}", path.display()),
+                    )
+                })?;
+                // Parse now so a bad key stops the program at startup, not mid-send.
+                lettre::message::dkim::DkimSigningKey::new(
+                    &key_pem,
+                    lettre::message::dkim::DkimSigningAlgorithm::Rsa,
+                )
+                .map_err(|e| {
+                    v.at(
+                        key.span(),
+                        "delivery.dkim_key",
+                        format!(
+                            "{} is not an RSA private key in PKCS#1 PEM ({e}); create one with `openssl genrsa -traditional -out dkim.pem 2048`",
+                            path.display()
+                        ),
+                    )
+                })?;
+                Some(Dkim {
+                    selector: v.nonempty(selector, "delivery.dkim_selector")?,
+                    domain: v.nonempty(domain, "delivery.dkim_domain")?,
+                    key_pem,
+                })
+            }
+            _ => {
+                return Err(v.plain_key(
+                    "delivery.dkim_selector",
+                    "DKIM needs all three of dkim_selector, dkim_domain and dkim_key",
+                ));
+            }
+        },
     };
 
     let web = Web {

@@ -30,8 +30,13 @@ pub enum SendError {
     #[error("temporary failure: {0}")]
     Transient(String),
     /// Will not succeed as it is: 5xx (the address is refused, the message rejected).
-    #[error("permanent failure: {0}")]
-    Permanent(String),
+    #[error("permanent failure: {message}")]
+    Permanent {
+        /// The server's answer.
+        message: String,
+        /// The mailbox itself is refused (550/551/553): a hard bounce, suppress the member.
+        bounce: bool,
+    },
 }
 
 impl SendError {
@@ -39,6 +44,41 @@ impl SendError {
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Transient(_))
     }
+}
+
+/// Headers the DKIM signature covers; RFC 8058 requires the two List-Unsubscribe ones.
+pub const DKIM_HEADERS: &[&str] = &[
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+];
+
+/// The signing configuration for `[delivery]` DKIM settings.
+pub fn dkim_config(d: &crate::config::Dkim) -> anyhow::Result<lettre::message::dkim::DkimConfig> {
+    use lettre::message::dkim::{
+        DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
+        DkimSigningKey,
+    };
+    let key = DkimSigningKey::new(&d.key_pem, DkimSigningAlgorithm::Rsa)
+        .map_err(|e| anyhow::anyhow!("DKIM key: {e}"))?;
+    Ok(DkimConfig::new(
+        d.selector.clone(),
+        d.domain.clone(),
+        key,
+        DKIM_HEADERS
+            .iter()
+            .map(|h| HeaderName::new_from_ascii_str(h))
+            .collect(),
+        // relaxed/relaxed survives the header refolding relays do.
+        DkimCanonicalization {
+            header: DkimCanonicalizationType::Relaxed,
+            body: DkimCanonicalizationType::Relaxed,
+        },
+    ))
 }
 
 /// Per-message facts `compose` needs besides the rendered parts.
@@ -330,20 +370,26 @@ impl SmtpPool {
             ];
             conn.auth(&mechanisms, &creds).await.map_err(|e| {
                 if e.is_permanent() {
-                    SendError::Permanent(format!(
-                        "authentication as {user} refused by {}:{}: {e}; check FEEDBRIEF_SMTP_PASSWORD",
-                        s.host, s.port
-                    ))
+                    SendError::Permanent {
+                        message: format!(
+                            "authentication as {user} refused by {}:{}: {e}; check FEEDBRIEF_SMTP_PASSWORD",
+                            s.host, s.port
+                        ),
+                        bounce: false,
+                    }
                 } else {
                     fail("authenticating with", &e)
                 }
             })?;
         } else if s.user.is_some() {
-            return Err(SendError::Permanent(format!(
-                "smtp_url names user {:?} but {} is not set",
-                s.user.as_deref().unwrap_or(""),
-                crate::config::SMTP_PASSWORD_ENV
-            )));
+            return Err(SendError::Permanent {
+                message: format!(
+                    "smtp_url names user {:?} but {} is not set",
+                    s.user.as_deref().unwrap_or(""),
+                    crate::config::SMTP_PASSWORD_ENV
+                ),
+                bounce: false,
+            });
         }
         Ok(conn)
     }
@@ -352,7 +398,12 @@ impl SmtpPool {
 fn classify(e: &lettre::transport::smtp::Error) -> SendError {
     let text = e.to_string();
     if e.is_permanent() {
-        SendError::Permanent(text)
+        let code = e.status().map(|c| c.to_string()).unwrap_or_default();
+        SendError::Permanent {
+            message: text,
+            // 550 mailbox unavailable, 551 user not local, 553 mailbox name not allowed.
+            bounce: matches!(code.as_str(), "550" | "551" | "553"),
+        }
     } else {
         SendError::Transient(text)
     }

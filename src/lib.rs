@@ -9,7 +9,8 @@
 //! ```
 //!
 //! [`pipeline`] drives one cycle (`feedbrief once`); [`daemon`] repeats fetches on an
-//! interval and sends on the cron schedule (`feedbrief run`). Parsing, extraction,
+//! interval and sends on the cron schedule (`feedbrief run`); [`web`] serves one-click
+//! unsubscribe and the archive. Parsing, extraction,
 //! summarizing, selection and rendering are pure functions of their inputs; only fetch,
 //! store and deliver touch the outside world.
 
@@ -26,3 +27,4 @@ pub mod select;
 pub mod store;
 pub mod summarize;
 pub mod token;
+pub mod web;

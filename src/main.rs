@@ -78,6 +78,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Only the web endpoints (unsubscribe, archive, health), beside a cron'd `once`.
+    Serve,
     /// Main text (or summary) of article pages, as the digest would use them.
     Extract {
         /// HTML files (optionally .gz) or URLs.
@@ -164,7 +166,7 @@ fn main() -> ExitCode {
 
 fn init_logging(cli: &Cli) {
     let default = match cli.command {
-        Command::Run => "info",
+        Command::Run | Command::Serve => "info",
         // The other commands print a report of every problem; logs would repeat it.
         _ => "error",
     };
@@ -195,7 +197,28 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             let app = open_app(&cli.config)?;
             let cancel = CancellationToken::new();
             spawn_signal_handler(cancel.clone());
-            feedbrief::daemon::run(app, cancel).await?;
+            let listener = feedbrief::web::bind(&app).await?;
+            tracing::info!(listen = %app.config.web.listen, "web endpoints up");
+            let web = tokio::spawn(feedbrief::web::serve(
+                Arc::clone(&app),
+                listener,
+                cancel.clone(),
+            ));
+            let result = feedbrief::daemon::run(app, cancel.clone()).await;
+            cancel.cancel();
+            if let Ok(Err(e)) = web.await {
+                tracing::error!("{e:#}");
+            }
+            result?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve => {
+            let app = open_app(&cli.config)?;
+            let cancel = CancellationToken::new();
+            spawn_signal_handler(cancel.clone());
+            let listener = feedbrief::web::bind(&app).await?;
+            tracing::info!(listen = %app.config.web.listen, "web endpoints up");
+            feedbrief::web::serve(app, listener, cancel).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Once { no_send } => {

@@ -18,6 +18,8 @@ pub struct MemberRow {
     pub name: Option<String>,
     /// Sections the member chose; empty means all.
     pub sections: Vec<String>,
+    /// Extra columns, named by the header row, kept as attributes.
+    pub attributes: Vec<(String, String)>,
 }
 
 /// A row that was skipped, and why.
@@ -39,6 +41,7 @@ impl std::fmt::Display for RowError {
 /// another section is reported (the rest of the row is kept).
 pub fn parse_csv(text: &str, known_sections: &[String]) -> (Vec<MemberRow>, Vec<RowError>) {
     let mut rows: Vec<MemberRow> = Vec::new();
+    let mut header: Vec<String> = Vec::new();
     let mut errors = Vec::new();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -66,6 +69,7 @@ pub fn parse_csv(text: &str, known_sections: &[String]) -> (Vec<MemberRow>, Vec<
             continue;
         }
         if i == 0 && email_field.eq_ignore_ascii_case("email") {
+            header = record.iter().map(str::to_string).collect();
             continue;
         }
         let email = match normalise_address(email_field) {
@@ -109,11 +113,26 @@ pub fn parse_csv(text: &str, known_sections: &[String]) -> (Vec<MemberRow>, Vec<
                 }),
             }
         }
+        let attributes = record
+            .iter()
+            .enumerate()
+            .skip(3)
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(i, v)| {
+                let key = header
+                    .get(i)
+                    .filter(|h| !h.is_empty())
+                    .cloned()
+                    .unwrap_or_else(|| format!("column{}", i + 1));
+                (key, v.to_string())
+            })
+            .collect();
         rows.push(MemberRow {
             line,
             email,
             name,
             sections,
+            attributes,
         });
     }
     (rows, errors)
@@ -167,6 +186,22 @@ mod tests {
         assert_eq!(rows[1].sections, vec!["Leading Edge"]);
         let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 5, 6], "{errors:?}");
+    }
+
+    #[test]
+    fn extra_columns_are_kept_as_named_attributes() {
+        let (rows, errors) = parse_csv(
+            "email,name,sections,city,role\na@example.org,A,,Dayton,CAO\n",
+            &[],
+        );
+        assert!(errors.is_empty());
+        assert_eq!(
+            rows[0].attributes,
+            vec![
+                ("city".to_string(), "Dayton".to_string()),
+                ("role".to_string(), "CAO".to_string())
+            ]
+        );
     }
 
     #[test]

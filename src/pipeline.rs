@@ -38,6 +38,8 @@ pub struct App {
     pub fetcher: Fetcher,
     /// The unsubscribe-token secret.
     pub secret: Secret,
+    /// DKIM signing, when configured.
+    dkim: Option<lettre::message::dkim::DkimConfig>,
 }
 
 impl App {
@@ -52,7 +54,14 @@ impl App {
         let store = Store::open(&config.brief.data_dir.join("feedbrief.sqlite"))?;
         let fetcher = Fetcher::new(&config.fetch)?;
         let secret = Secret::load_or_create(&config.brief.data_dir)?;
+        let dkim = config
+            .delivery
+            .dkim
+            .as_ref()
+            .map(deliver::dkim_config)
+            .transpose()?;
         Ok(Arc::new(Self {
+            dkim,
             config,
             store: Mutex::new(store),
             templates,
@@ -507,7 +516,7 @@ pub fn message_for(
         digest_id.map_or("test".to_string(), |d| d.to_string())
     );
     let message_id = format!("{label}.{}@{domain}", app.secret.tag(&label));
-    deliver::compose(
+    let mut message = deliver::compose(
         &config.brief,
         &rendered,
         &deliver::Envelope {
@@ -516,7 +525,40 @@ pub fn message_for(
             unsubscribe_https: https.as_deref(),
             date,
         },
-    )
+    )?;
+    if let Some(dkim) = &app.dkim {
+        message.sign(dkim);
+    }
+    Ok(message)
+}
+
+/// The web version of a recorded digest (for the archive): no member, no token.
+pub fn web_version(app: &App, digest_id: i64) -> anyhow::Result<Option<String>> {
+    let Some(row) = app.store().digest(digest_id)? else {
+        return Ok(None);
+    };
+    let digest: Digest = serde_json::from_str(&row.content)
+        .with_context(|| format!("digest {digest_id} content is unreadable"))?;
+    let config = &app.config;
+    let brief = brief_info(config, Some(digest_id), digest.created_at);
+    let reader = Recipient {
+        name: None,
+        email: String::new(),
+        sections: Vec::new(),
+    };
+    // The archive copy's unsubscribe link leads to the archive: it must identify no one.
+    let unsubscribe = brief
+        .archive_url
+        .clone()
+        .unwrap_or_else(|| format!("mailto:{}?subject=unsubscribe", config.brief.from.email));
+    let rendered = app.templates.render(
+        &digest,
+        &brief,
+        &reader,
+        &unsubscribe,
+        config.brief.timezone,
+    )?;
+    Ok(Some(rendered.html))
 }
 
 /// Sends every delivery still owed (this digest's and earlier cycles' leftovers).
@@ -646,13 +688,20 @@ async fn deliver_one(
                 );
                 return Delivered::Sent;
             }
-            Err(SendError::Permanent(e)) => {
-                tracing::warn!(member = %member.email, error = %e, "delivery refused");
-                record(
-                    app.store()
-                        .delivery_failed(p.digest_id, member.id, Utc::now(), &e, true),
-                );
-                return Delivered::Failed(e);
+            Err(SendError::Permanent { message, bounce }) => {
+                tracing::warn!(member = %member.email, error = %message, bounce, "delivery refused");
+                let store = app.store();
+                record(store.delivery_failed(p.digest_id, member.id, Utc::now(), &message, true));
+                if bounce {
+                    // A hard bounce suppresses the member; no re-import brings them back.
+                    let reason = format!("hard bounce: {message}");
+                    record(
+                        store
+                            .set_member_status(&member.email, "bounced", &reason, Utc::now())
+                            .map(|_| ()),
+                    );
+                }
+                return Delivered::Failed(message);
             }
             Err(SendError::Transient(e)) if attempt == attempts => {
                 tracing::warn!(member = %member.email, error = %e, "delivery deferred to next cycle");

@@ -17,7 +17,8 @@ use crate::fetch::Validators;
 use crate::members::MemberRow;
 
 /// Migrations in order; `user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE feeds (
     id              INTEGER PRIMARY KEY,
     url             TEXT NOT NULL UNIQUE,
@@ -80,7 +81,10 @@ CREATE TABLE deliveries (
     PRIMARY KEY (digest_id, member_id)
 );
 CREATE INDEX deliveries_status ON deliveries(status);
-"#];
+"#,
+    // 2: extra CSV columns kept per member, as a JSON object.
+    "ALTER TABLE members ADD COLUMN attributes TEXT;",
+];
 
 /// The open database.
 pub struct Store {
@@ -593,27 +597,42 @@ impl Store {
         let mut counts = ImportCounts::default();
         for row in rows {
             let sections = (!row.sections.is_empty()).then(|| row.sections.join(";"));
-            let existing: Option<(Option<String>, Option<String>)> = tx
+            let attributes = (!row.attributes.is_empty()).then(|| {
+                serde_json::Value::Object(
+                    row.attributes
+                        .iter()
+                        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                        .collect(),
+                )
+                .to_string()
+            });
+            let existing: Option<(Option<String>, Option<String>, Option<String>)> = tx
                 .query_row(
-                    "SELECT name, sections FROM members WHERE email = ?1",
+                    "SELECT name, sections, attributes FROM members WHERE email = ?1",
                     [&row.email],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
             match existing {
                 None => {
                     tx.execute(
-                        "INSERT INTO members (email, name, sections, created_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?4)",
-                        params![row.email, row.name, sections, ts(now)],
+                        "INSERT INTO members (email, name, sections, attributes, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                        params![row.email, row.name, sections, attributes, ts(now)],
                     )?;
                     counts.added += 1;
                 }
-                Some((name, secs)) if name == row.name && secs == sections => counts.unchanged += 1,
+                Some((name, secs, attrs))
+                    if name == row.name && secs == sections && attrs == attributes =>
+                {
+                    counts.unchanged += 1
+                }
                 Some(_) => {
+                    // Status is never touched here: a suppressed member stays suppressed.
                     tx.execute(
-                        "UPDATE members SET name = ?2, sections = ?3, updated_at = ?4 WHERE email = ?1",
-                        params![row.email, row.name, sections, ts(now)],
+                        "UPDATE members SET name = ?2, sections = ?3, attributes = ?4, updated_at = ?5
+                         WHERE email = ?1",
+                        params![row.email, row.name, sections, attributes, ts(now)],
                     )?;
                     counts.updated += 1;
                 }
@@ -638,6 +657,54 @@ impl Store {
                 reason: r.get(5)?,
             })
         })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A member by id.
+    pub fn member_by_id(&self, id: i64) -> anyhow::Result<Option<Member>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, email, name, sections, status, reason FROM members WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(Member {
+                        id: r.get(0)?,
+                        email: r.get(1)?,
+                        name: r.get(2)?,
+                        sections: split_sections(r.get::<_, Option<String>>(3)?),
+                        status: r.get(4)?,
+                        reason: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Unsubscribes an active member; returns false when they were not active (so a
+    /// repeated click changes nothing and a bounce reason is kept).
+    pub fn unsubscribe(&self, member_id: i64, now: DateTime<Utc>) -> anyhow::Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE members SET status = 'unsubscribed', reason = ?2, updated_at = ?3
+             WHERE id = ?1 AND status = 'active'",
+            params![
+                member_id,
+                format!(
+                    "one-click unsubscribe on {}",
+                    now.format("%Y-%m-%d %H:%M UTC")
+                ),
+                ts(now)
+            ],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Recorded digests, newest first: (id, created, subject).
+    pub fn digests(&self) -> anyhow::Result<Vec<(i64, DateTime<Utc>, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, created_at, subject FROM digests ORDER BY id DESC")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, from_ts(r.get(1)?), r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -732,12 +799,14 @@ mod tests {
                 email: "a@example.org".into(),
                 name: Some("A".into()),
                 sections: vec![],
+                attributes: vec![("city".into(), "Dayton".into())],
             },
             MemberRow {
                 line: 3,
                 email: "b@example.org".into(),
                 name: None,
                 sections: vec![],
+                attributes: vec![],
             },
         ];
         s.import_members(&rows, now()).expect("import");

@@ -16,6 +16,8 @@ use feedbrief::pipeline::{self, App, DigestOutcome, FeedOutcome};
 use mailin_embedded::{Handler, Response as SmtpResponse, Server, response};
 use tokio_util::sync::CancellationToken;
 
+mod delivery;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
@@ -107,6 +109,10 @@ struct SmtpSink {
     mails: Arc<Mutex<Vec<Mail>>>,
     /// While set, `flaky@` gets 451 (try later).
     flaky: Arc<AtomicBool>,
+    /// Recipients starting with `once421@` get 421 after DATA the first time only.
+    refused_once: Arc<Mutex<std::collections::HashSet<String>>>,
+    /// Milliseconds to wait before accepting each message (a slow relay).
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
     to: Vec<String>,
     data: Vec<u8>,
 }
@@ -137,6 +143,19 @@ impl Handler for SmtpSink {
         Ok(())
     }
     fn data_end(&mut self) -> SmtpResponse {
+        let delay = self.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(delay));
+        }
+        if let Some(first) = self.to.first().filter(|t| t.starts_with("once421@"))
+            && self
+                .refused_once
+                .lock()
+                .expect("lock")
+                .insert(first.clone())
+        {
+            return response::NO_SERVICE;
+        }
         self.mails.lock().expect("lock").push(Mail {
             to: std::mem::take(&mut self.to),
             data: String::from_utf8_lossy(&std::mem::take(&mut self.data)).into_owned(),
@@ -149,6 +168,7 @@ struct Smtp {
     port: u16,
     mails: Arc<Mutex<Vec<Mail>>>,
     flaky: Arc<AtomicBool>,
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Smtp {
@@ -161,11 +181,14 @@ fn spawn_smtp() -> Smtp {
     let sink = SmtpSink {
         mails: Arc::default(),
         flaky: Arc::new(AtomicBool::new(true)),
+        refused_once: Arc::default(),
+        delay_ms: Arc::default(),
         to: Vec::new(),
         data: Vec::new(),
     };
     let mails = Arc::clone(&sink.mails);
     let flaky = Arc::clone(&sink.flaky);
+    let delay_ms = Arc::clone(&sink.delay_ms);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind smtp");
     let port = listener.local_addr().expect("addr").port();
     let mut server = Server::new(sink);
@@ -177,7 +200,12 @@ fn spawn_smtp() -> Smtp {
     std::thread::spawn(move || {
         let _ = server.serve();
     });
-    Smtp { port, mails, flaky }
+    Smtp {
+        port,
+        mails,
+        flaky,
+        delay_ms,
+    }
 }
 
 fn config_text(http: &str, transport: &str, extra_feeds: &str) -> String {

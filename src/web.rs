@@ -1,0 +1,290 @@
+//! Web: HTTP requests → one-click unsubscribe, the digest archive and health.
+//!
+//! - `GET /unsubscribe/{token}`: a page with one button. Link scanners prefetch GETs, so a
+//!   GET never unsubscribes.
+//! - `POST /unsubscribe/{token}` with `List-Unsubscribe=One-Click` (form-urlencoded or
+//!   multipart, RFC 8058): unsubscribes at once; 200, no redirect, no cookie, idempotent.
+//!   The button posts the same body to the same URL.
+//! - `GET /archive`, `GET /archive/{id}`: sent digests as web pages, with no member's token.
+//! - `GET /healthz`: `ok` and the last digest, as JSON.
+//!
+//! A bad token gets a 404 page and changes nothing.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use crate::pipeline::App;
+
+/// The router for all web endpoints.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe_page).post(unsubscribe),
+        )
+        .route("/archive", get(archive_index))
+        .route("/archive/", get(archive_index))
+        .route("/archive/{id}", get(archive_issue))
+        .route("/healthz", get(healthz))
+        .with_state(app)
+}
+
+/// Serves the endpoints on `listener` until `cancel` fires.
+pub async fn serve(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(async move { cancel.cancelled().await })
+        .await
+        .map_err(|e| anyhow::anyhow!("web server: {e}"))
+}
+
+/// Binds `[web] listen` with a clear message when the address is taken.
+pub async fn bind(app: &App) -> anyhow::Result<tokio::net::TcpListener> {
+    let addr = app.config.web.listen;
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {addr} ([web] listen): {e}; is another feedbrief running?"
+        )
+    })
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// A small self-contained page (no external assets, no cookies).
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\"><title>{}</title>\
+         <style>body{{font:17px/1.5 -apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:34em;margin:3em auto;padding:0 1em}}\
+         button{{font:inherit;padding:.6em 1.4em;border:0;border-radius:4px;background:#0b3c5d;color:#fff;cursor:pointer}}</style>\
+         </head><body>{body}</body></html>",
+        escape(title)
+    );
+    (
+        status,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(html),
+    )
+        .into_response()
+}
+
+fn not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "Link not recognised",
+        "<h1>This link is not recognised</h1><p>The unsubscribe link may be incomplete. \
+         Copy the whole link from the email, or reply to the email and ask to be removed.</p>",
+    )
+}
+
+/// The member a token names, when it is genuine.
+fn member_for(app: &App, token: &str) -> Option<crate::store::Member> {
+    let store = app.store();
+    let id = app.secret.verify(token, |id| {
+        store.member_by_id(id).ok().flatten().map(|m| m.email)
+    })?;
+    store.member_by_id(id).ok().flatten()
+}
+
+async fn unsubscribe_page(State(app): State<Arc<App>>, Path(token): Path<String>) -> Response {
+    let Some(member) = member_for(&app, &token) else {
+        return not_found();
+    };
+    let brief = escape(&app.config.brief.name);
+    if member.status != "active" {
+        return page(
+            StatusCode::OK,
+            "Unsubscribed",
+            &format!(
+                "<h1>You are unsubscribed</h1><p>{} no longer receives {brief}.</p>",
+                escape(&member.email)
+            ),
+        );
+    }
+    page(
+        StatusCode::OK,
+        "Unsubscribe",
+        &format!(
+            "<h1>Unsubscribe from {brief}?</h1><p>{} will receive no further issues.</p>\
+             <form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+             <button type=\"submit\">Unsubscribe</button></form>",
+            escape(&member.email)
+        ),
+    )
+}
+
+/// True when the body says `List-Unsubscribe=One-Click`, urlencoded or multipart.
+fn is_one_click(headers: &HeaderMap, body: &[u8]) -> bool {
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let text = String::from_utf8_lossy(body);
+    if ctype.starts_with("multipart/form-data") {
+        // Find the part named List-Unsubscribe and read its value after the blank line.
+        return text.split("name=\"List-Unsubscribe\"").skip(1).any(|rest| {
+            rest.split_once("\r\n\r\n")
+                .or_else(|| rest.split_once("\n\n"))
+                .is_some_and(|(_, value)| value.trim_start().starts_with("One-Click"))
+        });
+    }
+    url::form_urlencoded::parse(text.trim().as_bytes())
+        .any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click")
+}
+
+async fn unsubscribe(
+    State(app): State<Arc<App>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(member) = member_for(&app, &token) else {
+        return not_found();
+    };
+    if !is_one_click(&headers, &body) {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Unsubscribe",
+            "<h1>Nothing changed</h1><p>This request did not say <code>List-Unsubscribe=One-Click</code>.</p>",
+        );
+    }
+    let changed = app.store().unsubscribe(member.id, Utc::now());
+    match changed {
+        Ok(changed) => {
+            if changed {
+                tracing::info!(member = %member.email, "unsubscribed (one-click)");
+            }
+            page(
+                StatusCode::OK,
+                "Unsubscribed",
+                &format!(
+                    "<h1>You are unsubscribed</h1><p>{} will receive no further issues of {}.</p>",
+                    escape(&member.email),
+                    escape(&app.config.brief.name)
+                ),
+            )
+        }
+        Err(e) => {
+            tracing::error!("unsubscribing {}: {e:#}", member.email);
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again",
+                "<h1>Please try again</h1><p>We could not record your request just now.</p>",
+            )
+        }
+    }
+}
+
+async fn archive_index(State(app): State<Arc<App>>) -> Response {
+    let digests = match app.store().digests() {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!("archive: {e:#}");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Archive",
+                "<h1>Archive unavailable</h1>",
+            );
+        }
+    };
+    let tz = app.config.brief.timezone;
+    let items: String = digests
+        .iter()
+        .map(|(id, created, subject)| {
+            format!(
+                "<li><a href=\"archive/{id}\">{}</a> &mdash; {}</li>",
+                escape(subject),
+                created.with_timezone(&tz).format("%B %-d, %Y")
+            )
+        })
+        .collect();
+    let name = escape(&app.config.brief.name);
+    // Relative links resolve under base_url whatever path prefix a proxy adds.
+    page(
+        StatusCode::OK,
+        &format!("{} archive", app.config.brief.name),
+        &format!("<base href=\"./\"><h1>{name}</h1><p>Past issues</p><ul>{items}</ul>"),
+    )
+}
+
+async fn archive_issue(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.trim_end_matches(".html").parse::<i64>() else {
+        return page(StatusCode::NOT_FOUND, "Not found", "<h1>No such issue</h1>");
+    };
+    match crate::pipeline::web_version(&app, id) {
+        Ok(Some(html)) => (
+            StatusCode::OK,
+            [(header::CACHE_CONTROL, "public, max-age=300")],
+            Html(html),
+        )
+            .into_response(),
+        Ok(None) => page(StatusCode::NOT_FOUND, "Not found", "<h1>No such issue</h1>"),
+        Err(e) => {
+            tracing::error!("archive {id}: {e:#}");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Archive",
+                "<h1>Archive unavailable</h1>",
+            )
+        }
+    }
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let last = app.store().last_digest().ok().flatten();
+    let body = serde_json::json!({
+        "status": "ok",
+        "last_digest": last.map(|(id, at, _)| serde_json::json!({"id": id, "created_at": at.to_rfc3339()})),
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn one_click_is_read_from_urlencoded_and_multipart_bodies() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        assert!(is_one_click(&h, b"List-Unsubscribe=One-Click"));
+        assert!(!is_one_click(&h, b"List-Unsubscribe=No"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("multipart/form-data; boundary=xyz"),
+        );
+        let body = b"--xyz\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--xyz--\r\n";
+        assert!(is_one_click(&h, body));
+    }
+}
