@@ -53,12 +53,9 @@ struct Elem {
     /// Index of the parent in [`Flat::elems`]; `usize::MAX` for the root.
     parent: usize,
     /// Tag name, lowercase.
-    tag: String,
+    tag: &'static str,
     /// Boilerplate likelihood from tag, class, id and role: negative means "not the story".
     hint: i8,
-    /// Depth in the tree, root = 0.
-    #[allow(dead_code)] // kept for debugging dumps of the flattened tree
-    depth: u16,
 }
 
 /// A paragraph-level run of text.
@@ -72,6 +69,9 @@ struct Block {
     chars: usize,
     /// Non-whitespace characters inside links.
     link_chars: usize,
+    /// Non-whitespace characters of the link the block opens with (0 if it opens with text);
+    /// a teaser is a headline link followed by its blurb.
+    lead_link: usize,
     /// What owns the text.
     kind: Kind,
 }
@@ -88,6 +88,12 @@ const SKIP_TAGS: &[&str] = &[
     "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
     "canvas", "video", "audio", "select", "option", "button", "input", "textarea", "head", "title",
     "meta", "link", "map", "dialog",
+];
+
+/// Phrasing elements whose class names say nothing about the page's structure.
+const INLINE_TAGS: &[&str] = &[
+    "a", "b", "i", "em", "strong", "img", "sup", "sub", "abbr", "small", "u", "s", "font", "code",
+    "cite", "mark", "q", "wbr", "picture", "source",
 ];
 
 /// Elements that start a new block of text.
@@ -140,13 +146,11 @@ const BLOCK_TAGS: &[&str] = &[
 ];
 
 /// Skip rule for feed fragments: captions and share widgets are not the story.
-fn fragment_skip(el: &ElementRef<'_>, tag: &str) -> bool {
+fn fragment_skip(a: &Attrs<'_>, tag: &str) -> bool {
     if tag == "figcaption" {
         return true;
     }
-    let v = el.value();
-    let names =
-        format!("{} {}", v.attr("class").unwrap_or(""), v.id().unwrap_or("")).to_lowercase();
+    let names = format!("{} {}", a.class, a.id).to_lowercase();
     names.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| {
         matches!(
             t,
@@ -163,13 +167,47 @@ fn fragment_skip(el: &ElementRef<'_>, tag: &str) -> bool {
     })
 }
 
+/// The attributes scoring reads, gathered in one pass (scraper looks attributes up by a
+/// linear scan, so asking for seven of them one by one costs seven scans).
+#[derive(Debug, Default)]
+struct Attrs<'a> {
+    class: &'a str,
+    id: &'a str,
+    role: &'a str,
+    itemprop: &'a str,
+    style: &'a str,
+    hidden: bool,
+}
+
+impl<'a> Attrs<'a> {
+    fn of(el: &ElementRef<'a>) -> Attrs<'a> {
+        let mut a = Attrs::default();
+        for (name, value) in el.value().attrs() {
+            match name {
+                "class" => a.class = value,
+                "id" => a.id = value,
+                "role" => a.role = value,
+                "itemprop" => a.itemprop = value,
+                "style" => a.style = value,
+                "hidden" => a.hidden = true,
+                "aria-hidden" => a.hidden |= value == "true",
+                _ => {}
+            }
+        }
+        a
+    }
+}
+
 /// Whether an element is hidden from readers (`hidden`, `aria-hidden`, inline `display:none`).
-fn is_hidden(el: &ElementRef<'_>) -> bool {
-    let v = el.value();
-    if v.attr("hidden").is_some() || v.attr("aria-hidden") == Some("true") {
+fn is_hidden(a: &Attrs<'_>) -> bool {
+    if a.hidden {
         return true;
     }
-    v.attr("style").is_some_and(|s| {
+    Some(a.style).filter(|s| !s.is_empty()).is_some_and(|s| {
+        // Cheap test first: most inline styles hide nothing.
+        if !(s.contains("none") || s.contains("hidden") || s.contains("NONE")) {
+            return false;
+        }
         let s: String = s
             .chars()
             .filter(|c| !c.is_whitespace())
@@ -185,6 +223,10 @@ struct Walker<F> {
     skip: F,
     buf: String,
     link_chars: usize,
+    /// Link characters seen before the block's first non-link text.
+    lead_link: usize,
+    /// Whether non-link text has been seen in the current block.
+    seen_plain: bool,
     owner: usize,
     links: usize,
     /// A `<br>` was just seen with no text after it; a second one ends the block.
@@ -194,13 +236,15 @@ struct Walker<F> {
 /// Flattens the tree under `root` into blocks; `skip` drops whole subtrees.
 fn flatten<F>(root: ElementRef<'_>, skip: F) -> Flat
 where
-    F: Fn(&ElementRef<'_>, &str) -> bool,
+    F: Fn(&Attrs<'_>, &str) -> bool,
 {
     let mut w = Walker {
         flat: Flat::default(),
         skip,
         buf: String::new(),
         link_chars: 0,
+        lead_link: 0,
+        seen_plain: false,
         owner: 0,
         links: 0,
         pending_br: false,
@@ -215,14 +259,18 @@ const MAX_DEPTH: u16 = 256;
 
 impl<F> Walker<F>
 where
-    F: Fn(&ElementRef<'_>, &str) -> bool,
+    F: Fn(&Attrs<'_>, &str) -> bool,
 {
     fn walk(&mut self, el: ElementRef<'_>, parent: usize, depth: u16) {
         if depth > MAX_DEPTH {
             return;
         }
         let tag = el.value().name();
-        if SKIP_TAGS.contains(&tag) || is_hidden(&el) || (self.skip)(&el, tag) {
+        if SKIP_TAGS.contains(&tag) {
+            return;
+        }
+        let attrs = Attrs::of(&el);
+        if is_hidden(&attrs) || (self.skip)(&attrs, tag) {
             return;
         }
         if tag == "br" {
@@ -237,9 +285,12 @@ where
         let idx = self.flat.elems.len();
         self.flat.elems.push(Elem {
             parent,
-            tag: tag.to_string(),
-            hint: element_hint(&el, tag),
-            depth,
+            tag: intern_tag(tag),
+            hint: if INLINE_TAGS.contains(&tag) {
+                0
+            } else {
+                element_hint(&attrs, tag)
+            },
         });
         let block = BLOCK_TAGS.contains(&tag);
         let saved_owner = self.owner;
@@ -280,6 +331,11 @@ where
             self.pending_br = false;
             if self.links > 0 {
                 self.link_chars += visible;
+                if !self.seen_plain {
+                    self.lead_link += visible;
+                }
+            } else {
+                self.seen_plain = true;
             }
         }
         self.buf.push_str(t);
@@ -293,11 +349,13 @@ where
         let text = clean_text(&self.buf);
         self.buf.clear();
         let link_chars = std::mem::take(&mut self.link_chars);
+        let lead_link = std::mem::take(&mut self.lead_link);
+        self.seen_plain = false;
         if text.is_empty() {
             return;
         }
         let chars = text.chars().filter(|c| !c.is_whitespace()).count();
-        let kind = match self.flat.elems.get(self.owner).map(|e| e.tag.as_str()) {
+        let kind = match self.flat.elems.get(self.owner).map(|e| e.tag) {
             Some("p") => Kind::Para,
             Some(h @ ("h1" | "h2" | "h3" | "h4" | "h5" | "h6")) => {
                 Kind::Heading(h.as_bytes()[1].saturating_sub(b'0'))
@@ -312,6 +370,7 @@ where
             elem: self.owner,
             chars,
             link_chars: link_chars.min(chars),
+            lead_link: lead_link.min(chars),
             kind,
         });
     }
@@ -320,25 +379,73 @@ where
 /// Collapses whitespace (including no-break spaces) and drops invisible format characters.
 fn clean_text(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
-    for word in raw.split_whitespace() {
-        let word: String = word
-            .chars()
-            .filter(|c| {
-                !matches!(
-                    c,
-                    '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}' | '\u{ad}'
-                )
-            })
-            .collect();
-        if word.is_empty() {
-            continue;
+    let mut space = false;
+    for c in raw.chars() {
+        if c.is_whitespace() {
+            space = !out.is_empty();
+        } else if !matches!(
+            c,
+            '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}' | '\u{ad}'
+        ) {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push(c);
         }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(&word);
     }
     out
+}
+
+/// The tag names scoring looks at, as static strings (no allocation per element); any
+/// other tag is "other".
+fn intern_tag(tag: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "p",
+        "div",
+        "span",
+        "a",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "pre",
+        "blockquote",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "dl",
+        "dt",
+        "dd",
+        "section",
+        "article",
+        "main",
+        "aside",
+        "nav",
+        "header",
+        "footer",
+        "figure",
+        "figcaption",
+        "form",
+        "body",
+        "html",
+        "center",
+        "caption",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == tag)
+        .copied()
+        .unwrap_or("other")
 }
 
 /// The readable content and metadata of an article page.
@@ -372,10 +479,10 @@ impl Article {
 /// `page_url` resolves relative canonical links; without it only absolute ones are kept.
 /// Never fails: a page with no recognisable article gives an `Article` with empty `blocks`.
 pub fn extract(html: &str, page_url: Option<&url::Url>) -> Article {
-    let doc = Html::parse_document(html);
+    let doc = Html::parse_document(&strip_raw_text(html));
     let meta = read_metadata(&doc, page_url);
     let flat = flatten(doc.root_element(), page_skip);
-    let mut blocks = main_blocks(&flat, meta.title.as_deref());
+    let (mut blocks, wall_notice) = main_blocks(&flat, meta.title.as_deref());
     // Some pages render the story with script and ship it only as JSON-LD `articleBody`;
     // when the DOM yields much less than that, the structured copy is the better text.
     if let Some(body) = &meta.json_body {
@@ -389,7 +496,7 @@ pub fn extract(html: &str, page_url: Option<&url::Url>) -> Article {
                 .collect();
         }
     }
-    let paywalled = meta.paywalled || blocks.iter().rev().take(3).any(|b| is_paywall_text(b));
+    let paywalled = meta.paywalled || wall_notice;
     Article {
         title: meta.title,
         blocks,
@@ -401,9 +508,135 @@ pub fn extract(html: &str, page_url: Option<&url::Url>) -> Article {
     }
 }
 
+/// Debug helper (lab only): prints blocks with weights and the chosen container.
+#[doc(hidden)]
+pub fn debug_dump(html: &str) {
+    let doc = Html::parse_document(html);
+    let flat = flatten(doc.root_element(), page_skip);
+    eprintln!("elems {} blocks {}", flat.elems.len(), flat.blocks.len());
+    let _ = main_blocks(&flat, None);
+    if let Some(b) = flat.blocks.iter().max_by_key(|b| b.chars) {
+        let mut e = b.elem;
+        while e != usize::MAX {
+            eprint!("{}({}) < ", flat.elems[e].tag, flat.elems[e].hint);
+            e = flat.elems[e].parent;
+        }
+        eprintln!();
+    }
+    for b in &flat.blocks {
+        let e = &flat.elems[b.elem];
+        eprintln!(
+            "{:>7.0} e{} <{}> h{} ld{}/{} {:?}: {}",
+            block_weight(b),
+            b.elem,
+            e.tag,
+            e.hint,
+            b.link_chars,
+            b.chars,
+            b.kind,
+            b.text.chars().take(90).collect::<String>()
+        );
+    }
+}
+
+/// Empties `<script>` (except JSON-LD) and `<style>` elements before parsing.
+///
+/// Half the bytes of a typical news page are inline script and CSS, which the tokenizer
+/// would otherwise copy character by character only for us to throw away. The scan follows
+/// the tokenizer's own rule (raw text ends at the first `</script` or `</style`) and steps
+/// over comments, so it removes exactly what the parser would have put in those elements.
+fn strip_raw_text(html: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = html.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(off) = html.get(i..).and_then(|rest| rest.find('<')) {
+        let p = i + off;
+        let rest = &bytes[p..];
+        if rest.starts_with(b"<!--") {
+            i = html[p + 4..]
+                .find("-->")
+                .map_or(bytes.len(), |e| p + 4 + e + 3);
+            continue;
+        }
+        let name: &[u8] = if starts_with_ci(rest, b"<script") {
+            b"script"
+        } else if starts_with_ci(rest, b"<style") {
+            b"style"
+        } else {
+            i = p + 1;
+            continue;
+        };
+        let name_end = p + 1 + name.len();
+        if !matches!(
+            bytes.get(name_end),
+            Some(b' ' | b'>' | b'\t' | b'\n' | b'\r' | b'/' | b'\x0c')
+        ) {
+            i = p + 1;
+            continue;
+        }
+        let Some(gt) = bytes[name_end..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map(|g| name_end + g)
+        else {
+            break;
+        };
+        let Some(close) = find_end_tag(html, gt + 1, name) else {
+            break;
+        };
+        let keep = name == b"script" && find_ascii_ci(&bytes[p..gt], 0, b"ld+json").is_some();
+        if !keep && close > gt + 1 {
+            out.push_str(&html[copied..=gt]);
+            copied = close;
+        }
+        i = close + 2 + name.len();
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(html);
+    }
+    out.push_str(&html[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// Position of the first `</name` at or after `from`, name matched ASCII case-insensitively.
+fn find_end_tag(html: &str, from: usize, name: &[u8]) -> Option<usize> {
+    let mut i = from;
+    loop {
+        let p = i + html.get(i..)?.find("</")?;
+        if starts_with_ci(&html.as_bytes()[p + 2..], name) {
+            return Some(p);
+        }
+        i = p + 2;
+    }
+}
+
+/// Whether `hay` starts with `needle`, ASCII case-insensitively.
+fn starts_with_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len() && hay[..needle.len()].eq_ignore_ascii_case(needle)
+}
+
+/// Position of `needle` in `hay` at or after `from`, ASCII case-insensitively.
+fn find_ascii_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    let first = needle.first()?.to_ascii_lowercase();
+    let mut i = from;
+    while i + needle.len() <= hay.len() {
+        let pos = hay[i..=hay.len() - needle.len()]
+            .iter()
+            .position(|b| b.to_ascii_lowercase() == first)?;
+        let at = i + pos;
+        if hay[at..at + needle.len()].eq_ignore_ascii_case(needle) {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+    None
+}
+
 /// Skip rule for whole pages: only subtrees that cannot hold the story are cut early.
-fn page_skip(_el: &ElementRef<'_>, _tag: &str) -> bool {
-    false
+fn page_skip(_attrs: &Attrs<'_>, tag: &str) -> bool {
+    // Figures hold images, their captions and credits; news text never lives there.
+    matches!(tag, "figure" | "figcaption")
 }
 
 /// Class and id words that mark boilerplate when they open a word ("comment-list").
@@ -422,28 +655,25 @@ const NEGATIVE_PREFIXES: &[&str] = &[
     "social",
     "footer",
     "breadcrumb",
-    "widget",
     "advert",
     "sponsor",
     "byline",
     "caption",
-    "pagination",
-    "trending",
     "outbrain",
     "taboola",
     "cookie",
     "consent",
     "popup",
     "modal",
-    "toolbar",
     "masthead",
     "copyright",
-    "newsletter",
     "navigation",
-    "dateline",
+    "respond",
+    "replies",
 ];
 
-/// Class and id words that mark boilerplate only as whole words ("ad", not "head").
+/// Class and id words that mark boilerplate only as whole words ("ad", not "head"), and only
+/// when nothing marks the element as story.
 const NEGATIVE_WORDS: &[&str] = &[
     "nav",
     "navbar",
@@ -460,7 +690,9 @@ const NEGATIVE_WORDS: &[&str] = &[
     "meta",
     "hidden",
     "pager",
+    "pagination",
     "popular",
+    "trending",
     "rail",
     "search",
     "login",
@@ -473,9 +705,11 @@ const NEGATIVE_WORDS: &[&str] = &[
     "jump",
     "header",
     "topbar",
+    "toolbar",
     "timestamp",
     "date",
     "time",
+    "dateline",
     "hide",
     "sr",
     "visually",
@@ -500,58 +734,113 @@ const POSITIVE_WORDS: &[&str] = &[
     "paragraph",
 ];
 
-/// Boilerplate likelihood of an element: −1 boilerplate, 0 neutral, +1 story container.
-fn element_hint(el: &ElementRef<'_>, tag: &str) -> i8 {
-    let v = el.value();
+/// Class-name prefixes that describe what a post *has* (WordPress taxonomy and state classes
+/// such as "tag-news", "has-post-thumbnail"), not what the element is.
+const TAXONOMY_PREFIXES: &[&str] = &[
+    "tag-",
+    "category-",
+    "has-",
+    "postid-",
+    "format-",
+    "status-",
+    "type-",
+    "post-template",
+    "page-id",
+    "author-",
+    "no-",
+    "single-",
+    "elementor-page",
+];
+
+/// Boilerplate likelihood of an element: −2 comments, −1 other boilerplate, 0 neutral, +1
+/// story-like container,
+/// +2 explicitly the story body ("article-body", `itemprop=articleBody`).
+fn element_hint(a: &Attrs<'_>, tag: &str) -> i8 {
     if matches!(tag, "nav" | "aside" | "footer") {
         return -1;
     }
-    if let Some(role) = v.attr("role") {
-        if matches!(
-            role,
-            "navigation"
-                | "complementary"
-                | "contentinfo"
-                | "banner"
-                | "menu"
-                | "menubar"
-                | "search"
-                | "dialog"
-                | "alert"
-        ) {
-            return -1;
-        }
-        if role == "main" || role == "article" {
-            return 1;
-        }
+    // Page-level classes describe the page ("single-post no-sidebar"), not an element.
+    if matches!(tag, "html" | "body") {
+        return 0;
     }
-    if v.attr("itemprop")
-        .is_some_and(|p| p.eq_ignore_ascii_case("articleBody"))
-    {
-        return 1;
+    let role = a.role;
+    if matches!(
+        role,
+        "navigation"
+            | "complementary"
+            | "contentinfo"
+            | "banner"
+            | "menu"
+            | "menubar"
+            | "search"
+            | "dialog"
+            | "alert"
+    ) {
+        return -1;
     }
-    let class = v.attr("class").unwrap_or("");
-    let id = v.id().unwrap_or("");
-    if class.is_empty() && id.is_empty() {
-        return i8::from(matches!(tag, "article" | "main"));
+    if a.itemprop.eq_ignore_ascii_case("articleBody") {
+        return 2;
     }
-    let names = format!("{class} {id}").to_ascii_lowercase();
-    let mut negative = false;
-    let mut positive = matches!(tag, "article" | "main");
-    for word in names.split(|c: char| !c.is_ascii_alphanumeric()) {
-        if word.is_empty() {
+    let (class, id) = (a.class, a.id);
+    let mut strong_negative = false;
+    let mut weak_negative = false;
+    let mut comments = false;
+    let mut positive = matches!(tag, "article" | "main") || role == "main";
+    let mut body = false;
+    // An id slugged from a heading ("sharing-with-a-review-server") names the section's
+    // topic, not its role.
+    let id = if id.split(['-', '_']).count() >= 4 {
+        ""
+    } else {
+        id
+    };
+    for name in class.split_whitespace().chain(std::iter::once(id)) {
+        let name: std::borrow::Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            name.to_ascii_lowercase().into()
+        } else {
+            name.into()
+        };
+        if name.is_empty() || TAXONOMY_PREFIXES.iter().any(|p| name.starts_with(p)) {
             continue;
         }
-        if NEGATIVE_WORDS.contains(&word) || NEGATIVE_PREFIXES.iter().any(|p| word.starts_with(p)) {
-            negative = true;
-        } else if POSITIVE_WORDS.contains(&word) {
-            positive = true;
+        let mut story_part = false;
+        let mut body_part = false;
+        for word in name.split(|c: char| !c.is_ascii_alphanumeric()) {
+            if word.is_empty() {
+                continue;
+            }
+            if NEGATIVE_PREFIXES.iter().any(|p| word.starts_with(p)) {
+                strong_negative = true;
+                comments |= ["comment", "disqus", "respond", "replies"]
+                    .iter()
+                    .any(|p| word.starts_with(p));
+            } else if NEGATIVE_WORDS.contains(&word) {
+                weak_negative = true;
+            } else if POSITIVE_WORDS.contains(&word) {
+                positive = true;
+            }
+            story_part |= matches!(
+                word,
+                "article" | "entry" | "post" | "story" | "blog" | "news"
+            );
+            body_part |= matches!(word, "body" | "content" | "text");
+            body |= matches!(
+                word,
+                "articlebody" | "storybody" | "articletext" | "storytext"
+            );
         }
+        body |= story_part && body_part;
     }
-    match (negative, positive) {
-        (true, false) => -1,
-        (false, true) => 1,
-        _ => 0,
+    if body {
+        2
+    } else if comments {
+        -2
+    } else if strong_negative || (weak_negative && !positive) {
+        // "footer-text" and "comment-body" are boilerplate whatever else they say; a weak word
+        // like "meta" or "date" only counts when nothing marks the element as story.
+        -1
+    } else {
+        i8::from(positive)
     }
 }
 
@@ -559,10 +848,12 @@ fn element_hint(el: &ElementRef<'_>, tag: &str) -> i8 {
 fn block_weight(b: &Block) -> f64 {
     let c = b.chars as f64;
     let ld = b.link_chars as f64 / c.max(1.0);
-    if ld > 0.5 {
-        return -c;
+    if ld > link_limit(b) {
+        // Capped: one paragraph stuffed with hover-card links must not outweigh the story
+        // around it; navigation is many small link blocks and stays negative anyway.
+        return -c.min(200.0) * ld;
     }
-    let words = b.text.split_whitespace().count();
+    let words = word_estimate(&b.text);
     let punct = b
         .text
         .chars()
@@ -573,6 +864,9 @@ fn block_weight(b: &Block) -> f64 {
             )
         })
         .count();
+    if is_teaser(b) {
+        return -0.5 * c;
+    }
     let base = if words >= 10 && punct >= 1 {
         c
     } else if b.chars >= 100 {
@@ -589,6 +883,91 @@ fn block_weight(b: &Block) -> f64 {
     }
 }
 
+/// Highest share of link text a block may have and still be story text. A paragraph that
+/// reads as a sentence may link half its words ("The suspect, [Michael Webb], was convicted
+/// [and sentenced to life]."); anything else with that many links is navigation.
+fn link_limit(b: &Block) -> f64 {
+    let sentence = matches!(b.kind, Kind::Para | Kind::Item)
+        && b.text.split_whitespace().count() >= 8
+        && b.text.trim_end().ends_with(['.', '!', '?', '"', '”', '…']);
+    if sentence { 0.7 } else { 0.5 }
+}
+
+/// Whether a block is a headline link followed by its blurb: a teaser for another story.
+fn is_teaser(b: &Block) -> bool {
+    if b.lead_link < 15 || b.link_chars * 100 < b.chars * 15 || b.kind == Kind::Para {
+        return false;
+    }
+    // The headline stands alone: it has no closing period, and what follows the link starts
+    // anew (a capital, a dateline), where a sentence that merely opens with a link carries
+    // on in lowercase.
+    let mut seen = 0;
+    let mut last_of_link = ' ';
+    let mut next_after_link = None;
+    for c in b.text.chars().filter(|c| !c.is_whitespace()) {
+        seen += 1;
+        if seen <= b.lead_link {
+            last_of_link = c;
+        } else {
+            next_after_link = Some(c);
+            break;
+        }
+    }
+    !matches!(last_of_link, '.' | '!' | '?' | '…' | '"' | '”')
+        && next_after_link.is_some_and(|c| c.is_uppercase() || c.is_numeric())
+}
+
+/// Whether a block announces the end of the story: a "Related" / "You may also like" heading.
+fn is_stop_marker(b: &Block, hint: i8) -> bool {
+    let short = b.chars <= 40;
+    if !short {
+        return false;
+    }
+    if matches!(b.kind, Kind::Heading(_)) && hint < 0 {
+        return true;
+    }
+    let lower = b.text.to_lowercase();
+    const MARKERS: &[&str] = &[
+        "related articles",
+        "related stories",
+        "related posts",
+        "related content",
+        "related coverage",
+        "you may also like",
+        "you might also like",
+        "you may like",
+        "recommended for you",
+        "more stories",
+        "more from",
+        "most popular",
+        "most read",
+        "trending now",
+        "read next",
+        "what to read next",
+        "also on",
+    ];
+    MARKERS.iter().any(|m| lower.starts_with(m))
+}
+
+/// Rough word count that also works for scripts written without spaces (CJK, Thai): there a
+/// word is about two characters.
+fn word_estimate(text: &str) -> usize {
+    let spaced = text.split_whitespace().count();
+    let dense = text.chars().filter(|&c| is_dense_script(c)).count();
+    spaced + dense / 2
+}
+
+/// Whether a character belongs to a script written without spaces between words.
+fn is_dense_script(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF   // Hiragana, Katakana
+        | 0x3400..=0x4DBF // CJK Extension A
+        | 0x4E00..=0x9FFF // CJK Unified Ideographs
+        | 0xAC00..=0xD7AF // Hangul syllables
+        | 0x0E00..=0x0E7F // Thai
+        | 0xF900..=0xFAFF)
+}
+
 /// Whether element `e` lies inside `ancestor` (or is it).
 fn is_within(flat: &Flat, mut e: usize, ancestor: usize) -> bool {
     while e != usize::MAX {
@@ -601,9 +980,9 @@ fn is_within(flat: &Flat, mut e: usize, ancestor: usize) -> bool {
 }
 
 /// Whether an element between `e` (inclusive) and `stop` (exclusive) marks boilerplate.
-fn boilerplate_between(flat: &Flat, mut e: usize, stop: usize) -> bool {
+fn boilerplate_between(neg: &[bool], flat: &Flat, mut e: usize, stop: usize) -> bool {
     while e != usize::MAX && e != stop {
-        if flat.elems[e].hint < 0 {
+        if neg[e] {
             return true;
         }
         e = flat.elems[e].parent;
@@ -611,37 +990,115 @@ fn boilerplate_between(flat: &Flat, mut e: usize, stop: usize) -> bool {
     false
 }
 
-/// The story's blocks: pick the container, then keep its story-like blocks in order.
-fn main_blocks(flat: &Flat, title: Option<&str>) -> Vec<String> {
+/// The story's blocks: pick the container, then keep its story-like blocks in order. Also
+/// says whether a paywall notice ("Subscribe to continue reading") sits in or right after
+/// the container; the notice itself is not story text and is dropped.
+fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
     if flat.blocks.is_empty() || flat.elems.is_empty() {
-        return Vec::new();
+        return (Vec::new(), false);
     }
-    let weights: Vec<f64> = flat
-        .blocks
-        .iter()
-        .map(|b| {
-            let w = block_weight(b);
-            // Good text under a boilerplate element (comments, related teasers) counts
-            // against whichever container would take it in.
-            if w > 0.0 && boilerplate_between(flat, b.elem, usize::MAX) {
-                -0.5 * w
-            } else {
-                w
+    let weights: Vec<f64> = flat.blocks.iter().map(block_weight).collect();
+    // Which boilerplate hints to believe. Class names mislead ("content-with-sidebar" wraps
+    // the story), so an element holding most of the page's story-like text is not
+    // boilerplate, whatever it is called; comment threads are the exception, as they can
+    // outweigh a short post.
+    let mut mass = vec![(0.0f64, 0usize); flat.elems.len()];
+    for (b, &w) in flat.blocks.iter().zip(&weights) {
+        if w > 0.0 {
+            let mut e = b.elem;
+            while e != usize::MAX {
+                mass[e].0 += w;
+                mass[e].1 += 1;
+                e = flat.elems[e].parent;
             }
-        })
+        }
+    }
+    let total: f64 = mass.first().map_or(0.0, |m| m.0);
+    let mut neg: Vec<bool> = flat
+        .elems
+        .iter()
+        .zip(&mass)
+        .map(|(el, &(m, n))| el.hint <= -2 || (el.hint < 0 && (m < 0.5 * total || n < 3)))
         .collect();
+    // A section that opens with "Related posts" / "You may also like" is other stories,
+    // however much text its teasers carry.
+    for (i, b) in flat.blocks.iter().enumerate() {
+        let parent = flat.elems[b.elem].parent;
+        if parent == usize::MAX || !is_stop_marker(b, flat.elems[b.elem].hint) {
+            continue;
+        }
+        let opens_parent = i == 0 || !is_within(flat, flat.blocks[i - 1].elem, parent);
+        if opens_parent {
+            neg[parent] = true;
+        }
+    }
     let mut score = vec![0.0f64; flat.elems.len()];
-    for (b, w) in flat.blocks.iter().zip(&weights) {
+    for (b, &w) in flat.blocks.iter().zip(&weights) {
         let mut e = b.elem;
+        let mut w = w;
         while e != usize::MAX {
+            // Good text in a boilerplate element (comments, related teasers) counts against
+            // that element and every container above it.
+            if neg[e] && w > 0.0 {
+                w *= -0.5;
+            }
             score[e] += w;
             e = flat.elems[e].parent;
+        }
+    }
+    // A container inside a boilerplate element (one comment of a thread, one teaser of a
+    // "related" list) is a poor candidate even when it holds a long paragraph.
+    let mut under_negative = vec![false; flat.elems.len()];
+    for i in 0..flat.elems.len() {
+        let p = flat.elems[i].parent;
+        if p != usize::MAX {
+            under_negative[i] = under_negative[p] || neg[p];
+        }
+    }
+    // Coherence: how much of a candidate's story-like text sits in its single best
+    // paragraph group (the text owned by one element and its child paragraphs). An article
+    // body is one such group; a page-wide wrapper that also spans a list of teasers is many
+    // small ones, and is discounted by the share of text outside its best group.
+    let mut core = vec![0.0f64; flat.elems.len()];
+    for (b, &w) in flat.blocks.iter().zip(&weights) {
+        if w > 0.0 {
+            core[b.elem] += w;
+            let p = flat.elems[b.elem].parent;
+            if p != usize::MAX {
+                core[p] += w;
+                // Story bodies split into sibling wrappers (between ads) still form one group.
+                let g = flat.elems[p].parent;
+                if g != usize::MAX {
+                    core[g] += 0.5 * w;
+                }
+            }
+        }
+    }
+    for i in (1..flat.elems.len()).rev() {
+        let p = flat.elems[i].parent;
+        if p != usize::MAX && core[i] > core[p] {
+            core[p] = core[i];
         }
     }
     let mut best = 0;
     let mut best_score = f64::MIN;
     for (i, s) in score.iter().enumerate() {
-        let bonus = if flat.elems[i].hint > 0 { 1.1 } else { 1.0 };
+        let s = &if under_negative[i] && *s > 0.0 {
+            s * 0.5
+        } else {
+            *s
+        };
+        let coherence = if mass[i].0 > 0.0 {
+            (core[i] / mass[i].0).min(1.0)
+        } else {
+            1.0
+        };
+        let s = &if *s > 0.0 { s * coherence.sqrt() } else { *s };
+        let bonus = match flat.elems[i].hint {
+            2 => 1.25,
+            1 => 1.1,
+            _ => 1.0,
+        };
         let s = if *s > 0.0 { s * bonus } else { *s };
         // `>=` prefers the deeper of equal candidates (children come after parents).
         if s >= best_score {
@@ -650,6 +1107,17 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> Vec<String> {
         }
     }
 
+    // No story-like text anywhere (a stub page, a lone paragraph of short sentences): take
+    // the whole document and let the block filters below do what they can.
+    if best_score <= 0.0 {
+        best = 0;
+    }
+    if std::env::var_os("EXTRACT_DEBUG").is_some() {
+        eprintln!(
+            "best e{best} <{}> score {best_score:.0}",
+            flat.elems[best].tag
+        );
+    }
     let inside: Vec<usize> = (0..flat.blocks.len())
         .filter(|&i| is_within(flat, flat.blocks[i].elem, best))
         .collect();
@@ -658,32 +1126,221 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> Vec<String> {
         .map(|&i| {
             let b = &flat.blocks[i];
             let ld = b.link_chars as f64 / (b.chars.max(1)) as f64;
-            !(ld > 0.5
-                || boilerplate_between(flat, b.elem, best)
+            !(ld > link_limit(b)
+                || is_teaser(b)
+                || boilerplate_between(&neg, flat, b.elem, best)
                 || flat.elems[b.elem].tag == "figcaption"
                 || is_junk_line(&b.text)
+                || is_byline_line(&b.text)
                 || (b.kind == Kind::Heading(1) && title.is_some_and(|t| same_title(t, &b.text))))
         })
         .collect();
     // Leading and trailing short blocks of the container are bylines, dates, share bars and
     // tag lists far more often than story; inner ones are subheadings.
     let good: Vec<bool> = inside.iter().map(|&i| weights[i] > 0.0).collect();
+    let meta: Vec<bool> = inside
+        .iter()
+        .map(|&i| looks_like_meta(&flat.blocks[i]))
+        .collect();
     if let Some(first) = good.iter().position(|g| *g) {
-        for k in keep.iter_mut().take(first) {
-            *k = false;
+        for ((k, m), &i) in keep.iter_mut().zip(&meta).zip(&inside).take(first) {
+            // A heading before the story that shares most words with the headline is the
+            // headline in another wording (the page's H1 beside a longer og:title).
+            let b = &flat.blocks[i];
+            let headline = b.text.split_whitespace().count() <= 20
+                && title.is_some_and(|t| word_overlap(t, &b.text) >= 0.6);
+            *k &= !*m && !headline;
+        }
+    }
+    // A long run of short, non-story blocks (a staff list, a link farm) splits the container
+    // into segments; good text after such a run, if it is the lesser part, is a widget
+    // rather than the story's ending, and so is everything after it.
+    let mut seg_start = 0;
+    let mut bad_run = 0;
+    let mut segments: Vec<(usize, usize, f64)> = Vec::new();
+    let mut mass_now = 0.0;
+    for k in 0..inside.len() {
+        if good[k] {
+            if bad_run >= 6 && mass_now > 0.0 {
+                segments.push((seg_start, k - bad_run, mass_now));
+                seg_start = k;
+                mass_now = 0.0;
+            }
+            bad_run = 0;
+            mass_now += weights[inside[k]];
+        } else {
+            bad_run += 1;
+        }
+    }
+    segments.push((seg_start, inside.len(), mass_now));
+    if segments.len() > 1 {
+        let main = segments
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.2.total_cmp(&b.1.2))
+            .map_or(0, |(i, _)| i);
+        let main_mass = segments[main].2;
+        if let Some(cut) = (main + 1..segments.len()).find(|&i| segments[i].2 < 0.5 * main_mass) {
+            for k in keep.iter_mut().skip(segments[cut - 1].1) {
+                *k = false;
+            }
+        }
+    }
+    // Everything after a "Related stories" heading is other stories.
+    if let Some(first) = good.iter().position(|g| *g) {
+        // Only a marker standing beside the story's own paragraphs counts: the same words
+        // inside a box nested in the story are an inline "related" box, already dropped.
+        let mut last_good_parent = usize::MAX;
+        let mut stop = None;
+        for (k, &i) in inside.iter().enumerate().skip(first) {
+            let b = &flat.blocks[i];
+            let parent = flat.elems[b.elem].parent;
+            if good[k] {
+                last_good_parent = parent;
+            } else if parent == last_good_parent && is_stop_marker(b, flat.elems[b.elem].hint) {
+                stop = Some(k - first - 1);
+                break;
+            }
+        }
+        if let Some(stop) = stop {
+            for k in keep.iter_mut().skip(first + 1 + stop) {
+                *k = false;
+            }
         }
     }
     if let Some(last) = good.iter().rposition(|g| *g) {
-        for k in keep.iter_mut().skip(last + 1) {
-            *k = false;
+        for (k, m) in keep.iter_mut().zip(&meta).skip(last + 1) {
+            *k &= !*m;
         }
     }
-    inside
+    if std::env::var_os("EXTRACT_DEBUG").is_some() {
+        for (k, &i) in inside.iter().enumerate() {
+            eprintln!(
+                "  keep={} good={} e{} {}",
+                keep[k],
+                good[k],
+                flat.blocks[i].elem,
+                flat.blocks[i].text.chars().take(60).collect::<String>()
+            );
+        }
+    }
+    // Walls put their notice at the end of the teaser or just below the container.
+    let after = inside.last().map_or(0, |&i| i + 1);
+    let wall_notice = inside
+        .iter()
+        .copied()
+        .chain(after..(after + 5).min(flat.blocks.len()))
+        .any(|i| is_paywall_text(&flat.blocks[i].text));
+    let blocks = inside
         .iter()
         .zip(keep)
         .filter(|(_, k)| *k)
         .map(|(&i, _)| flat.blocks[i].text.clone())
-        .collect()
+        .collect();
+    (blocks, wall_notice)
+}
+
+/// Whether a short block is page furniture around a story: a byline, a date, a reading
+/// time, a label, a count.
+fn looks_like_meta(b: &Block) -> bool {
+    let text = b.text.as_str();
+    let words = text.split_whitespace().count();
+    if words <= 2 || b.link_chars * 10 >= b.chars * 3 {
+        return true;
+    }
+    let lower = text.to_lowercase();
+    const STARTS: &[&str] = &[
+        "by ",
+        "posted",
+        "written by",
+        "published",
+        "updated",
+        "last updated",
+        "from ",
+        "par ",
+        "von ",
+        "por ",
+        "di ",
+        "door ",
+        "share",
+        "tags",
+        "filed",
+        "categories",
+        "category",
+        "source",
+        "photo",
+        "image",
+        "credit",
+        "comments",
+        "leave a",
+        "read more",
+        "related",
+        "advertisement",
+        "sponsored",
+        "follow",
+        "subscribe",
+        "sign up",
+        "copyright",
+        "©",
+    ];
+    if STARTS.iter().any(|p| lower.starts_with(p)) {
+        return true;
+    }
+    if is_byline_line(text) {
+        return true;
+    }
+    let has_digit = text.chars().any(|c| c.is_ascii_digit());
+    const DATE_WORDS: &[&str] = &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", "am",
+        "pm", "ago", "min", "read", "gmt", "utc", "est", "et", "pt",
+    ];
+    has_digit
+        && words <= 12
+        && lower
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| DATE_WORDS.iter().any(|d| w.starts_with(d) && w.len() <= 9))
+}
+
+/// Whether a line credits the author: "05/10/2018 - Published by: Jane - Category: Health",
+/// in a few languages.
+fn is_byline_line(text: &str) -> bool {
+    if text.split_whitespace().count() > 30 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    const MARKERS: &[&str] = &[
+        "posted by",
+        "written by",
+        "published by",
+        "publicado por",
+        "publié par",
+        "veröffentlicht von",
+        "pubblicato da",
+    ];
+    // In running text "published by the city" is ordinary prose; a credit line starts with
+    // the phrase or gives it a colon.
+    MARKERS.iter().any(|p| {
+        lower.starts_with(p)
+            || lower
+                .match_indices(p)
+                .any(|(at, _)| lower[at + p.len()..].trim_start().starts_with(':'))
+    })
+}
+
+/// Share of the words of the shorter text that also occur in the longer one.
+fn word_overlap(a: &str, b: &str) -> f64 {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (a, b) = (words(a), words(b));
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.is_empty() {
+        return 0.0;
+    }
+    short.iter().filter(|w| long.contains(w)).count() as f64 / short.len() as f64
 }
 
 /// Whether two headlines are the same up to case, punctuation and a site suffix.
@@ -700,7 +1357,26 @@ fn same_title(a: &str, b: &str) -> bool {
 
 /// Whether a short line is a label rather than text ("Advertisement", "Share this").
 fn is_junk_line(text: &str) -> bool {
-    if text.chars().count() > 60 {
+    let len = text.chars().count();
+    // Captions that carry their credit inline: "Protesters march (Image: GETTY)".
+    if len <= 300 && text.trim_end().ends_with(')') {
+        let lower = text.to_lowercase();
+        if [
+            "(image:",
+            "(photo:",
+            "(picture:",
+            "(credit:",
+            "(photo by",
+            "(ap photo",
+            "(getty",
+        ]
+        .iter()
+        .any(|m| lower.contains(m))
+        {
+            return true;
+        }
+    }
+    if len > 60 {
         return false;
     }
     let lower = text.to_lowercase();
@@ -726,6 +1402,14 @@ fn is_junk_line(text: &str) -> bool {
         "print",
         "close",
         "menu",
+        "don't miss",
+        "don’t miss",
+        "recommended",
+        "most popular",
+        "trending",
+        "more on this story",
+        "scroll to continue with content",
+        "advert",
     ];
     if LABELS.contains(&lower) {
         return true;
@@ -747,6 +1431,10 @@ fn is_junk_line(text: &str) -> bool {
         "posted in",
         "filed under",
         "tags:",
+        "published:",
+        "updated:",
+        "last updated:",
+        "posted:",
     ];
     PREFIXES.iter().any(|p| lower.starts_with(p))
 }
@@ -757,17 +1445,20 @@ fn is_paywall_text(text: &str) -> bool {
         return false;
     }
     let lower = text.to_lowercase();
+    // Phrases a wall uses to ask for money or a login; generic ones ("subscription
+    // required" is how Wikipedia marks a paywalled citation) are left out.
     const MARKERS: &[&str] = &[
-        "subscribe to continue reading",
+        "subscribe to continue",
         "subscribe to read",
-        "subscription required",
-        "to continue reading",
+        "subscribe now to",
         "subscribers only",
-        "for subscribers",
+        "subscriber-only",
         "already a subscriber",
+        "this article is reserved for",
         "this content is reserved for",
-        "log in to continue",
-        "sign in to continue",
+        "log in to continue reading",
+        "sign in to continue reading",
+        "register to continue reading",
         "become a member to",
         "unlock this article",
     ];
@@ -857,25 +1548,19 @@ fn read_metadata(doc: &Html, page_url: Option<&url::Url>) -> Meta {
             }
             "link" => {
                 let rel = v.attr("rel").unwrap_or("");
-                if rel
+                let is_canonical = rel
                     .split_whitespace()
-                    .any(|r| r.eq_ignore_ascii_case("canonical"))
-                    && let Some(href) = v.attr("href")
-                {
+                    .any(|r| r.eq_ignore_ascii_case("canonical"));
+                if let Some(href) = v.attr("href").filter(|_| is_canonical) {
                     canonical.get_or_insert(href.trim().to_string());
                 }
             }
             "title" if doc_title.is_none() => {
-                let t = clean_text(&el.text().collect::<String>());
-                if !t.is_empty() {
-                    doc_title = Some(t);
-                }
+                doc_title =
+                    Some(clean_text(&el.text().collect::<String>())).filter(|t| !t.is_empty());
             }
             "h1" if h1.is_none() => {
-                let t = clean_text(&el.text().collect::<String>());
-                if !t.is_empty() {
-                    h1 = Some(t);
-                }
+                h1 = Some(clean_text(&el.text().collect::<String>())).filter(|t| !t.is_empty());
             }
             "time" if time_published.is_none() => {
                 time_published = v.attr("datetime").and_then(parse_date);
@@ -931,8 +1616,7 @@ fn strip_site_suffix(title: &str, site: Option<&str>) -> String {
             let (head, tail) = (&title[..pos], &title[pos + sep.len()..]);
             let tail_is_site = site.is_some_and(|s| same_title(s, tail));
             // Without a known site name, a short tail after a longer head is the usual shape.
-            if tail_is_site || (tail.split_whitespace().count() <= 4 && head.len() > tail.len() * 2)
-            {
+            if tail_is_site || (tail.split_whitespace().count() <= 4 && head.len() > tail.len()) {
                 return head.trim().to_string();
             }
         }
@@ -1018,9 +1702,11 @@ impl JsonLdFacts {
                     if let Some(b) = get("articleBody").and_then(Json::as_str) {
                         self.body.get_or_insert_with(|| b.to_string());
                     }
-                    if let Some(Json::Obj(p)) = get("publisher")
-                        && let Some((_, Json::Str(name))) = p.iter().find(|(k, _)| k == "name")
-                    {
+                    let publisher = match get("publisher") {
+                        Some(Json::Obj(p)) => p.iter().find(|(k, _)| k == "name"),
+                        _ => None,
+                    };
+                    if let Some((_, Json::Str(name))) = publisher {
                         self.publisher.get_or_insert_with(|| clean_text(name));
                     }
                 }
@@ -1244,6 +1930,219 @@ impl JsonParser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A page shaped like a WordPress news post: navigation, the story, share bar, related
+    /// posts, comments, sidebar and footer.
+    const PAGE: &str = r##"<!DOCTYPE html><html><head>
+<title>Council approves budget | Springfield Times</title>
+<meta property="og:title" content="Council approves budget">
+<meta property="og:site_name" content="Springfield Times">
+<meta property="og:description" content="The vote ends a long debate.">
+<meta property="article:published_time" content="2024-03-05T14:30:00-05:00">
+<link rel="canonical" href="/news/council-budget">
+<script>var tracking = "<p>not text</p>";</script>
+<style>p { color: red }</style>
+</head><body>
+<nav class="main-nav"><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li><a href="/sports">Sports</a></li></ul></nav>
+<div id="page"><main>
+<article class="post">
+<h1>Council approves budget</h1>
+<div class="byline">By Jane Doe</div>
+<div class="entry-content">
+<p>The Springfield city council approved a budget on Tuesday that raises spending on parks and libraries by twelve percent, ending months of debate.</p>
+<p>The vote was seven to two. Members who opposed it said property taxes would have to rise next year to pay for the new programs.</p>
+<h2>What changes</h2>
+<p>Library hours will be extended on weekends, and three parks will get new playgrounds, according to the plan published by the city manager.</p>
+<p>The mayor, who proposed the increase in January, called the vote a good day for families and said the city could afford it.</p>
+</div>
+<div class="share-buttons"><a href="#">Facebook</a> <a href="#">Twitter</a> Share this story</div>
+</article>
+<section class="related-posts"><h3>Related posts</h3>
+<article><h4><a href="/a">Schools ask for more money</a></h4><p>The school board wants a larger share of the budget, and it says enrollment is growing faster than expected this year.</p></article>
+<article><h4><a href="/b">Parks department hires director</a></h4><p>The new director comes from a neighboring city, where she ran the recreation programs for a decade and more.</p></article>
+</section>
+<div id="comments" class="comments-area"><ol class="comment-list">
+<li class="comment"><p>This is a great decision for our town, and I hope the council keeps investing in parks like this for years.</p></li>
+<li class="comment"><p>Taxes are already too high in Springfield, and this budget will make it worse for every family on a fixed income.</p></li>
+</ol></div>
+</main>
+<aside class="sidebar"><h3>Most read</h3><ul><li><a href="/x">Storm hits coast</a></li><li><a href="/y">Team wins title</a></li></ul></aside>
+</div>
+<footer><p>© 2024 Springfield Times. All rights reserved. Contact us at the newsroom any time of the day.</p></footer>
+</body></html>"##;
+
+    fn page_url() -> url::Url {
+        url::Url::parse("https://times.example.com/news/council-budget?utm=x").expect("url")
+    }
+
+    #[test]
+    fn the_story_is_extracted_without_navigation_comments_or_related_posts() {
+        let a = extract(PAGE, Some(&page_url()));
+        assert_eq!(a.blocks.len(), 5, "{:#?}", a.blocks);
+        assert!(a.blocks[0].starts_with("The Springfield city council approved"));
+        assert_eq!(a.blocks[2], "What changes");
+        assert!(a.blocks[4].starts_with("The mayor"));
+        let text = a.text();
+        for absent in [
+            "Home",
+            "By Jane Doe",
+            "Share this",
+            "Schools ask",
+            "great decision",
+            "©",
+        ] {
+            assert!(!text.contains(absent), "{absent} leaked into {text}");
+        }
+    }
+
+    #[test]
+    fn metadata_comes_from_open_graph_and_canonical_link() {
+        let a = extract(PAGE, Some(&page_url()));
+        assert_eq!(a.title.as_deref(), Some("Council approves budget"));
+        assert_eq!(a.site_name.as_deref(), Some("Springfield Times"));
+        assert_eq!(
+            a.description.as_deref(),
+            Some("The vote ends a long debate.")
+        );
+        assert_eq!(
+            a.canonical_url.as_ref().map(url::Url::as_str),
+            Some("https://times.example.com/news/council-budget")
+        );
+        let published = a.published.expect("published");
+        assert_eq!(published.to_rfc3339(), "2024-03-05T19:30:00+00:00");
+        assert!(!a.paywalled);
+    }
+
+    #[test]
+    fn article_text_joins_blocks_with_blank_lines() {
+        let a = Article {
+            blocks: vec!["One.".into(), "Two.".into()],
+            ..Article::default()
+        };
+        assert_eq!(a.text(), "One.\n\nTwo.");
+    }
+
+    #[test]
+    fn title_falls_back_to_the_document_title_without_the_site_suffix() {
+        let html = "<html><head><title>Water rates rise in July - Springfield Times</title></head><body><p>x</p></body></html>";
+        assert_eq!(
+            extract(html, None).title.as_deref(),
+            Some("Water rates rise in July")
+        );
+    }
+
+    #[test]
+    fn json_ld_supplies_date_publisher_and_paywall_flag() {
+        let html = r#"<html><head><script type="application/ld+json">
+            {"@context":"https://schema.org","@graph":[{"@type":"NewsArticle","headline":"Caf\u00e9 opens",
+             "datePublished":"2024-01-02T08:00:00Z","isAccessibleForFree":false,
+             "publisher":{"@type":"Organization","name":"Daily \"Bugle\""}}]}
+            </script></head><body><p>Short teaser.</p></body></html>"#;
+        let a = extract(html, None);
+        assert_eq!(a.title.as_deref(), Some("Café opens"));
+        assert_eq!(a.site_name.as_deref(), Some("Daily \"Bugle\""));
+        assert_eq!(
+            a.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2024-01-02T08:00:00+00:00")
+        );
+        assert!(a.paywalled);
+    }
+
+    #[test]
+    fn a_subscribe_to_continue_notice_marks_the_article_paywalled() {
+        let html = "<html><body><article><p>The first paragraph of the story is free to read for everyone, as usual, and it is long.</p><p>Subscribe to continue reading this article.</p></article></body></html>";
+        assert!(extract(html, None).paywalled);
+    }
+
+    #[test]
+    fn a_time_element_dates_the_article_when_meta_tags_do_not() {
+        let html =
+            r#"<html><body><time datetime="2023-11-20">Nov 20</time><p>Text.</p></body></html>"#;
+        let a = extract(html, None);
+        assert_eq!(
+            a.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2023-11-20T00:00:00+00:00")
+        );
+    }
+
+    #[test]
+    fn relative_canonical_links_need_a_page_url() {
+        let html = r#"<html><head><link rel="canonical" href="/story"><meta property="og:url" content="https://x.example/og"></head><body></body></html>"#;
+        assert_eq!(
+            extract(html, None)
+                .canonical_url
+                .map(|u| u.to_string())
+                .as_deref(),
+            Some("https://x.example/og")
+        );
+    }
+
+    #[test]
+    fn cjk_paragraphs_count_as_story_text() {
+        let html = "<html><body><div class=\"menu\"><a href=\"/\">ホーム</a></div><div class=\"post\">\
+            <p>先日、不正に改造したスマートフォンを販売したとして、商標法違反の疑いで男性が逮捕されたというニュースを耳にしました。</p>\
+            <p>報道によると、今回販売されたのは、いわゆる脱獄した端末で、非公式のアプリを利用できるようにしたものです。</p></div></body></html>";
+        let a = extract(html, None);
+        assert_eq!(a.blocks.len(), 2, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_page_without_story_text_keeps_what_little_there_is() {
+        let a = extract("<html><body><p>Hello world</p></body></html>", None);
+        assert_eq!(a.blocks, vec!["Hello world"]);
+        assert_eq!(extract("", None).blocks, Vec::<String>::new());
+        assert_eq!(extract("<<<>>>&&&", None).title, None);
+    }
+
+    #[test]
+    fn deeply_nested_markup_does_not_overflow_the_stack() {
+        let html = "<div>".repeat(5000) + "text" + &"</div>".repeat(5000);
+        let _ = extract(&html, None);
+    }
+
+    #[test]
+    fn raw_text_stripping_keeps_json_ld_and_survives_comments_and_case() {
+        let html = "<SCRIPT>a<b</SCRIPT><!-- <script> --><p>x</p><script type=\"application/ld+json\">{\"a\":1}</script><style>p{}</STYLE>";
+        assert_eq!(
+            strip_raw_text(html),
+            "<SCRIPT></SCRIPT><!-- <script> --><p>x</p><script type=\"application/ld+json\">{\"a\":1}</script><style></STYLE>"
+        );
+        assert!(matches!(
+            strip_raw_text("<p>plain</p>"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn json_parser_reads_escapes_and_rejects_garbage() {
+        assert_eq!(
+            Json::parse(r#"{"a":"x\"y\u00e9\ud83d\ude00","b":[1,-2.5e3,true,null]}"#),
+            Some(Json::Obj(vec![
+                ("a".into(), Json::Str("x\"yé😀".into())),
+                (
+                    "b".into(),
+                    Json::Arr(vec![Json::Num, Json::Num, Json::Bool(true), Json::Null])
+                ),
+            ]))
+        );
+        assert_eq!(Json::parse("{\"a\":}"), None);
+        assert_eq!(Json::parse(&"[".repeat(1000)), None);
+    }
+
+    #[test]
+    fn dates_in_common_formats_parse() {
+        for raw in [
+            "2024-03-05T14:30:00Z",
+            "2024-03-05T14:30:00+0000",
+            "2024-03-05T14:30:00.000+00:00",
+            "2024-03-05 14:30:00",
+            "Tue, 05 Mar 2024 14:30:00 GMT",
+        ] {
+            let d = parse_date(raw).unwrap_or_else(|| panic!("{raw}"));
+            assert_eq!(d.to_rfc3339(), "2024-03-05T14:30:00+00:00", "{raw}");
+        }
+        assert!(parse_date("yesterday").is_none());
+    }
 
     #[test]
     fn fragment_paragraphs_become_blocks_with_entities_decoded() {

@@ -43,6 +43,62 @@ pub struct Fetched {
     pub validators: Validators,
 }
 
+impl Fetched {
+    /// True when the server says this is HTML (or says nothing and it looks like HTML).
+    pub fn is_html(&self) -> bool {
+        match &self.content_type {
+            Some(ct) => {
+                let ct = ct.to_ascii_lowercase();
+                ct.contains("html") || ct.contains("xml") && self.body.starts_with(b"<!")
+            }
+            None => {
+                let head = String::from_utf8_lossy(&self.body[..self.body.len().min(512)])
+                    .to_ascii_lowercase();
+                head.contains("<html") || head.contains("<!doctype html")
+            }
+        }
+    }
+
+    /// The body as text: the charset from `Content-Type`, else from a `<meta>` in the
+    /// first kilobyte, else UTF-8, else Windows-1252.
+    pub fn text(&self) -> String {
+        let from_header = self.content_type.as_deref().and_then(charset_param);
+        let head =
+            String::from_utf8_lossy(&self.body[..self.body.len().min(1024)]).to_ascii_lowercase();
+        let from_meta = head.find("charset=").and_then(|i| {
+            let rest = head[i + 8..].trim_start_matches(['"', '\'']);
+            let label: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            encoding_rs::Encoding::for_label(label.as_bytes())
+        });
+        let declared = from_header.or(from_meta);
+        if let Some(enc) = declared
+            && enc != encoding_rs::UTF_8
+        {
+            let (text, _, had_errors) = enc.decode(&self.body);
+            if !had_errors {
+                return text.into_owned();
+            }
+        }
+        match std::str::from_utf8(&self.body) {
+            Ok(s) => s.to_string(),
+            Err(_) => encoding_rs::WINDOWS_1252.decode(&self.body).0.into_owned(),
+        }
+    }
+}
+
+fn charset_param(content_type: &str) -> Option<&'static encoding_rs::Encoding> {
+    content_type.split(';').find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| encoding_rs::Encoding::for_label(v.trim().trim_matches('"').as_bytes()))
+            .flatten()
+    })
+}
+
 /// What a fetch produced when it did not fail.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -92,6 +148,9 @@ pub enum FetchError {
     /// The URL scheme is not http, https or file.
     #[error("unsupported URL scheme {0:?}")]
     Scheme(String),
+    /// The URL points into a loopback, private, link-local or multicast network.
+    #[error("refused: {0} is a private or local address ([fetch] allow_private_addresses = false)")]
+    Private(String),
 }
 
 impl FetchError {
@@ -100,7 +159,11 @@ impl FetchError {
         match self {
             Self::RateLimited { .. } | Self::Timeout(_) | Self::Network(_) => true,
             Self::Status(s) => *s >= 500 || *s == 408,
-            Self::Gone | Self::TooLarge { .. } | Self::File { .. } | Self::Scheme(_) => false,
+            Self::Gone
+            | Self::TooLarge { .. }
+            | Self::File { .. }
+            | Self::Scheme(_)
+            | Self::Private(_) => false,
         }
     }
 }
@@ -114,10 +177,16 @@ fn status_hint(status: u16) -> &'static str {
     }
 }
 
-/// The shared HTTP client with its concurrency limits.
+/// The shared HTTP clients with their concurrency limits.
+///
+/// Feeds come from the operator's config and may live on an intranet; article pages come
+/// from whatever links a feed carries, so the page client refuses private addresses
+/// (unless `allow_private_addresses`): a feed must not make us read the internal network.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    pages: reqwest::Client,
+    allow_private: bool,
     global: Arc<Semaphore>,
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     per_host: usize,
@@ -129,16 +198,43 @@ impl Fetcher {
     /// Builds the client from `[fetch]` settings.
     pub fn new(settings: &FetchSettings) -> anyhow::Result<Self> {
         install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .user_agent(settings.user_agent.clone())
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(settings.user_agent.clone())
+                .connect_timeout(settings.connect_timeout)
+                .timeout(settings.timeout)
+                .pool_max_idle_per_host(settings.per_host)
+        };
+        let client = builder()
             .redirect(reqwest::redirect::Policy::limited(10))
-            .pool_max_idle_per_host(settings.per_host)
+            .build()
+            .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
+        let mut pages = builder();
+        if !settings.allow_private_addresses {
+            pages = pages.dns_resolver(Arc::new(PublicOnlyResolver)).redirect(
+                reqwest::redirect::Policy::custom(|attempt| {
+                    // An IP literal skips the resolver, so redirects are checked here too.
+                    if attempt.previous().len() >= 10 {
+                        attempt.error("too many redirects")
+                    } else if let Some(ip) = literal_ip(attempt.url())
+                        && !is_public(ip)
+                    {
+                        attempt.error(format!("redirect to private address {ip}"))
+                    } else {
+                        attempt.follow()
+                    }
+                }),
+            );
+        } else {
+            pages = pages.redirect(reqwest::redirect::Policy::limited(10));
+        }
+        let pages = pages
             .build()
             .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
         Ok(Self {
             client,
+            pages,
+            allow_private: settings.allow_private_addresses,
             global: Arc::new(Semaphore::new(settings.concurrency)),
             hosts: Arc::default(),
             per_host: settings.per_host,
@@ -147,13 +243,44 @@ impl Fetcher {
         })
     }
 
-    /// Fetches `url`, sending `validators` for a conditional GET.
+    /// Fetches a feed at `url`, sending `validators` for a conditional GET.
     pub async fn get(&self, url: &Url, validators: &Validators) -> Result<Outcome, FetchError> {
         match url.scheme() {
             "http" | "https" => {}
             "file" => return self.read_file(url).await,
             other => return Err(FetchError::Scheme(other.to_string())),
         }
+        self.request(&self.client, url, validators).await
+    }
+
+    /// Fetches an article page found in a feed: http(s) only, private addresses refused
+    /// unless allowed.
+    pub async fn get_page(&self, url: &Url) -> Result<Fetched, FetchError> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(FetchError::Scheme(url.scheme().to_string()));
+        }
+        if !self.allow_private
+            && let Some(ip) = literal_ip(url)
+            && !is_public(ip)
+        {
+            return Err(FetchError::Private(ip.to_string()));
+        }
+        match self
+            .request(&self.pages, url, &Validators::default())
+            .await?
+        {
+            Outcome::Fetched(f) => Ok(f),
+            // We sent no validators, so a 304 is the server's mistake.
+            Outcome::NotModified => Err(FetchError::Status(304)),
+        }
+    }
+
+    async fn request(
+        &self,
+        client: &reqwest::Client,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<Outcome, FetchError> {
         let host = url.host_str().unwrap_or("").to_ascii_lowercase();
         let host_limit = {
             let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
@@ -166,7 +293,7 @@ impl Fetcher {
         let _host_permit = host_limit.acquire_owned().await;
         let _permit = self.global.acquire().await;
 
-        let mut req = self.client.get(url.clone()).header(
+        let mut req = client.get(url.clone()).header(
             ACCEPT,
             "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
         );
@@ -264,6 +391,15 @@ impl Fetcher {
         if err.is_timeout() {
             return FetchError::Timeout(self.timeout);
         }
+        let debug = format!("{err:?}");
+        if let Some(pos) = debug.find(PRIVATE_MARK) {
+            let rest = &debug[pos + PRIVATE_MARK.len()..];
+            let what: String = rest
+                .chars()
+                .take_while(|c| *c != '"' && *c != ')')
+                .collect();
+            return FetchError::Private(what.trim().to_string());
+        }
         if err.is_redirect() {
             return FetchError::Network("too many redirects (a redirect loop?)".into());
         }
@@ -293,6 +429,77 @@ impl Fetcher {
     }
 }
 
+/// Prefix of the resolver's and redirect policy's refusal, recognised in `classify`.
+const PRIVATE_MARK: &str = "private address ";
+
+/// A resolver that drops loopback, private, link-local and multicast answers.
+struct PublicOnlyResolver;
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<std::net::SocketAddr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| is_public(a.ip()))
+                .collect();
+            if public.is_empty() {
+                let first = addrs
+                    .first()
+                    .map_or(host.clone(), |a| format!("{host} ({})", a.ip()));
+                return Err(format!("{PRIVATE_MARK}{first}").into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The IP address a URL names literally, if it does.
+fn literal_ip(url: &Url) -> Option<std::net::IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some(ip.into()),
+        url::Host::Ipv6(ip) => Some(ip.into()),
+        url::Host::Domain(_) => None,
+    }
+}
+
+/// True for addresses on the public internet.
+pub fn is_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_unspecified()
+                || o[0] == 0
+                // 100.64.0.0/10: carrier-grade NAT, often internal.
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+                // 192.0.0.0/24: IETF protocol assignments.
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                // fc00::/7 unique local, fe80::/10 link-local.
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
 /// Parses `Retry-After` as seconds or an HTTP date, relative to `now`.
 pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
@@ -313,6 +520,58 @@ pub fn install_crypto_provider() {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn private_and_local_addresses_are_not_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "224.0.0.1",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "ff02::1",
+        ] {
+            assert!(!is_public(ip.parse().expect("ip")), "{ip}");
+        }
+        for ip in ["93.184.216.34", "2606:2800:220:1::1", "8.8.8.8"] {
+            assert!(is_public(ip.parse().expect("ip")), "{ip}");
+        }
+    }
+
+    #[tokio::test]
+    async fn page_on_loopback_is_refused_unless_allowed() {
+        let mut settings = crate::config::parse(
+            "[brief]\nname = \"x\"\nfrom = \"x@example.org\"\n",
+            std::path::Path::new("feeds.toml"),
+            |_| None,
+        )
+        .expect("config")
+        .fetch;
+        let f = Fetcher::new(&settings).expect("fetcher");
+        let url = Url::parse("http://127.0.0.1:9/page").expect("url");
+        assert!(matches!(
+            f.get_page(&url).await,
+            Err(FetchError::Private(_))
+        ));
+        let url = Url::parse("http://localhost:9/page").expect("url");
+        let err = f.get_page(&url).await.expect_err("refused");
+        assert!(matches!(err, FetchError::Private(_)), "{err:?}");
+        settings.allow_private_addresses = true;
+        let f = Fetcher::new(&settings).expect("fetcher");
+        // Allowed now: the request goes out and fails only because nothing listens there.
+        let err = f
+            .get_page(&Url::parse("http://127.0.0.1:9/page").expect("url"))
+            .await
+            .expect_err("closed port");
+        assert!(matches!(err, FetchError::Network(_)), "{err:?}");
+    }
 
     #[test]
     fn retry_after_accepts_seconds_and_http_dates() {

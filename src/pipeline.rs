@@ -87,6 +87,10 @@ pub enum FeedOutcome {
         new: usize,
         /// Repairs that were needed to parse it.
         repaired: Vec<String>,
+        /// Article pages fetched for new entries.
+        pages: usize,
+        /// Article pages that could not be had (the feed's own text was used).
+        page_errors: Vec<String>,
     },
     /// 304: nothing changed.
     NotModified,
@@ -338,11 +342,24 @@ async fn fetch_one(
                 .filter(|(_, known)| !known)
                 .map(|(e, _)| e)
                 .collect();
-            // Summaries only for entries we have not seen: the expensive part runs once.
+            // Pages and summaries only for entries we have not seen: this runs once each.
+            let pages = fetch_pages(app, &fresh).await;
+            let pages_fetched = pages
+                .iter()
+                .filter(|p| matches!(p, Page::Html { .. }))
+                .count();
+            let page_errors: Vec<String> = pages
+                .iter()
+                .filter_map(|p| match p {
+                    Page::Failed(e) => Some(e.clone()),
+                    _ => None,
+                })
+                .collect();
             let new_entries = tokio::task::spawn_blocking(move || {
                 fresh
                     .into_iter()
-                    .map(entry_with_summary)
+                    .zip(pages)
+                    .map(|(e, page)| entry_from(e, page))
                     .collect::<Vec<_>>()
             })
             .await
@@ -365,6 +382,8 @@ async fn fetch_one(
                 entries: total,
                 new: inserted,
                 repaired: parsed.repaired,
+                pages: pages_fetched,
+                page_errors,
             }
         }
         Err(e) => {
@@ -390,23 +409,122 @@ fn record(result: anyhow::Result<()>) {
     }
 }
 
-/// Turns a parsed entry into a stored one, with its summary from the feed's own text:
-/// the full content when the feed has it, else the description.
-pub fn entry_with_summary(e: ParsedEntry) -> NewEntry {
-    let from = |html: &Option<String>| {
+/// An article page as fetched for one new entry.
+#[derive(Debug, Clone)]
+pub enum Page {
+    /// Not fetched: `[fetch] articles = false`, or the entry has no link.
+    Skipped,
+    /// The page's HTML and the URL it ended at after redirects.
+    Html {
+        /// The decoded HTML.
+        html: String,
+        /// The URL after redirects.
+        final_url: url::Url,
+    },
+    /// Fetching failed, or it was not HTML; the reason names the URL.
+    Failed(String),
+    /// Another entry already has this article: what its page told us.
+    Known(crate::store::PageFacts),
+}
+
+/// Fetches the article page of each entry (concurrently, within the fetcher's limits).
+async fn fetch_pages(app: &App, entries: &[ParsedEntry]) -> Vec<Page> {
+    if !app.config.fetch.articles {
+        return vec![Page::Skipped; entries.len()];
+    }
+    futures::stream::iter(entries.iter().map(|e| async move {
+        let Some(url) = e.url.as_deref().and_then(|u| url::Url::parse(u).ok()) else {
+            return Page::Skipped;
+        };
+        if let Ok(Some(facts)) = app.store().page_facts(url.as_str()) {
+            return Page::Known(facts);
+        }
+        match app.fetcher.get_page(&url).await {
+            Ok(f) if f.is_html() => Page::Html {
+                html: f.text(),
+                final_url: f.final_url,
+            },
+            Ok(f) => Page::Failed(format!(
+                "{url}: not an HTML page ({})",
+                f.content_type.as_deref().unwrap_or("no content type")
+            )),
+            Err(err) => Page::Failed(format!("{url}: {err}")),
+        }
+    }))
+    .buffered(app.config.fetch.per_host.max(1) * 2)
+    .collect()
+    .await
+}
+
+/// Turns a parsed entry and its article page into a stored entry. The summary comes from
+/// the article's main text; when the page cannot be had or says too little, from the
+/// feed's full content, then its description, then the page's own description.
+pub fn entry_from(e: ParsedEntry, page: Page) -> NewEntry {
+    let from_html = |html: &Option<String>| {
         html.as_deref()
             .map(crate::extract::html_to_blocks)
             .and_then(|blocks| summarize::summarize(&blocks))
     };
-    let summary = from(&e.content_html).or_else(|| from(&e.summary_html));
+    if let Page::Known(facts) = page {
+        return NewEntry {
+            key: e.key,
+            url: e.url,
+            title: e.title,
+            author: e.author,
+            published_at: e.published,
+            summary: facts.summary,
+            source: facts.source,
+            paywalled: facts.paywalled,
+            from_page: true,
+        };
+    }
+    let article = match &page {
+        Page::Html { html, final_url } => Some(crate::extract::extract(html, Some(final_url))),
+        Page::Skipped | Page::Failed(_) | Page::Known(_) => None,
+    };
+    let summary = article
+        .as_ref()
+        .and_then(|a| summarize::summarize(&a.blocks))
+        .or_else(|| from_html(&e.content_html))
+        .or_else(|| from_html(&e.summary_html))
+        .or_else(|| {
+            article
+                .as_ref()
+                .and_then(|a| a.description.clone())
+                .and_then(|d| summarize::summarize(&[d]))
+        });
+    // The page's own URL after redirects (FeedBurner and tracking redirectors resolve
+    // here); its canonical link counts only on the same host, since any page can claim any
+    // canonical.
+    let url = match (&page, &article) {
+        (Page::Html { final_url, .. }, Some(a)) => {
+            let canonical = a
+                .canonical_url
+                .as_ref()
+                .filter(|c| c.host_str() == final_url.host_str())
+                .unwrap_or(final_url);
+            Some(parse::canonical_url(canonical).to_string())
+        }
+        _ => e.url.clone(),
+    };
     NewEntry {
         key: e.key,
-        url: e.url,
+        url,
         title: e.title,
         author: e.author,
-        published_at: e.published,
+        published_at: e
+            .published
+            .or_else(|| article.as_ref().and_then(|a| a.published)),
         summary,
+        source: article.as_ref().and_then(|a| a.site_name.clone()),
+        paywalled: article.as_ref().is_some_and(|a| a.paywalled),
+        from_page: article.is_some(),
     }
+}
+
+/// The stored form of an entry from its feed alone (no page), as `inspect` shows it.
+pub fn entry_with_summary(e: ParsedEntry) -> NewEntry {
+    entry_from(e, Page::Skipped)
 }
 
 /// Selects the next digest from stored entries without recording anything.
@@ -792,8 +910,21 @@ impl fmt::Display for FetchReport {
                     entries,
                     new,
                     repaired,
+                    pages,
+                    page_errors,
                 } => {
                     write!(f, "  ok      {}: {new} new of {entries}", r.name)?;
+                    if *pages > 0 || !page_errors.is_empty() {
+                        write!(f, ", {pages} article pages")?;
+                    }
+                    if !page_errors.is_empty() {
+                        write!(
+                            f,
+                            " ({} unavailable, feed text used; first: {})",
+                            page_errors.len(),
+                            page_errors[0]
+                        )?;
+                    }
                     if !repaired.is_empty() {
                         write!(f, " (repaired: {})", repaired.join("; "))?;
                     }
@@ -860,5 +991,56 @@ impl fmt::Display for CycleReport {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(url: &str) -> ParsedEntry {
+        ParsedEntry {
+            key: "id:1".into(),
+            title: "Snow Plans That Residents Actually Read".into(),
+            url: Some(url.into()),
+            published: None,
+            author: None,
+            content_html: None,
+            summary_html: Some("<p>A teaser from the feed that is far too short.</p>".into()),
+        }
+    }
+
+    #[test]
+    fn article_page_gives_summary_site_name_date_and_paywall() {
+        let html = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/articles/snow-plans.html"),
+        )
+        .expect("fixture");
+        let final_url =
+            url::Url::parse("https://pwj.example.org/snow-plans?utm_source=x").expect("url");
+        let e = entry_from(
+            parsed("https://feeds.example.org/~r/pwj/123"),
+            Page::Html { html, final_url },
+        );
+        assert_eq!(e.source.as_deref(), Some("Public Works Journal"));
+        assert!(e.paywalled);
+        assert_eq!(e.url.as_deref(), Some("https://pwj.example.org/snow-plans"));
+        assert!(e.published_at.is_some());
+        assert!(
+            e.summary
+                .is_some_and(|s| s.starts_with("Most winter operations plans"))
+        );
+    }
+
+    #[test]
+    fn without_a_page_the_feed_text_is_summarized() {
+        let e = entry_from(
+            parsed("https://pwj.example.org/x"),
+            Page::Failed("gone".into()),
+        );
+        assert_eq!(e.url.as_deref(), Some("https://pwj.example.org/x"));
+        assert!(e.source.is_none());
+        assert!(!e.paywalled);
     }
 }

@@ -144,13 +144,13 @@ pub fn select(
                 title: e.title.clone(),
                 url,
                 summary: e.summary.clone(),
-                source: feed.name.clone(),
+                source: e.source.clone().unwrap_or_else(|| feed.name.clone()),
                 date,
                 section: feed
                     .section
                     .clone()
                     .unwrap_or_else(|| first_section.clone()),
-                access_note: None,
+                access_note: e.paywalled.then(|| "subscription required".to_string()),
             },
         ));
     }
@@ -345,6 +345,8 @@ until = 2026-11-01
             published_at: Some(now() - chrono::Duration::hours(hours_old)),
             first_seen_at: now(),
             summary: Some("S.".into()),
+            source: None,
+            paywalled: false,
         }
     }
 

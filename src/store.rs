@@ -84,6 +84,10 @@ CREATE INDEX deliveries_status ON deliveries(status);
 "#,
     // 2: extra CSV columns kept per member, as a JSON object.
     "ALTER TABLE members ADD COLUMN attributes TEXT;",
+    // 3: what the article page said about itself.
+    "ALTER TABLE entries ADD COLUMN source TEXT;
+     ALTER TABLE entries ADD COLUMN paywalled INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE entries ADD COLUMN from_page INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The open database.
@@ -127,6 +131,23 @@ pub struct NewEntry {
     pub published_at: Option<DateTime<Utc>>,
     /// Two-sentence summary.
     pub summary: Option<String>,
+    /// Site name from the article page (og:site_name), when it gave one.
+    pub source: Option<String>,
+    /// The page is behind a paywall or registration wall.
+    pub paywalled: bool,
+    /// The summary and facts came from the article page itself.
+    pub from_page: bool,
+}
+
+/// What an article page told us, kept with the entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageFacts {
+    /// The summary of its main text.
+    pub summary: Option<String>,
+    /// Its site name.
+    pub source: Option<String>,
+    /// Whether it is behind a paywall.
+    pub paywalled: bool,
 }
 
 /// A stored entry, as selection sees it.
@@ -148,6 +169,12 @@ pub struct StoredEntry {
     pub first_seen_at: DateTime<Utc>,
     /// Summary.
     pub summary: Option<String>,
+    /// Site name from the article page.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Behind a paywall.
+    #[serde(default)]
+    pub paywalled: bool,
 }
 
 /// A member as stored.
@@ -347,6 +374,26 @@ impl Store {
             .collect()
     }
 
+    /// What an earlier entry with this URL (from any feed) learned from its page, so the
+    /// same article is not fetched twice.
+    pub fn page_facts(&self, url: &str) -> anyhow::Result<Option<PageFacts>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT summary, source, paywalled FROM entries
+                 WHERE url = ?1 AND from_page = 1 ORDER BY id LIMIT 1",
+                [url],
+                |r| {
+                    Ok(PageFacts {
+                        summary: r.get(0)?,
+                        source: r.get(1)?,
+                        paywalled: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
     /// Inserts entries not yet stored; returns how many were new.
     pub fn insert_entries(
         &self,
@@ -359,8 +406,8 @@ impl Store {
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO entries (feed_id, key, url, title, author, published_at,
-                                      first_seen_at, summary)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                                      first_seen_at, summary, source, paywalled, from_page)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT(feed_id, key) DO NOTHING",
             )?;
             for e in entries {
@@ -373,6 +420,9 @@ impl Store {
                     e.published_at.map(ts),
                     ts(now),
                     e.summary,
+                    e.source,
+                    e.paywalled,
+                    e.from_page,
                 ])?;
             }
         }
@@ -401,7 +451,7 @@ impl Store {
     ) -> anyhow::Result<Vec<StoredEntry>> {
         let mut stmt = self.conn.prepare(
             "SELECT e.id, e.feed_id, f.url, e.url, e.title, e.published_at, e.first_seen_at,
-                    e.summary
+                    e.summary, e.source, e.paywalled
              FROM entries e JOIN feeds f ON f.id = e.feed_id
              WHERE (CASE WHEN ?1 IS NULL THEN e.first_seen_at >= ?2 ELSE e.id > ?1 END)
                AND NOT EXISTS (SELECT 1 FROM digest_entries d WHERE d.entry_id = e.id)
@@ -417,6 +467,8 @@ impl Store {
                 published_at: r.get::<_, Option<i64>>(5)?.map(from_ts),
                 first_seen_at: from_ts(r.get(6)?),
                 summary: r.get(7)?,
+                source: r.get(8)?,
+                paywalled: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -754,6 +806,9 @@ mod tests {
             author: None,
             published_at: Some(now()),
             summary: Some("A summary.".into()),
+            source: None,
+            paywalled: false,
+            from_page: false,
         }
     }
 

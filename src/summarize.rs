@@ -26,12 +26,18 @@ const LEAD_SENTENCES: usize = 8;
 /// Returns `None` when no block holds a usable sentence (only headings, bylines, share
 /// prompts and the like).
 pub fn summarize(blocks: &[String]) -> Option<String> {
+    summarize_with_title(blocks, None)
+}
+
+/// Like [`summarize`], with the article's headline: a first sentence that only repeats the
+/// headline (common in feeds that paste the title into the body) is skipped.
+pub fn summarize_with_title(blocks: &[String], title: Option<&str>) -> Option<String> {
     let candidates = story_sentences(blocks);
     if candidates.is_empty() {
         return None;
     }
     let lead: Vec<&Candidate> = candidates.iter().take(LEAD_SENTENCES).collect();
-    let first = pick_first(&lead);
+    let first = pick_first(&lead, title);
     let mut chosen: Vec<&Candidate> = vec![lead[first]];
     let mut words = lead[first].words;
     // Sentences after the first are taken in order so the blurb reads as the article does.
@@ -132,6 +138,15 @@ pub fn split_sentences(text: &str) -> Vec<String> {
     out
 }
 
+/// The sentences of an article that may appear in a summary, in order: boilerplate blocks,
+/// headings, captions and fragments removed, datelines stripped.
+pub fn story_sentence_texts(blocks: &[String]) -> Vec<String> {
+    story_sentences(blocks)
+        .into_iter()
+        .map(|c| c.text)
+        .collect()
+}
+
 /// Number of whitespace-separated words in `text`, the unit of the summary's length rules.
 pub fn word_count(text: &str) -> usize {
     text.split_whitespace().count()
@@ -148,7 +163,7 @@ struct Candidate {
 fn story_sentences(blocks: &[String]) -> Vec<Candidate> {
     let kept: Vec<String> = blocks
         .iter()
-        .map(|b| collapse_whitespace(b))
+        .map(|b| strip_citations(&collapse_whitespace(b)))
         .map(|b| strip_trailing_junk(&b))
         .filter(|b| !b.is_empty() && !is_boilerplate_block(b))
         .collect();
@@ -179,14 +194,29 @@ fn story_sentences(blocks: &[String]) -> Vec<Candidate> {
 /// Index (into `lead`) of the sentence the blurb should open with.
 ///
 /// News puts the story first, so this is the first sentence unless it is a non-story opener
-/// (a greeting, a rhetorical question, a one-line teaser) and a real statement follows.
-fn pick_first(lead: &[&Candidate]) -> usize {
+/// (a greeting, or the headline repeated as a sentence) and a real statement follows.
+/// Measured against editors' descriptions, moving past the first sentence for any other
+/// reason (a question, a sentence closer to the headline) lost more than it won.
+fn pick_first(lead: &[&Candidate], title: Option<&str>) -> usize {
     for (i, cand) in lead.iter().enumerate().take(3) {
-        if !is_soft_opener(&cand.text) {
+        let restates_title = title.is_some_and(|t| same_words(t, &cand.text));
+        if !is_soft_opener(&cand.text) && !restates_title {
             return i;
         }
     }
     0
+}
+
+/// Whether two texts have the same words, ignoring case and punctuation.
+fn same_words(a: &str, b: &str) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (a, b) = (words(a), words(b));
+    !a.is_empty() && a == b
 }
 
 /// Whether a sentence opens a post without telling its story ("Happy Friday!", "Hi all.").
@@ -373,6 +403,10 @@ fn is_story_sentence(sentence: &str, last_in_text: bool) -> bool {
     if last_in_text && ends_with_ellipsis(sentence) {
         return false;
     }
+    // A sentence with no lowercase letter is a label or a ticker row ("THE HOME DEPOT INC.").
+    if !sentence.chars().any(char::is_lowercase) {
+        return false;
+    }
     let lower = sentence.to_lowercase();
     const JUNK: &[&str] = &[
         "click here",
@@ -435,6 +469,35 @@ fn strip_trailing_junk(block: &str) -> String {
             return text;
         }
     }
+}
+
+/// Removes reference markers ("[1]", "[12]", "[citation needed]"): noise in a blurb, and
+/// they hide the period before them from the sentence splitter.
+fn strip_citations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        let close = after.find(']');
+        let inner = close.map(|c| &after[..c]);
+        let is_marker = inner.is_some_and(|m| {
+            (!m.is_empty() && m.len() <= 4 && m.chars().all(|c| c.is_ascii_digit()))
+                || m == "citation needed"
+                || m == "note"
+        });
+        match (is_marker, close) {
+            (true, Some(c)) => {
+                out.push_str(&rest[..open]);
+                rest = &after[c + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Drops a wire-style dateline from the front of a sentence: "WASHINGTON (AP) — The…".
@@ -501,7 +564,8 @@ const ABBREVIATIONS: &[&str] = &[
     "dept", "univ", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
     "dec", "e.g", "i.e", "cf", "al", "ca", "op", "ed", "eds", "no", "nos", "ph.d", "inc", "ltd",
     "co", "corp", "llc", "plc", "jr", "sr", "etc", "bros", "ave", "rd", "blvd", "gov't", "dist",
-    "div", "min", "max", "mins", "hrs", "sq", "tel", "ext",
+    "div", "min", "max", "mins", "hrs", "sq", "tel", "ext", "bzw", "usw", "vgl", "evtl", "ggf",
+    "inkl", "sog", "zb", "nr", "abs", "str",
 ];
 
 /// Abbreviations that often end a sentence too ("… at Apple Inc. The company …").
@@ -957,6 +1021,64 @@ mod tests {
         assert_eq!(
             summarize(&blocks(&["By Jane Doe", "Share this", "Heading only"])),
             None
+        );
+    }
+
+    #[test]
+    fn a_first_sentence_repeating_the_headline_is_skipped() {
+        let b = blocks(&[
+            "Council Approves New Budget.",
+            "The city council approved a budget on Tuesday that raises spending on parks by 12 percent.",
+            "The vote was 7 to 2 after a long debate about property taxes.",
+        ]);
+        let s = summarize_with_title(&b, Some("Council approves new budget")).expect("summary");
+        assert!(s.starts_with("The city council approved"), "{s}");
+    }
+
+    #[test]
+    fn all_caps_labels_are_not_sentences() {
+        let b = blocks(&[
+            "THE HOME DEPOT INC.",
+            "Home Depot reported third-quarter earnings that topped estimates as revenue fell short.",
+            "Rival Lowe's was also lower following the results.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("Home Depot reported"), "{s}");
+    }
+
+    #[test]
+    fn german_abbreviation_bzw_does_not_end_a_sentence() {
+        let s = split_sentences(
+            "Nicht jedes Modell ist von Disruption bzw. Digital Darwinismus bedroht. Gut so.",
+        );
+        assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn story_sentence_texts_lists_only_usable_sentences() {
+        let b = blocks(&[
+            "By Jane Doe",
+            "Short heading",
+            "The plant will close in May. Workers were told on Friday.",
+        ]);
+        assert_eq!(
+            story_sentence_texts(&b),
+            vec![
+                "The plant will close in May.",
+                "Workers were told on Friday."
+            ]
+        );
+    }
+
+    #[test]
+    fn citation_markers_are_removed_so_the_sentence_ends_cleanly() {
+        let b = blocks(&[
+            "Mozilla is a free-software community created in 1998.[1] It builds the Firefox web browser and other tools.[2][3]",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert_eq!(
+            s,
+            "Mozilla is a free-software community created in 1998. It builds the Firefox web browser and other tools."
         );
     }
 

@@ -32,21 +32,38 @@ impl Hits {
     }
 }
 
-async fn serve_fixture(
-    State(hits): State<Hits>,
+#[derive(Clone)]
+struct Fixtures {
+    hits: Hits,
+    base: String,
+}
+
+async fn serve_feed(
+    State(f): State<Fixtures>,
     UrlPath(name): UrlPath<String>,
     headers: HeaderMap,
 ) -> Response {
-    *hits
-        .0
-        .lock()
-        .expect("lock")
-        .entry(name.clone())
-        .or_default() += 1;
-    let path = fixtures().join("feeds").join(&name);
-    let Ok(body) = std::fs::read(&path) else {
+    serve_file(&f, "feeds", &name, &headers)
+}
+
+async fn serve_article(
+    State(f): State<Fixtures>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    serve_file(&f, "articles", &name, &headers)
+}
+
+/// Serves a fixture with `{{BASE}}` replaced by this server's URL, so every link in a
+/// fixture points back to 127.0.0.1.
+fn serve_file(f: &Fixtures, dir: &str, name: &str, headers: &HeaderMap) -> Response {
+    let key = format!("{dir}/{name}");
+    *f.hits.0.lock().expect("lock").entry(key).or_default() += 1;
+    let path = fixtures().join(dir).join(name);
+    let Ok(body) = std::fs::read_to_string(&path) else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    let body = body.replace("{{BASE}}", &f.base);
     // The etag fixture behaves like a well-configured server: 304 for a matching ETag.
     if name == "etag.xml" {
         if headers
@@ -75,6 +92,8 @@ async fn serve_fixture(
     }
     let ctype = if name.ends_with(".json") {
         "application/feed+json"
+    } else if name.ends_with(".html") {
+        "text/html; charset=utf-8"
     } else {
         "application/xml"
     };
@@ -84,17 +103,21 @@ async fn serve_fixture(
 /// Starts the fixture HTTP server; returns its base URL and request counts.
 async fn spawn_http() -> (String, Hits) {
     let hits = Hits::default();
-    let app = axum::Router::new()
-        .route("/{name}", axum::routing::get(serve_fixture))
-        .with_state(hits.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind http");
-    let addr = listener.local_addr().expect("addr");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = axum::Router::new()
+        .route("/{name}", axum::routing::get(serve_feed))
+        .route("/articles/{name}", axum::routing::get(serve_article))
+        .with_state(Fixtures {
+            hits: hits.clone(),
+            base: base.clone(),
+        });
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    (format!("http://{addr}"), hits)
+    (base, hits)
 }
 
 /// One message the SMTP server accepted.
@@ -487,6 +510,12 @@ async fn once_mails_every_member_one_digest_and_a_second_once_sends_nothing() {
             );
         }
         assert!(body.contains("New, Reduced Membership Dues"));
+        // The lead's summary comes from the article page, not the feed's teaser.
+        assert!(
+            body.contains("Local government executives who invest in staff trust"),
+            "{body}"
+        );
+        assert!(!body.contains("Photo: City hall"), "caption leaked: {body}");
         assert!(body.contains("LEARN MORE"));
         assert!(body.contains("777 N Capitol St NE"));
         assert!(
@@ -510,6 +539,19 @@ async fn once_mails_every_member_one_digest_and_a_second_once_sends_nothing() {
         .iter()
         .find(|m| m.to == ["bo@example.org"])
         .expect("bo's mail");
+    // The paywalled page is attributed to its site and marked.
+    let ann = decoded(
+        &mails
+            .iter()
+            .find(|m| m.to == ["ann@example.org"])
+            .expect("ann")
+            .data,
+    );
+    assert!(
+        ann.contains("Full Story: Public Works Journal (11/27) (subscription required)"),
+        "{ann}"
+    );
+    let page_hits = hits.get("articles/why-trust.html") + hits.get("articles/snow-plans.html");
     let bo_body = decoded(&bo.data);
     assert!(bo_body.contains("Counties Test Four-Day Weeks"));
     assert!(!bo_body.contains("Snow Plans That Residents Actually Read"));
@@ -535,7 +577,12 @@ async fn once_mails_every_member_one_digest_and_a_second_once_sends_nothing() {
                 && matches!(f.outcome, FeedOutcome::NotModified)),
         "{text2}"
     );
-    assert_eq!(hits.get("etag.xml"), 2);
+    assert_eq!(hits.get("feeds/etag.xml"), 2);
+    assert_eq!(
+        hits.get("articles/why-trust.html") + hits.get("articles/snow-plans.html"),
+        page_hits,
+        "no article page is fetched again"
+    );
     drop(env.dir);
 }
 
@@ -620,7 +667,7 @@ async fn rate_limited_feed_is_skipped_until_retry_after() {
     let busy = r2.feeds.iter().find(|f| f.name == "Busy").expect("busy");
     assert!(matches!(&busy.outcome, FeedOutcome::Skipped(_)), "{r2}");
     assert_eq!(
-        hits.get("ratelimited.xml"),
+        hits.get("feeds/ratelimited.xml"),
         1,
         "no request before Retry-After has passed"
     );
@@ -632,7 +679,37 @@ async fn rate_limited_feed_is_skipped_until_retry_after() {
             .iter()
             .any(|f| f.name == "Busy" && matches!(f.outcome, FeedOutcome::Failed(_)))
     );
-    assert_eq!(hits.get("ratelimited.xml"), 2);
+    assert_eq!(hits.get("feeds/ratelimited.xml"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn article_pages_on_private_addresses_are_refused_and_feed_text_is_used() {
+    let (http, hits) = spawn_http().await;
+    let config = config_text(&http, "transport = \"outbox\"", "").replace(
+        "allow_private_addresses = true",
+        "allow_private_addresses = false",
+    );
+    let env = open(&config, "");
+    let report = pipeline::fetch_all(&env.app, now()).await.expect("fetch");
+    let text = report.to_string();
+    assert!(text.contains("private or local address"), "{text}");
+    for page in ["why-trust.html", "snow-plans.html", "four-day-weeks.html"] {
+        assert_eq!(
+            hits.get(&format!("articles/{page}")),
+            0,
+            "{page} was requested"
+        );
+    }
+    // The feeds themselves (operator-configured) were still read, and summaries come from
+    // the feed's own text.
+    let digest = pipeline::next_digest(&env.app, now())
+        .expect("select")
+        .expect("digest");
+    let lead = digest.lead.summary.clone().unwrap_or_default();
+    assert!(
+        lead.starts_with("City managers who build trust early"),
+        "{lead}"
+    );
 }
 
 #[test]
@@ -658,12 +735,13 @@ fn malformed_config_names_its_line_and_key_and_exits_2() {
     assert!(stderr.contains("unknown field"), "{stderr}");
 }
 
-#[test]
-fn inspect_prints_entries_with_keys_and_summaries() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedbrief"))
-        .args(["inspect", "--json"])
-        .arg(fixtures().join("feeds/wordpress.xml"))
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspect_prints_entries_with_keys_and_summaries() {
+    let (http, _) = spawn_http().await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_feedbrief"))
+        .args(["inspect", "--json", &format!("{http}/wordpress.xml")])
         .output()
+        .await
         .expect("run feedbrief");
     assert!(
         out.status.success(),
@@ -677,10 +755,8 @@ fn inspect_prints_entries_with_keys_and_summaries() {
         first["key"],
         "id:https://www.thoughtleadersllc.com/?p=10231"
     );
-    assert_eq!(
-        first["link"],
-        "https://www.thoughtleadersllc.com/2026/11/why-trust-is-the-currency/"
-    );
+    // Tracking parameters removed.
+    assert_eq!(first["link"], format!("{http}/articles/why-trust.html"));
     let summary = first["summary"].as_str().expect("summary");
     assert!(
         summary.starts_with("City managers who build trust early"),
