@@ -51,6 +51,8 @@ pub struct ParsedFeed {
     pub entries: Vec<ParsedEntry>,
     /// What had to be repaired before the feed parsed, if anything.
     pub repaired: Vec<String>,
+    /// The feed's `<ttl>`: minutes it may be cached.
+    pub ttl_minutes: Option<u32>,
 }
 
 /// One entry of a feed.
@@ -130,6 +132,7 @@ fn convert(feed: feed_rs::model::Feed, feed_url: &Url, repaired: Vec<String>) ->
         .filter_map(|e| convert_entry(e, feed_url))
         .collect();
     ParsedFeed {
+        ttl_minutes: feed.ttl,
         title: feed
             .title
             .map(|t| text_of(&t.content))
