@@ -282,7 +282,8 @@ fn template_error(source: &str, name: &str, e: &minijinja::Error) -> anyhow::Err
 }
 
 /// Moves the `<style>` rules onto the elements (Gmail and Outlook drop `<style>`).
-/// Blocks marked `data-css-inline="ignore"` (media queries, dark mode) stay as they are.
+/// A block marked `data-css-inline="keep"` stays in the output: it holds the phone-width
+/// and dark-mode media queries, which cannot be inlined.
 pub fn inline_css(html: &str) -> anyhow::Result<String> {
     let inliner = css_inline::CSSInliner::options()
         .load_remote_stylesheets(false)
@@ -431,6 +432,41 @@ mod tests {
         let msg = format!("{err:#}");
         assert!(msg.contains("digest.txt"), "{msg}");
         assert!(msg.contains(":2"), "{msg}");
+    }
+
+    #[test]
+    fn override_template_replaces_only_its_builtin() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("subject.txt"),
+            "{{ brief.name }}: {{ lead.title }}",
+        )
+        .expect("write");
+        let t = Templates::load(dir.path()).expect("templates");
+        assert!(
+            t.sources
+                .iter()
+                .any(|(n, s)| n == "subject.txt" && s != "built-in")
+        );
+        assert!(
+            t.sources
+                .iter()
+                .any(|(n, s)| n == "digest.html" && s == "built-in")
+        );
+        let r = t
+            .render(
+                &sample_digest(),
+                &sample_brief(),
+                &sample_recipient(),
+                "https://example.org/u/x",
+                Tz::UTC,
+            )
+            .expect("render");
+        assert_eq!(r.subject, "Sample Brief: Sample headline 1 & <friends>");
+        assert!(
+            r.html.contains("LEARN MORE"),
+            "the built-in HTML is still used"
+        );
     }
 
     #[test]
