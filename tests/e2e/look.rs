@@ -114,22 +114,40 @@ fn assert_snapshot(name: &str, actual: &str) {
     }
     let new = out_dir().join(format!("{name}.new"));
     std::fs::write(&new, actual).expect("write .new snapshot");
-    let (line, want, got) = expected
-        .lines()
-        .zip(actual.lines())
-        .enumerate()
-        .find(|(_, (a, b))| a != b)
-        .map(|(i, (a, b))| (i + 1, a.to_string(), b.to_string()))
-        .unwrap_or_else(|| {
-            let n = expected.lines().count().min(actual.lines().count()) + 1;
-            (n, "(length differs)".into(), String::new())
-        });
+    let (line, want, got) = first_difference(&expected, actual);
     panic!(
         "{name} differs from its snapshot at line {line}:\n  snapshot: {want}\n  now:      {got}\n\
          the whole new text is in {}; if the change is intended, run\n  \
          UPDATE_SNAPSHOTS=1 cargo test look:: \nand commit tests/snapshots/{name}",
         new.display()
     );
+}
+
+/// The first line where `a` and `b` differ, and each side's text around the first
+/// differing character (HTML lines are long).
+fn first_difference(a: &str, b: &str) -> (usize, String, String) {
+    let (mut la, mut lb) = (a.lines(), b.lines());
+    let mut n = 0;
+    loop {
+        n += 1;
+        match (la.next(), lb.next()) {
+            (Some(x), Some(y)) if x == y => continue,
+            (x, y) => {
+                let (x, y) = (x.unwrap_or("(end)"), y.unwrap_or("(end)"));
+                let col = x
+                    .char_indices()
+                    .zip(y.chars())
+                    .find(|((_, cx), cy)| cx != cy)
+                    .map_or(x.len().min(y.len()), |((i, _), _)| i);
+                let around = |s: &str| {
+                    let start = s.floor_char_boundary(col.saturating_sub(60).min(s.len()));
+                    let end = s.ceil_char_boundary((col + 60).min(s.len()));
+                    format!("…{}…", &s[start..end])
+                };
+                return (n, around(x), around(y));
+            }
+        }
+    }
 }
 
 #[test]
@@ -652,6 +670,24 @@ impl Probe {
     }
 }
 
+/// How the page is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Look {
+    Light,
+    Dark,
+    NoImages,
+}
+
+impl Look {
+    fn name(self) -> &'static str {
+        match self {
+            Look::Light => "light",
+            Look::Dark => "dark",
+            Look::NoImages => "noimages",
+        }
+    }
+}
+
 struct Chromium {
     exe: PathBuf,
     profile: tempfile::TempDir,
@@ -664,7 +700,7 @@ impl Chromium {
         Some(Self { exe, profile })
     }
 
-    fn command(&self, width: u32, height: u32, dark: bool) -> Command {
+    fn command(&self, width: u32, height: u32, look: Look) -> Command {
         let mut cmd = Command::new(&self.exe);
         cmd.args([
             "--headless",
@@ -681,8 +717,16 @@ impl Chromium {
         ])
         .arg(format!("--user-data-dir={}", self.profile.path().display()))
         .arg(format!("--window-size={width},{height}"));
-        if dark {
-            cmd.arg("--force-dark-mode");
+        match look {
+            Look::Light => {}
+            // prefers-color-scheme: dark, as a phone in dark mode reports it.
+            Look::Dark => {
+                cmd.arg("--force-dark-mode");
+            }
+            // A mail client that blocks remote images until asked.
+            Look::NoImages => {
+                cmd.arg("--blink-settings=imagesEnabled=false");
+            }
         }
         cmd
     }
@@ -691,7 +735,7 @@ impl Chromium {
     ///
     /// Headless Chromium's window is never narrower than 500 px, so the page is measured
     /// inside an iframe of the width under test, as a phone's viewport would be.
-    fn probe(&self, page: &Path, width: u32, dark: bool) -> Probe {
+    fn probe(&self, page: &Path, width: u32, look: Look) -> Probe {
         let html = std::fs::read_to_string(page).expect("read probe page");
         let srcdoc = html.replace('&', "&amp;").replace('"', "&quot;");
         let harness = page.with_extension(format!("{width}.harness.html"));
@@ -704,7 +748,7 @@ impl Chromium {
         )
         .expect("write harness");
         let ran = run_bounded(
-            self.command(width.max(600), 900, dark)
+            self.command(width.max(600), 900, look)
                 .arg("--dump-dom")
                 .arg(file_url(&harness)),
             None,
@@ -732,10 +776,10 @@ impl Chromium {
     }
 
     /// Screenshots `page` at `width` × `height` into `png`.
-    fn screenshot(&self, page: &Path, width: u32, height: u32, dark: bool, png: &Path) {
+    fn screenshot(&self, page: &Path, width: u32, height: u32, look: Look, png: &Path) {
         let _ = std::fs::remove_file(png);
         let ran = run_bounded(
-            self.command(width, height, dark)
+            self.command(width, height, look)
                 .arg(format!("--screenshot={}", png.display()))
                 .arg(file_url(page)),
             None,
@@ -838,10 +882,18 @@ fn chromium_shows_every_story_at_600_and_375_px_without_overflow() {
     let page = test_copy(&render().html, "digest.probe.html", true);
     let shown = test_copy(&render().html, "digest.html", false);
     let out = out_dir();
-    for (width, dark) in [(600, false), (375, false), (600, true), (375, true)] {
-        let mode = if dark { "dark" } else { "light" };
+    let looks = [
+        (600, Look::Light),
+        (375, Look::Light),
+        (600, Look::Dark),
+        (375, Look::Dark),
+        (375, Look::NoImages),
+    ];
+    for (width, look) in looks {
+        let dark = look == Look::Dark;
+        let mode = look.name();
         let what = format!("{width} px {mode}");
-        let probe = chromium.probe(&page, width, dark);
+        let probe = chromium.probe(&page, width, look);
         assert_eq!(probe.inner_width, f64::from(width), "{what}: window width");
         assert_eq!(probe.dark, dark, "{what}: prefers-color-scheme");
         assert!(
@@ -851,6 +903,15 @@ fn chromium_shows_every_story_at_600_and_375_px_without_overflow() {
             probe.max_right
         );
         assert_all_visible(&probe, &d, &what);
+        let image = probe
+            .items
+            .iter()
+            .find(|i| i.tag == "img")
+            .expect("the image");
+        assert!(
+            image.visible,
+            "{what}: the image (or its alt text) takes room"
+        );
         // Dark mode really applies: headlines and summaries turn light on dark.
         let lead = probe.visible("a", &d.lead.title).expect("lead headline");
         let summary = d.lead.summary.as_deref().expect("lead summary");
@@ -867,7 +928,7 @@ fn chromium_shows_every_story_at_600_and_375_px_without_overflow() {
         let png = out.join(format!("digest-{width}-{mode}.png"));
         // Whole page: the window as tall as the document.
         let height = probe.scroll_height.ceil() as u32;
-        chromium.screenshot(&shown, width, height, dark, &png);
+        chromium.screenshot(&shown, width, height, look, &png);
         let bytes = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
         eprintln!(
             "{what}: {} ({width}x{height} px, {bytes} bytes); scrollWidth {}",
@@ -958,7 +1019,7 @@ fn chromium_shows_feedbrief_preview_on_a_phone_without_overflow() {
     let html = std::fs::read_to_string(&html_path).expect("preview wrote the HTML");
     let page = test_copy(&html, "preview.probe.html", true);
     let shown = test_copy(&html, "preview.html", false);
-    let probe = chromium.probe(&page, 375, false);
+    let probe = chromium.probe(&page, 375, Look::Light);
     assert!(
         probe.scroll_width <= 375.0 && probe.max_right <= 375.5,
         "horizontal overflow at 375 px: scrollWidth {}, rightmost {}",
@@ -983,7 +1044,13 @@ fn chromium_shows_feedbrief_preview_on_a_phone_without_overflow() {
     );
     assert!(probe.visible("a", "LEARN MORE").is_some());
     let png = out_dir().join("preview-375-light.png");
-    chromium.screenshot(&shown, 375, probe.scroll_height.ceil() as u32, false, &png);
+    chromium.screenshot(
+        &shown,
+        375,
+        probe.scroll_height.ceil() as u32,
+        Look::Light,
+        &png,
+    );
     eprintln!("preview at 375 px: {}", png.display());
 }
 
