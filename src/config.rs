@@ -105,6 +105,10 @@ pub struct Brief {
     pub templates: PathBuf,
     /// BCP 47 language of the digest (`lang` attribute).
     pub lang: String,
+    /// Who gets the "feeds needing attention" mail (at most once a day).
+    pub editor: Option<Mailbox>,
+    /// How late a missed schedule slot may still be sent when the daemon starts.
+    pub catch_up: Duration,
 }
 
 /// `[fetch]`.
@@ -128,6 +132,8 @@ pub struct FetchSettings {
     pub articles: bool,
     /// Allow article URLs on loopback or private networks.
     pub allow_private_addresses: bool,
+    /// A feed failing for longer than this is listed as needing attention.
+    pub attention_after: Duration,
 }
 
 /// How digests leave the machine.
@@ -312,6 +318,8 @@ struct RawBrief {
     data_dir: Option<String>,
     templates: Option<String>,
     lang: Option<String>,
+    editor: Option<Spanned<String>>,
+    catch_up: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -326,6 +334,7 @@ struct RawFetch {
     max_body: Option<Spanned<String>>,
     articles: Option<bool>,
     allow_private_addresses: Option<bool>,
+    attention_after: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -466,6 +475,17 @@ pub fn parse(
         data_dir: rel(b.data_dir.as_deref().unwrap_or("data")),
         templates: rel(b.templates.as_deref().unwrap_or("templates")),
         lang: b.lang.unwrap_or_else(|| "en".to_string()),
+        editor: b
+            .editor
+            .as_ref()
+            .map(|s| v.mailbox(s, "brief.editor"))
+            .transpose()?,
+        catch_up: match &b.catch_up {
+            Some(s) => {
+                parse_duration(s.get_ref()).map_err(|m| v.at(s.span(), "brief.catch_up", m))?
+            }
+            None => Duration::from_secs(6 * 3600),
+        },
     };
 
     let f = raw.fetch;
@@ -491,6 +511,7 @@ pub fn parse(
         },
         articles: f.articles.unwrap_or(true),
         allow_private_addresses: f.allow_private_addresses.unwrap_or(false),
+        attention_after: v.duration(f.attention_after.as_ref(), "fetch.attention_after", "24h")?,
     };
 
     let d = raw.delivery;

@@ -1,21 +1,76 @@
-//! Daemon: the `run` loop — fetch every `[fetch] interval`, send a digest at each cron
-//! slot in the brief's time zone, stop cleanly when the cancellation token fires.
+//! Daemon: the `run` loop — feeds fetched on their own schedules, a digest at each cron
+//! slot in the brief's time zone, SIGHUP reloads, a clean stop on cancellation.
 //!
-//! Time and shutdown are injected: the loop takes a clock function and a
-//! [`CancellationToken`], so tests can drive it without real signals.
+//! Time and shutdown are injected: the loop takes a [`Clock`] and a
+//! [`CancellationToken`], so tests drive it with `tokio::time::pause()` instead of sleeping.
+//! A slot is handled once: the last handled slot is stored, and the database refuses a
+//! second digest for the same slot.
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::pipeline::{self, App};
 
+/// Where "now" comes from.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self(Arc::new(Utc::now))
+    }
+
+    /// A clock that starts at `start` and advances with tokio's clock, so a paused
+    /// runtime (`tokio::time::pause`, `advance`) moves it.
+    pub fn tokio_from(start: DateTime<Utc>) -> Self {
+        let origin = tokio::time::Instant::now();
+        Self(Arc::new(move || {
+            let elapsed = tokio::time::Instant::now() - origin;
+            start + chrono::Duration::from_std(elapsed).unwrap_or_default()
+        }))
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
+/// The app the daemon and the web endpoints share; replaced whole on reload.
+#[derive(Clone)]
+pub struct SharedApp(Arc<RwLock<Arc<App>>>);
+
+impl SharedApp {
+    /// Wraps an opened app.
+    pub fn new(app: Arc<App>) -> Self {
+        Self(Arc::new(RwLock::new(app)))
+    }
+
+    /// The current app.
+    pub fn get(&self) -> Arc<App> {
+        Arc::clone(&self.0.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn replace(&self, app: Arc<App>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = app;
+    }
+}
+
+impl From<Arc<App>> for SharedApp {
+    fn from(app: Arc<App>) -> Self {
+        Self::new(app)
+    }
+}
+
 /// The next send slot strictly after `after`, in UTC.
 pub fn next_slot(app: &App, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let tz = app.config.brief.timezone;
-    let local = after.with_timezone(&tz);
+    let local = after.with_timezone(&app.config.brief.timezone);
     app.config
         .brief
         .schedule
@@ -24,48 +79,140 @@ pub fn next_slot(app: &App, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Runs until `cancel` fires: fetches on the interval, sends at each schedule slot.
-pub async fn run(app: Arc<App>, cancel: CancellationToken) -> anyhow::Result<()> {
-    let interval = app.config.fetch.interval;
-    let mut next_fetch = tokio::time::Instant::now();
-    let mut slot = next_slot(&app, Utc::now());
+/// The latest slot at or before `now`, in UTC.
+pub fn previous_slot(app: &App, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let local = now.with_timezone(&app.config.brief.timezone);
+    app.config
+        .brief
+        .schedule
+        .find_previous_occurrence(&local, true)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The slot to send now, if any: the latest slot at or before `now`, not handled yet and
+/// no more than `[brief] catch_up` ago (a daemon that was down longer skips it).
+pub fn due_slot(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let Some(slot) = previous_slot(app, now) else {
+        return Ok(None);
+    };
+    let catch_up =
+        chrono::Duration::from_std(app.config.brief.catch_up).unwrap_or(chrono::Duration::hours(6));
+    if now - slot > catch_up {
+        return Ok(None);
+    }
+    let handled = app
+        .store()
+        .meta(LAST_SLOT)?
+        .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
+        .map(|d| d.with_timezone(&Utc));
+    Ok((handled.is_none_or(|h| h < slot)).then_some(slot))
+}
+
+const LAST_SLOT: &str = "last_slot";
+
+/// How the daemon is started.
+pub struct Options {
+    /// Where "now" comes from.
+    pub clock: Clock,
+    /// Notified on SIGHUP: reload the config from `config_path`.
+    pub reload: Arc<Notify>,
+    /// The config file to reload.
+    pub config_path: Option<PathBuf>,
+}
+
+/// Runs until `cancel` fires.
+pub async fn run(
+    shared: SharedApp,
+    cancel: CancellationToken,
+    opts: Options,
+) -> anyhow::Result<()> {
+    let app = shared.get();
+    // Feeds keep their own next-fetch times; the loop only wakes often enough to see them.
+    let tick = app
+        .config
+        .fetch
+        .interval
+        .clamp(Duration::from_secs(10), Duration::from_secs(300));
     tracing::info!(
-        next_send = ?slot.map(|s| s.to_rfc3339()),
-        interval = %humantime::format_duration(interval),
+        next_send = ?next_slot(&app, opts.clock.now()).map(|s| s.to_rfc3339()),
+        interval = %humantime::format_duration(app.config.fetch.interval),
         "daemon started"
     );
+    drop(app);
+    let mut next_fetch = tokio::time::Instant::now();
     loop {
-        let until_slot = slot
-            .map(|s| (s - Utc::now()).to_std().unwrap_or(Duration::ZERO))
-            .unwrap_or(Duration::from_secs(86_400));
-        let slot_at = tokio::time::Instant::now() + until_slot;
-        tokio::select! {
-            () = cancel.cancelled() => break,
-            () = tokio::time::sleep_until(next_fetch), if next_fetch <= slot_at => {
-                let now = Utc::now();
-                match pipeline::import_members(&app, now) {
-                    Ok(r) if !r.errors.is_empty() => tracing::warn!(skipped = r.errors.len(), "members file has bad rows"),
-                    Ok(_) => {}
-                    Err(e) => tracing::error!("importing members: {e:#}"),
-                }
-                match pipeline::fetch_all(&app, now).await {
-                    Ok(report) => tracing::info!(new_entries = report.new_entries(), "fetch done\n{report}"),
-                    Err(e) => tracing::error!("fetch cycle failed: {e:#}"),
-                }
-                next_fetch = tokio::time::Instant::now() + interval;
-            }
-            () = tokio::time::sleep_until(slot_at) => {
-                let now = Utc::now();
-                match pipeline::once(&app, now, true, &cancel).await {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let app = shared.get();
+        let now = opts.clock.now();
+        match due_slot(&app, now) {
+            Ok(Some(slot)) => {
+                tracing::info!(slot = %slot.to_rfc3339(), "sending the digest for this slot");
+                match pipeline::cycle(&app, now, true, Some(slot), &cancel).await {
                     Ok(report) => tracing::info!("digest cycle done\n{report}"),
                     Err(e) => tracing::error!("digest cycle failed: {e:#}"),
                 }
-                // The next slot is strictly after this one, so no slot is sent twice.
-                slot = next_slot(&app, now.max(slot.unwrap_or(now)));
-                next_fetch = tokio::time::Instant::now() + interval;
+                // Handled even when it failed part-way: owed deliveries are retried by the
+                // next cycle, and the slot is never sent twice.
+                if let Err(e) = app.store().set_meta(LAST_SLOT, &slot.to_rfc3339()) {
+                    tracing::error!("recording the slot: {e:#}");
+                }
+                next_fetch = tokio::time::Instant::now() + tick;
+                continue;
             }
+            Ok(None) => {}
+            Err(e) => tracing::error!("checking the schedule: {e:#}"),
+        }
+        if tokio::time::Instant::now() >= next_fetch {
+            let started = std::time::Instant::now();
+            match pipeline::import_members(&app, now) {
+                Ok(r) if !r.errors.is_empty() => {
+                    tracing::warn!(skipped = r.errors.len(), "members file has bad rows")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!("importing members: {e:#}"),
+            }
+            match pipeline::fetch_all(&app, now, false, &cancel).await {
+                Ok(report) => {
+                    app.metrics.fetch_done(now, started.elapsed());
+                    if report.new_entries() > 0 || report.attention().next().is_some() {
+                        tracing::info!(new_entries = report.new_entries(), "fetch done\n{report}");
+                    }
+                }
+                Err(e) => tracing::error!("fetch failed: {e:#}"),
+            }
+            next_fetch = tokio::time::Instant::now() + tick;
+        }
+        // Sleep until the next fetch tick or the next slot, whichever is first.
+        let now = opts.clock.now();
+        let until_slot = next_slot(&app, now)
+            .map(|s| (s - now).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(Duration::from_secs(86_400));
+        let wake = next_fetch.min(tokio::time::Instant::now() + until_slot);
+        drop(app);
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            () = opts.reload.notified() => reload(&shared, opts.config_path.as_deref()),
+            () = tokio::time::sleep_until(wake) => {}
         }
     }
     tracing::info!("shutting down");
     Ok(())
+}
+
+/// Loads the config again; a bad one is reported and the running one kept.
+fn reload(shared: &SharedApp, path: Option<&std::path::Path>) {
+    let Some(path) = path else { return };
+    let result = crate::config::load(path)
+        .map_err(anyhow::Error::from)
+        .and_then(App::open);
+    match result {
+        Ok(app) => {
+            tracing::info!(config = %path.display(), "configuration reloaded");
+            shared.replace(app);
+        }
+        Err(e) => tracing::error!("reload failed, keeping the running configuration: {e:#}"),
+    }
 }

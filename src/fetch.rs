@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::{
-    ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH,
-    LAST_MODIFIED, RETRY_AFTER,
+    ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE,
+    IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
 };
 use tokio::sync::Semaphore;
 use url::Url;
@@ -41,6 +41,10 @@ pub struct Fetched {
     pub content_type: Option<String>,
     /// Validators to store for the next conditional GET.
     pub validators: Validators,
+    /// `Cache-Control: max-age`: how long the server says the body stays fresh.
+    pub max_age: Option<Duration>,
+    /// Where the feed now lives, when every redirect on the way was permanent (301/308).
+    pub moved_to: Option<Url>,
 }
 
 impl Fetched {
@@ -103,7 +107,7 @@ fn charset_param(content_type: &str) -> Option<&'static encoding_rs::Encoding> {
 #[derive(Debug, Clone)]
 pub enum Outcome {
     /// New content.
-    Fetched(Fetched),
+    Fetched(Box<Fetched>),
     /// 304: the stored copy is current; nothing to parse.
     NotModified,
 }
@@ -206,7 +210,7 @@ impl Fetcher {
                 .pool_max_idle_per_host(settings.per_host)
         };
         let client = builder()
-            .redirect(reqwest::redirect::Policy::limited(10))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
         let mut pages = builder();
@@ -269,7 +273,7 @@ impl Fetcher {
             .request(&self.pages, url, &Validators::default())
             .await?
         {
-            Outcome::Fetched(f) => Ok(f),
+            Outcome::Fetched(f) => Ok(*f),
             // We sent no validators, so a 304 is the server's mistake.
             Outcome::NotModified => Err(FetchError::Status(304)),
         }
@@ -293,17 +297,56 @@ impl Fetcher {
         let _host_permit = host_limit.acquire_owned().await;
         let _permit = self.global.acquire().await;
 
-        let mut req = client.get(url.clone()).header(
-            ACCEPT,
-            "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
-        );
-        if let Some(etag) = &validators.etag {
-            req = req.header(IF_NONE_MATCH, etag);
-        }
-        if let Some(lm) = &validators.last_modified {
-            req = req.header(IF_MODIFIED_SINCE, lm);
-        }
-        let resp = req.send().await.map_err(|e| self.classify(e))?;
+        // Redirects are followed here rather than by reqwest, to learn whether every hop
+        // was permanent (301/308: the feed has moved) and to refuse non-HTTP targets.
+        let mut current = url.clone();
+        let mut permanent = true;
+        let mut hops = 0;
+        let resp = loop {
+            let mut req = client.get(current.clone()).header(
+                ACCEPT,
+                "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
+            );
+            if let Some(etag) = &validators.etag {
+                req = req.header(IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &validators.last_modified {
+                req = req.header(IF_MODIFIED_SINCE, lm);
+            }
+            let resp = req.send().await.map_err(|e| self.classify(e))?;
+            if !resp.status().is_redirection() || resp.status() == StatusCode::NOT_MODIFIED {
+                break resp;
+            }
+            // Pages use reqwest's own policy (with the private-address check); this path
+            // only sees redirects for feeds.
+            let Some(location) = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+            else {
+                return Err(FetchError::Status(resp.status().as_u16()));
+            };
+            let next = current.join(location).map_err(|_| {
+                FetchError::Network(format!("redirect to an unparsable location {location:?}"))
+            })?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(FetchError::Network(format!(
+                    "redirect to a non-HTTP URL ({next}); only http and https are followed"
+                )));
+            }
+            hops += 1;
+            if hops > MAX_REDIRECTS || next == current {
+                return Err(FetchError::Network(format!(
+                    "too many redirects (a redirect loop?) ending at {next}"
+                )));
+            }
+            permanent &= matches!(
+                resp.status(),
+                StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+            );
+            current = next;
+        };
+        let moved_to = (hops > 0 && permanent).then(|| current.clone());
         let status = resp.status();
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Outcome::NotModified);
@@ -355,7 +398,7 @@ impl Fetcher {
                 .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
                 .map(str::to_string)
         };
-        Ok(Outcome::Fetched(Fetched {
+        Ok(Outcome::Fetched(Box::new(Fetched {
             final_url,
             body,
             content_type: header(CONTENT_TYPE),
@@ -363,7 +406,9 @@ impl Fetcher {
                 etag: header(ETAG),
                 last_modified: header(LAST_MODIFIED),
             },
-        }))
+            max_age: header(CACHE_CONTROL).and_then(|v| max_age(&v)),
+            moved_to,
+        })))
     }
 
     async fn read_file(&self, url: &Url) -> Result<Outcome, FetchError> {
@@ -379,12 +424,14 @@ impl Fetcher {
                 limit: self.max_body,
             });
         }
-        Ok(Outcome::Fetched(Fetched {
+        Ok(Outcome::Fetched(Box::new(Fetched {
             final_url: url.clone(),
             body,
             content_type: None,
             validators: Validators::default(),
-        }))
+            max_age: None,
+            moved_to: None,
+        })))
     }
 
     fn classify(&self, err: reqwest::Error) -> FetchError {
@@ -427,6 +474,32 @@ impl Fetcher {
         };
         FetchError::Network(msg)
     }
+}
+
+/// Redirects followed before giving up.
+const MAX_REDIRECTS: usize = 10;
+
+/// `max-age` (or `s-maxage`) of a `Cache-Control` value; `no-cache`/`no-store` mean zero.
+pub fn max_age(cache_control: &str) -> Option<Duration> {
+    let mut age = None;
+    for directive in cache_control.split(',') {
+        let d = directive.trim().to_ascii_lowercase();
+        if d == "no-cache" || d == "no-store" {
+            return Some(Duration::ZERO);
+        }
+        if let Some(v) = d
+            .strip_prefix("max-age=")
+            .or_else(|| d.strip_prefix("s-maxage="))
+        {
+            age = v
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs)
+                .or(age);
+        }
+    }
+    age
 }
 
 /// Prefix of the resolver's and redirect policy's refusal, recognised in `classify`.

@@ -199,12 +199,20 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             spawn_signal_handler(cancel.clone());
             let listener = feedbrief::web::bind(&app).await?;
             tracing::info!(listen = %app.config.web.listen, "web endpoints up");
+            let shared = feedbrief::daemon::SharedApp::new(app);
             let web = tokio::spawn(feedbrief::web::serve(
-                Arc::clone(&app),
+                shared.clone(),
                 listener,
                 cancel.clone(),
             ));
-            let result = feedbrief::daemon::run(app, cancel.clone()).await;
+            let reload = Arc::new(tokio::sync::Notify::new());
+            spawn_reload_handler(Arc::clone(&reload));
+            let opts = feedbrief::daemon::Options {
+                clock: feedbrief::daemon::Clock::system(),
+                reload,
+                config_path: Some(cli.config.clone()),
+            };
+            let result = feedbrief::daemon::run(shared, cancel.clone(), opts).await;
             cancel.cancel();
             if let Ok(Err(e)) = web.await {
                 tracing::error!("{e:#}");
@@ -241,7 +249,28 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             for e in &members.errors {
                 eprintln!("members: skipped {e}");
             }
-            let report = pipeline::fetch_all(&app, now).await?;
+            let cancel = CancellationToken::new();
+            spawn_signal_handler(cancel.clone());
+            // A progress bar on a terminal; plain report lines otherwise.
+            let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+                let bar = indicatif::ProgressBar::new(app.config.feeds.len() as u64);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} feeds {msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                bar
+            });
+            let on_feed = |r: &pipeline::FeedResult| {
+                if let Some(bar) = &bar {
+                    bar.set_message(r.name.clone());
+                    bar.inc(1);
+                }
+            };
+            let report =
+                pipeline::fetch_all_with_progress(&app, now, true, &cancel, &on_feed).await?;
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
             print!("{report}");
             Ok(ExitCode::SUCCESS)
         }
@@ -652,6 +681,24 @@ async fn extract(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// SIGHUP asks the daemon to reload feeds.toml.
+fn spawn_reload_handler(reload: Arc<tokio::sync::Notify>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::error!("cannot listen for SIGHUP; reload by restarting");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the configuration");
+            reload.notify_one();
+        }
+    });
+    #[cfg(not(unix))]
+    drop(reload);
 }
 
 fn spawn_signal_handler(cancel: CancellationToken) {

@@ -40,6 +40,61 @@ pub struct App {
     pub secret: Secret,
     /// DKIM signing, when configured.
     dkim: Option<lettre::message::dkim::DkimConfig>,
+    /// Timings of the last cycles, for `/metrics` and `/healthz`.
+    pub metrics: Metrics,
+}
+
+/// What the last cycles did, for `/metrics` and `/healthz`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inner: Mutex<MetricsState>,
+}
+
+/// A snapshot of [`Metrics`].
+#[derive(Debug, Clone, Default)]
+pub struct MetricsState {
+    /// Cycles (fetch or fetch-and-send) completed since start.
+    pub cycles: u64,
+    /// When the last cycle finished.
+    pub last_cycle_at: Option<DateTime<Utc>>,
+    /// Wall time of the last cycle.
+    pub last_cycle: Duration,
+    /// Wall time of the last fetch stage.
+    pub last_fetch: Duration,
+    /// Sum of fetch-stage wall times.
+    pub fetch_total: Duration,
+    /// Fetch runs (interval fetches and cycles) since start.
+    pub fetches: u64,
+    /// When the last fetch finished.
+    pub last_fetch_at: Option<DateTime<Utc>>,
+}
+
+impl Metrics {
+    /// Records a finished cycle.
+    pub fn cycle_done(&self, at: DateTime<Utc>, cycle: Duration, fetch: Duration) {
+        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        m.cycles += 1;
+        m.last_cycle_at = Some(at);
+        m.last_cycle = cycle;
+        m.last_fetch = fetch;
+        m.fetch_total += fetch;
+        m.fetches += 1;
+        m.last_fetch_at = Some(at);
+    }
+
+    /// Records a fetch-only run (the daemon's interval fetches).
+    pub fn fetch_done(&self, at: DateTime<Utc>, fetch: Duration) {
+        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        m.last_fetch = fetch;
+        m.fetch_total += fetch;
+        m.fetches += 1;
+        m.last_fetch_at = Some(at);
+    }
+
+    /// A copy of the current figures.
+    pub fn snapshot(&self) -> MetricsState {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 impl App {
@@ -61,6 +116,7 @@ impl App {
             .map(deliver::dkim_config)
             .transpose()?;
         Ok(Arc::new(Self {
+            metrics: Metrics::default(),
             dkim,
             config,
             store: Mutex::new(store),
@@ -94,7 +150,9 @@ pub enum FeedOutcome {
     },
     /// 304: nothing changed.
     NotModified,
-    /// Not fetched this time, and why (e.g. honouring Retry-After).
+    /// Its next scheduled fetch has not come yet (daemon only).
+    NotDue,
+    /// Not fetched this time, and why (Retry-After, disabled after 410).
     Skipped(String),
     /// Failed, with the reason and what to do.
     Failed(String),
@@ -105,10 +163,15 @@ pub enum FeedOutcome {
 pub struct FeedResult {
     /// Name from feeds.toml.
     pub name: String,
-    /// Feed URL.
+    /// Feed URL as configured.
     pub url: String,
     /// What happened.
     pub outcome: FeedOutcome,
+    /// The feed answered with a permanent redirect to this URL (now used for fetching).
+    pub moved_to: Option<String>,
+    /// Why the feed needs the editor's attention (failing for longer than
+    /// `[fetch] attention_after`, or disabled), if it does.
+    pub attention: Option<String>,
 }
 
 /// The fetch stage's report.
@@ -130,6 +193,11 @@ impl FetchReport {
                 _ => 0,
             })
             .sum()
+    }
+
+    /// Feeds that need the editor's attention.
+    pub fn attention(&self) -> impl Iterator<Item = &FeedResult> {
+        self.feeds.iter().filter(|f| f.attention.is_some())
     }
 
     fn count(&self, pred: impl Fn(&FeedOutcome) -> bool) -> usize {
@@ -195,6 +263,8 @@ pub struct CycleReport {
     pub delivery: DeliveryReport,
     /// Whether sending was skipped (`--no-send`).
     pub no_send: bool,
+    /// Whether the "feeds needing attention" mail went to the editor.
+    pub attention_mailed: bool,
 }
 
 /// Reads the members file (when configured and present) into the store.
@@ -246,9 +316,57 @@ pub fn import_members_text(
     })
 }
 
+/// When to fetch a feed again after a fetch at `now`.
+///
+/// Success: the configured interval, stretched (never shortened) by the feed's `<ttl>`
+/// and `Cache-Control: max-age`, at most a day. Failure: the interval doubled per
+/// consecutive failure, at most a day, and never before a `Retry-After`. Pure.
+pub fn next_fetch_at(
+    now: DateTime<Utc>,
+    interval: Duration,
+    ttl: Option<Duration>,
+    max_age: Option<Duration>,
+    failures: u32,
+    retry_after: Option<Duration>,
+) -> DateTime<Utc> {
+    const DAY: Duration = Duration::from_secs(86_400);
+    let wait = if failures == 0 {
+        interval
+            .max(ttl.unwrap_or_default())
+            .max(max_age.unwrap_or_default())
+            .min(DAY.max(interval))
+    } else {
+        let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
+        interval
+            .saturating_mul(factor)
+            .min(DAY)
+            .max(retry_after.unwrap_or_default())
+    };
+    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(1))
+}
+
 /// Fetches every feed concurrently, stores new entries with their summaries, and reports
 /// per feed. One feed's failure never stops the others.
-pub async fn fetch_all(app: &Arc<App>, now: DateTime<Utc>) -> anyhow::Result<FetchReport> {
+///
+/// `force` fetches every feed now (`once`, `fetch`); otherwise (the daemon) a feed waits
+/// for its own next fetch time. A `Retry-After` and a 410 are honoured either way.
+pub async fn fetch_all(
+    app: &Arc<App>,
+    now: DateTime<Utc>,
+    force: bool,
+    cancel: &CancellationToken,
+) -> anyhow::Result<FetchReport> {
+    fetch_all_with_progress(app, now, force, cancel, &|_| {}).await
+}
+
+/// [`fetch_all`], calling `on_feed` as each feed finishes (for a progress bar).
+pub async fn fetch_all_with_progress(
+    app: &Arc<App>,
+    now: DateTime<Utc>,
+    force: bool,
+    cancel: &CancellationToken,
+    on_feed: &(dyn Fn(&FeedResult) + Sync),
+) -> anyhow::Result<FetchReport> {
     let started = Instant::now();
     let pairs: Vec<(String, String)> = app
         .config
@@ -257,20 +375,53 @@ pub async fn fetch_all(app: &Arc<App>, now: DateTime<Utc>) -> anyhow::Result<Fet
         .map(|f| (f.url.to_string(), f.name.clone()))
         .collect();
     let states = app.store().sync_feeds(&pairs)?;
-    let results = futures::stream::iter(states.into_iter().map(|state| {
-        let app = Arc::clone(app);
-        async move {
-            let outcome = fetch_one(&app, &state, now).await;
-            FeedResult {
-                name: state.name.clone(),
-                url: state.url.clone(),
-                outcome,
+    let attention_after = chrono::Duration::from_std(app.config.fetch.attention_after)
+        .unwrap_or(chrono::Duration::days(1));
+    // The futures are built eagerly: a lazily mapping closure that borrows `app` would
+    // make this future non-Send (rustc's higher-ranked lifetime limitation).
+    let futures: Vec<_> = states
+        .into_iter()
+        .map(|state| {
+            let app = Arc::clone(app);
+            let cancel = cancel.clone();
+            async move {
+                let (outcome, moved_to) = if cancel.is_cancelled() {
+                    (FeedOutcome::Skipped("shutting down".into()), None)
+                } else {
+                    fetch_one(&app, &state, now, force).await
+                };
+                // Read back what the fetch recorded, to say whether the feed needs attention.
+                let after = app.store().feed_state(&state.url).ok().flatten();
+                let attention = after.as_ref().and_then(|s| {
+                    if let Some(why) = &s.disabled {
+                        return Some(format!("disabled: {why}"));
+                    }
+                    let since = s.failing_since?;
+                    (now - since >= attention_after).then(|| {
+                        format!(
+                            "failing since {} ({} attempts): {}",
+                            since.format("%Y-%m-%d %H:%M UTC"),
+                            s.error_count,
+                            s.last_error.as_deref().unwrap_or("unknown error")
+                        )
+                    })
+                });
+                let result = FeedResult {
+                    name: state.name.clone(),
+                    url: state.url.clone(),
+                    outcome,
+                    moved_to,
+                    attention,
+                };
+                on_feed(&result);
+                result
             }
-        }
-    }))
-    .buffered(app.config.fetch.concurrency.max(1))
-    .collect::<Vec<_>>()
-    .await;
+        })
+        .collect();
+    let results = futures::stream::iter(futures)
+        .buffered(app.config.fetch.concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
     Ok(FetchReport {
         feeds: results,
         elapsed: started.elapsed(),
@@ -281,17 +432,55 @@ async fn fetch_one(
     app: &Arc<App>,
     state: &crate::store::FeedState,
     now: DateTime<Utc>,
-) -> FeedOutcome {
+    force: bool,
+) -> (FeedOutcome, Option<String>) {
+    if let Some(why) = &state.disabled {
+        return (FeedOutcome::Skipped(format!("disabled: {why}")), None);
+    }
     if let Some(not_before) = state.not_before
         && not_before > now
     {
-        return FeedOutcome::Skipped(format!(
-            "the server asked us to wait (Retry-After) until {}",
-            not_before.format("%Y-%m-%d %H:%M UTC")
-        ));
+        return (
+            FeedOutcome::Skipped(format!(
+                "the server asked us to wait (Retry-After) until {}",
+                not_before.format("%Y-%m-%d %H:%M UTC")
+            )),
+            None,
+        );
     }
-    let Ok(url) = url::Url::parse(&state.url) else {
-        return FeedOutcome::Failed("stored URL does not parse".into());
+    if !force && state.next_fetch_at.is_some_and(|t| t > now) {
+        return (FeedOutcome::NotDue, None);
+    }
+    let interval = app.config.fetch.interval;
+    let failures = u32::try_from(state.error_count)
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
+    let failed = |msg: String, retry_after: Option<Duration>, disabled: Option<&str>| {
+        let next = next_fetch_at(now, interval, None, None, failures, retry_after);
+        record(
+            app.store().record_fetch(
+                state.id,
+                now,
+                &crate::store::FetchRecord {
+                    error: Some(&msg),
+                    next_fetch_at: Some(next),
+                    not_before: retry_after
+                        .and_then(|d| chrono::Duration::from_std(d).ok())
+                        .map(|d| now + d),
+                    disabled,
+                    ..Default::default()
+                },
+            ),
+        );
+        (FeedOutcome::Failed(msg), None)
+    };
+    let location = state.fetch_url.as_deref().unwrap_or(&state.url);
+    let Ok(url) = url::Url::parse(location) else {
+        return failed(
+            format!("stored URL {location:?} does not parse"),
+            None,
+            None,
+        );
     };
     let result = match app.fetcher.get(&url, &state.validators).await {
         // A short Retry-After is worth waiting for within the cycle; a long one is not.
@@ -304,102 +493,119 @@ async fn fetch_one(
         }
         other => other,
     };
-    match result {
+    let fetched = match result {
         Ok(Outcome::NotModified) => {
-            record(app.store().feed_succeeded(state.id, now, None, None));
-            FeedOutcome::NotModified
-        }
-        Ok(Outcome::Fetched(fetched)) => {
-            let feed_url = fetched.final_url.clone();
-            let body = fetched.body;
-            let parsed =
-                tokio::task::spawn_blocking(move || parse::parse_feed(&body, &feed_url)).await;
-            let parsed = match parsed {
-                Ok(Ok(p)) => p,
-                Ok(Err(e)) => {
-                    let msg = e.to_string();
-                    record(app.store().feed_failed(state.id, now, &msg, None));
-                    return FeedOutcome::Failed(msg);
-                }
-                Err(e) => {
-                    let msg = format!("parser crashed: {e}");
-                    record(app.store().feed_failed(state.id, now, &msg, None));
-                    return FeedOutcome::Failed(msg);
-                }
-            };
-            let total = parsed.entries.len();
-            let known = {
-                let keys: Vec<&str> = parsed.entries.iter().map(|e| e.key.as_str()).collect();
-                match app.store().known_keys(state.id, &keys) {
-                    Ok(k) => k,
-                    Err(e) => return FeedOutcome::Failed(format!("database: {e:#}")),
-                }
-            };
-            let fresh: Vec<ParsedEntry> = parsed
-                .entries
-                .into_iter()
-                .zip(known)
-                .filter(|(_, known)| !known)
-                .map(|(e, _)| e)
-                .collect();
-            // Pages and summaries only for entries we have not seen: this runs once each.
-            let pages = fetch_pages(app, &fresh).await;
-            let pages_fetched = pages
-                .iter()
-                .filter(|p| matches!(p, Page::Html { .. }))
-                .count();
-            let page_errors: Vec<String> = pages
-                .iter()
-                .filter_map(|p| match p {
-                    Page::Failed(e) => Some(e.clone()),
-                    _ => None,
-                })
-                .collect();
-            let new_entries = tokio::task::spawn_blocking(move || {
-                fresh
-                    .into_iter()
-                    .zip(pages)
-                    .map(|(e, page)| entry_from(e, page))
-                    .collect::<Vec<_>>()
-            })
-            .await
-            .unwrap_or_default();
-            let store = app.store();
-            let inserted = match store.insert_entries(state.id, &new_entries, now) {
-                Ok(n) => n,
-                Err(e) => return FeedOutcome::Failed(format!("database: {e:#}")),
-            };
-            record(store.feed_succeeded(
+            let next = next_fetch_at(now, interval, None, None, 0, None);
+            record(app.store().record_fetch(
                 state.id,
                 now,
-                Some(&fetched.validators),
-                parsed.title.as_deref(),
+                &crate::store::FetchRecord {
+                    next_fetch_at: Some(next),
+                    ..Default::default()
+                },
             ));
-            if !parsed.repaired.is_empty() {
-                tracing::info!(feed = %state.url, repairs = ?parsed.repaired, "feed needed repairs");
-            }
-            FeedOutcome::Fetched {
-                entries: total,
-                new: inserted,
-                repaired: parsed.repaired,
-                pages: pages_fetched,
-                page_errors,
-            }
+            return (FeedOutcome::NotModified, None);
         }
+        Ok(Outcome::Fetched(f)) => *f,
         Err(e) => {
-            let not_before = match &e {
-                FetchError::RateLimited { retry_after, .. } => {
-                    let wait = retry_after.unwrap_or(Duration::from_secs(3600));
-                    chrono::Duration::from_std(wait).ok().map(|d| now + d)
-                }
-                _ => None,
+            tracing::warn!(feed = %state.url, error = %e, "fetch failed");
+            return match e {
+                FetchError::RateLimited { retry_after, .. } => failed(
+                    e.to_string(),
+                    Some(retry_after.unwrap_or(Duration::from_secs(3600))),
+                    None,
+                ),
+                FetchError::Gone => failed(
+                    e.to_string(),
+                    None,
+                    Some(&format!("HTTP 410 Gone on {}", now.format("%Y-%m-%d"))),
+                ),
+                other => failed(other.to_string(), None, None),
             };
-            let msg = e.to_string();
-            tracing::warn!(feed = %state.url, error = %msg, "fetch failed");
-            record(app.store().feed_failed(state.id, now, &msg, not_before));
-            FeedOutcome::Failed(msg)
         }
+    };
+    let moved_to = fetched.moved_to.as_ref().map(|u| u.to_string());
+    if let Some(to) = &moved_to {
+        tracing::warn!(feed = %state.url, moved_to = %to, "feed moved permanently; update feeds.toml");
     }
+    let feed_url = fetched.final_url.clone();
+    let body = fetched.body;
+    let parsed = tokio::task::spawn_blocking(move || parse::parse_feed(&body, &feed_url)).await;
+    let parsed = match parsed {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return failed(e.to_string(), None, None),
+        Err(e) => return failed(format!("parser crashed: {e}"), None, None),
+    };
+    let total = parsed.entries.len();
+    let known = {
+        let keys: Vec<&str> = parsed.entries.iter().map(|e| e.key.as_str()).collect();
+        match app.store().known_keys(state.id, &keys) {
+            Ok(k) => k,
+            Err(e) => return (FeedOutcome::Failed(format!("database: {e:#}")), moved_to),
+        }
+    };
+    let fresh: Vec<ParsedEntry> = parsed
+        .entries
+        .into_iter()
+        .zip(known)
+        .filter(|(_, known)| !known)
+        .map(|(e, _)| e)
+        .collect();
+    // Pages and summaries only for entries we have not seen: this runs once each.
+    let pages = fetch_pages(app, &fresh).await;
+    let pages_fetched = pages
+        .iter()
+        .filter(|p| matches!(p, Page::Html { .. }))
+        .count();
+    let page_errors: Vec<String> = pages
+        .iter()
+        .filter_map(|p| match p {
+            Page::Failed(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect();
+    let new_entries = tokio::task::spawn_blocking(move || {
+        fresh
+            .into_iter()
+            .zip(pages)
+            .map(|(e, page)| entry_from(e, page))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    let store = app.store();
+    let inserted = match store.insert_entries(state.id, &new_entries, now) {
+        Ok(n) => n,
+        Err(e) => return (FeedOutcome::Failed(format!("database: {e:#}")), moved_to),
+    };
+    let ttl = parsed
+        .ttl_minutes
+        .map(|m| Duration::from_secs(u64::from(m) * 60));
+    let next = next_fetch_at(now, interval, ttl, fetched.max_age, 0, None);
+    record(store.record_fetch(
+        state.id,
+        now,
+        &crate::store::FetchRecord {
+            validators: Some(&fetched.validators),
+            title: parsed.title.as_deref(),
+            next_fetch_at: Some(next),
+            moved_to: moved_to.as_deref(),
+            ..Default::default()
+        },
+    ));
+    if !parsed.repaired.is_empty() {
+        tracing::info!(feed = %state.url, repairs = ?parsed.repaired, "feed needed repairs");
+    }
+    (
+        FeedOutcome::Fetched {
+            entries: total,
+            new: inserted,
+            repaired: parsed.repaired,
+            pages: pages_fetched,
+            page_errors,
+        },
+        moved_to,
+    )
 }
 
 /// Logs a database error that should not stop the cycle.
@@ -432,28 +638,32 @@ async fn fetch_pages(app: &App, entries: &[ParsedEntry]) -> Vec<Page> {
     if !app.config.fetch.articles {
         return vec![Page::Skipped; entries.len()];
     }
-    futures::stream::iter(entries.iter().map(|e| async move {
-        let Some(url) = e.url.as_deref().and_then(|u| url::Url::parse(u).ok()) else {
-            return Page::Skipped;
-        };
-        if let Ok(Some(facts)) = app.store().page_facts(url.as_str()) {
-            return Page::Known(facts);
-        }
-        match app.fetcher.get_page(&url).await {
-            Ok(f) if f.is_html() => Page::Html {
-                html: f.text(),
-                final_url: f.final_url,
-            },
-            Ok(f) => Page::Failed(format!(
-                "{url}: not an HTML page ({})",
-                f.content_type.as_deref().unwrap_or("no content type")
-            )),
-            Err(err) => Page::Failed(format!("{url}: {err}")),
-        }
-    }))
-    .buffered(app.config.fetch.per_host.max(1) * 2)
-    .collect()
-    .await
+    let futures: Vec<_> = entries
+        .iter()
+        .map(|e| async move {
+            let Some(url) = e.url.as_deref().and_then(|u| url::Url::parse(u).ok()) else {
+                return Page::Skipped;
+            };
+            if let Ok(Some(facts)) = app.store().page_facts(url.as_str()) {
+                return Page::Known(facts);
+            }
+            match app.fetcher.get_page(&url).await {
+                Ok(f) if f.is_html() => Page::Html {
+                    html: f.text(),
+                    final_url: f.final_url,
+                },
+                Ok(f) => Page::Failed(format!(
+                    "{url}: not an HTML page ({})",
+                    f.content_type.as_deref().unwrap_or("no content type")
+                )),
+                Err(err) => Page::Failed(format!("{url}: {err}")),
+            }
+        })
+        .collect();
+    futures::stream::iter(futures)
+        .buffered(app.config.fetch.per_host.max(1) * 2)
+        .collect()
+        .await
 }
 
 /// Turns a parsed entry and its article page into a stored entry. The summary comes from
@@ -554,11 +764,21 @@ pub fn next_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<Diges
 
 /// Records `digest` with a pending delivery for every active member; returns its id.
 pub fn record_digest(app: &App, digest: &Digest, now: DateTime<Utc>) -> anyhow::Result<i64> {
+    record_digest_for_slot(app, digest, now, None)
+}
+
+/// Records `digest` for a schedule slot (the database refuses a second digest for a slot).
+pub fn record_digest_for_slot(
+    app: &App,
+    digest: &Digest,
+    now: DateTime<Utc>,
+    slot: Option<DateTime<Utc>>,
+) -> anyhow::Result<i64> {
     let content = serde_json::to_string(digest).context("serialising the digest")?;
     let ids: Vec<i64> = digest.stories().map(|s| s.entry_id).collect();
     let store = app.store();
     let max_id = store.max_entry_id()?;
-    store.create_digest(now, max_id, &digest.lead.title, &content, &ids)
+    store.create_digest(now, max_id, &digest.lead.title, &content, &ids, slot)
 }
 
 /// The facts about the brief the templates show, for a digest built at `created_at`.
@@ -710,44 +930,48 @@ pub async fn deliver_pending(
         )))
     });
     let connections = app.config.delivery.connections;
-    futures::stream::iter(pending.into_iter().map(|p| {
-        let app = Arc::clone(app);
-        let sender = Arc::clone(sender);
-        let digest = Arc::clone(&digests[&p.digest_id]);
-        let report = Arc::clone(&report);
-        let pace = pace.clone();
-        let cancel = cancel.clone();
-        async move {
-            if cancel.is_cancelled() {
-                return;
-            }
-            if let Some(p) = &pace {
-                p.lock().await.tick().await;
-            }
-            let outcome = deliver_one(&app, &sender, &digest, &p).await;
-            let mut r = report.lock().unwrap_or_else(|e| e.into_inner());
-            match outcome {
-                Delivered::Sent => r.sent += 1,
-                Delivered::Skipped => r.skipped += 1,
-                Delivered::Deferred(e) => {
-                    r.deferred += 1;
-                    if r.errors.len() < 10 {
-                        r.errors
-                            .push(format!("{}: {e} (will retry next cycle)", p.member.email));
+    let futures: Vec<_> = pending
+        .into_iter()
+        .map(|p| {
+            let app = Arc::clone(app);
+            let sender = Arc::clone(sender);
+            let digest = Arc::clone(&digests[&p.digest_id]);
+            let report = Arc::clone(&report);
+            let pace = pace.clone();
+            let cancel = cancel.clone();
+            async move {
+                if cancel.is_cancelled() {
+                    return;
+                }
+                if let Some(p) = &pace {
+                    p.lock().await.tick().await;
+                }
+                let outcome = deliver_one(&app, &sender, &digest, &p).await;
+                let mut r = report.lock().unwrap_or_else(|e| e.into_inner());
+                match outcome {
+                    Delivered::Sent => r.sent += 1,
+                    Delivered::Skipped => r.skipped += 1,
+                    Delivered::Deferred(e) => {
+                        r.deferred += 1;
+                        if r.errors.len() < 10 {
+                            r.errors
+                                .push(format!("{}: {e} (will retry next cycle)", p.member.email));
+                        }
+                    }
+                    Delivered::Failed(e) => {
+                        r.failed += 1;
+                        if r.errors.len() < 10 {
+                            r.errors.push(format!("{}: {e}", p.member.email));
+                        }
                     }
                 }
-                Delivered::Failed(e) => {
-                    r.failed += 1;
-                    if r.errors.len() < 10 {
-                        r.errors.push(format!("{}: {e}", p.member.email));
-                    }
-                }
             }
-        }
-    }))
-    .buffer_unordered(connections.max(1))
-    .collect::<Vec<()>>()
-    .await;
+        })
+        .collect();
+    futures::stream::iter(futures)
+        .buffer_unordered(connections.max(1))
+        .collect::<Vec<()>>()
+        .await;
     let report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
     Ok(report)
 }
@@ -846,12 +1070,24 @@ pub async fn once(
     send: bool,
     cancel: &CancellationToken,
 ) -> anyhow::Result<CycleReport> {
+    cycle(app, now, send, None, cancel).await
+}
+
+/// One whole cycle for a schedule `slot` (the daemon), or for no slot (`once`).
+pub async fn cycle(
+    app: &Arc<App>,
+    now: DateTime<Utc>,
+    send: bool,
+    slot: Option<DateTime<Utc>>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<CycleReport> {
+    let started = Instant::now();
     let mut report = CycleReport {
         no_send: !send,
         ..CycleReport::default()
     };
     report.members = import_members(app, now)?;
-    report.fetch = fetch_all(app, now).await?;
+    report.fetch = fetch_all(app, now, true, cancel).await?;
     let sender = if send {
         Some(Arc::new(Sender::new(
             &app.config.delivery.transport,
@@ -865,9 +1101,14 @@ pub async fn once(
     if let Some(sender) = &sender {
         report.delivery = deliver_pending(app, sender, cancel).await?;
     }
-    if let Some(digest) = next_digest(app, now)? {
+    let digest = if cancel.is_cancelled() {
+        None
+    } else {
+        next_digest(app, now)?
+    };
+    if let Some(digest) = digest {
         let id = if send {
-            Some(record_digest(app, &digest, now)?)
+            Some(record_digest_for_slot(app, &digest, now, slot)?)
         } else {
             None
         };
@@ -887,20 +1128,105 @@ pub async fn once(
         }
     }
     if let Some(sender) = &sender {
+        report.attention_mailed = mail_attention(app, sender, &report.fetch, now).await;
         sender.close().await;
     }
+    app.metrics
+        .cycle_done(now, started.elapsed(), report.fetch.elapsed);
     Ok(report)
+}
+
+/// Mails the "feeds needing attention" list to `[brief] editor`, at most once a day.
+/// Returns whether a mail went out; a failure is logged, never fatal.
+async fn mail_attention(
+    app: &App,
+    sender: &Sender,
+    fetch: &FetchReport,
+    now: DateTime<Utc>,
+) -> bool {
+    let Some(editor) = &app.config.brief.editor else {
+        return false;
+    };
+    let feeds: Vec<&FeedResult> = fetch.attention().collect();
+    if feeds.is_empty() {
+        return false;
+    }
+    let last = app
+        .store()
+        .meta("attention_mailed_at")
+        .ok()
+        .flatten()
+        .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
+        .map(|d| d.with_timezone(&Utc));
+    if last.is_some_and(|l| now - l < chrono::Duration::hours(24)) {
+        return false;
+    }
+    let mut body = format!(
+        "{} feed(s) of {} need attention:\n\n",
+        feeds.len(),
+        app.config.brief.name
+    );
+    for f in &feeds {
+        body.push_str(&format!(
+            "- {} <{}>\n  {}\n",
+            f.name,
+            f.url,
+            f.attention.as_deref().unwrap_or("")
+        ));
+    }
+    body.push_str(
+        "\nFix or remove them in feeds.toml; `feedbrief feeds status` shows every feed.\n",
+    );
+    let message = lettre::Message::builder()
+        .from(app.config.brief.from.clone())
+        .to(editor.clone())
+        .subject(format!(
+            "{}: {} feed(s) need attention",
+            app.config.brief.name,
+            feeds.len()
+        ))
+        .date(SystemTime::now())
+        .body(body);
+    let message = match message {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!("building the attention mail: {e}");
+            return false;
+        }
+    };
+    let name = format!("attention-{}", now.format("%Y%m%dT%H%M%S"));
+    match sender.send(&message, &name).await {
+        Ok(()) => {
+            record(
+                app.store()
+                    .set_meta("attention_mailed_at", &now.to_rfc3339()),
+            );
+            true
+        }
+        Err(e) => {
+            tracing::warn!("mailing the attention report to {editor}: {e}");
+            false
+        }
+    }
 }
 
 impl fmt::Display for FetchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ok = self.count(|o| matches!(o, FeedOutcome::Fetched { .. }));
         let nm = self.count(|o| matches!(o, FeedOutcome::NotModified));
+        let not_due = self.count(|o| matches!(o, FeedOutcome::NotDue));
         let skipped = self.count(|o| matches!(o, FeedOutcome::Skipped(_)));
         let failed = self.count(|o| matches!(o, FeedOutcome::Failed(_)));
+        write!(
+            f,
+            "feeds: {ok} ok, {nm} not modified, {skipped} skipped, {failed} failed"
+        )?;
+        if not_due > 0 {
+            write!(f, ", {not_due} not due")?;
+        }
         writeln!(
             f,
-            "feeds: {ok} ok, {nm} not modified, {skipped} skipped, {failed} failed ({} new entries, {:.1}s)",
+            " ({} new entries, {:.1}s)",
             self.new_entries(),
             self.elapsed.as_secs_f64()
         )?;
@@ -931,8 +1257,29 @@ impl fmt::Display for FetchReport {
                     writeln!(f)?;
                 }
                 FeedOutcome::NotModified => writeln!(f, "  304     {}: not modified", r.name)?,
+                FeedOutcome::NotDue => {}
                 FeedOutcome::Skipped(why) => writeln!(f, "  skipped {}: {why}", r.name)?,
                 FeedOutcome::Failed(why) => writeln!(f, "  FAILED  {} <{}>: {why}", r.name, r.url)?,
+            }
+            if let Some(to) = &r.moved_to {
+                writeln!(
+                    f,
+                    "          {} moved permanently to {to}; now fetched there (update feeds.toml)",
+                    r.name
+                )?;
+            }
+        }
+        let attention: Vec<&FeedResult> = self.attention().collect();
+        if !attention.is_empty() {
+            writeln!(f, "feeds needing attention: {}", attention.len())?;
+            for r in attention {
+                writeln!(
+                    f,
+                    "  {} <{}>: {}",
+                    r.name,
+                    r.url,
+                    r.attention.as_deref().unwrap_or("")
+                )?;
             }
         }
         Ok(())
@@ -976,6 +1323,9 @@ impl fmt::Display for CycleReport {
                 }
                 writeln!(f, "{stories} stories, lead \"{subject}\"")?;
             }
+        }
+        if self.attention_mailed {
+            writeln!(f, "attention: the list above was mailed to the editor")?;
         }
         if self.no_send {
             writeln!(f, "delivery: skipped (--no-send)")?;

@@ -88,6 +88,14 @@ CREATE INDEX deliveries_status ON deliveries(status);
     "ALTER TABLE entries ADD COLUMN source TEXT;
      ALTER TABLE entries ADD COLUMN paywalled INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE entries ADD COLUMN from_page INTEGER NOT NULL DEFAULT 0;",
+    // 4: per-feed schedule and health; digest slots; small key-value facts.
+    "ALTER TABLE feeds ADD COLUMN fetch_url TEXT;
+     ALTER TABLE feeds ADD COLUMN next_fetch_at INTEGER;
+     ALTER TABLE feeds ADD COLUMN failing_since INTEGER;
+     ALTER TABLE feeds ADD COLUMN disabled TEXT;
+     ALTER TABLE digests ADD COLUMN slot INTEGER;
+     CREATE UNIQUE INDEX digests_slot ON digests(slot) WHERE slot IS NOT NULL;
+     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
 /// The open database.
@@ -114,6 +122,33 @@ pub struct FeedState {
     pub error_count: i64,
     /// Do not fetch before this time (Retry-After).
     pub not_before: Option<DateTime<Utc>>,
+    /// Where the feed lives now, after a permanent redirect.
+    pub fetch_url: Option<String>,
+    /// When the daemon fetches it next.
+    pub next_fetch_at: Option<DateTime<Utc>>,
+    /// Start of the current run of failures.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Why the feed is no longer fetched (410 Gone), if it is not.
+    pub disabled: Option<String>,
+}
+
+/// The stored state of one fetch, success or failure.
+#[derive(Debug, Clone, Default)]
+pub struct FetchRecord<'a> {
+    /// The error, when the fetch failed.
+    pub error: Option<&'a str>,
+    /// New validators (a 200); `None` keeps the old ones (a 304 or a failure).
+    pub validators: Option<&'a Validators>,
+    /// The feed's title, when parsed.
+    pub title: Option<&'a str>,
+    /// When to fetch next.
+    pub next_fetch_at: Option<DateTime<Utc>>,
+    /// Not before this time (Retry-After).
+    pub not_before: Option<DateTime<Utc>>,
+    /// The new location after a permanent redirect.
+    pub moved_to: Option<&'a str>,
+    /// Stop fetching, with this reason (410 Gone).
+    pub disabled: Option<&'a str>,
 }
 
 /// An entry ready to be stored.
@@ -298,7 +333,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT id, url, name, etag, last_modified, last_success_at, last_error,
-                        error_count, not_before
+                        error_count, not_before, fetch_url, next_fetch_at, failing_since, disabled
                  FROM feeds WHERE url = ?1",
                 [url],
                 |r| {
@@ -314,54 +349,121 @@ impl Store {
                         last_error: r.get(6)?,
                         error_count: r.get(7)?,
                         not_before: r.get::<_, Option<i64>>(8)?.map(from_ts),
+                        fetch_url: r.get(9)?,
+                        next_fetch_at: r.get::<_, Option<i64>>(10)?.map(from_ts),
+                        failing_since: r.get::<_, Option<i64>>(11)?.map(from_ts),
+                        disabled: r.get(12)?,
                     })
                 },
             )
             .optional()?)
     }
 
-    /// Records a successful fetch (200 or 304).
-    pub fn feed_succeeded(
+    /// Records the outcome of one fetch of a feed.
+    pub fn record_fetch(
         &self,
         feed_id: i64,
         now: DateTime<Utc>,
-        validators: Option<&Validators>,
-        title: Option<&str>,
+        r: &FetchRecord<'_>,
     ) -> anyhow::Result<()> {
+        match r.error {
+            None => self.conn.execute(
+                "UPDATE feeds SET last_fetch_at = ?2, last_success_at = ?2, last_error = NULL,
+                        error_count = 0, not_before = NULL, failing_since = NULL,
+                        etag = CASE WHEN ?3 THEN ?4 ELSE etag END,
+                        last_modified = CASE WHEN ?3 THEN ?5 ELSE last_modified END,
+                        title = COALESCE(?6, title),
+                        next_fetch_at = ?7,
+                        fetch_url = COALESCE(?8, fetch_url)
+                 WHERE id = ?1",
+                params![
+                    feed_id,
+                    ts(now),
+                    r.validators.is_some(),
+                    r.validators.and_then(|v| v.etag.as_deref()),
+                    r.validators.and_then(|v| v.last_modified.as_deref()),
+                    r.title,
+                    r.next_fetch_at.map(ts),
+                    r.moved_to,
+                ],
+            )?,
+            Some(error) => self.conn.execute(
+                "UPDATE feeds SET last_fetch_at = ?2, last_error = ?3,
+                        error_count = error_count + 1, not_before = ?4,
+                        failing_since = COALESCE(failing_since, ?2),
+                        next_fetch_at = ?5,
+                        disabled = COALESCE(?6, disabled)
+                 WHERE id = ?1",
+                params![
+                    feed_id,
+                    ts(now),
+                    error,
+                    r.not_before.map(ts),
+                    r.next_fetch_at.map(ts),
+                    r.disabled,
+                ],
+            )?,
+        };
+        Ok(())
+    }
+
+    /// A small stored fact (`last_slot`, `attention_mailed_at` …).
+    pub fn meta(&self, key: &str) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Stores a small fact.
+    pub fn set_meta(&self, key: &str, value: &str) -> anyhow::Result<()> {
         self.conn.execute(
-            "UPDATE feeds SET last_fetch_at = ?2, last_success_at = ?2, last_error = NULL,
-                    error_count = 0, not_before = NULL,
-                    etag = CASE WHEN ?3 THEN ?4 ELSE etag END,
-                    last_modified = CASE WHEN ?3 THEN ?5 ELSE last_modified END,
-                    title = COALESCE(?6, title)
-             WHERE id = ?1",
-            params![
-                feed_id,
-                ts(now),
-                validators.is_some(),
-                validators.and_then(|v| v.etag.as_deref()),
-                validators.and_then(|v| v.last_modified.as_deref()),
-                title,
-            ],
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
         )?;
         Ok(())
     }
 
-    /// Records a failed fetch; `not_before` holds back the next try (Retry-After).
-    pub fn feed_failed(
-        &self,
-        feed_id: i64,
-        now: DateTime<Utc>,
-        error: &str,
-        not_before: Option<DateTime<Utc>>,
-    ) -> anyhow::Result<()> {
-        self.conn.execute(
-            "UPDATE feeds SET last_fetch_at = ?2, last_error = ?3, error_count = error_count + 1,
-                    not_before = ?4
-             WHERE id = ?1",
-            params![feed_id, ts(now), error, not_before.map(ts)],
+    /// Feeds by state: `ok`, `failing`, `disabled`, `never_fetched`.
+    pub fn feeds_by_state(&self) -> anyhow::Result<Vec<(String, i64)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT CASE WHEN disabled IS NOT NULL THEN 'disabled'
+                         WHEN last_fetch_at IS NULL THEN 'never_fetched'
+                         WHEN last_error IS NOT NULL THEN 'failing'
+                         ELSE 'ok' END AS state, COUNT(*)
+             FROM feeds GROUP BY state ORDER BY state",
         )?;
-        Ok(())
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Counts for `/metrics`: entries, digests, deliveries by status, members by status.
+    pub fn counts(&self) -> anyhow::Result<Vec<(String, String, i64)>> {
+        let mut out = Vec::new();
+        let one =
+            |sql: &str| -> anyhow::Result<i64> { Ok(self.conn.query_row(sql, [], |r| r.get(0))?) };
+        out.push((
+            "entries".into(),
+            String::new(),
+            one("SELECT COUNT(*) FROM entries")?,
+        ));
+        out.push((
+            "digests".into(),
+            String::new(),
+            one("SELECT COUNT(*) FROM digests")?,
+        ));
+        for (table, metric) in [("deliveries", "deliveries"), ("members", "members")] {
+            let mut stmt = self.conn.prepare(&format!(
+                "SELECT status, COUNT(*) FROM {table} GROUP BY status"
+            ))?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (status, n) = row?;
+                out.push((metric.to_string(), status, n));
+            }
+        }
+        Ok(out)
     }
 
     /// Which of `keys` the feed already has (so only new entries are summarized).
@@ -506,12 +608,14 @@ impl Store {
         subject: &str,
         content: &str,
         entry_ids: &[i64],
+        slot: Option<DateTime<Utc>>,
     ) -> anyhow::Result<i64> {
         let tx = self.conn.unchecked_transaction()?;
+        // The unique index on slot makes a second digest for one schedule slot impossible.
         tx.execute(
-            "INSERT INTO digests (created_at, max_entry_id, subject, content)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![ts(now), max_entry_id, subject, content],
+            "INSERT INTO digests (created_at, max_entry_id, subject, content, slot)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![ts(now), max_entry_id, subject, content, slot.map(ts)],
         )?;
         let id = tx.last_insert_rowid();
         for (pos, e) in entry_ids.iter().enumerate() {
@@ -872,7 +976,14 @@ mod tests {
             .expect("cands");
         assert_eq!(c.len(), 2);
         let id = s
-            .create_digest(now(), s.max_entry_id().expect("max"), "S", "{}", &[c[0].id])
+            .create_digest(
+                now(),
+                s.max_entry_id().expect("max"),
+                "S",
+                "{}",
+                &[c[0].id],
+                None,
+            )
             .expect("digest");
         let pending = s.pending_deliveries().expect("pending");
         assert_eq!(

@@ -10,8 +10,6 @@
 //!
 //! A bad token gets a 404 page and changes nothing.
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -21,10 +19,11 @@ use axum::routing::get;
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
+use crate::daemon::SharedApp;
 use crate::pipeline::App;
 
 /// The router for all web endpoints.
-pub fn router(app: Arc<App>) -> Router {
+pub fn router(app: SharedApp) -> Router {
     Router::new()
         .route(
             "/unsubscribe/{token}",
@@ -34,16 +33,17 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/archive/", get(archive_index))
         .route("/archive/{id}", get(archive_issue))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .with_state(app)
 }
 
 /// Serves the endpoints on `listener` until `cancel` fires.
 pub async fn serve(
-    app: Arc<App>,
+    app: impl Into<SharedApp>,
     listener: tokio::net::TcpListener,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(app))
+    axum::serve(listener, router(app.into()))
         .with_graceful_shutdown(async move { cancel.cancelled().await })
         .await
         .map_err(|e| anyhow::anyhow!("web server: {e}"))
@@ -107,7 +107,8 @@ fn member_for(app: &App, token: &str) -> Option<crate::store::Member> {
     store.member_by_id(id).ok().flatten()
 }
 
-async fn unsubscribe_page(State(app): State<Arc<App>>, Path(token): Path<String>) -> Response {
+async fn unsubscribe_page(State(shared): State<SharedApp>, Path(token): Path<String>) -> Response {
+    let app = shared.get();
     let Some(member) = member_for(&app, &token) else {
         return not_found();
     };
@@ -155,11 +156,12 @@ fn is_one_click(headers: &HeaderMap, body: &[u8]) -> bool {
 }
 
 async fn unsubscribe(
-    State(app): State<Arc<App>>,
+    State(shared): State<SharedApp>,
     Path(token): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let app = shared.get();
     let Some(member) = member_for(&app, &token) else {
         return not_found();
     };
@@ -197,7 +199,8 @@ async fn unsubscribe(
     }
 }
 
-async fn archive_index(State(app): State<Arc<App>>) -> Response {
+async fn archive_index(State(shared): State<SharedApp>) -> Response {
+    let app = shared.get();
     let digests = match app.store().digests() {
         Ok(d) => d,
         Err(e) => {
@@ -229,7 +232,8 @@ async fn archive_index(State(app): State<Arc<App>>) -> Response {
     )
 }
 
-async fn archive_issue(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+async fn archive_issue(State(shared): State<SharedApp>, Path(id): Path<String>) -> Response {
+    let app = shared.get();
     let Ok(id) = id.trim_end_matches(".html").parse::<i64>() else {
         return page(StatusCode::NOT_FOUND, "Not found", "<h1>No such issue</h1>");
     };
@@ -252,16 +256,142 @@ async fn archive_issue(State(app): State<Arc<App>>, Path(id): Path<String>) -> R
     }
 }
 
-async fn healthz(State(app): State<Arc<App>>) -> Response {
+async fn healthz(State(shared): State<SharedApp>) -> Response {
+    let app = shared.get();
     let last = app.store().last_digest().ok().flatten();
+    let m = app.metrics.snapshot();
     let body = serde_json::json!({
         "status": "ok",
+        "cycles": m.cycles,
+        "last_cycle_at": m.last_cycle_at.map(|t| t.to_rfc3339()),
+        "last_fetch_at": m.last_fetch_at.map(|t| t.to_rfc3339()),
         "last_digest": last.map(|(id, at, _)| serde_json::json!({"id": id, "created_at": at.to_rfc3339()})),
     });
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
         body.to_string(),
+    )
+        .into_response()
+}
+
+/// Prometheus text format (version 0.0.4).
+async fn metrics(State(shared): State<SharedApp>) -> Response {
+    let app = shared.get();
+    let mut out = String::new();
+    let mut family = |name: &str, kind: &str, help: &str, samples: &[(String, f64)]| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for (labels, v) in samples {
+            out.push_str(&format!("{name}{labels} {v}\n"));
+        }
+    };
+    let store_counts = {
+        let store = app.store();
+        (store.feeds_by_state(), store.counts())
+    };
+    match store_counts {
+        (Ok(feeds), Ok(counts)) => {
+            let samples: Vec<(String, f64)> = feeds
+                .iter()
+                .map(|(state, n)| (format!("{{state=\"{state}\"}}"), *n as f64))
+                .collect();
+            family(
+                "feedbrief_feeds",
+                "gauge",
+                "Feeds by state (ok, failing, disabled, never_fetched).",
+                &samples,
+            );
+            let pick = |metric: &str| -> Vec<(String, f64)> {
+                counts
+                    .iter()
+                    .filter(|(m, _, _)| m == metric)
+                    .map(|(_, label, n)| {
+                        let labels = if label.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{{status=\"{label}\"}}")
+                        };
+                        (labels, *n as f64)
+                    })
+                    .collect()
+            };
+            family(
+                "feedbrief_entries",
+                "gauge",
+                "Entries stored.",
+                &pick("entries"),
+            );
+            family(
+                "feedbrief_digests",
+                "gauge",
+                "Digests recorded.",
+                &pick("digests"),
+            );
+            family(
+                "feedbrief_deliveries",
+                "gauge",
+                "Deliveries by outcome (pending, retry, sent, failed).",
+                &pick("deliveries"),
+            );
+            family(
+                "feedbrief_members",
+                "gauge",
+                "Members by status (active, unsubscribed, bounced, removed).",
+                &pick("members"),
+            );
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!("metrics: {e:#}");
+            return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response();
+        }
+    }
+    let m = app.metrics.snapshot();
+    family(
+        "feedbrief_cycles_total",
+        "counter",
+        "Digest cycles completed since start.",
+        &[(String::new(), m.cycles as f64)],
+    );
+    family(
+        "feedbrief_fetches_total",
+        "counter",
+        "Fetch runs completed since start.",
+        &[(String::new(), m.fetches as f64)],
+    );
+    family(
+        "feedbrief_fetch_seconds_total",
+        "counter",
+        "Wall time spent fetching since start.",
+        &[(String::new(), m.fetch_total.as_secs_f64())],
+    );
+    family(
+        "feedbrief_last_fetch_seconds",
+        "gauge",
+        "Wall time of the last fetch run.",
+        &[(String::new(), m.last_fetch.as_secs_f64())],
+    );
+    family(
+        "feedbrief_last_cycle_seconds",
+        "gauge",
+        "Wall time of the last digest cycle.",
+        &[(String::new(), m.last_cycle.as_secs_f64())],
+    );
+    family(
+        "feedbrief_last_cycle_timestamp_seconds",
+        "gauge",
+        "When the last digest cycle finished (Unix time; 0 before the first).",
+        &[(
+            String::new(),
+            m.last_cycle_at.map_or(0.0, |t| t.timestamp() as f64),
+        )],
+    );
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
     )
         .into_response()
 }

@@ -170,7 +170,9 @@ async fn unsubscribe_takes_effect_for_the_next_message_of_a_digest_in_progress()
         "ann@example.org,Ann\nbo@example.org,Bo\n",
     );
     pipeline::import_members(&env.app, now()).expect("import");
-    pipeline::fetch_all(&env.app, now()).await.expect("fetch");
+    pipeline::fetch_all(&env.app, now(), true, &CancellationToken::new())
+        .await
+        .expect("fetch");
     let digest = pipeline::next_digest(&env.app, now())
         .expect("select")
         .expect("a digest");

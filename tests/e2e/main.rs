@@ -16,8 +16,9 @@ use feedbrief::pipeline::{self, App, DigestOutcome, FeedOutcome};
 use mailin_embedded::{Handler, Response as SmtpResponse, Server, response};
 use tokio_util::sync::CancellationToken;
 
+mod daemon;
 mod delivery;
-mod look;
+mod faults;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -656,15 +657,22 @@ async fn rate_limited_feed_is_skipped_until_retry_after() {
     std::fs::metadata(fixtures().join("feeds/ratelimited.xml")).expect("fixture exists");
     let extra = format!("\n[[feed]]\nname = \"Busy\"\nurl = \"{http}/ratelimited.xml\"\n");
     let env = open(&config_text(&http, "transport = \"outbox\"", &extra), "");
-    let r1 = pipeline::fetch_all(&env.app, now()).await.expect("fetch");
+    let r1 = pipeline::fetch_all(&env.app, now(), true, &CancellationToken::new())
+        .await
+        .expect("fetch");
     let busy = r1.feeds.iter().find(|f| f.name == "Busy").expect("busy");
     assert!(
         matches!(&busy.outcome, FeedOutcome::Failed(why) if why.contains("rate limited")),
         "{r1}"
     );
-    let r2 = pipeline::fetch_all(&env.app, now() + chrono::Duration::minutes(10))
-        .await
-        .expect("fetch");
+    let r2 = pipeline::fetch_all(
+        &env.app,
+        now() + chrono::Duration::minutes(10),
+        true,
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("fetch");
     let busy = r2.feeds.iter().find(|f| f.name == "Busy").expect("busy");
     assert!(matches!(&busy.outcome, FeedOutcome::Skipped(_)), "{r2}");
     assert_eq!(
@@ -672,9 +680,14 @@ async fn rate_limited_feed_is_skipped_until_retry_after() {
         1,
         "no request before Retry-After has passed"
     );
-    let r3 = pipeline::fetch_all(&env.app, now() + chrono::Duration::hours(2))
-        .await
-        .expect("fetch");
+    let r3 = pipeline::fetch_all(
+        &env.app,
+        now() + chrono::Duration::hours(2),
+        true,
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("fetch");
     assert!(
         r3.feeds
             .iter()
@@ -691,7 +704,9 @@ async fn article_pages_on_private_addresses_are_refused_and_feed_text_is_used() 
         "allow_private_addresses = false",
     );
     let env = open(&config, "");
-    let report = pipeline::fetch_all(&env.app, now()).await.expect("fetch");
+    let report = pipeline::fetch_all(&env.app, now(), true, &CancellationToken::new())
+        .await
+        .expect("fetch");
     let text = report.to_string();
     assert!(text.contains("private or local address"), "{text}");
     for page in ["why-trust.html", "snow-plans.html", "four-day-weeks.html"] {
