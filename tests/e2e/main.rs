@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 mod daemon;
 mod delivery;
 mod faults;
+mod look;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
