@@ -711,6 +711,8 @@ impl Chromium {
             "--disable-component-update",
             "--disable-sync",
             "--disable-extensions",
+            // Containers often give /dev/shm 64 MB, too little for a tall page.
+            "--disable-dev-shm-usage",
             "--hide-scrollbars",
             "--force-device-scale-factor=1",
             "--virtual-time-budget=3000",
