@@ -20,6 +20,7 @@ pub mod deliver;
 pub mod extract;
 pub mod fetch;
 pub mod members;
+pub mod opml;
 pub mod parse;
 pub mod pipeline;
 pub mod render;

@@ -108,6 +108,13 @@ enum Command {
 enum FeedsCommand {
     /// Each feed's state: last success, errors, why it needs attention.
     Status,
+    /// Add the feeds of an OPML file (Feedly, Inoreader, Miniflux) to feeds.toml.
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+    },
+    /// Print the configured feeds as OPML.
+    ExportOpml,
 }
 
 #[derive(Subcommand)]
@@ -391,8 +398,54 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Feeds {
+            command: FeedsCommand::ImportOpml { file },
+        } => import_opml(&cli.config, &file),
+        Command::Feeds {
+            command: FeedsCommand::ExportOpml,
+        } => {
+            let config = load_config(&cli.config)?;
+            print!("{}", feedbrief::opml::export(&config));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Members { command } => members(&cli.config, command),
     }
+}
+
+fn import_opml(config_path: &Path, file: &Path) -> Result<ExitCode, Failure> {
+    let config = load_config(config_path)?;
+    let opml =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let feeds = feedbrief::opml::parse(&opml)
+        .map_err(|e| Failure::Usage(anyhow::anyhow!("{}: {e}", file.display())))?;
+    let toml_text = std::fs::read_to_string(config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    let (new_text, summary) = feedbrief::opml::add_to_config(&toml_text, &config, &feeds)
+        .map_err(|e| Failure::Usage(anyhow::anyhow!("{}: {e}", config_path.display())))?;
+    // Never write a config that would not load.
+    config::parse(&new_text, config_path, |name| std::env::var(name).ok())
+        .map_err(|e| anyhow::anyhow!("the imported feeds would make feeds.toml invalid: {e}"))?;
+    if !summary.added.is_empty() {
+        let tmp = config_path.with_extension("toml.tmp");
+        std::fs::write(&tmp, &new_text).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, config_path)
+            .with_context(|| format!("replacing {}", config_path.display()))?;
+    }
+    println!(
+        "{}: {} feeds added, {} already present",
+        config_path.display(),
+        summary.added.len(),
+        summary.already_present.len()
+    );
+    for name in &summary.added {
+        println!("  added {name}");
+    }
+    for cat in &summary.unmatched_categories {
+        println!(
+            "  note: category {cat:?} is not a [[section]]; its feeds go to the first section (add the section and set `section` to move them)"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn members(config_path: &Path, command: MembersCommand) -> Result<ExitCode, Failure> {

@@ -1,0 +1,54 @@
+//! Command-line behaviour that only the binary shows: OPML import rewriting feeds.toml,
+//! export, and `feeds status`.
+
+use std::process::Command;
+
+fn feedbrief(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_feedbrief"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("run feedbrief")
+}
+
+#[test]
+fn opml_import_adds_feeds_keeps_comments_and_export_lists_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("feeds.toml");
+    std::fs::write(
+        &config,
+        "# Our brief; keep this comment.\n[brief]\nname = \"B\"\nfrom = \"b@example.org\"\n\n\
+         [[section]]\nname = \"Leading Edge\"\n\n[[feed]]\nname = \"Old\"\nurl = \"https://old.example.org/feed\"\n",
+    )
+    .expect("config");
+    let opml = dir.path().join("subs.opml");
+    std::fs::write(
+        &opml,
+        r#"<?xml version="1.0"?><opml version="2.0"><head/><body>
+           <outline text="Leading Edge"><outline type="rss" text="New One" xmlUrl="https://new.example.org/rss"/></outline>
+           <outline type="rss" text="Old" xmlUrl="https://old.example.org/feed"/></body></opml>"#,
+    )
+    .expect("opml");
+    let out = feedbrief(&config, &["feeds", "import-opml", opml.to_str().expect("utf8")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("1 feeds added, 1 already present"), "{stdout}");
+    let text = std::fs::read_to_string(&config).expect("config");
+    assert!(text.starts_with("# Our brief; keep this comment."), "{text}");
+    assert!(text.contains("url = \"https://new.example.org/rss\""), "{text}");
+    assert!(text.contains("section = \"Leading Edge\""), "{text}");
+
+    let out = feedbrief(&config, &["feeds", "export-opml"]);
+    assert!(out.status.success());
+    let exported = String::from_utf8_lossy(&out.stdout);
+    assert!(exported.contains("xmlUrl=\"https://new.example.org/rss\""), "{exported}");
+    assert!(exported.contains("xmlUrl=\"https://old.example.org/feed\""), "{exported}");
+
+    // A file that is not OPML changes nothing and says why (exit 2).
+    std::fs::write(&opml, "<rss/>").expect("write");
+    let out = feedbrief(&config, &["feeds", "import-opml", opml.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("OPML"));
+    assert_eq!(std::fs::read_to_string(&config).expect("config"), text);
+}
