@@ -600,7 +600,8 @@ window.addEventListener('load', function () {
       text: (el.tagName === 'IMG' ? el.alt : el.textContent).replace(/\s+/g, ' ').trim(),
       href: el.getAttribute('href') || '',
       visible: visible(el),
-      color: getComputedStyle(el).color
+      color: getComputedStyle(el).color,
+      size: parseFloat(getComputedStyle(el).fontSize)
     });
   });
   var out = {
@@ -643,6 +644,8 @@ struct ProbeItem {
     visible: bool,
     /// Computed text colour, `rgb(r, g, b)`.
     color: String,
+    /// Computed font size in px.
+    size: f64,
 }
 
 impl ProbeItem {
@@ -850,6 +853,16 @@ fn assert_all_visible(probe: &Probe, d: &Digest, what: &str) {
             .unwrap_or_else(|| panic!("{what}: button {:?} is not visible", a.cta));
         assert_eq!(cta.href, a.link);
     }
+    // The lead is set larger than the other stories.
+    let lead = probe.visible("a", &d.lead.title).map_or(0.0, |i| i.size);
+    for s in d.sections.iter().flat_map(|s| &s.stories) {
+        let size = probe.visible("a", &s.title).map_or(f64::MAX, |i| i.size);
+        assert!(lead > size, "{what}: lead {lead}px, {:?} {size}px", s.title);
+    }
+    assert!(
+        probe.visible("a", "View in browser").is_some(),
+        "{what}: View in browser"
+    );
     assert!(
         probe.visible("p", "ADVERTISEMENT").is_some(),
         "{what}: ADVERTISEMENT label"
