@@ -196,8 +196,9 @@ url = "https://www.thoughtleadersllc.com/feed/"
     message.formatted()
 }
 
-/// The message's headers and each part's headers, with the Date, Message-ID and MIME
-/// boundaries redacted and the bodies (snapshotted on their own) left out.
+/// The message's headers and each part's headers, with the Date, Message-ID, MIME
+/// boundaries and unsubscribe token redacted, and the bodies (snapshotted on their own)
+/// left out.
 fn message_outline(raw: &str) -> String {
     let raw = raw.replace("\r\n", "\n");
     let boundary = raw
@@ -207,6 +208,14 @@ fn message_outline(raw: &str) -> String {
         .expect("a multipart boundary")
         .to_string();
     let raw = raw.replace(&boundary, "BOUNDARY");
+    // The token depends on the secret, which `FEEDBRIEF_SECRET` may override.
+    let raw = match raw.split_once("/unsubscribe/") {
+        Some((head, rest)) => {
+            let end = rest.find('>').unwrap_or(rest.len());
+            format!("{head}/unsubscribe/TOKEN{}", &rest[end..])
+        }
+        None => raw,
+    };
     let mut out = String::new();
     let mut in_headers = true;
     let mut skipping_body = false;
