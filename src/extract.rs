@@ -1,23 +1,29 @@
 //! Main-content extraction: an article page's HTML → its text blocks and metadata.
 //!
-//! Input is a whole HTML page (or a feed's HTML fragment); output is an [`Article`]: the
-//! story's paragraphs in reading order plus title, site name, canonical URL, publication
-//! time, description and whether a paywall hides the rest.
+//! Input is a whole HTML page (or, through [`html_to_blocks`], a feed's HTML fragment);
+//! output is an [`Article`]: the story's paragraphs in reading order plus title, site name,
+//! canonical URL, publication time, description and whether a paywall hides the rest.
 //!
-//! How the main text is found (our own scoring, after studying readability, trafilatura and
-//! jusText):
-//! 1. The DOM is flattened once into *blocks* (paragraph-level runs of text), each tied to
-//!    the element that owns it, with its link text counted.
+//! How the main text is found (our own scoring, after studying how readability,
+//! trafilatura and jusText decide):
+//! 1. Inline `<script>` and `<style>` bodies are emptied before parsing (half the bytes of
+//!    a news page), then the DOM is flattened once into *blocks* — paragraph-level runs of
+//!    text — each tied to the element that owns it, with its link text counted.
 //! 2. Every block gets a signed weight: long, sentence-like, link-poor text counts for the
-//!    story; link lists, short labels and text under boilerplate-looking elements (comments,
-//!    sidebars, share bars, "related" lists) count against it.
-//! 3. The container is the element whose subtree has the largest total weight — a maximum
-//!    subtree sum, which takes in a lead paragraph sitting beside the body `div` when it
-//!    helps and stops before the comments when they would cost more than they add.
-//! 4. Inside the container, boilerplate blocks are dropped again one by one, and short blocks
-//!    (subheadings) are kept only when their neighbours are story text.
+//!    story; link lists, short labels and headline-plus-blurb teasers count against it.
+//!    Class, id and role words mark boilerplate elements (comments, sidebars, share bars,
+//!    "related" sections), whose good text then counts against any container holding them
+//!    — unless the element carries most of the page's text, as misnamed wrappers do.
+//! 3. The container is the element with the largest subtree sum, discounted by how
+//!    scattered its text is: an article body is one group of paragraphs, a page wrapper
+//!    that also spans a list of teasers is many small groups.
+//! 4. Inside the container, blocks are filtered one by one (links, teasers, captions,
+//!    labels, bylines), leading and trailing page furniture (dates, bylines, tags) is
+//!    trimmed, and a "Related stories" heading or a widget after a long run of short
+//!    blocks cuts the rest off.
 //!
-//! Pure: no I/O, no clock, no globals; `scraper` (html5ever) does the parsing.
+//! Metadata comes from `<meta>`/`<link>` tags, JSON-LD (read by a small JSON parser here)
+//! and `<time>`. Pure: no I/O, no clock, no globals.
 
 use scraper::{ElementRef, Html, Node};
 
@@ -219,15 +225,21 @@ fn is_hidden(a: &Attrs<'_>) -> bool {
 
 /// State of one flattening walk.
 struct Walker<F> {
+    /// What has been flattened so far.
     flat: Flat,
+    /// Which subtrees to leave out.
     skip: F,
+    /// Raw text of the block being gathered.
     buf: String,
+    /// Visible characters of `buf` inside links.
     link_chars: usize,
     /// Link characters seen before the block's first non-link text.
     lead_link: usize,
     /// Whether non-link text has been seen in the current block.
     seen_plain: bool,
+    /// Element that owns the text being gathered (innermost open block element).
     owner: usize,
+    /// How many `<a>` elements are open around the current text.
     links: usize,
     /// A `<br>` was just seen with no text after it; a second one ends the block.
     pending_br: bool,
@@ -489,11 +501,7 @@ pub fn extract(html: &str, page_url: Option<&url::Url>) -> Article {
         let dom_chars: usize = blocks.iter().map(|b| b.chars().count()).sum();
         let body_chars = body.chars().count();
         if body_chars > 200 && dom_chars * 2 < body_chars {
-            blocks = body
-                .split('\n')
-                .map(clean_text)
-                .filter(|b| !b.is_empty())
-                .collect();
+            blocks = json_body_blocks(body);
         }
     }
     let paywalled = meta.paywalled || wall_notice;
@@ -508,35 +516,22 @@ pub fn extract(html: &str, page_url: Option<&url::Url>) -> Article {
     }
 }
 
-/// Debug helper (lab only): prints blocks with weights and the chosen container.
-#[doc(hidden)]
-pub fn debug_dump(html: &str) {
-    let doc = Html::parse_document(html);
-    let flat = flatten(doc.root_element(), page_skip);
-    eprintln!("elems {} blocks {}", flat.elems.len(), flat.blocks.len());
-    let _ = main_blocks(&flat, None);
-    if let Some(b) = flat.blocks.iter().max_by_key(|b| b.chars) {
-        let mut e = b.elem;
-        while e != usize::MAX {
-            eprint!("{}({}) < ", flat.elems[e].tag, flat.elems[e].hint);
-            e = flat.elems[e].parent;
-        }
-        eprintln!();
+/// Paragraphs of a JSON-LD `articleBody`: plain text with line breaks, or (from some
+/// CMSs) HTML, or plain text with entities left escaped.
+fn json_body_blocks(body: &str) -> Vec<String> {
+    if body.contains("</p>") || body.contains("<br") {
+        return html_to_blocks(body);
     }
-    for b in &flat.blocks {
-        let e = &flat.elems[b.elem];
-        eprintln!(
-            "{:>7.0} e{} <{}> h{} ld{}/{} {:?}: {}",
-            block_weight(b),
-            b.elem,
-            e.tag,
-            e.hint,
-            b.link_chars,
-            b.chars,
-            b.kind,
-            b.text.chars().take(90).collect::<String>()
-        );
-    }
+    body.split('\n')
+        .flat_map(|line| {
+            if line.contains('&') {
+                html_to_blocks(line)
+            } else {
+                vec![clean_text(line)]
+            }
+        })
+        .filter(|b| !b.is_empty())
+        .collect()
 }
 
 /// Empties `<script>` (except JSON-LD) and `<style>` elements before parsing.
@@ -670,6 +665,23 @@ const NEGATIVE_PREFIXES: &[&str] = &[
     "navigation",
     "respond",
     "replies",
+    "gallery",
+    "slideshow",
+    "carousel",
+    "lightbox",
+];
+
+/// Boilerplate that can hold more text than the story itself (comment threads, photo
+/// galleries), so its size never excuses its name.
+const OUTWEIGHING_PREFIXES: &[&str] = &[
+    "comment",
+    "disqus",
+    "respond",
+    "replies",
+    "gallery",
+    "slideshow",
+    "carousel",
+    "lightbox",
 ];
 
 /// Class and id words that mark boilerplate only as whole words ("ad", not "head"), and only
@@ -752,9 +764,9 @@ const TAXONOMY_PREFIXES: &[&str] = &[
     "elementor-page",
 ];
 
-/// Boilerplate likelihood of an element: −2 comments, −1 other boilerplate, 0 neutral, +1
-/// story-like container,
-/// +2 explicitly the story body ("article-body", `itemprop=articleBody`).
+/// Boilerplate likelihood of an element: −2 comment thread or gallery, −1 other
+/// boilerplate, 0 neutral, +1 story-like container, +2 explicitly the story body
+/// ("article-body", `itemprop=articleBody`).
 fn element_hint(a: &Attrs<'_>, tag: &str) -> i8 {
     if matches!(tag, "nav" | "aside" | "footer") {
         return -1;
@@ -784,7 +796,7 @@ fn element_hint(a: &Attrs<'_>, tag: &str) -> i8 {
     let (class, id) = (a.class, a.id);
     let mut strong_negative = false;
     let mut weak_negative = false;
-    let mut comments = false;
+    let mut outweighing = false;
     let mut positive = matches!(tag, "article" | "main") || role == "main";
     let mut body = false;
     // An id slugged from a heading ("sharing-with-a-review-server") names the section's
@@ -811,9 +823,7 @@ fn element_hint(a: &Attrs<'_>, tag: &str) -> i8 {
             }
             if NEGATIVE_PREFIXES.iter().any(|p| word.starts_with(p)) {
                 strong_negative = true;
-                comments |= ["comment", "disqus", "respond", "replies"]
-                    .iter()
-                    .any(|p| word.starts_with(p));
+                outweighing |= OUTWEIGHING_PREFIXES.iter().any(|p| word.starts_with(p));
             } else if NEGATIVE_WORDS.contains(&word) {
                 weak_negative = true;
             } else if POSITIVE_WORDS.contains(&word) {
@@ -833,7 +843,7 @@ fn element_hint(a: &Attrs<'_>, tag: &str) -> i8 {
     }
     if body {
         2
-    } else if comments {
+    } else if outweighing {
         -2
     } else if strong_negative || (weak_negative && !positive) {
         // "footer-text" and "comment-body" are boilerplate whatever else they say; a weak word
@@ -873,6 +883,18 @@ fn block_weight(b: &Block) -> f64 {
         0.6 * c
     } else if matches!(b.kind, Kind::Heading(_)) {
         0.0
+    } else if b.link_chars == 0 && b.text.chars().filter(|&c| is_dense_script(c)).count() >= 20 {
+        // Chinese and Japanese posts often run lines of prose without any punctuation
+        // (photo-blog captions); twenty ideographs are a clause, not a label.
+        0.5 * c
+    } else if matches!(b.kind, Kind::Para | Kind::Item)
+        && words >= 4
+        && b.link_chars == 0
+        && ends_with_terminal(&b.text)
+    {
+        // A short paragraph that is a whole sentence ("It's complicated.") is story text
+        // in punchy prose, though weak evidence on its own.
+        0.3 * c
     } else {
         -0.3 * c
     };
@@ -883,13 +905,20 @@ fn block_weight(b: &Block) -> f64 {
     }
 }
 
+/// Whether text ends like a sentence, closing quotes allowed.
+fn ends_with_terminal(text: &str) -> bool {
+    text.trim_end()
+        .trim_end_matches(['"', '”', '’', '\'', ')'])
+        .ends_with(['.', '!', '?', '…', '。', '！', '？'])
+}
+
 /// Highest share of link text a block may have and still be story text. A paragraph that
 /// reads as a sentence may link half its words ("The suspect, [Michael Webb], was convicted
 /// [and sentenced to life]."); anything else with that many links is navigation.
 fn link_limit(b: &Block) -> f64 {
     let sentence = matches!(b.kind, Kind::Para | Kind::Item)
         && b.text.split_whitespace().count() >= 8
-        && b.text.trim_end().ends_with(['.', '!', '?', '"', '”', '…']);
+        && ends_with_terminal(&b.text);
     if sentence { 0.7 } else { 0.5 }
 }
 
@@ -998,232 +1027,14 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
         return (Vec::new(), false);
     }
     let weights: Vec<f64> = flat.blocks.iter().map(block_weight).collect();
-    // Which boilerplate hints to believe. Class names mislead ("content-with-sidebar" wraps
-    // the story), so an element holding most of the page's story-like text is not
-    // boilerplate, whatever it is called; comment threads are the exception, as they can
-    // outweigh a short post.
-    let mut mass = vec![(0.0f64, 0usize); flat.elems.len()];
-    for (b, &w) in flat.blocks.iter().zip(&weights) {
-        if w > 0.0 {
-            let mut e = b.elem;
-            while e != usize::MAX {
-                mass[e].0 += w;
-                mass[e].1 += 1;
-                e = flat.elems[e].parent;
-            }
-        }
-    }
-    let total: f64 = mass.first().map_or(0.0, |m| m.0);
-    let mut neg: Vec<bool> = flat
-        .elems
-        .iter()
-        .zip(&mass)
-        .map(|(el, &(m, n))| el.hint <= -2 || (el.hint < 0 && (m < 0.5 * total || n < 3)))
-        .collect();
-    // A section that opens with "Related posts" / "You may also like" is other stories,
-    // however much text its teasers carry.
-    for (i, b) in flat.blocks.iter().enumerate() {
-        let parent = flat.elems[b.elem].parent;
-        if parent == usize::MAX || !is_stop_marker(b, flat.elems[b.elem].hint) {
-            continue;
-        }
-        let opens_parent = i == 0 || !is_within(flat, flat.blocks[i - 1].elem, parent);
-        if opens_parent {
-            neg[parent] = true;
-        }
-    }
-    let mut score = vec![0.0f64; flat.elems.len()];
-    for (b, &w) in flat.blocks.iter().zip(&weights) {
-        let mut e = b.elem;
-        let mut w = w;
-        while e != usize::MAX {
-            // Good text in a boilerplate element (comments, related teasers) counts against
-            // that element and every container above it.
-            if neg[e] && w > 0.0 {
-                w *= -0.5;
-            }
-            score[e] += w;
-            e = flat.elems[e].parent;
-        }
-    }
-    // A container inside a boilerplate element (one comment of a thread, one teaser of a
-    // "related" list) is a poor candidate even when it holds a long paragraph.
-    let mut under_negative = vec![false; flat.elems.len()];
-    for i in 0..flat.elems.len() {
-        let p = flat.elems[i].parent;
-        if p != usize::MAX {
-            under_negative[i] = under_negative[p] || neg[p];
-        }
-    }
-    // Coherence: how much of a candidate's story-like text sits in its single best
-    // paragraph group (the text owned by one element and its child paragraphs). An article
-    // body is one such group; a page-wide wrapper that also spans a list of teasers is many
-    // small ones, and is discounted by the share of text outside its best group.
-    let mut core = vec![0.0f64; flat.elems.len()];
-    for (b, &w) in flat.blocks.iter().zip(&weights) {
-        if w > 0.0 {
-            core[b.elem] += w;
-            let p = flat.elems[b.elem].parent;
-            if p != usize::MAX {
-                core[p] += w;
-                // Story bodies split into sibling wrappers (between ads) still form one group.
-                let g = flat.elems[p].parent;
-                if g != usize::MAX {
-                    core[g] += 0.5 * w;
-                }
-            }
-        }
-    }
-    for i in (1..flat.elems.len()).rev() {
-        let p = flat.elems[i].parent;
-        if p != usize::MAX && core[i] > core[p] {
-            core[p] = core[i];
-        }
-    }
-    let mut best = 0;
-    let mut best_score = f64::MIN;
-    for (i, s) in score.iter().enumerate() {
-        let s = &if under_negative[i] && *s > 0.0 {
-            s * 0.5
-        } else {
-            *s
-        };
-        let coherence = if mass[i].0 > 0.0 {
-            (core[i] / mass[i].0).min(1.0)
-        } else {
-            1.0
-        };
-        let s = &if *s > 0.0 { s * coherence.sqrt() } else { *s };
-        let bonus = match flat.elems[i].hint {
-            2 => 1.25,
-            1 => 1.1,
-            _ => 1.0,
-        };
-        let s = if *s > 0.0 { s * bonus } else { *s };
-        // `>=` prefers the deeper of equal candidates (children come after parents).
-        if s >= best_score {
-            best_score = s;
-            best = i;
-        }
-    }
-
-    // No story-like text anywhere (a stub page, a lone paragraph of short sentences): take
-    // the whole document and let the block filters below do what they can.
-    if best_score <= 0.0 {
-        best = 0;
-    }
-    if std::env::var_os("EXTRACT_DEBUG").is_some() {
-        eprintln!(
-            "best e{best} <{}> score {best_score:.0}",
-            flat.elems[best].tag
-        );
-    }
+    let neg = believed_boilerplate(flat, &weights);
+    let best = choose_container(flat, &weights, &neg);
+    // Blocks come in document order, so a subtree's blocks are one contiguous run.
     let inside: Vec<usize> = (0..flat.blocks.len())
-        .filter(|&i| is_within(flat, flat.blocks[i].elem, best))
+        .skip_while(|&i| !is_within(flat, flat.blocks[i].elem, best))
+        .take_while(|&i| is_within(flat, flat.blocks[i].elem, best))
         .collect();
-    let mut keep: Vec<bool> = inside
-        .iter()
-        .map(|&i| {
-            let b = &flat.blocks[i];
-            let ld = b.link_chars as f64 / (b.chars.max(1)) as f64;
-            !(ld > link_limit(b)
-                || is_teaser(b)
-                || boilerplate_between(&neg, flat, b.elem, best)
-                || flat.elems[b.elem].tag == "figcaption"
-                || is_junk_line(&b.text)
-                || is_byline_line(&b.text)
-                || (b.kind == Kind::Heading(1) && title.is_some_and(|t| same_title(t, &b.text))))
-        })
-        .collect();
-    // Leading and trailing short blocks of the container are bylines, dates, share bars and
-    // tag lists far more often than story; inner ones are subheadings.
-    let good: Vec<bool> = inside.iter().map(|&i| weights[i] > 0.0).collect();
-    let meta: Vec<bool> = inside
-        .iter()
-        .map(|&i| looks_like_meta(&flat.blocks[i]))
-        .collect();
-    if let Some(first) = good.iter().position(|g| *g) {
-        for ((k, m), &i) in keep.iter_mut().zip(&meta).zip(&inside).take(first) {
-            // A heading before the story that shares most words with the headline is the
-            // headline in another wording (the page's H1 beside a longer og:title).
-            let b = &flat.blocks[i];
-            let headline = b.text.split_whitespace().count() <= 20
-                && title.is_some_and(|t| word_overlap(t, &b.text) >= 0.6);
-            *k &= !*m && !headline;
-        }
-    }
-    // A long run of short, non-story blocks (a staff list, a link farm) splits the container
-    // into segments; good text after such a run, if it is the lesser part, is a widget
-    // rather than the story's ending, and so is everything after it.
-    let mut seg_start = 0;
-    let mut bad_run = 0;
-    let mut segments: Vec<(usize, usize, f64)> = Vec::new();
-    let mut mass_now = 0.0;
-    for k in 0..inside.len() {
-        if good[k] {
-            if bad_run >= 6 && mass_now > 0.0 {
-                segments.push((seg_start, k - bad_run, mass_now));
-                seg_start = k;
-                mass_now = 0.0;
-            }
-            bad_run = 0;
-            mass_now += weights[inside[k]];
-        } else {
-            bad_run += 1;
-        }
-    }
-    segments.push((seg_start, inside.len(), mass_now));
-    if segments.len() > 1 {
-        let main = segments
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.2.total_cmp(&b.1.2))
-            .map_or(0, |(i, _)| i);
-        let main_mass = segments[main].2;
-        if let Some(cut) = (main + 1..segments.len()).find(|&i| segments[i].2 < 0.5 * main_mass) {
-            for k in keep.iter_mut().skip(segments[cut - 1].1) {
-                *k = false;
-            }
-        }
-    }
-    // Everything after a "Related stories" heading is other stories.
-    if let Some(first) = good.iter().position(|g| *g) {
-        // Only a marker standing beside the story's own paragraphs counts: the same words
-        // inside a box nested in the story are an inline "related" box, already dropped.
-        let mut last_good_parent = usize::MAX;
-        let mut stop = None;
-        for (k, &i) in inside.iter().enumerate().skip(first) {
-            let b = &flat.blocks[i];
-            let parent = flat.elems[b.elem].parent;
-            if good[k] {
-                last_good_parent = parent;
-            } else if parent == last_good_parent && is_stop_marker(b, flat.elems[b.elem].hint) {
-                stop = Some(k - first - 1);
-                break;
-            }
-        }
-        if let Some(stop) = stop {
-            for k in keep.iter_mut().skip(first + 1 + stop) {
-                *k = false;
-            }
-        }
-    }
-    if let Some(last) = good.iter().rposition(|g| *g) {
-        for (k, m) in keep.iter_mut().zip(&meta).skip(last + 1) {
-            *k &= !*m;
-        }
-    }
-    if std::env::var_os("EXTRACT_DEBUG").is_some() {
-        for (k, &i) in inside.iter().enumerate() {
-            eprintln!(
-                "  keep={} good={} e{} {}",
-                keep[k],
-                good[k],
-                flat.blocks[i].elem,
-                flat.blocks[i].text.chars().take(60).collect::<String>()
-            );
-        }
-    }
+    let keep = select_blocks(flat, &weights, &neg, best, &inside, title);
     // Walls put their notice at the end of the teaser or just below the container.
     let after = inside.last().map_or(0, |&i| i + 1);
     let wall_notice = inside
@@ -1240,6 +1051,312 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
     (blocks, wall_notice)
 }
 
+/// Which elements to treat as boilerplate, one flag per element.
+///
+/// Class names mislead ("content-with-sidebar" wraps the story), so an element holding most
+/// of the page's story-like text, in several paragraphs, is not boilerplate whatever it is
+/// called; comment threads are the exception, as they can outweigh a short post. A section
+/// that opens with a "Related posts" heading is boilerplate whatever its class says.
+fn believed_boilerplate(flat: &Flat, weights: &[f64]) -> Vec<bool> {
+    let mut mass = vec![(0.0f64, 0usize); flat.elems.len()];
+    for (b, &w) in flat.blocks.iter().zip(weights) {
+        if w > 0.0 {
+            let mut e = b.elem;
+            while e != usize::MAX {
+                mass[e].0 += w;
+                mass[e].1 += 1;
+                e = flat.elems[e].parent;
+            }
+        }
+    }
+    let total: f64 = mass.first().map_or(0.0, |m| m.0);
+    let mut neg: Vec<bool> = flat
+        .elems
+        .iter()
+        .zip(&mass)
+        .map(|(el, &(m, n))| el.hint <= -2 || (el.hint < 0 && (m < 0.5 * total || n < 3)))
+        .collect();
+    for (i, b) in flat.blocks.iter().enumerate() {
+        let parent = flat.elems[b.elem].parent;
+        if parent == usize::MAX || !is_stop_marker(b, flat.elems[b.elem].hint) {
+            continue;
+        }
+        if i == 0 || !is_within(flat, flat.blocks[i - 1].elem, parent) {
+            neg[parent] = true;
+        }
+    }
+    neg
+}
+
+/// The element whose subtree is the story: the best maximum-subtree-sum candidate after
+/// discounts for incoherence and for sitting inside boilerplate.
+fn choose_container(flat: &Flat, weights: &[f64], neg: &[bool]) -> usize {
+    let n = flat.elems.len();
+    // Subtree sums. Good text in a boilerplate element (comments, related teasers, a
+    // gallery) counts against that element and every container above it, so containers
+    // stop short of it when they can. The penalty is small and capped per element: its job
+    // is to tip the balance between a container and its parent, not to outweigh a short
+    // story that has a big gallery embedded in it (the boilerplate's blocks are dropped
+    // from whatever container wins anyway).
+    const PENALTY_CAP: f64 = 100.0;
+    let mut score = vec![0.0f64; n];
+    let mut mass = vec![0.0f64; n];
+    let mut penalty = vec![0.0f64; n];
+    for (b, &w) in flat.blocks.iter().zip(weights) {
+        let positive = w.max(0.0);
+        let mut e = b.elem;
+        while e != usize::MAX {
+            // Mass (story-like text, for coherence below) stops at boilerplate too: a
+            // gallery's captions must not count as the story's text.
+            mass[e] += positive;
+            if w > 0.0 && neg[e] {
+                // The lowest boilerplate element above the block takes the penalty, charged
+                // below once per element; the block adds nothing further up.
+                penalty[e] += 0.5 * w;
+                break;
+            }
+            score[e] += w;
+            e = flat.elems[e].parent;
+        }
+    }
+    for (l, &p) in penalty.iter().enumerate() {
+        if p > 0.0 {
+            let charge = p.min(PENALTY_CAP);
+            let mut e = l;
+            while e != usize::MAX {
+                score[e] -= charge;
+                e = flat.elems[e].parent;
+            }
+        }
+    }
+    // Coherence: how much of a candidate's story-like text sits in its single best
+    // paragraph group (the text owned by one element, its children and, at half weight, its
+    // grandchildren: bodies split into sibling wrappers between ads stay one group). An
+    // article body is one such group; a page-wide wrapper that also spans a list of
+    // teasers is many small ones, and is discounted by the share outside its best group.
+    let mut core = vec![0.0f64; n];
+    for (b, &w) in flat.blocks.iter().zip(weights) {
+        if w <= 0.0 {
+            continue;
+        }
+        core[b.elem] += w;
+        let p = flat.elems[b.elem].parent;
+        if p != usize::MAX {
+            core[p] += w;
+            let g = flat.elems[p].parent;
+            if g != usize::MAX {
+                core[g] += 0.5 * w;
+            }
+        }
+    }
+    for i in (1..n).rev() {
+        let p = flat.elems[i].parent;
+        // A paragraph group inside boilerplate is nobody's story above it.
+        if p != usize::MAX && core[i] > core[p] && !neg[i] {
+            core[p] = core[i];
+        }
+    }
+    // A container inside a boilerplate element (one comment of a thread, one teaser of a
+    // "related" list) is a poor candidate even when it holds a long paragraph.
+    let mut under_negative = vec![false; n];
+    for i in 0..n {
+        let p = flat.elems[i].parent;
+        if p != usize::MAX {
+            under_negative[i] = under_negative[p] || neg[p];
+        }
+    }
+    // Candidates inside boilerplate (one comment of a thread, one slide of a gallery) only
+    // compete when nothing outside holds any story text at all.
+    let mut best = (0, f64::MIN);
+    let mut best_inside_boilerplate = (0, f64::MIN);
+    for i in 0..n {
+        let mut s = score[i];
+        if s > 0.0 {
+            if mass[i] > 0.0 {
+                s *= (core[i] / mass[i]).min(1.0).sqrt();
+            }
+            s *= match flat.elems[i].hint {
+                2 => 1.25,
+                1 => 1.1,
+                _ => 1.0,
+            };
+        }
+        let slot = if under_negative[i] {
+            &mut best_inside_boilerplate
+        } else {
+            &mut best
+        };
+        // `>=` prefers the deeper of equal candidates (children come after parents).
+        if s >= slot.1 {
+            *slot = (i, s);
+        }
+    }
+    if best.1 <= 0.0 && best_inside_boilerplate.1 > 0.0 {
+        best = best_inside_boilerplate;
+    }
+    // No story-like text anywhere (a stub page, a few short lines): take the whole
+    // document and let the block filters do what they can.
+    if best.1 <= 0.0 { 0 } else { best.0 }
+}
+
+/// Which of the container's blocks (`inside`, in order) are story text.
+fn select_blocks(
+    flat: &Flat,
+    weights: &[f64],
+    neg: &[bool],
+    container: usize,
+    inside: &[usize],
+    title: Option<&str>,
+) -> Vec<bool> {
+    let mut keep: Vec<bool> = inside
+        .iter()
+        .map(|&i| {
+            let b = &flat.blocks[i];
+            let ld = b.link_chars as f64 / (b.chars.max(1)) as f64;
+            !(ld > link_limit(b)
+                || is_teaser(b)
+                || boilerplate_between(neg, flat, b.elem, container)
+                || is_junk_line(&b.text)
+                || is_byline_line(&b.text)
+                || (b.kind == Kind::Heading(1) && title.is_some_and(|t| same_title(t, &b.text))))
+        })
+        .collect();
+    let good: Vec<bool> = inside.iter().map(|&i| weights[i] > 0.0).collect();
+    let Some(first) = good.iter().position(|g| *g) else {
+        return keep;
+    };
+    let meta: Vec<bool> = inside
+        .iter()
+        .map(|&i| looks_like_meta(&flat.blocks[i]))
+        .collect();
+    // Before the first story paragraph: bylines, dates, share bars and the headline again
+    // (a heading that shares most words with the title, like an H1 beside a longer
+    // og:title). Short blocks that are none of these (a standfirst, a first subheading)
+    // stay.
+    for ((k, m), &i) in keep.iter_mut().zip(&meta).zip(inside).take(first) {
+        let b = &flat.blocks[i];
+        let headline = b.text.split_whitespace().count() <= 20
+            && title.is_some_and(|t| word_overlap(t, &b.text) >= 0.6);
+        *k &= !*m && !headline;
+    }
+    if let Some(cut) = trailing_widget_start(weights, inside, &good) {
+        keep.iter_mut().skip(cut).for_each(|k| *k = false);
+    }
+    if let Some(cut) = stop_marker_position(flat, inside, &good, first) {
+        keep.iter_mut().skip(cut).for_each(|k| *k = false);
+    }
+    // After the last story paragraph: tags, share prompts, "posted in", pagers.
+    if let Some(last) = good.iter().rposition(|g| *g) {
+        for (k, m) in keep.iter_mut().zip(&meta).skip(last + 1) {
+            *k &= !*m;
+        }
+    }
+    // The story's own last lines may be credits and sign-offs ("Reporting by …", "Jane Doe
+    // contributed to this report.", "Follow us on Twitter"), sentences though they are.
+    for k in (0..inside.len()).rev() {
+        if !keep[k] {
+            continue;
+        }
+        if !is_sign_off(&flat.blocks[inside[k]].text) {
+            break;
+        }
+        keep[k] = false;
+    }
+    keep
+}
+
+/// Whether a closing line credits reporters or points elsewhere rather than telling the
+/// story.
+fn is_sign_off(text: &str) -> bool {
+    if text.split_whitespace().count() > 40 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    const CONTAINS: &[&str] = &[
+        "contributed to this report",
+        "contributed to this story",
+        "contributed reporting",
+        "contributed to this article",
+        "additional reporting by",
+        "all rights reserved",
+        "this story has been updated",
+        "this article has been updated",
+        "if you enjoyed this article",
+    ];
+    const STARTS: &[&str] = &[
+        "reporting by",
+        "editing by",
+        "writing by",
+        "follow ",
+        "email ",
+        "listen to ",
+        "updated at",
+        "©",
+        "copyright",
+        "(reporting",
+    ];
+    CONTAINS.iter().any(|c| lower.contains(c)) || STARTS.iter().any(|s| lower.starts_with(s))
+}
+
+/// Where a trailing widget starts, as an index into the container's blocks.
+///
+/// A long run of short, non-story blocks (a staff list, a link farm) splits the container
+/// into segments; good text after such a run, if it weighs less than half the main
+/// segment, is a widget ("Support our journalism …") rather than the story's ending, and so
+/// is everything after it.
+fn trailing_widget_start(weights: &[f64], inside: &[usize], good: &[bool]) -> Option<usize> {
+    const SEPARATING_RUN: usize = 6;
+    let mut segments: Vec<(usize, f64)> = Vec::new();
+    let mut bad_run = 0;
+    let mut mass = 0.0;
+    for (k, &g) in good.iter().enumerate() {
+        if g {
+            if bad_run >= SEPARATING_RUN && mass > 0.0 {
+                // The segment ends where its trailing run of non-story blocks begins.
+                segments.push((k - bad_run, mass));
+                mass = 0.0;
+            }
+            bad_run = 0;
+            mass += weights[inside[k]];
+        } else {
+            bad_run += 1;
+        }
+    }
+    segments.push((inside.len(), mass));
+    let main = segments
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.1.total_cmp(&b.1.1))
+        .map_or(0, |(i, _)| i);
+    let main_mass = segments[main].1;
+    (main + 1..segments.len())
+        .find(|&i| segments[i].1 < 0.5 * main_mass)
+        .map(|i| segments[i - 1].0)
+}
+
+/// Where a "Related stories" / "You may also like" heading cuts the story off.
+///
+/// Only a marker standing beside the story's own paragraphs counts: the same words inside
+/// a box nested in the story are an inline "related" box, dropped on its own.
+fn stop_marker_position(
+    flat: &Flat,
+    inside: &[usize],
+    good: &[bool],
+    first: usize,
+) -> Option<usize> {
+    let mut last_good_parent = usize::MAX;
+    for (k, &i) in inside.iter().enumerate().skip(first) {
+        let b = &flat.blocks[i];
+        let parent = flat.elems[b.elem].parent;
+        if good[k] {
+            last_good_parent = parent;
+        } else if parent == last_good_parent && is_stop_marker(b, flat.elems[b.elem].hint) {
+            return Some(k);
+        }
+    }
+    None
+}
+
 /// Whether a short block is page furniture around a story: a byline, a date, a reading
 /// time, a label, a count.
 fn looks_like_meta(b: &Block) -> bool {
@@ -1251,6 +1368,8 @@ fn looks_like_meta(b: &Block) -> bool {
     let lower = text.to_lowercase();
     const STARTS: &[&str] = &[
         "by ",
+        "email ",
+        "contact ",
         "posted",
         "written by",
         "published",
@@ -1287,6 +1406,24 @@ fn looks_like_meta(b: &Block) -> bool {
         return true;
     }
     if is_byline_line(text) {
+        return true;
+    }
+    // Photo credits ("Patrick Semansky, ASSOCIATED PRESS") and pagers ("1 - 5 of 36").
+    const CREDITS: &[&str] = &[
+        "associated press",
+        "getty images",
+        "reuters",
+        "afp",
+        "ap photo",
+        "shutterstock",
+        "istock",
+        "staff photographer",
+    ];
+    if words <= 8 && CREDITS.iter().any(|c| lower.contains(c)) {
+        return true;
+    }
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    if words <= 6 && letters * 2 < b.chars {
         return true;
     }
     let has_digit = text.chars().any(|c| c.is_ascii_digit());
@@ -1358,6 +1495,15 @@ fn same_title(a: &str, b: &str) -> bool {
 /// Whether a short line is a label rather than text ("Advertisement", "Share this").
 fn is_junk_line(text: &str) -> bool {
     let len = text.chars().count();
+    // Bare URLs and file names leaking from widgets and image metadata.
+    let url_chars: usize = text
+        .split_whitespace()
+        .filter(|w| w.starts_with("http://") || w.starts_with("https://") || w.starts_with("www."))
+        .map(str::len)
+        .sum();
+    if url_chars * 2 >= text.len() {
+        return true;
+    }
     // Captions that carry their credit inline: "Protesters march (Image: GETTY)".
     if len <= 300 && text.trim_end().ends_with(')') {
         let lower = text.to_lowercase();
@@ -1373,6 +1519,45 @@ fn is_junk_line(text: &str) -> bool {
         .iter()
         .any(|m| lower.contains(m))
         {
+            return true;
+        }
+    }
+    if len <= 300 {
+        let lower = text.to_lowercase();
+        // Newsletter and sign-up promos: "Let our news meet your inbox. The news and
+        // stories that matter, delivered weekday mornings."
+        const PROMO: &[&str] = &[
+            "sign up",
+            "subscribe",
+            "newsletter",
+            "inbox",
+            "delivered to",
+            "delivered weekday",
+            "delivered daily",
+            "free daily",
+        ];
+        if PROMO.iter().filter(|p| lower.contains(*p)).count() >= 2 {
+            return true;
+        }
+        // Time stamps: "PUBLISHED: 10:48, Tue, Nov 19, 2019 | UPDATED: 11:05, …".
+        if len <= 120
+            && ["published:", "updated:", "last updated:", "posted:"]
+                .iter()
+                .any(|p| lower.starts_with(p))
+        {
+            return true;
+        }
+        // Gallery counters: "Image 3 of 5".
+        let words: Vec<&str> = lower.split_whitespace().collect();
+        let counter = match words.as_slice() {
+            [kind, n, "of", m] => {
+                ["image", "photo", "picture", "slide"].contains(kind)
+                    && n.chars().all(|c| c.is_ascii_digit())
+                    && m.chars().all(|c| c.is_ascii_digit())
+            }
+            _ => false,
+        };
+        if counter {
             return true;
         }
     }
@@ -1579,9 +1764,12 @@ fn read_metadata(doc: &Html, page_url: Option<&url::Url>) -> Meta {
     }
 
     let site_name = og_site.or(app_name).or(ld.publisher);
+    // og:title sometimes carries the site name too ("Headline | Site"); only a tail that
+    // is the known site name is cut from it, while the <title> tag gets the usual guess.
     let title = og_title
+        .map(|t| strip_site_suffix(&t, site_name.as_deref(), false))
         .or(ld.headline)
-        .or_else(|| doc_title.map(|t| strip_site_suffix(&t, site_name.as_deref())))
+        .or_else(|| doc_title.map(|t| strip_site_suffix(&t, site_name.as_deref(), true)))
         .or(h1);
     let resolve = |href: String| -> Option<url::Url> {
         match page_url {
@@ -1609,14 +1797,16 @@ fn read_metadata(doc: &Html, page_url: Option<&url::Url>) -> Meta {
     }
 }
 
-/// Drops a " | Site" or " - Site" tail from a document title.
-fn strip_site_suffix(title: &str, site: Option<&str>) -> String {
+/// Drops a " | Site" or " - Site" tail from a title: a tail equal to the site name, or with
+/// `guess`, any short tail after a longer headline.
+fn strip_site_suffix(title: &str, site: Option<&str>, guess: bool) -> String {
     for sep in [" | ", " - ", " — ", " – ", " :: ", " · "] {
         if let Some(pos) = title.rfind(sep) {
             let (head, tail) = (&title[..pos], &title[pos + sep.len()..]);
             let tail_is_site = site.is_some_and(|s| same_title(s, tail));
             // Without a known site name, a short tail after a longer head is the usual shape.
-            if tail_is_site || (tail.split_whitespace().count() <= 4 && head.len() > tail.len()) {
+            let looks_like_site = tail.split_whitespace().count() <= 4 && head.len() > tail.len();
+            if tail_is_site || (guess && looks_like_site) {
                 return head.trim().to_string();
             }
         }
@@ -2029,6 +2219,11 @@ mod tests {
             extract(html, None).title.as_deref(),
             Some("Water rates rise in July")
         );
+        let html = r#"<html><head><meta property="og:site_name" content="my6sense"><meta property="og:title" content="Ad platform names a new officer | my6sense"></head></html>"#;
+        assert_eq!(
+            extract(html, None).title.as_deref(),
+            Some("Ad platform names a new officer")
+        );
     }
 
     #[test]
@@ -2142,6 +2337,103 @@ mod tests {
             assert_eq!(d.to_rfc3339(), "2024-03-05T14:30:00+00:00", "{raw}");
         }
         assert!(parse_date("yesterday").is_none());
+    }
+
+    #[test]
+    fn json_ld_article_body_stands_in_for_a_page_rendered_by_script() {
+        let body = "First paragraph of a story that the page only renders with JavaScript, so the markup holds nothing.\nSecond paragraph, with an escaped ampersand: Smith &amp; Sons said the deal closed on Friday afternoon.";
+        let html = format!(
+            r#"<html><head><script type="application/ld+json">{{"@type":"NewsArticle","articleBody":"{}"}}</script></head><body><div id="app"></div></body></html>"#,
+            body.replace('\n', "\\n")
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 2, "{:?}", a.blocks);
+        assert!(a.blocks[1].contains("Smith & Sons"));
+    }
+
+    #[test]
+    fn fragment_from_a_wordpress_feed_keeps_paragraphs_and_drops_feedburner_widgets() {
+        let html = r#"<p>Leaders who listen build teams that stay.</p>
+            <p>A survey of 2,000 workers shows why. <a class="more-link" href="/x">Continue reading <span class="meta-nav">&rarr;</span></a></p>
+            <div class="feedflare"><a href="http://feeds.feedburner.com/~ff/x?a=1"><img src="http://feeds.feedburner.com/~ff/x?d=yIl2AUoC8zA" border="0"></img></a> Share on Facebook</div>
+            <img src="http://feeds.feedburner.com/~r/x/~4/abc" height="1" width="1" alt=""/>
+            <p>The post <a href="/why">Why Listening Matters</a> appeared first on <a href="/">Thought Leaders</a>.</p>"#;
+        assert_eq!(
+            html_to_blocks(html),
+            vec![
+                "Leaders who listen build teams that stay.",
+                "A survey of 2,000 workers shows why. Continue reading →",
+                "The post Why Listening Matters appeared first on Thought Leaders.",
+            ]
+        );
+    }
+
+    fn paragraph(n: usize, topic: &str) -> String {
+        format!(
+            "<p>Paragraph {n} about {topic} explains, in plain words and at some length, what happened and why it matters to the people who live here.</p>"
+        )
+    }
+
+    #[test]
+    fn a_short_post_is_chosen_over_a_long_comment_thread() {
+        let comments: String = (0..12)
+            .map(|i| {
+                format!(
+                    "<li class=\"comment\">{}</li>",
+                    paragraph(i, "a reader's view")
+                )
+            })
+            .collect();
+        let html = format!(
+            "<html><body><article class=\"post\"><h1>Open thread</h1>{}{}</article><section id=\"comments\"><ol class=\"comment-list\">{comments}</ol></section></body></html>",
+            paragraph(1, "the thread"),
+            paragraph(2, "the thread")
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 2, "{:?}", a.blocks);
+        assert!(a.blocks.iter().all(|b| b.contains("the thread")));
+    }
+
+    #[test]
+    fn a_gallery_inside_the_story_does_not_pull_the_container_into_it() {
+        let slides: String = (0..30)
+            .map(|i| format!("<li><h2>{i}/30 Slide</h2>{}</li>", paragraph(i, "a photo")))
+            .collect();
+        let html = format!(
+            "<html><body><div class=\"article-body\">{}{}<div class=\"gallery\"><ul>{slides}</ul></div>{}</div></body></html>",
+            paragraph(1, "the story"),
+            paragraph(2, "the story"),
+            paragraph(3, "the story")
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+        assert!(a.blocks.iter().all(|b| b.contains("the story")));
+    }
+
+    #[test]
+    fn teaser_lists_beside_the_story_are_left_out() {
+        let teasers: String = (0..10)
+            .map(|i| format!("<li><a href=\"/s{i}\">Headline number {i} about something else</a> Officials said the other thing happened on Monday, and more.</li>"))
+            .collect();
+        let html = format!(
+            "<html><body><div class=\"story\">{}{}{}</div><ul class=\"latest\">{teasers}</ul></body></html>",
+            paragraph(1, "the story"),
+            paragraph(2, "the story"),
+            paragraph(3, "the story")
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn reporter_credits_and_copyright_lines_at_the_end_are_dropped() {
+        let html = format!(
+            "<html><body><div class=\"story\">{}{}<p>Reporting by Jane Roe; editing by John Doe.</p><p>© 2019 The Associated Press. All rights reserved.</p></div></body></html>",
+            paragraph(1, "the story"),
+            paragraph(2, "the story")
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 2, "{:?}", a.blocks);
     }
 
     #[test]

@@ -12,12 +12,11 @@
 
 /// Fewest words a summary should have before we stop adding sentences.
 const MIN_WORDS: usize = 35;
-/// Words we aim to stay under when the sentences allow it.
-const TARGET_WORDS: usize = 60;
 /// Hard ceiling for the blurb, except when a single first sentence is already longer.
 const MAX_WORDS: usize = 80;
-/// A sentence shorter than this is a fragment ("Hi all!", "Read on."), not a story sentence.
-const MIN_SENTENCE_WORDS: usize = 4;
+/// A sentence shorter than this is a fragment ("Wow.", "Advertisement."), not a story
+/// sentence; two words ("It failed.") can be the story's punch line.
+const MIN_SENTENCE_WORDS: usize = 2;
 /// How far into the article we look for the summary: the lead is where news puts the story.
 const LEAD_SENTENCES: usize = 8;
 
@@ -43,13 +42,9 @@ pub fn summarize_with_title(blocks: &[String], title: Option<&str>) -> Option<St
     // Sentences after the first are taken in order so the blurb reads as the article does.
     for cand in lead.iter().skip(first + 1) {
         let enough = chosen.len() >= 3 || (chosen.len() == 2 && words >= MIN_WORDS);
-        // Two sentences are the shape; a third must not bloat a blurb that is merely short,
-        // so it has to fit the target unless the first two are very short.
-        let limit = if chosen.len() >= 2 && words >= MIN_WORDS - 10 {
-            TARGET_WORDS
-        } else {
-            MAX_WORDS
-        };
+        // Two sentences are the shape; a third comes only when the first two fall short of
+        // the minimum, and then it may take the blurb up to the maximum.
+        let limit = MAX_WORDS;
         if enough || words + cand.words > limit {
             break;
         }
@@ -152,10 +147,12 @@ pub fn word_count(text: &str) -> usize {
     text.split_whitespace().count()
 }
 
-/// One usable sentence of the story, with where it came from.
+/// One usable sentence of the story.
 #[derive(Debug)]
 struct Candidate {
+    /// The sentence, whitespace collapsed.
     text: String,
+    /// Its length in words, counted once.
     words: usize,
 }
 
@@ -179,7 +176,9 @@ fn story_sentences(blocks: &[String]) -> Vec<Candidate> {
                 sentence
             };
             let last_in_text = last_block && si + 1 == count;
-            if is_story_sentence(&sentence, last_in_text) {
+            // Pages repeat a caption or a pull quote; a blurb must not.
+            let repeated = out.iter().any(|c: &Candidate| c.text == sentence);
+            if !repeated && is_story_sentence(&sentence, last_in_text) {
                 let words = word_count(&sentence);
                 out.push(Candidate {
                     text: sentence,
@@ -198,13 +197,27 @@ fn story_sentences(blocks: &[String]) -> Vec<Candidate> {
 /// Measured against editors' descriptions, moving past the first sentence for any other
 /// reason (a question, a sentence closer to the headline) lost more than it won.
 fn pick_first(lead: &[&Candidate], title: Option<&str>) -> usize {
-    for (i, cand) in lead.iter().enumerate().take(3) {
+    // A blurb opens with a statement: not a greeting, not the headline again, and not a
+    // two- or three-word fragment ("HAYWARD, Calif.", "Hi all.").
+    let usable = |cand: &Candidate| {
         let restates_title = title.is_some_and(|t| same_words(t, &cand.text));
-        if !is_soft_opener(&cand.text) && !restates_title {
-            return i;
-        }
+        cand.words >= 4 && !is_soft_opener(&cand.text) && !restates_title
+    };
+    let Some(first) = lead.iter().take(3).position(|c| usable(c)) else {
+        return 0;
+    };
+    // A "sentence" past the ceiling is usually a run-on the splitter could not break (a
+    // list glued with semicolons); a normal sentence right after it is the better opening.
+    // When there is none, the long sentence is still better than a cut one.
+    if lead[first].words <= MAX_WORDS {
+        return first;
     }
-    0
+    lead.iter()
+        .enumerate()
+        .skip(first + 1)
+        .take(2)
+        .find(|(_, c)| c.words <= MAX_WORDS && usable(c))
+        .map_or(first, |(i, _)| i)
 }
 
 /// Whether two texts have the same words, ignoring case and punctuation.
@@ -425,7 +438,31 @@ fn is_story_sentence(sentence: &str, last_in_text: bool) -> bool {
         "image:",
         "related:",
     ];
-    !JUNK.iter().any(|j| lower.contains(j))
+    // Wire captions read like sentences: "In this photo dated Tuesday, the rocket is …".
+    const CAPTION_OPENERS: &[&str] = &[
+        "in this photo",
+        "in this file photo",
+        "in this image",
+        "in this undated",
+        "in this handout",
+        "this undated photo",
+        "this photo shows",
+        "pictured:",
+        "above:",
+        // Notes about the article rather than its story.
+        "editor's note",
+        "editor’s note",
+        "editors' note",
+        "update:",
+        "updated:",
+        "correction:",
+        "clarification:",
+        "disclosure:",
+        "note:",
+        "sponsored:",
+        "advertisement:",
+    ];
+    !JUNK.iter().any(|j| lower.contains(j)) && !CAPTION_OPENERS.iter().any(|c| lower.starts_with(c))
 }
 
 /// Removes feed footers glued to the end of a paragraph ("Continue reading →", "[…]",
@@ -434,7 +471,7 @@ fn strip_trailing_junk(block: &str) -> String {
     let mut text = block.trim().to_string();
     loop {
         let before = text.len();
-        let lower = text.to_lowercase();
+        let lower = text.to_ascii_lowercase();
         if let Some(pos) = lower
             .rfind("the post ")
             .filter(|&p| lower[p..].contains("appeared first on"))
@@ -448,7 +485,7 @@ fn strip_trailing_junk(block: &str) -> String {
             "read the full story",
             "read the full article",
         ] {
-            let lower = text.to_lowercase();
+            let lower = text.to_ascii_lowercase();
             if let Some(pos) = lower.rfind(marker) {
                 // Only when the marker is the tail ("… Continue reading →"), not a sentence
                 // that happens to say "read more".
@@ -502,7 +539,7 @@ fn strip_citations(text: &str) -> String {
 
 /// Drops a wire-style dateline from the front of a sentence: "WASHINGTON (AP) — The…".
 fn strip_dateline(sentence: &str) -> String {
-    for dash in [" — ", " – ", " -- ", " - ", "—", "–"] {
+    for dash in [" — ", " – ", " -- ", " - ", "—", "–", ": "] {
         let Some(pos) = sentence.find(dash) else {
             continue;
         };
@@ -513,7 +550,34 @@ fn strip_dateline(sentence: &str) -> String {
         let first = prefix.split_whitespace().next().unwrap_or("");
         let letters: Vec<char> = first.chars().filter(|c| c.is_alphabetic()).collect();
         let shouting = letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase());
-        if shouting && !ends_sentence(prefix) {
+        // "NEW DELHI: …" takes a colon, but so do labels ("NOTE: …", "UPDATE: …"), so a
+        // colon dateline must be all capitals and not a known label.
+        let colon_ok = dash != ": "
+            || (prefix.chars().all(|c| !c.is_lowercase())
+                && !matches!(
+                    prefix.trim().to_lowercase().as_str(),
+                    "note"
+                        | "update"
+                        | "updated"
+                        | "correction"
+                        | "editor's note"
+                        | "watch"
+                        | "photos"
+                        | "video"
+                        | "related"
+                        | "breaking"
+                        | "exclusive"
+                ));
+        // "RIVERTON, Ore." ends on a dot, but on an abbreviated state, not a sentence.
+        let ends_on_abbreviation = prefix
+            .trim_end()
+            .strip_suffix('.')
+            .and_then(|p| p.rsplit(|c: char| !c.is_alphabetic()).next())
+            .is_some_and(|w| {
+                (2..=5).contains(&w.chars().count())
+                    && w.chars().next().is_some_and(char::is_uppercase)
+            });
+        if shouting && colon_ok && (!ends_sentence(prefix) || ends_on_abbreviation) {
             let rest = sentence[pos + dash.len()..].trim_start();
             if rest.chars().next().is_some_and(|c| c.is_uppercase()) {
                 return rest.to_string();
@@ -565,13 +629,19 @@ const ABBREVIATIONS: &[&str] = &[
     "dec", "e.g", "i.e", "cf", "al", "ca", "op", "ed", "eds", "no", "nos", "ph.d", "inc", "ltd",
     "co", "corp", "llc", "plc", "jr", "sr", "etc", "bros", "ave", "rd", "blvd", "gov't", "dist",
     "div", "min", "max", "mins", "hrs", "sq", "tel", "ext", "bzw", "usw", "vgl", "evtl", "ggf",
-    "inkl", "sog", "zb", "nr", "abs", "str",
+    "ala", "ariz", "calif", "colo", "conn", "fla", "kan", "ky", "md", "mich", "minn", "mont",
+    "neb", "nev", "okla", "pa", "tenn", "tex", "vt", "wis", "wyo", "inkl", "sog", "zb", "nr",
+    "abs", "str",
 ];
 
-/// Abbreviations that often end a sentence too ("… at Apple Inc. The company …").
+/// Abbreviations that often end a sentence too ("… at Apple Inc. The company …"), and
+/// US state abbreviations of AP style, which sit in datelines ("HAYWARD, Calif. (AP)");
+/// those that are also English words ("Ill.", "Wash.", "Miss.") are left out.
 const MAY_END: &[&str] = &[
-    "inc", "ltd", "co", "corp", "llc", "plc", "jr", "sr", "etc", "bros", "ave", "rd", "blvd", "no",
-    "est",
+    "art", "min", "max", "abs", "rep", "gen", "ed", "mar", "op", "str", "div", "ext", "tel", "hon",
+    "col", "sen", "ala", "ariz", "calif", "colo", "conn", "fla", "kan", "ky", "md", "mich", "minn",
+    "mont", "neb", "nev", "okla", "pa", "tenn", "tex", "vt", "wis", "wyo", "inc", "ltd", "co",
+    "corp", "llc", "plc", "jr", "sr", "etc", "bros", "ave", "rd", "blvd", "no", "est",
 ];
 
 /// Words that commonly start a sentence; after an ambiguous abbreviation they mark a boundary.
@@ -638,8 +708,9 @@ fn is_boundary(
     next: usize,
 ) -> bool {
     let next_char = chars[next];
-    // A lowercase continuation ("“Why?” he asked", "e.g. the") is the same sentence.
-    if next_char.is_lowercase() {
+    // A lowercase continuation ("“Why?” he asked", "e.g. the") is the same sentence, and
+    // no sentence starts with a dash: "RIVERTON, Ore. — The city…" is one dateline.
+    if next_char.is_lowercase() || matches!(next_char, '—' | '–') {
         return false;
     }
     let next_word: String = chars[next..]
@@ -780,6 +851,20 @@ mod tests {
     }
 
     #[test]
+    fn state_abbreviations_in_datelines_do_not_end_a_sentence() {
+        let s = split_sentences("HAYWARD, Calif. (AP) — A train stopped. Riders waited.");
+        assert_eq!(
+            s,
+            vec!["HAYWARD, Calif. (AP) — A train stopped.", "Riders waited."]
+        );
+        let s = split_sentences("She moved to Portland, Ore. The rain never stopped.");
+        assert_eq!(
+            s,
+            vec!["She moved to Portland, Ore.", "The rain never stopped."]
+        );
+    }
+
+    #[test]
     fn initials_stay_with_the_name() {
         let s = split_sentences("J. R. R. Tolkien wrote it. George W. Bush read it.");
         assert_eq!(
@@ -901,6 +986,18 @@ mod tests {
     }
 
     #[test]
+    fn a_run_on_first_sentence_gives_way_to_a_normal_one_after_it() {
+        let long = "word, ".repeat(95) + "end.";
+        let b = blocks(&[
+            &long,
+            "The council then voted to approve the plan for the new library on Main Street.",
+            "Construction starts in the spring and should take about two years to finish.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("The council then voted"), "{s}");
+    }
+
+    #[test]
     fn bylines_and_stamps_are_skipped() {
         let b = blocks(&[
             "By Jane Doe",
@@ -1005,6 +1102,30 @@ mod tests {
     }
 
     #[test]
+    fn a_dateline_with_a_state_that_is_also_a_word_is_removed_whole() {
+        let b = blocks(&[
+            "RIVERTON, Ore. — The City of Riverton will process residential building permits within ten business days under a pilot that begins Jan. 4, the mayor announced Monday.",
+            "The current average wait is 22 business days.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("The City of Riverton will process"), "{s}");
+    }
+
+    #[test]
+    fn a_colon_dateline_in_capitals_is_removed_but_labels_stay_for_the_filters() {
+        let b = blocks(&[
+            "NEW DELHI: Nearly 150 Indians returned home on Wednesday after being deported from the United States.",
+            "As they stepped outside the airport, one after the other, they appeared sad.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("Nearly 150 Indians"), "{s}");
+        assert_eq!(
+            strip_dateline("UPDATE: The road has reopened."),
+            "UPDATE: The road has reopened."
+        );
+    }
+
+    #[test]
     fn a_greeting_opener_is_skipped_for_the_story() {
         let b = blocks(&[
             "Happy Friday, everyone!",
@@ -1079,6 +1200,76 @@ mod tests {
         assert_eq!(
             s,
             "Mozilla is a free-software community created in 1998. It builds the Firefox web browser and other tools."
+        );
+    }
+
+    #[test]
+    fn wire_photo_captions_and_repeated_sentences_are_skipped() {
+        let b = blocks(&[
+            "In this photo dated Tuesday, the rocket is installed on a launch pad in Baikonur.",
+            "A Russian cargo spacecraft failed to reach orbit on Thursday and broke up over Siberia.",
+            "A Russian cargo spacecraft failed to reach orbit on Thursday and broke up over Siberia.",
+            "The ship was carrying food and fuel to the International Space Station.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert_eq!(
+            s,
+            "A Russian cargo spacecraft failed to reach orbit on Thursday and broke up over Siberia. The ship was carrying food and fuel to the International Space Station."
+        );
+    }
+
+    #[test]
+    fn related_lines_and_table_of_contents_entries_are_skipped() {
+        let b = blocks(&[
+            "Contents",
+            "1. Why budgets matter",
+            "2. What changed this year",
+            "Related: How to read a city budget",
+            "City budgets grew faster than inflation this year for the first time since 2008, a new survey of 500 cities finds.",
+            "Most of the growth went to public safety and to pensions.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("City budgets grew"), "{s}");
+    }
+
+    #[test]
+    fn feedburner_links_and_email_prompts_are_skipped() {
+        let b = blocks(&[
+            "Email this • Add to del.icio.us • Digg This! • Share on Facebook",
+            "The library board voted to extend weekend hours at all five branches starting in June.",
+            "The change costs about $80,000 a year, paid from a state grant.",
+            "Subscribe to the Feedburner feed for more updates like this one from our blog.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert_eq!(
+            s,
+            "The library board voted to extend weekend hours at all five branches starting in June. The change costs about $80,000 a year, paid from a state grant."
+        );
+    }
+
+    #[test]
+    fn text_whose_lowercase_changes_length_is_handled() {
+        // 'İ' grows by a byte when lowercased; byte offsets must come from the right string.
+        let b = blocks(&[
+            "İSTANBUL'DA İKİ GÜN. İstanbul hosted the summit for two days this week. Continue reading İ →",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert_eq!(s, "İstanbul hosted the summit for two days this week.");
+        let _ = split_sentences("İ. İ? Ǆ. ß… ﬁ.");
+    }
+
+    #[test]
+    fn editors_notes_and_corrections_are_not_the_story() {
+        let b = blocks(&[
+            "Editor's note: This story was updated on Friday with comment from the county.",
+            "The county will close two polling places before the March primary, officials said on Thursday.",
+            "Voters in both precincts will be sent to the library on Elm Street instead.",
+            "Correction: An earlier version misstated the date of the primary.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert_eq!(
+            s,
+            "The county will close two polling places before the March primary, officials said on Thursday. Voters in both precincts will be sent to the library on Elm Street instead."
         );
     }
 

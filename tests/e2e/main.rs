@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 mod cli;
 mod daemon;
 mod delivery;
+mod extraction;
 mod faults;
 mod look;
 

@@ -1,0 +1,221 @@
+//! Article extraction and summaries on pages shaped like the ones feeds link to
+//! (WordPress, Medium, Substack, a government news release), and a conformance run over
+//! Mozilla Readability's test pages when `../shared` is present.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use feedbrief::extract::extract;
+use feedbrief::summarize::summarize;
+
+fn page(name: &str) -> String {
+    std::fs::read_to_string(super::fixtures().join("pages").join(name)).expect("fixture page")
+}
+
+fn words(s: &str) -> usize {
+    s.split_whitespace().count()
+}
+
+/// The summary rules every digest blurb must follow.
+fn assert_blurb(summary: &str, starts_with: &str) {
+    let n = words(summary);
+    assert!((35..=80).contains(&n), "{n} words: {summary}");
+    assert!(summary.starts_with(starts_with), "{summary}");
+    assert!(
+        summary.ends_with(['.', '!', '?', '"', '”']),
+        "ends mid-sentence: {summary}"
+    );
+    for junk in [
+        "Share",
+        "Subscribe",
+        "Photo",
+        "Updated",
+        "Posted",
+        "min read",
+        "By ",
+        "FOR IMMEDIATE",
+    ] {
+        assert!(!summary.contains(junk), "{junk:?} in {summary}");
+    }
+}
+
+#[test]
+fn wordpress_post_keeps_the_story_and_drops_comments_share_and_sidebar() {
+    let a = extract(&page("wordpress.html"), None);
+    let text = a.text();
+    assert!(text.contains("Most leadership failures are not failures of vision"));
+    assert!(text.contains("Close every loop, including the ones that failed."));
+    assert!(text.contains("bringing problems to them earlier"));
+    for junk in [
+        "Skip to content",
+        "Share this",
+        "Leave a Reply",
+        "Recent Posts",
+        "Proudly powered",
+        "exactly what our department needed",
+    ] {
+        assert!(!text.contains(junk), "{junk:?} leaked into:\n{text}");
+    }
+    assert_eq!(a.site_name.as_deref(), Some("Leadership Notes"));
+    assert!(a.published.is_some());
+    assert!(!a.paywalled);
+    let s = summarize(&a.blocks).expect("summary");
+    assert_blurb(&s, "Most leadership failures are not failures of vision");
+}
+
+#[test]
+fn medium_story_skips_read_time_claps_and_recommendations() {
+    let a = extract(&page("medium.html"), None);
+    let text = a.text();
+    assert!(text.contains("we cut our standing meetings by half"));
+    assert!(text.contains("the occasional celebration"));
+    for junk in [
+        "6 min read",
+        "Sign up to discover",
+        "Recommended from Medium",
+        "Zoning for Humans",
+    ] {
+        assert!(!text.contains(junk), "{junk:?} leaked into:\n{text}");
+    }
+    let s = summarize(&a.blocks).expect("summary");
+    assert_blurb(
+        &s,
+        "When our city moved its planning staff to a hybrid schedule",
+    );
+}
+
+#[test]
+fn substack_post_drops_subscribe_widgets_and_discussion() {
+    let a = extract(&page("substack.html"), None);
+    let text = a.text();
+    assert!(text.contains("Council packets keep growing"));
+    assert!(text.contains("leads with the decision the council needs to make"));
+    for junk in [
+        "reader-supported publication",
+        "Subscribe now",
+        "Discussion about this post",
+        "612 pages",
+    ] {
+        assert!(!text.contains(junk), "{junk:?} leaked into:\n{text}");
+    }
+    assert_eq!(a.site_name.as_deref(), Some("The Local Ledger"));
+    let s = summarize(&a.blocks).expect("summary");
+    assert_blurb(
+        &s,
+        "Council packets keep growing because nobody is responsible for cutting them.",
+    );
+}
+
+#[test]
+fn government_release_summary_skips_dateline_and_release_boilerplate() {
+    let a = extract(&page("gov-release.html"), None);
+    let text = a.text();
+    assert!(text.contains("six-month pilot that begins Jan. 4"));
+    for junk in ["An official website", "Related News", "Accessibility"] {
+        assert!(!text.contains(junk), "{junk:?} leaked into:\n{text}");
+    }
+    let s = summarize(&a.blocks).expect("summary");
+    // "Jan. 4" and "Ore." must not end a sentence; the dateline is not the story.
+    assert_blurb(
+        &s,
+        "The City of Riverton will process residential building permits",
+    );
+    assert!(s.contains("Jan. 4"), "{s}");
+}
+
+#[test]
+fn same_page_same_summary() {
+    let html = page("wordpress.html");
+    let a = summarize(&extract(&html, None).blocks);
+    let b = summarize(&extract(&html, None).blocks);
+    assert_eq!(a, b);
+}
+
+fn shared() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/pages/readability");
+    p.is_dir().then_some(p)
+}
+
+fn tokens(s: &str) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for w in s
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        *m.entry(w.to_lowercase()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Bag-of-words F1 between our text and the expected text.
+fn f1(ours: &str, expected: &str) -> f64 {
+    let (a, b) = (tokens(ours), tokens(expected));
+    let common: usize = a
+        .iter()
+        .map(|(w, n)| (*n).min(*b.get(w).unwrap_or(&0)))
+        .sum();
+    let (na, nb): (usize, usize) = (a.values().sum(), b.values().sum());
+    if common == 0 || na == 0 || nb == 0 {
+        return 0.0;
+    }
+    let (p, r) = (common as f64 / na as f64, common as f64 / nb as f64);
+    2.0 * p * r / (p + r)
+}
+
+#[test]
+fn readability_test_pages_extract_close_to_the_expected_content() {
+    let Some(dir) = shared() else {
+        eprintln!(
+            "skipped: ../shared/data/pages/readability is absent (it exists only in the development checkout)"
+        );
+        return;
+    };
+    let mut scores = Vec::new();
+    let mut summaries = 0;
+    let mut summaries_from_story = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for case in entries.iter().filter(|p| p.join("source.html").is_file()) {
+        let source = std::fs::read_to_string(case.join("source.html")).unwrap_or_default();
+        let expected_html = std::fs::read_to_string(case.join("expected.html")).unwrap_or_default();
+        let expected = scraper::Html::parse_document(&expected_html)
+            .root_element()
+            .text()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let a = extract(&source, None);
+        scores.push(f1(&a.text(), &expected));
+        if let Some(s) = summarize(&a.blocks) {
+            summaries += 1;
+            // The summary's opening words are the story's, not boilerplate.
+            let head: String = s.split_whitespace().take(6).collect::<Vec<_>>().join(" ");
+            let flat = expected.split_whitespace().collect::<Vec<_>>().join(" ");
+            if flat.contains(&head) {
+                summaries_from_story += 1;
+            }
+        }
+    }
+    assert!(scores.len() >= 100, "only {} cases found", scores.len());
+    let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+    let mut sorted = scores.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let median = sorted[sorted.len() / 2];
+    let story_share = summaries_from_story as f64 / summaries.max(1) as f64;
+    eprintln!(
+        "readability pages: {} cases, token F1 mean {mean:.3}, median {median:.3}; {summaries} summaries, {:.0}% open with story text",
+        scores.len(),
+        story_share * 100.0
+    );
+    // Thresholds sit below what we measure, so a regression fails the test.
+    assert!(mean >= 0.85, "mean token F1 {mean:.3}");
+    assert!(median >= 0.93, "median token F1 {median:.3}");
+    assert!(
+        story_share >= 0.85,
+        "only {:.0}% of summaries open with story text",
+        story_share * 100.0
+    );
+}
