@@ -530,6 +530,13 @@ async fn check(config_path: &Path) -> Result<ExitCode, Failure> {
             println!("FAIL templates: {e:#}");
         }
     }
+    // Each story costs about 1.5 KB of HTML; Gmail clips messages over 102 KB.
+    if config.brief.max_stories > 40 {
+        println!(
+            "warn [brief] max_stories = {}: digests that long approach Gmail's 102 KB clipping limit; 12 to 20 is typical",
+            config.brief.max_stories
+        );
+    }
     if config.brief.base_url.is_none() {
         println!(
             "warn [brief] base_url is not set: unsubscribe falls back to mailto and there is no one-click (RFC 8058) link"
@@ -610,7 +617,12 @@ async fn read_source(source: &str) -> anyhow::Result<(Vec<u8>, url::Url)> {
             Err(e) => Err(anyhow::anyhow!("fetching {url}: {e}")),
         };
     }
-    let path = Path::new(source);
+    // A file:// URL names a local file too.
+    let from_url = url::Url::parse(source)
+        .ok()
+        .filter(|u| u.scheme() == "file")
+        .and_then(|u| u.to_file_path().ok());
+    let path = from_url.as_deref().unwrap_or(Path::new(source));
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let bytes = if path.extension().is_some_and(|e| e == "gz") {
         let mut out = Vec::new();

@@ -694,7 +694,7 @@ pub fn entry_from(e: ParsedEntry, page: Page) -> NewEntry {
     };
     let summary = article
         .as_ref()
-        .and_then(|a| summarize::summarize(&a.blocks))
+        .and_then(|a| summarize::summarize_with_title(&a.blocks, Some(&e.title)))
         .or_else(|| from_html(&e.content_html))
         .or_else(|| from_html(&e.summary_html))
         .or_else(|| {
