@@ -15,6 +15,7 @@
 //! store and deliver touch the outside world.
 
 pub mod config;
+pub mod copies;
 pub mod daemon;
 pub mod deliver;
 pub mod extract;

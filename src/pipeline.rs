@@ -17,11 +17,12 @@ use lettre::message::Mailbox;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::copies::Copies;
 use crate::deliver::{self, SendError, Sender};
 use crate::fetch::{FetchError, Fetcher, Outcome};
 use crate::members;
 use crate::parse::{self, ParsedEntry};
-use crate::render::{BriefInfo, Recipient, Templates};
+use crate::render::{BriefInfo, Recipient, Rendered, Templates};
 use crate::select::{self, Digest};
 use crate::store::{NewEntry, PendingDelivery, Store};
 use crate::summarize;
@@ -841,6 +842,42 @@ pub fn message_for(
     let rendered = app
         .templates
         .render(digest, &brief, member, &unsub, config.brief.timezone)?;
+    compose_for(app, digest_id, member_id, member, &rendered, https, date)
+}
+
+/// [`message_for`] from a digest's [`Copies`]: the same message without rendering the
+/// templates for every member.
+fn message_from_copies(
+    app: &App,
+    digest_id: i64,
+    copies: &Copies,
+    member_id: i64,
+    member: &Recipient,
+    date: SystemTime,
+) -> anyhow::Result<lettre::Message> {
+    let (unsub, https) = unsubscribe_url(&app.config, &app.secret, member_id, &member.email);
+    let rendered = copies.render(&app.templates, member, &unsub)?;
+    compose_for(
+        app,
+        Some(digest_id),
+        member_id,
+        member,
+        &rendered,
+        https,
+        date,
+    )
+}
+
+fn compose_for(
+    app: &App,
+    digest_id: Option<i64>,
+    member_id: i64,
+    member: &Recipient,
+    rendered: &Rendered,
+    https: Option<String>,
+    date: SystemTime,
+) -> anyhow::Result<lettre::Message> {
+    let config = &app.config;
     let to = Mailbox::new(
         member.name.clone(),
         member
@@ -856,7 +893,7 @@ pub fn message_for(
     let message_id = format!("{label}.{}@{domain}", app.secret.tag(&label));
     let mut message = deliver::compose(
         &config.brief,
-        &rendered,
+        rendered,
         &deliver::Envelope {
             to,
             message_id,
@@ -910,7 +947,8 @@ pub async fn deliver_pending(
     cancel: &CancellationToken,
 ) -> anyhow::Result<DeliveryReport> {
     let pending = app.store().pending_deliveries()?;
-    let mut digests: std::collections::HashMap<i64, Arc<Digest>> = std::collections::HashMap::new();
+    // One set of copies per digest: its templates render once per kind of member.
+    let mut digests: std::collections::HashMap<i64, Arc<Copies>> = std::collections::HashMap::new();
     for p in &pending {
         if digests.contains_key(&p.digest_id) {
             continue;
@@ -921,7 +959,9 @@ pub async fn deliver_pending(
             .with_context(|| format!("digest {} is missing", p.digest_id))?;
         let digest: Digest = serde_json::from_str(&row.content)
             .with_context(|| format!("digest {} content is unreadable", row.id))?;
-        digests.insert(row.id, Arc::new(digest));
+        let brief = brief_info(&app.config, Some(row.id), digest.created_at);
+        let copies = Copies::new(digest, brief, app.config.brief.timezone);
+        digests.insert(row.id, Arc::new(copies));
     }
     let report = Arc::new(Mutex::new(DeliveryReport::default()));
     let pace = app.config.delivery.rate_per_second.map(|r| {
@@ -986,7 +1026,7 @@ enum Delivered {
 async fn deliver_one(
     app: &App,
     sender: &Sender,
-    digest: &Digest,
+    copies: &Copies,
     p: &PendingDelivery,
 ) -> Delivered {
     let member = &p.member;
@@ -1000,10 +1040,10 @@ async fn deliver_one(
         email: member.email.clone(),
         sections: member.sections.clone(),
     };
-    let message = match message_for(
+    let message = match message_from_copies(
         app,
-        Some(p.digest_id),
-        digest,
+        p.digest_id,
+        copies,
         member.id,
         &recipient,
         SystemTime::now(),
