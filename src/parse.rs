@@ -1,9 +1,11 @@
 //! Parse: feed bytes → [`ParsedFeed`] (title, entries with our own keys, canonical URLs, dates).
 //!
-//! feed-rs does the parsing (RSS 0.9x/1.0/2.0, Atom, JSON Feed). When it rejects a
-//! document we try to repair the common breakage of real feeds (wrong or lying encoding,
-//! junk before the root, control characters, bare `&`, HTML-only entities) and parse again,
-//! noting what was repaired. Pure: no I/O, no clock.
+//! feed-rs does the parsing (RSS 0.9x/1.0/2.0, Atom, JSON Feed) of a body we first decode to
+//! UTF-8 ourselves (BOM, UTF-16/32, declared or lying charsets). When it rejects a document,
+//! or misses entries the document holds, we repair the common breakage of real feeds (junk
+//! before the root, bare `&`, HTML-only entities) and parse again, then fall back to
+//! [`lenient`], a forgiving reader of our own (unknown RSS versions and namespaces, Atom
+//! 0.3, CDF, unclosed tags, JSON Feed quirks), noting what was done. Pure: no I/O, no clock.
 
 use std::borrow::Cow;
 
@@ -49,6 +51,8 @@ pub struct ParsedFeed {
     pub site_url: Option<String>,
     /// Entries in document order.
     pub entries: Vec<ParsedEntry>,
+    /// Entries left out because they carry no title, link or text a reader could use.
+    pub skipped: usize,
     /// What had to be repaired before the feed parsed, if anything.
     pub repaired: Vec<String>,
     /// The feed's `<ttl>`: minutes it may be cached.
@@ -94,21 +98,72 @@ pub enum ParseError {
 }
 
 /// Parses `body`, fetched from `feed_url`, into a feed.
+///
+/// The body is first decoded to UTF-8 (BOM, XML 1.0 appendix F autodetection, declared
+/// encoding, else UTF-8 or Windows-1252), so feed-rs never switches encodings mid-stream.
+/// If feed-rs rejects the document, or reads fewer entries than the document plainly
+/// holds, the document is repaired and read again, then read by [`lenient`], which takes
+/// any `<item>`/`<entry>` under any feed-like root and never fails on markup.
 pub fn parse_feed(body: &[u8], feed_url: &Url) -> Result<ParsedFeed, ParseError> {
-    let first = match try_parse(body, feed_url) {
-        Ok(feed) => return Ok(convert(feed, feed_url, Vec::new())),
+    let (text, notes) = normalize(body);
+    let visible = lenient::count_entries(&text);
+    // Done when a reading has every entry the document holds and each is usable.
+    let complete = |p: &ParsedFeed, read: usize| read >= visible && p.skipped == 0;
+    let mut best: Option<ParsedFeed> = None;
+    let first_reason = match try_parse(text.as_bytes(), feed_url) {
+        Ok(feed) => {
+            let read = feed.entries.len();
+            let parsed = convert(from_feed_rs(feed), feed_url, notes.clone());
+            if complete(&parsed, read) {
+                return Ok(parsed);
+            }
+            let reason = format!(
+                "feed-rs read {read} of {visible} entries, {} of them without title, link or text",
+                parsed.skipped
+            );
+            best = Some(parsed);
+            reason
+        }
+        Err(_) if looks_like_html(text.as_bytes()) => {
+            return Err(ParseError::Html {
+                alternate: find_alternate(text.as_bytes(), feed_url),
+            });
+        }
         Err(e) => e,
     };
-    if looks_like_html(body) {
-        return Err(ParseError::Html {
-            alternate: find_alternate(body, feed_url),
-        });
+    let (repaired, repairs) = repair(&text);
+    let mut notes = notes;
+    notes.extend(repairs.iter().cloned());
+    if !repairs.is_empty()
+        && let Ok(feed) = try_parse(repaired.as_bytes(), feed_url)
+    {
+        let read = feed.entries.len();
+        let parsed = convert(from_feed_rs(feed), feed_url, notes.clone());
+        if complete(&parsed, read) {
+            return Ok(parsed);
+        }
+        if better(&parsed, best.as_ref()) {
+            best = Some(parsed);
+        }
     }
-    let (repaired_body, repairs) = repair(body);
-    match try_parse(repaired_body.as_bytes(), feed_url) {
-        Ok(feed) if !repairs.is_empty() => Ok(convert(feed, feed_url, repairs)),
-        _ => Err(ParseError::Invalid { reason: first }),
+    // The strict readings miss entries (or failed): the lenient one, if it does better.
+    if let Some(loose) = lenient::parse(&repaired) {
+        notes.push(format!("read leniently ({first_reason})"));
+        let parsed = convert(loose, feed_url, notes);
+        if better(&parsed, best.as_ref()) {
+            best = Some(parsed);
+        }
     }
+    best.ok_or(ParseError::Invalid {
+        reason: first_reason,
+    })
+}
+
+/// Whether `a` gives a reader more than `b`: more usable entries, else more entries read
+/// (a tie keeps `b`, the stricter reading).
+fn better(a: &ParsedFeed, b: Option<&ParsedFeed>) -> bool {
+    let rank = |p: &ParsedFeed| (p.entries.len(), p.entries.len() + p.skipped);
+    b.is_none_or(|b| rank(a) > rank(b))
 }
 
 fn try_parse(body: &[u8], feed_url: &Url) -> Result<feed_rs::model::Feed, String> {
@@ -119,31 +174,90 @@ fn try_parse(body: &[u8], feed_url: &Url) -> Result<feed_rs::model::Feed, String
     parser.parse(body).map_err(|e| e.to_string())
 }
 
-fn convert(feed: feed_rs::model::Feed, feed_url: &Url, repaired: Vec<String>) -> ParsedFeed {
+/// A feed as either reader saw it, before it becomes a [`ParsedFeed`].
+#[derive(Debug, Default)]
+struct RawFeed {
+    title: Option<String>,
+    ttl: Option<u32>,
+    links: Vec<RawLink>,
+    entries: Vec<RawEntry>,
+}
+
+/// A link with its `rel`, unresolved.
+#[derive(Debug)]
+struct RawLink {
+    rel: Option<String>,
+    href: String,
+}
+
+/// One entry as either reader saw it: HTML or text, unresolved links.
+#[derive(Debug, Default)]
+struct RawEntry {
+    id: Option<String>,
+    title: Option<String>,
+    links: Vec<RawLink>,
+    content: Option<String>,
+    summary: Option<String>,
+    published: Option<DateTime<Utc>>,
+    updated: Option<DateTime<Utc>>,
+    authors: Vec<String>,
+}
+
+fn from_feed_rs(feed: feed_rs::model::Feed) -> RawFeed {
+    let links = |links: Vec<feed_rs::model::Link>| {
+        links
+            .into_iter()
+            .map(|l| RawLink {
+                rel: l.rel,
+                href: l.href,
+            })
+            .collect()
+    };
+    RawFeed {
+        title: feed.title.map(|t| t.content),
+        ttl: feed.ttl,
+        links: links(feed.links),
+        entries: feed
+            .entries
+            .into_iter()
+            .map(|e| RawEntry {
+                id: (e.id != NO_ID).then_some(e.id),
+                title: e.title.map(|t| t.content),
+                links: links(e.links),
+                content: e.content.and_then(|c| c.body),
+                summary: e.summary.map(|s| s.content),
+                published: e.published,
+                updated: e.updated,
+                authors: e.authors.into_iter().filter_map(|a| a.name).collect(),
+            })
+            .collect(),
+    }
+}
+
+fn convert(feed: RawFeed, feed_url: &Url, repaired: Vec<String>) -> ParsedFeed {
     let site_url = feed
         .links
         .iter()
         .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .and_then(|l| feed_url.join(&l.href).ok())
+        .and_then(|l| feed_url.join(l.href.trim()).ok())
         .map(|u| u.to_string());
-    let entries = feed
+    let total = feed.entries.len();
+    let entries: Vec<ParsedEntry> = feed
         .entries
         .into_iter()
         .filter_map(|e| convert_entry(e, feed_url))
         .collect();
     ParsedFeed {
-        ttl_minutes: feed.ttl,
-        title: feed
-            .title
-            .map(|t| text_of(&t.content))
-            .filter(|t| !t.is_empty()),
+        title: feed.title.map(|t| text_of(&t)).filter(|t| !t.is_empty()),
         site_url,
+        skipped: total - entries.len(),
         entries,
         repaired,
+        ttl_minutes: feed.ttl,
     }
 }
 
-fn convert_entry(e: feed_rs::model::Entry, feed_url: &Url) -> Option<ParsedEntry> {
+fn convert_entry(e: RawEntry, feed_url: &Url) -> Option<ParsedEntry> {
     let link = e
         .links
         .iter()
@@ -152,21 +266,9 @@ fn convert_entry(e: feed_rs::model::Entry, feed_url: &Url) -> Option<ParsedEntry
         .and_then(|l| feed_url.join(l.href.trim()).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .map(|u| canonical_url(&u));
-    let title = e
-        .title
-        .as_ref()
-        .map(|t| text_of(&t.content))
-        .unwrap_or_default();
-    let content_html = e
-        .content
-        .as_ref()
-        .and_then(|c| c.body.clone())
-        .filter(|b| !b.trim().is_empty());
-    let summary_html = e
-        .summary
-        .as_ref()
-        .map(|s| s.content.clone())
-        .filter(|b| !b.trim().is_empty());
+    let title = e.title.as_deref().map(text_of).unwrap_or_default();
+    let content_html = e.content.filter(|b| !b.trim().is_empty());
+    let summary_html = e.summary.filter(|b| !b.trim().is_empty());
     // An entry with neither a title nor a link nor text is nothing a reader can use.
     if title.is_empty() && link.is_none() && content_html.is_none() && summary_html.is_none() {
         return None;
@@ -177,8 +279,9 @@ fn convert_entry(e: feed_rs::model::Entry, feed_url: &Url) -> Option<ParsedEntry
     } else {
         title
     };
-    let key = if e.id != NO_ID && !e.id.trim().is_empty() {
-        format!("id:{}", e.id.trim())
+    let id = e.id.as_deref().map(str::trim).filter(|id| !id.is_empty());
+    let key = if let Some(id) = id {
+        format!("id:{id}")
     } else if let Some(link) = &link {
         format!("url:{link}")
     } else {
@@ -195,20 +298,19 @@ fn convert_entry(e: feed_rs::model::Entry, feed_url: &Url) -> Option<ParsedEntry
         let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         format!("hash:{hex}")
     };
-    let author = (!e.authors.is_empty()).then(|| {
-        e.authors
-            .iter()
-            .filter_map(|a| a.name.as_deref().map(str::trim))
-            .filter(|n| !n.is_empty())
-            .collect::<Vec<_>>()
-            .join(", ")
-    });
+    let author = e
+        .authors
+        .iter()
+        .map(|a| a.trim())
+        .filter(|n| !n.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
     Some(ParsedEntry {
         key,
         title,
         url: link.map(|u| u.to_string()),
         published,
-        author: author.filter(|a| !a.is_empty()),
+        author: (!author.is_empty()).then_some(author),
         content_html,
         summary_html,
     })
@@ -285,51 +387,74 @@ pub fn find_alternate(body: &[u8], page_url: &Url) -> Option<String> {
         .map(|u| u.to_string())
 }
 
-/// Repairs the usual breakage of real-world feeds; returns the UTF-8 text and what was done.
-fn repair(body: &[u8]) -> (String, Vec<String>) {
-    let mut repairs = Vec::new();
+/// Decodes `body` to UTF-8 text that feed-rs can read without switching encodings: no BOM,
+/// every XML declaration saying UTF-8 (quick-xml panics when a declaration names another
+/// encoding once its look-ahead buffer is spent), no control characters XML forbids.
+/// Returns the text and what was done that a reader of the report should know.
+fn normalize(body: &[u8]) -> (String, Vec<String>) {
+    let mut notes = Vec::new();
     let (text, note) = decode(body);
-    if let Some(note) = note {
-        repairs.push(note);
-    }
-    let mut text = text.into_owned();
-
-    // Junk before the root element (a PHP warning, blank lines, a BOM).
-    if let Some(start) = text.find('<')
-        && start > 0
-    {
-        text.drain(..start);
-        repairs.push("removed text before the root element".into());
-    }
-    // Only one XML declaration may exist, at offset 0; a second one after junk is dropped.
-    if let Some(pos) = text[1..].find("<?xml").map(|p| p + 1)
-        && text.starts_with("<?xml")
-        && let Some(end) = text[pos..].find("?>")
-    {
-        text.replace_range(pos..pos + end + 2, "");
-    }
-    // We transcoded to UTF-8 above, so the declaration must now say so.
-    if text.starts_with("<?xml")
-        && let Some(end) = text.find("?>")
-    {
-        let decl = &text[..end];
-        if let Some(enc) = decl.find("encoding=") {
-            let rest = &decl[enc + 9..];
-            let quote = rest.chars().next().unwrap_or('"');
-            if let Some(close) = rest[1..].find(quote) {
-                let range = enc..enc + 9 + close + 2;
-                if !text[range.clone()].eq_ignore_ascii_case("encoding=\"utf-8\"") {
-                    text.replace_range(range, "encoding=\"utf-8\"");
-                }
-            }
-        }
-    }
+    notes.extend(note);
+    let mut text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
     let before = text.len();
     text.retain(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'));
     if text.len() != before {
-        repairs.push("removed control characters".into());
+        notes.push("removed control characters".into());
     }
-    let (fixed, amps, entities) = fix_ampersands(&text);
+    (utf8_declarations(&text), notes)
+}
+
+/// Every `<?xml …?>` declaration rewritten to name UTF-8: the first as the document's
+/// declaration, any later one (junk, concatenated documents) made an inert processing
+/// instruction. Replaced, not deleted: deleting `<?xml version…?>` out of
+/// `<?xml<?xml version…?> encoding="utf-16"?>` would join a new declaration.
+fn utf8_declarations(text: &str) -> String {
+    const DECL: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>";
+    const INERT: &str = "<?removed-declaration?>";
+    let mut out = String::with_capacity(text.len() + DECL.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("<?xml") {
+        let after = &rest[pos + 5..];
+        // `<?xml-stylesheet …?>` is a processing instruction, not a declaration.
+        let is_decl = after.starts_with(|c: char| c.is_ascii_whitespace() || c == '?');
+        match after.find("?>") {
+            Some(end) if is_decl => {
+                out.push_str(&rest[..pos]);
+                if out.trim().is_empty() {
+                    out.clear();
+                    out.push_str(DECL);
+                } else {
+                    out.push_str(INERT);
+                }
+                rest = &after[end + 2..];
+            }
+            _ => {
+                out.push_str(&rest[..pos + 5]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Repairs the usual breakage of real-world feeds in normalized text; returns the repaired
+/// text and what was done.
+fn repair(text: &str) -> (String, Vec<String>) {
+    let mut repairs = Vec::new();
+    // JSON has its own escaping; these repairs are for XML.
+    if text.trim_start().starts_with('{') {
+        return (text.to_string(), repairs);
+    }
+    let mut text = text;
+    // Junk before the root element (a PHP warning, blank lines).
+    if let Some(start) = text.find('<')
+        && !text[..start].trim().is_empty()
+    {
+        text = &text[start..];
+        repairs.push("removed text before the root element".into());
+    }
+    let (fixed, amps, entities) = fix_ampersands(text);
     if amps > 0 {
         repairs.push(format!("escaped {amps} bare '&'"));
     }
@@ -341,29 +466,54 @@ fn repair(body: &[u8]) -> (String, Vec<String>) {
     (fixed, repairs)
 }
 
-/// Decodes bytes to text: BOM first, then a declared encoding that actually fits, then
-/// UTF-8, then Windows-1252 (what "ISO-8859-1" and unlabelled Western pages really are).
-fn decode(body: &[u8]) -> (Cow<'_, str>, Option<String>) {
+/// Decodes bytes to text: BOM first, then the byte pattern of `<?` (XML 1.0 appendix F),
+/// then a declared encoding that actually fits, then UTF-8, then Windows-1252 (what
+/// "ISO-8859-1" and unlabelled Western pages really are).
+fn decode(body: &[u8]) -> (String, Option<String>) {
+    // UTF-32 first: its little-endian BOM starts like UTF-16's.
+    if let Some(rest) = body.strip_prefix(&[0, 0, 0xfe, 0xff]) {
+        return (utf32(rest, u32::from_be_bytes), None);
+    }
+    if let Some(rest) = body.strip_prefix(&[0xff, 0xfe, 0, 0]) {
+        return (utf32(rest, u32::from_le_bytes), None);
+    }
+    if body.starts_with(&[0, 0, 0, b'<']) {
+        return (utf32(body, u32::from_be_bytes), None);
+    }
+    if body.starts_with(&[b'<', 0, 0, 0]) {
+        return (utf32(body, u32::from_le_bytes), None);
+    }
     if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(body) {
-        let (text, _, _) = enc.decode(&body[bom_len..]);
-        return (text, None);
+        let (text, _) = enc.decode_without_bom_handling(&body[bom_len..]);
+        return (text.into_owned(), None);
+    }
+    match body {
+        [0, b'<', 0, _, ..] => {
+            let (text, _) = encoding_rs::UTF_16BE.decode_without_bom_handling(body);
+            return (text.into_owned(), None);
+        }
+        [b'<', 0, _, 0, ..] => {
+            let (text, _) = encoding_rs::UTF_16LE.decode_without_bom_handling(body);
+            return (text.into_owned(), None);
+        }
+        _ => {}
     }
     let declared = declared_encoding(body);
     if let Some(enc) = declared
         && enc != encoding_rs::UTF_8
     {
-        let (text, _, had_errors) = enc.decode(body);
+        let (text, had_errors) = enc.decode_without_bom_handling(body);
         if !had_errors {
-            return (text, None);
+            return (text.into_owned(), None);
         }
     }
     match std::str::from_utf8(body) {
-        Ok(s) => (Cow::Borrowed(s), None),
+        Ok(s) => (s.to_string(), None),
         Err(_) => {
-            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(body);
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(body);
             let label = declared.map_or("no encoding", |e| e.name());
             (
-                text,
+                text.into_owned(),
                 Some(format!(
                     "decoded as Windows-1252 (declared {label}, but the bytes are not valid)"
                 )),
@@ -372,16 +522,34 @@ fn decode(body: &[u8]) -> (Cow<'_, str>, Option<String>) {
     }
 }
 
+/// UTF-32 in either byte order (encoding_rs has no decoder for it); bad code points and a
+/// ragged end become U+FFFD.
+fn utf32(bytes: &[u8], word: fn([u8; 4]) -> u32) -> String {
+    let mut out: String = bytes
+        .chunks_exact(4)
+        .map(|c| {
+            let w = word([c[0], c[1], c[2], c[3]]);
+            char::from_u32(w).unwrap_or(char::REPLACEMENT_CHARACTER)
+        })
+        .collect();
+    if !bytes.len().is_multiple_of(4) {
+        out.push(char::REPLACEMENT_CHARACTER);
+    }
+    out
+}
+
+/// The encoding the XML declaration names, if it is one we can read a declaration in:
+/// a declaration readable as ASCII cannot be in UTF-16, whatever it says.
 fn declared_encoding(body: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     let head = &body[..body.len().min(200)];
     let head = String::from_utf8_lossy(head);
     let decl_end = head.find("?>")?;
     let decl = &head[..decl_end];
-    let pos = decl.find("encoding=")?;
-    let rest = &decl[pos + 9..];
-    let quote = rest.chars().next()?;
+    let pos = decl.find("encoding")?;
+    let rest = decl[pos + 8..].trim_start().strip_prefix('=')?.trim_start();
+    let quote = rest.chars().next().filter(|c| matches!(c, '"' | '\''))?;
     let label = rest[1..].split(quote).next()?;
-    encoding_rs::Encoding::for_label(label.trim().as_bytes())
+    encoding_rs::Encoding::for_label(label.trim().as_bytes()).filter(|e| e.is_ascii_compatible())
 }
 
 /// Escapes `&` that do not start a reference, and rewrites HTML-only named entities
@@ -504,6 +672,659 @@ fn html_entity(name: &str) -> Option<u32> {
     })
 }
 
+/// A forgiving reader for what feed-rs refuses: any `<item>`/`<entry>` under the first
+/// `rss`, `feed`, `RDF` or `channel` element (RSS of any version or namespace, Atom 0.3,
+/// CDF), whatever the namespaces, unknown content types or unclosed tags.
+///
+/// Linear in the input: each byte is scanned a bounded number of times, nesting deeper
+/// than [`MAX_DEPTH`] is flattened, and the tree is an arena (no recursive drop).
+mod lenient {
+    use std::collections::HashMap;
+
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+    use super::{RawEntry, RawFeed, RawLink, html_entity};
+
+    /// Deepest nesting kept; deeper start tags are read as if they closed at once.
+    const MAX_DEPTH: usize = 256;
+
+    /// A piece of markup.
+    enum Token<'a> {
+        Start {
+            name: &'a str,
+            attrs: &'a str,
+            empty: bool,
+        },
+        End {
+            name: &'a str,
+        },
+        /// Character data with entities still escaped.
+        Text(&'a str),
+        /// A CDATA section's content, taken literally.
+        CData(&'a str),
+    }
+
+    /// Markup tokens of a text, skipping comments, processing instructions and doctypes.
+    struct Tokens<'a> {
+        s: &'a str,
+        pos: usize,
+        /// Quote characters known not to occur after `pos` (so a tag with a stray quote does
+        /// not rescan the rest of the document each time).
+        no_dquote: bool,
+        no_squote: bool,
+    }
+
+    impl<'a> Tokens<'a> {
+        fn new(s: &'a str) -> Self {
+            Tokens {
+                s,
+                pos: 0,
+                no_dquote: false,
+                no_squote: false,
+            }
+        }
+
+        /// Skips to just after `close`, or to the end when it never comes.
+        fn skip_past(&mut self, close: &str) {
+            self.pos = match self.s[self.pos..].find(close) {
+                Some(i) => self.pos + i + close.len(),
+                None => self.s.len(),
+            };
+        }
+
+        /// The end of the tag starting at `from` (index of its `>`), honouring quoted values.
+        fn tag_end(&mut self, from: usize) -> Option<usize> {
+            let bytes = self.s.as_bytes();
+            let mut i = from;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'>' => return Some(i),
+                    // A tag never holds another `<` outside quotes: this one was never closed.
+                    b'<' => return None,
+                    q @ (b'"' | b'\'') => {
+                        let known_missing = if q == b'"' {
+                            self.no_dquote
+                        } else {
+                            self.no_squote
+                        };
+                        let close = if known_missing {
+                            None
+                        } else {
+                            self.s[i + 1..].find(q as char)
+                        };
+                        match close {
+                            Some(c) => i += c + 2,
+                            None => {
+                                if q == b'"' {
+                                    self.no_dquote = true;
+                                } else {
+                                    self.no_squote = true;
+                                }
+                                i += 1;
+                            }
+                        }
+                    }
+                    _ => i += 1,
+                }
+            }
+            None
+        }
+    }
+
+    impl<'a> Iterator for Tokens<'a> {
+        type Item = Token<'a>;
+
+        fn next(&mut self) -> Option<Token<'a>> {
+            loop {
+                let rest = &self.s[self.pos..];
+                if rest.is_empty() {
+                    return None;
+                }
+                if !rest.starts_with('<') {
+                    let end = rest.find('<').unwrap_or(rest.len());
+                    self.pos += end;
+                    return Some(Token::Text(&rest[..end]));
+                }
+                if rest.starts_with("<!--") {
+                    self.pos += 4;
+                    self.skip_past("-->");
+                    continue;
+                }
+                if let Some(body) = rest.strip_prefix("<![CDATA[") {
+                    let end = body.find("]]>").unwrap_or(body.len());
+                    self.pos += 9 + end + 3.min(body.len() - end);
+                    return Some(Token::CData(&body[..end]));
+                }
+                if rest.starts_with("<!") {
+                    // A doctype may carry an internal subset in brackets.
+                    let gt = rest.find('>').unwrap_or(rest.len());
+                    if rest[..gt].contains('[') {
+                        self.skip_past("]>");
+                    } else {
+                        self.pos += (gt + 1).min(rest.len());
+                    }
+                    continue;
+                }
+                if rest.starts_with("<?") {
+                    self.skip_past("?>");
+                    continue;
+                }
+                let (closing, name_from) = match rest.strip_prefix("</") {
+                    Some(_) => (true, 2),
+                    None => (false, 1),
+                };
+                let name_len = rest[name_from..]
+                    .find(|c: char| c.is_whitespace() || matches!(c, '>' | '/' | '<'))
+                    .unwrap_or(rest.len() - name_from);
+                let starts_name = rest[name_from..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':');
+                let start = self.pos;
+                let end = if starts_name && name_len > 0 {
+                    self.tag_end(start + name_from + name_len)
+                } else {
+                    None
+                };
+                let Some(end) = end else {
+                    // A `<` that opens no tag is text.
+                    self.pos += 1;
+                    return Some(Token::Text("<"));
+                };
+                self.pos = end + 1;
+                let name = &rest[name_from..name_from + name_len];
+                if closing {
+                    return Some(Token::End { name });
+                }
+                let inner = &self.s[start + name_from + name_len..end];
+                let empty = inner.ends_with('/');
+                return Some(Token::Start {
+                    name,
+                    attrs: inner.strip_suffix('/').unwrap_or(inner),
+                    empty,
+                });
+            }
+        }
+    }
+
+    /// The local part of a qualified name, lowercased.
+    fn local(name: &str) -> String {
+        name.rsplit(':').next().unwrap_or(name).to_ascii_lowercase()
+    }
+
+    /// How many `<item>` and `<entry>` elements the text holds.
+    pub(super) fn count_entries(text: &str) -> usize {
+        Tokens::new(text)
+            .filter(|t| {
+                matches!(t, Token::Start { name, .. } if matches!(local(name).as_str(), "item" | "entry"))
+            })
+            .count()
+    }
+
+    /// Attribute pairs of a start tag, values unescaped; unquoted and bare names accepted.
+    fn attributes(s: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut rest = s.trim_start();
+        while !rest.is_empty() {
+            let name_len = rest
+                .find(|c: char| c.is_whitespace() || c == '=')
+                .unwrap_or(rest.len());
+            let name = &rest[..name_len];
+            rest = rest[name_len..].trim_start();
+            let value = if let Some(v) = rest.strip_prefix('=') {
+                let v = v.trim_start();
+                match v.chars().next() {
+                    Some(q @ ('"' | '\'')) => {
+                        let end = v[1..].find(q).map_or(v.len(), |e| e + 1);
+                        rest = v.get(end + 1..).unwrap_or("");
+                        &v[1..end]
+                    }
+                    _ => {
+                        let end = v.find(char::is_whitespace).unwrap_or(v.len());
+                        rest = &v[end..];
+                        &v[..end]
+                    }
+                }
+            } else {
+                ""
+            };
+            if !name.is_empty() {
+                out.push((name.to_string(), unescape(value)));
+            }
+            rest = rest.trim_start();
+            if name.is_empty() {
+                // A stray `=`: skip it so the loop advances.
+                rest = rest.get(1..).unwrap_or("");
+            }
+        }
+        out
+    }
+
+    /// Text with XML, numeric and HTML entity references decoded; anything else left as is.
+    pub(super) fn unescape(s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(pos) = rest.find('&') {
+            out.push_str(&rest[..pos]);
+            let after = &rest[pos + 1..];
+            let semi = after
+                .char_indices()
+                .take(32)
+                .find(|&(_, c)| c == ';')
+                .map(|(i, _)| i);
+            let decoded = semi.and_then(|semi| {
+                let name = &after[..semi];
+                let c = if let Some(num) = name.strip_prefix('#') {
+                    match num.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                        None => num.parse::<u32>().ok(),
+                    }
+                    .and_then(char::from_u32)
+                } else {
+                    match name {
+                        "amp" => Some('&'),
+                        "lt" => Some('<'),
+                        "gt" => Some('>'),
+                        "quot" => Some('"'),
+                        "apos" => Some('\''),
+                        _ => html_entity(name).and_then(char::from_u32),
+                    }
+                };
+                c.map(|c| (c, semi))
+            });
+            match decoded {
+                Some((c, semi)) => {
+                    out.push(c);
+                    rest = &after[semi + 1..];
+                }
+                None => {
+                    out.push('&');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// A child of an element.
+    enum Node {
+        Element(usize),
+        Text(String),
+    }
+
+    /// An element of the arena.
+    struct Element {
+        name: String,
+        attrs: Vec<(String, String)>,
+        children: Vec<Node>,
+    }
+
+    /// The document as a tree: `elements[0]` is the document itself.
+    struct Doc {
+        elements: Vec<Element>,
+        /// Elements still open when the text ended: the document was cut short there.
+        cut_off: Vec<usize>,
+    }
+
+    impl Doc {
+        fn build(text: &str) -> Doc {
+            let mut elements = vec![Element {
+                name: String::new(),
+                attrs: Vec::new(),
+                children: Vec::new(),
+            }];
+            let mut stack = vec![0usize];
+            // How many elements of each (lowercased) name are open, so an end tag that
+            // matches nothing open costs nothing rather than a walk down the stack.
+            let mut open: HashMap<String, usize> = HashMap::new();
+            for token in Tokens::new(text) {
+                let parent = *stack.last().unwrap_or(&0);
+                match token {
+                    Token::Start { name, attrs, empty } => {
+                        let id = elements.len();
+                        elements.push(Element {
+                            name: name.to_string(),
+                            attrs: attributes(attrs),
+                            children: Vec::new(),
+                        });
+                        elements[parent].children.push(Node::Element(id));
+                        if !empty && stack.len() <= MAX_DEPTH {
+                            stack.push(id);
+                            *open.entry(name.to_ascii_lowercase()).or_default() += 1;
+                        }
+                    }
+                    Token::End { name } => {
+                        // Close the nearest open element of that name, and any left open
+                        // inside it; an end tag matching nothing open is ignored.
+                        let key = name.to_ascii_lowercase();
+                        if open.get(&key).is_some_and(|&n| n > 0) {
+                            while stack.len() > 1 {
+                                let e = stack.pop().unwrap_or(0);
+                                let closed = elements[e].name.to_ascii_lowercase();
+                                if let Some(n) = open.get_mut(&closed) {
+                                    *n = n.saturating_sub(1);
+                                }
+                                if closed == key {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    Token::Text(t) => push_text(&mut elements[parent], unescape(t)),
+                    Token::CData(t) => push_text(&mut elements[parent], t.to_string()),
+                }
+            }
+            Doc {
+                elements,
+                cut_off: stack,
+            }
+        }
+
+        fn local(&self, e: usize) -> String {
+            local(&self.elements[e].name)
+        }
+
+        fn attr(&self, e: usize, name: &str) -> Option<&str> {
+            self.elements[e]
+                .attrs
+                .iter()
+                .find(|(k, _)| local(k) == name)
+                .map(|(_, v)| v.as_str())
+        }
+
+        fn children(&self, e: usize) -> impl Iterator<Item = usize> + '_ {
+            self.elements[e].children.iter().filter_map(|n| match n {
+                Node::Element(c) => Some(*c),
+                Node::Text(_) => None,
+            })
+        }
+
+        fn child(&self, e: usize, name: &str) -> Option<usize> {
+            self.children(e).find(|&c| self.local(c) == name)
+        }
+
+        /// All text below `e`, in order.
+        fn text(&self, e: usize) -> String {
+            let mut out = String::new();
+            self.collect_text(e, &mut out);
+            out.trim().to_string()
+        }
+
+        fn collect_text(&self, e: usize, out: &mut String) {
+            for n in &self.elements[e].children {
+                match n {
+                    Node::Text(t) => out.push_str(t),
+                    Node::Element(c) => self.collect_text(*c, out),
+                }
+            }
+        }
+
+        /// The content of `e` as HTML: its text when it holds only text (escaped HTML,
+        /// CDATA), else its children serialized (inline XHTML, unescaped markup).
+        fn html(&self, e: usize) -> String {
+            if self.children(e).next().is_none() {
+                return self.text(e);
+            }
+            let mut out = String::new();
+            for n in &self.elements[e].children {
+                self.serialize(n, &mut out);
+            }
+            out.trim().to_string()
+        }
+
+        fn serialize(&self, n: &Node, out: &mut String) {
+            match n {
+                Node::Text(t) => {
+                    for c in t.chars() {
+                        match c {
+                            '<' => out.push_str("&lt;"),
+                            '>' => out.push_str("&gt;"),
+                            '&' => out.push_str("&amp;"),
+                            c => out.push(c),
+                        }
+                    }
+                }
+                Node::Element(e) => {
+                    let el = &self.elements[*e];
+                    let name = el.name.rsplit(':').next().unwrap_or(&el.name);
+                    out.push('<');
+                    out.push_str(name);
+                    for (k, v) in &el.attrs {
+                        if k.starts_with("xmlns") {
+                            continue;
+                        }
+                        out.push(' ');
+                        out.push_str(k);
+                        out.push_str("=\"");
+                        out.push_str(&v.replace('&', "&amp;").replace('"', "&quot;"));
+                        out.push('"');
+                    }
+                    out.push('>');
+                    for c in &el.children {
+                        self.serialize(c, out);
+                    }
+                    out.push_str("</");
+                    out.push_str(name);
+                    out.push('>');
+                }
+            }
+        }
+
+        /// The first element, in document order, whose local name is one of `names`.
+        fn find(&self, names: &[&str]) -> Option<usize> {
+            (1..self.elements.len()).find(|&e| names.contains(&self.local(e).as_str()))
+        }
+
+        /// The outermost `item`/`entry` elements below `root`, in document order.
+        fn entries(&self, root: usize) -> Vec<usize> {
+            let mut out = Vec::new();
+            let mut stack = vec![root];
+            while let Some(e) = stack.pop() {
+                let kids: Vec<usize> = self.children(e).collect();
+                for &c in kids.iter().rev() {
+                    if matches!(self.local(c).as_str(), "item" | "entry") {
+                        out.push(c);
+                    } else {
+                        stack.push(c);
+                    }
+                }
+            }
+            // The stack visits later siblings' subtrees first; element ids are in document order.
+            out.sort_unstable();
+            out
+        }
+
+        fn link(&self, e: usize) -> Option<RawLink> {
+            let rel = self.attr(e, "rel").map(str::to_string);
+            let href = match self.attr(e, "href") {
+                Some(h) => h.to_string(),
+                None => self.text(e),
+            };
+            (!href.trim().is_empty()).then_some(RawLink { rel, href })
+        }
+
+        fn entry(&self, e: usize) -> RawEntry {
+            let mut entry = RawEntry::default();
+            // CDF puts the link and date on the item itself.
+            if let Some(href) = self.attr(e, "href") {
+                entry.links.push(RawLink {
+                    rel: None,
+                    href: href.to_string(),
+                });
+            }
+            entry.updated = self.attr(e, "lastmod").and_then(parse_date);
+            let mut permalink = None;
+            for c in self.children(e) {
+                match self.local(c).as_str() {
+                    "title" if entry.title.is_none() => entry.title = Some(self.text(c)),
+                    "link" => entry.links.extend(self.link(c)),
+                    "guid" | "id" if entry.id.is_none() => {
+                        let id = self.text(c);
+                        if self.attr(c, "ispermalink") != Some("false")
+                            && (id.starts_with("http://") || id.starts_with("https://"))
+                        {
+                            permalink = Some(id.clone());
+                        }
+                        entry.id = Some(id);
+                    }
+                    // `xhtml:body` and `fullitem` are how some early feeds carried full
+                    // content; feedparser reads both.
+                    "encoded" | "content" | "body" | "fullitem"
+                        if self.attr(c, "src").is_none() =>
+                    {
+                        entry.content = Some(self.html(c));
+                    }
+                    "description" | "summary" | "abstract" if entry.summary.is_none() => {
+                        entry.summary = Some(self.html(c));
+                    }
+                    "pubdate" | "published" | "issued" | "date" | "created" => {
+                        entry.published = entry.published.or(parse_date(&self.text(c)));
+                    }
+                    "updated" | "modified" | "lastbuilddate" => {
+                        entry.updated = entry.updated.or(parse_date(&self.text(c)));
+                    }
+                    "author" | "creator" => {
+                        let name = match self.child(c, "name") {
+                            Some(n) => self.text(n),
+                            None => self.text(c),
+                        };
+                        entry.authors.push(name);
+                    }
+                    _ => {}
+                }
+            }
+            // An RSS guid that is a permalink is the article's link when no link is given.
+            if entry.links.is_empty()
+                && let Some(href) = permalink
+            {
+                entry.links.push(RawLink { rel: None, href });
+            }
+            entry
+        }
+    }
+
+    fn push_text(parent: &mut Element, text: String) {
+        match parent.children.last_mut() {
+            Some(Node::Text(t)) => t.push_str(&text),
+            _ => parent.children.push(Node::Text(text)),
+        }
+    }
+
+    /// Dates as feeds write them: RFC 822/2822, RFC 3339, and W3C-DTF without a zone or time.
+    pub(super) fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+        let s = s.trim();
+        if let Ok(d) = DateTime::parse_from_rfc2822(s) {
+            return Some(d.with_timezone(&Utc));
+        }
+        if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+            return Some(d.with_timezone(&Utc));
+        }
+        for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"] {
+            if let Ok(d) = NaiveDateTime::parse_from_str(s, fmt) {
+                return Some(d.and_utc());
+            }
+        }
+        NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc())
+    }
+
+    /// A JSON Feed read without insisting on its version URL (`"version": "1.1"` is common)
+    /// or on fields the spec requires: any object with an `items` array.
+    fn parse_json(text: &str) -> Option<RawFeed> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        let items = v.get("items")?.as_array()?;
+        let s =
+            |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        let entries = items
+            .iter()
+            .map(|item| {
+                let mut authors: Vec<String> = item
+                    .get("authors")
+                    .and_then(|a| a.as_array())
+                    .into_iter()
+                    .flatten()
+                    .chain(item.get("author"))
+                    .filter_map(|a| s(a, "name"))
+                    .collect();
+                authors.dedup();
+                RawEntry {
+                    id: item.get("id").and_then(|id| {
+                        id.as_str()
+                            .map(str::to_string)
+                            .or(id.as_i64().map(|n| n.to_string()))
+                    }),
+                    title: s(item, "title"),
+                    links: ["url", "external_url"]
+                        .iter()
+                        .filter_map(|k| s(item, k))
+                        .map(|href| RawLink { rel: None, href })
+                        .collect(),
+                    content: s(item, "content_html").or_else(|| {
+                        s(item, "content_text").map(|t| {
+                            t.replace('&', "&amp;")
+                                .replace('<', "&lt;")
+                                .replace('>', "&gt;")
+                        })
+                    }),
+                    summary: s(item, "summary"),
+                    published: s(item, "date_published").as_deref().and_then(parse_date),
+                    updated: s(item, "date_modified").as_deref().and_then(parse_date),
+                    authors,
+                }
+            })
+            .collect();
+        Some(RawFeed {
+            title: s(&v, "title"),
+            ttl: None,
+            links: s(&v, "home_page_url")
+                .map(|href| RawLink { rel: None, href })
+                .into_iter()
+                .collect(),
+            entries,
+        })
+    }
+
+    /// Reads `text` as a feed, or `None` when it has no feed-like root element (or, for
+    /// JSON, no `items`).
+    pub(super) fn parse(text: &str) -> Option<RawFeed> {
+        if text.trim_start().starts_with('{') {
+            return parse_json(text);
+        }
+        let doc = Doc::build(text);
+        let root = doc.find(&["rss", "feed", "rdf", "channel"])?;
+        // A feed that ends inside an entry was cut short (a dropped connection, the body
+        // size cap): that entry is a fragment, and a stored fragment stays. A missing
+        // `</rss>` alone loses nothing.
+        if doc
+            .cut_off
+            .iter()
+            .any(|&e| matches!(doc.local(e).as_str(), "item" | "entry"))
+        {
+            return None;
+        }
+        let channel = doc.child(root, "channel").unwrap_or(root);
+        Some(RawFeed {
+            title: doc.child(channel, "title").map(|t| doc.text(t)),
+            ttl: doc
+                .child(channel, "ttl")
+                .and_then(|t| doc.text(t).parse().ok()),
+            links: doc
+                .children(channel)
+                .filter(|&c| doc.local(c) == "link")
+                .filter_map(|c| doc.link(c))
+                .collect(),
+            entries: doc
+                .entries(root)
+                .into_iter()
+                .map(|e| doc.entry(e))
+                .collect(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -585,5 +1406,152 @@ mod tests {
     fn garbage_is_reported_not_panicked() {
         let err = parse_feed(b"\x00\x01 not a feed at all", &url()).expect_err("garbage");
         assert!(matches!(err, ParseError::Invalid { .. }));
+    }
+
+    /// The item titles of a parse.
+    fn titles(f: &ParsedFeed) -> Vec<&str> {
+        f.entries.iter().map(|e| e.title.as_str()).collect()
+    }
+
+    const RSS: &str = "<rss version=\"2.0\"><channel><title>Café</title>\
+        <item><title>Crème</title><link>https://ex.org/1</link></item></channel></rss>";
+
+    #[test]
+    fn utf16_and_utf32_are_decoded_with_or_without_a_bom() {
+        // A declaration saying "utf-16" once made quick-xml panic inside feed-rs.
+        let doc = format!("<?xml version=\"1.0\" encoding=\"utf-16\"?>{RSS}");
+        let le: Vec<u8> = doc.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = doc.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let u32le: Vec<u8> = doc.chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
+        let u32be: Vec<u8> = doc.chars().flat_map(|c| (c as u32).to_be_bytes()).collect();
+        for (name, body) in [
+            ("utf-16le", le.clone()),
+            ("utf-16be", be.clone()),
+            ("utf-16le bom", [&[0xff, 0xfe][..], &le].concat()),
+            ("utf-16be bom", [&[0xfe, 0xff][..], &be].concat()),
+            ("utf-32le", u32le.clone()),
+            ("utf-32be", u32be.clone()),
+            ("utf-32le bom", [&[0xff, 0xfe, 0, 0][..], &u32le].concat()),
+            ("utf-32be bom", [&[0, 0, 0xfe, 0xff][..], &u32be].concat()),
+        ] {
+            let f = parse_feed(&body, &url()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(f.title.as_deref(), Some("Café"), "{name}");
+            assert_eq!(titles(&f), ["Crème"], "{name}");
+        }
+    }
+
+    #[test]
+    fn a_later_declaration_naming_another_encoding_does_not_panic() {
+        // Past quick-xml's look-ahead, a second declaration used to switch the decoder.
+        let items = "<item><title>x</title><link>https://ex.org/x</link></item>".repeat(400);
+        let xml = format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel>{items}\
+             <?xml version=\"1.0\" encoding=\"iso-8859-1\"?>{items}</channel></rss>"
+        );
+        let f = parse_feed(xml.as_bytes(), &url()).expect("parses");
+        assert_eq!(f.entries.len(), 800);
+    }
+
+    #[test]
+    fn empty_and_non_ascii_bodies_are_errors_not_panics() {
+        for body in [&b""[..], "é".as_bytes(), b"   ", b"<", b"\xff\xfe", b"{"] {
+            assert!(parse_feed(body, &url()).is_err(), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn rss_of_any_version_atom_03_and_cdf_are_read() {
+        for xml in [
+            "<rss><channel><item><title>A</title></item></channel></rss>",
+            "<rss version=\"0.94\"><channel><item><title>A</title></item></channel></rss>",
+            "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\"><channel>\
+             <item><title>A</title></item></channel></rss>",
+            "<CHANNEL HREF=\"https://ex.org/\"><TITLE>T</TITLE>\
+             <ITEM HREF=\"https://ex.org/a\"><TITLE>A</TITLE></ITEM></CHANNEL>",
+        ] {
+            let f = parse_feed(xml.as_bytes(), &url()).unwrap_or_else(|e| panic!("{xml}: {e}"));
+            assert_eq!(titles(&f), ["A"], "{xml}");
+        }
+        let atom03 = r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>T</title>
+            <entry><title>A</title><link rel="alternate" href="https://ex.org/a"/>
+            <issued>2004-01-02T03:04:05Z</issued>
+            <content type="text/html" mode="escaped">&lt;p&gt;Body&lt;/p&gt;</content></entry></feed>"#;
+        let f = parse_feed(atom03.as_bytes(), &url()).expect("atom 0.3");
+        let e = &f.entries[0];
+        assert_eq!(e.title, "A");
+        assert_eq!(e.url.as_deref(), Some("https://ex.org/a"));
+        assert_eq!(
+            e.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2004-01-02T03:04:05+00:00")
+        );
+        assert_eq!(e.content_html.as_deref(), Some("<p>Body</p>"));
+        assert!(f.repaired.iter().any(|r| r.starts_with("read leniently")));
+    }
+
+    #[test]
+    fn one_bad_element_does_not_cost_the_other_entries() {
+        // feed-rs rejects the whole feed over one content type it does not know, and over
+        // tags left open; the lenient reader keeps every entry.
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom">
+            <entry><title>A</title><content type="application/x-weird">?</content></entry>
+            <entry><title>B</title><summary>b<br>c</summary></entry></feed>"#;
+        let f = parse_feed(atom.as_bytes(), &url()).expect("lenient");
+        assert_eq!(titles(&f), ["A", "B"]);
+    }
+
+    #[test]
+    fn json_feed_with_a_bare_version_number_is_read() {
+        let json = r#"{"version": "1.1", "title": "J", "items": [
+            {"id": 7, "url": "https://ex.org/j", "title": "J1", "content_text": "a < b",
+             "date_published": "2026-11-27T10:00:00Z"}]}"#;
+        let f = parse_feed(json.as_bytes(), &url()).expect("json");
+        let e = &f.entries[0];
+        assert_eq!((e.key.as_str(), e.title.as_str()), ("id:7", "J1"));
+        assert_eq!(e.content_html.as_deref(), Some("a &lt; b"));
+        assert!(e.published.is_some());
+    }
+
+    #[test]
+    fn entries_with_nothing_to_show_are_counted_as_skipped() {
+        let xml = "<rss version=\"2.0\"><channel><item><category>x</category></item>\
+            <item><title>A</title></item></channel></rss>";
+        let f = parse_feed(xml.as_bytes(), &url()).expect("parses");
+        assert_eq!((f.entries.len(), f.skipped), (1, 1));
+    }
+
+    #[test]
+    fn lenient_dates_cover_what_feeds_write() {
+        for s in [
+            "Fri, 27 Nov 2026 10:00:00 GMT",
+            "2026-11-27T10:00:00Z",
+            "2026-11-27T10:00:00+00:00",
+            "2026-11-27T10:00:00",
+            "2026-11-27",
+        ] {
+            assert!(lenient::parse_date(s).is_some(), "{s}");
+        }
+        assert!(lenient::parse_date("yesterday").is_none());
+    }
+
+    #[test]
+    fn a_feed_cut_off_inside_an_entry_is_refused_but_a_missing_end_tag_loses_nothing() {
+        let cut = "<rss version=\"2.0\"><channel><title>T</title>\
+            <item><title>Whole</title></item><item><title>Cut off mid-tr";
+        assert!(parse_feed(cut.as_bytes(), &url()).is_err());
+        let unclosed = "<rss version=\"2.0\"><channel><title>T</title>\
+            <item><title>Whole</title></item></channel></rss";
+        let f = parse_feed(unclosed.as_bytes(), &url()).expect("lenient");
+        assert_eq!(titles(&f), ["Whole"]);
+    }
+
+    #[test]
+    fn removing_a_declaration_never_joins_a_new_one() {
+        // Found by `mutated_real_feeds_never_panic` after 691,960 cases: quick-xml panicked
+        // on the declaration the old removal glued together.
+        let xml = "<rss version=\"2.0\"><channel><title>a<?xml<?xml version=\"1.0\" \
+            encoding=\"utf-16\"?> version=\"1.0\" encoding=\"utf-16\"?>b</title>\
+            <item><title>x</title></item></channel></rss>";
+        let f = parse_feed(xml.as_bytes(), &url()).expect("parses");
+        assert_eq!(titles(&f), ["x"]);
     }
 }
