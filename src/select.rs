@@ -116,9 +116,21 @@ pub fn select(
         .rev()
         .map(|f| (f.url.as_str(), f))
         .collect(); // first wins
-    let mut scored: Vec<(f64, Story)> = Vec::new();
+    // Candidates are kept as references with their score; a Story (with its own copies of
+    // the strings) is built only for the dozen chosen, so 35,000 candidates cost little.
+    struct Scored<'a> {
+        score: f64,
+        entry: &'a StoredEntry,
+        url: &'a str,
+        feed: &'a crate::config::Feed,
+        section: &'a str,
+        date: DateTime<Utc>,
+    }
+    let mut scored: Vec<(Scored<'_>, Title)> = Vec::new();
     for e in candidates {
-        let Some(url) = e.url.clone() else { continue };
+        let Some(url) = e.url.as_deref() else {
+            continue;
+        };
         let Some(&feed) = feeds.get(e.feed_url.as_str()) else {
             // The feed was removed from feeds.toml; its stories go with it.
             continue;
@@ -130,7 +142,7 @@ pub fn select(
         if e.published_at.is_some_and(|p| p < oldest) {
             continue;
         }
-        if sent_urls.contains(url.as_str()) {
+        if sent_urls.contains(url) {
             continue;
         }
         let title = Title::new(&e.title);
@@ -143,33 +155,30 @@ pub fn select(
         if e.summary.is_some() {
             score *= 1.5;
         }
+        let section = feed.section.as_deref().unwrap_or(&first_section);
         scored.push((
-            score,
-            Story {
-                entry_id: e.id,
-                title: e.title.clone(),
+            Scored {
+                score,
+                entry: e,
                 url,
-                summary: e.summary.clone(),
-                source: e.source.clone().unwrap_or_else(|| feed.name.clone()),
+                feed,
+                section,
                 date,
-                section: feed
-                    .section
-                    .clone()
-                    .unwrap_or_else(|| first_section.clone()),
-                access_note: e.paywalled.then(|| "subscription required".to_string()),
             },
+            title,
         ));
     }
     // Best first; ties broken by entry id so the result is deterministic.
     scored.sort_by(|a, b| {
-        b.0.partial_cmp(&a.0)
+        b.0.score
+            .partial_cmp(&a.0.score)
             .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.1.entry_id.cmp(&b.1.entry_id))
+            .then(a.0.entry.id.cmp(&b.0.entry.id))
     });
+    let (scored, titles): (Vec<Scored<'_>>, Vec<Title>) = scored.into_iter().unzip();
 
     // The same story may come from several feeds under slightly different headlines or
     // with the same URL; group those (transitively) and keep each group's best copy.
-    let titles: Vec<Title> = scored.iter().map(|(_, s)| Title::new(&s.title)).collect();
     let mut group: Vec<usize> = (0..scored.len()).collect();
     fn root(group: &mut [usize], mut i: usize) -> usize {
         while group[i] != i {
@@ -178,14 +187,14 @@ pub fn select(
         }
         i
     }
-    let urls: Vec<&str> = scored.iter().map(|(_, s)| s.url.as_str()).collect();
+    let urls: Vec<&str> = scored.iter().map(|s| s.url).collect();
     for (i, j) in duplicate_pairs(&urls, &titles) {
         let (a, b) = (root(&mut group, i), root(&mut group, j));
         // Point the later root at the earlier one, so a group's root is its best copy.
         group[a.max(b)] = a.min(b);
     }
     let mut chosen: Vec<Story> = Vec::new();
-    for (i, (_, story)) in scored.into_iter().enumerate() {
+    for (i, c) in scored.into_iter().enumerate() {
         if chosen.len() >= config.brief.max_stories {
             break;
         }
@@ -195,13 +204,23 @@ pub fn select(
         let in_section = chosen
             .iter()
             .skip(1)
-            .filter(|c| c.section == story.section)
+            .filter(|s| s.section == c.section)
             .count();
         let is_lead = chosen.is_empty();
         if !is_lead && in_section >= config.brief.per_section {
             continue;
         }
-        chosen.push(story);
+        let e = c.entry;
+        chosen.push(Story {
+            entry_id: e.id,
+            title: e.title.clone(),
+            url: c.url.to_string(),
+            summary: e.summary.clone(),
+            source: e.source.clone().unwrap_or_else(|| c.feed.name.clone()),
+            date: c.date,
+            section: c.section.to_string(),
+            access_note: e.paywalled.then(|| "subscription required".to_string()),
+        });
     }
     let mut chosen = chosen.into_iter();
     let lead = chosen.next()?;
@@ -270,18 +289,24 @@ fn title_words(title: &str) -> Vec<String> {
         .collect()
 }
 
-/// A headline's words as written (for equality) and as a sorted set (for overlap).
+/// A headline's words as written (for equality) and as a sorted set (for overlap), each
+/// word as a 64-bit hash: 35,000 headlines then take a few megabytes, not tens.
 struct Title {
-    words: Vec<String>,
-    set: Vec<String>,
+    words: Vec<u64>,
+    set: Vec<u64>,
 }
 
 impl Title {
     fn new(title: &str) -> Self {
-        Self::from_words(title_words(title))
-    }
-
-    fn from_words(words: Vec<String>) -> Self {
+        use std::hash::{Hash, Hasher};
+        let words: Vec<u64> = title_words(title)
+            .iter()
+            .map(|w| {
+                let mut h = std::hash::DefaultHasher::new();
+                w.hash(&mut h);
+                h.finish()
+            })
+            .collect();
         let mut set = words.clone();
         set.sort_unstable();
         set.dedup();
@@ -339,7 +364,7 @@ impl Title {
 fn duplicate_pairs(urls: &[&str], titles: &[Title]) -> Vec<(usize, usize)> {
     let mut pairs = Vec::new();
     let mut by_url: HashMap<&str, usize> = HashMap::new();
-    let mut by_words: HashMap<&[String], usize> = HashMap::new();
+    let mut by_words: HashMap<&[u64], usize> = HashMap::new();
     for (i, (url, t)) in urls.iter().zip(titles).enumerate() {
         match by_url.get(url) {
             Some(&j) => pairs.push((i, j)),
@@ -356,19 +381,19 @@ fn duplicate_pairs(urls: &[&str], titles: &[Title]) -> Vec<(usize, usize)> {
             }
         }
     }
-    let mut frequency: HashMap<&str, usize> = HashMap::new();
+    let mut frequency: HashMap<u64, usize> = HashMap::new();
     for t in titles.iter().filter(|t| t.words.len() >= 4) {
         for w in &t.set {
-            *frequency.entry(w).or_default() += 1;
+            *frequency.entry(*w).or_default() += 1;
         }
     }
-    let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut checked = vec![usize::MAX; titles.len()];
     for (i, t) in titles.iter().enumerate() {
         if t.words.len() < 4 {
             continue;
         }
-        let mut ordered: Vec<&str> = t.set.iter().map(String::as_str).collect();
+        let mut ordered: Vec<u64> = t.set.clone();
         ordered.sort_unstable_by_key(|w| (frequency[w], *w));
         let prefix = t.set.len() - (t.set.len() * 4 / 5).max(1) + 1;
         for w in &ordered[..prefix.min(ordered.len())] {
@@ -384,7 +409,7 @@ fn duplicate_pairs(urls: &[&str], titles: &[Title]) -> Vec<(usize, usize)> {
             }
         }
         for w in &ordered[..prefix.min(ordered.len())] {
-            index.entry(w).or_default().push(i);
+            index.entry(*w).or_default().push(i);
         }
     }
     pairs
