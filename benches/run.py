@@ -323,9 +323,12 @@ def fetch_figures(args, work, farm, sink):
             f"{first_bytes / 1e6:.1f} MB served), floor {floor[-1]:.2f}s ({n_urls} URLs), "
             f"second cycle {second_ratio[-1] * 100:.2f}% of bytes, {second_pages[-1]} pages")
         shutil.rmtree(d, ignore_errors=True)
+    # The ratio is the median of each run's ratio: ours and the floor of one run share
+    # the machine's load of the moment.
     o, f = median(ours), median(floor)
+    ratio = median([a / b for a, b in zip(ours, floor)])
     record("2 fetch cycle (fetch+parse+store, s)", f"{o:.2f}", f"{f:.2f} (bare client)",
-           f"{o / f:.2f}x", "<= 1.2x", o / f <= 1.2)
+           f"{ratio:.2f}x", "<= 1.2x", ratio <= 1.2)
     sr, sp = median(second_ratio), max(second_pages)
     record("3 second cycle, nothing changed (bytes)", f"{sr * 100:.2f}% of first", "first cycle",
            f"{sr:.4f}", "<= 5%, 0 pages", sr <= 0.05 and sp == 0)
@@ -372,8 +375,9 @@ def delivery_figure(args, work, fetched, sink):
             f"({size} bytes each)")
         shutil.rmtree(d, ignore_errors=True)
     o, f = median(ours), median(ref)
+    ratio = median([a / b for a, b in zip(ours, ref)])
     record(f"1 delivery (digests/s, C={args.connections})", f"{o:.0f}", f"{f:.0f} (smtp-source)",
-           f"{o / f:.2f}x", ">= 0.8x", o / f >= 0.8)
+           f"{ratio:.2f}x", ">= 0.8x", ratio >= 0.8)
 
 
 def extraction_figure(args, work):
@@ -427,11 +431,18 @@ def r2e_figure(args, work, sink):
         r, theirs = run(base + ["run"], 3600)
         if r.returncode != 0:
             log(f"r2e run exited {r.returncode}: {r.stderr[-500:]}")
-        # Ours: a whole `once` over the same feeds (we also fetch every article page).
+        # Ours: a whole `once` over the same feeds, which also fetches every new entry's
+        # article page (r2e does not); and the same with `[fetch] articles = false`.
         c = write_config(d / "ours", farm, n, args, sink.port if sink else None, 1)
         _, ours, _ = feedbrief(c, "once")
         record(f"6 vs rss2email ({n} feeds, wall s)", f"{ours:.2f}", f"{theirs:.2f} (r2e run)",
                f"{theirs / ours:.1f}x faster", ">= 20x faster", theirs / ours >= 20)
+        c = write_config(d / "feeds-only", farm, n, args, sink.port if sink else None, 1)
+        c.write_text(c.read_text().replace("[fetch]\n", "[fetch]\narticles = false\n", 1))
+        _, ours, _ = feedbrief(c, "once")
+        record(f"6 vs rss2email, feeds only ({n} feeds, wall s)", f"{ours:.2f}",
+               f"{theirs:.2f} (r2e run)", f"{theirs / ours:.1f}x faster", ">= 20x faster",
+               theirs / ours >= 20)
     finally:
         farm.stop()
 
