@@ -209,7 +209,11 @@ impl Fetcher {
                 .timeout(settings.timeout)
                 .pool_max_idle_per_host(settings.per_host)
         };
+        // No idle feed connections: a cycle asks most hosts for one feed, and an idle
+        // connection keeps a read buffer as large as the last body (at 300 feeds on 64
+        // hosts, 16 MB of an 81 MB peak). Pages keep theirs: a feed's pages follow it.
         let client = builder()
+            .pool_max_idle_per_host(0)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
