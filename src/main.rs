@@ -375,25 +375,55 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         } => {
             let app = open_app(&cli.config)?;
             let store = app.store();
+            let now = Utc::now();
+            let attention_after = chrono::Duration::from_std(app.config.fetch.attention_after)
+                .unwrap_or(chrono::Duration::days(1));
+            let when = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+            let mut needing = Vec::new();
             for f in &app.config.feeds {
-                let state = store.feed_state(f.url.as_str())?;
-                match state {
-                    None => println!("never fetched  {} <{}>", f.name, f.url),
-                    Some(s) => {
-                        let last = s.last_success_at.map_or("never".to_string(), |t| {
-                            t.format("%Y-%m-%d %H:%M UTC").to_string()
-                        });
-                        match &s.last_error {
-                            None => println!(
-                                "ok             {} <{}>: last success {last}",
-                                f.name, f.url
-                            ),
-                            Some(e) => println!(
-                                "FAILING ({}x)  {} <{}>: last success {last}; last error: {e}",
-                                s.error_count, f.name, f.url
-                            ),
+                let Some(s) = store.feed_state(f.url.as_str())? else {
+                    println!("never fetched  {} <{}>", f.name, f.url);
+                    continue;
+                };
+                let last = s.last_success_at.map_or("never".to_string(), when);
+                let next = s
+                    .not_before
+                    .max(s.next_fetch_at)
+                    .map_or("at the next cycle".to_string(), when);
+                match (&s.disabled, &s.last_error) {
+                    (Some(why), _) => {
+                        println!("DISABLED       {} <{}>: {why}", f.name, f.url);
+                        needing.push(format!(
+                            "{}: disabled ({why}); remove or replace it in feeds.toml",
+                            f.name
+                        ));
+                    }
+                    (None, None) => println!(
+                        "ok             {} <{}>: last success {last}; next fetch {next}",
+                        f.name, f.url
+                    ),
+                    (None, Some(e)) => {
+                        println!(
+                            "FAILING ({}x)  {} <{}>: last success {last}; next try {next}; last error: {e}",
+                            s.error_count, f.name, f.url
+                        );
+                        if s.failing_since.is_some_and(|t| now - t >= attention_after) {
+                            needing.push(format!(
+                                "{}: failing since {} ({e})",
+                                f.name,
+                                s.failing_since.map(when).unwrap_or_default()
+                            ));
                         }
                     }
+                }
+                if let Some(moved) = &s.fetch_url {
+                    println!("               moved permanently to {moved}; update feeds.toml");
+                }
+            }
+            if !needing.is_empty() {
+                println!("feeds needing attention: {}", needing.len());
+                for n in needing {
+                    println!("  {n}");
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -143,3 +143,44 @@ fn run_stops_cleanly_on_sigterm_and_serves_health_meanwhile() {
     assert!(status.success(), "exit {status:?}: {stderr}");
     assert!(stderr.contains("shutting down"), "{stderr}");
 }
+
+#[test]
+fn feeds_status_shows_state_next_fetch_and_what_needs_attention() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("feeds.toml");
+    let good = dir.path().join("good.xml");
+    std::fs::write(
+        &good,
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>G</title>\
+         <item><title>One</title><link>https://g.example.org/1</link></item></channel></rss>",
+    )
+    .expect("feed");
+    let good_url = url::Url::from_file_path(&good).expect("url");
+    let missing_url = url::Url::from_file_path(dir.path().join("missing.xml")).expect("url");
+    std::fs::write(
+        &config,
+        format!(
+            "[brief]\nname = \"B\"\nfrom = \"b@example.org\"\n[fetch]\narticles = false\nattention_after = \"1ms\"\n\
+             [[feed]]\nname = \"Good\"\nurl = \"{good_url}\"\n[[feed]]\nname = \"Missing\"\nurl = \"{missing_url}\"\n"
+        ),
+    )
+    .expect("config");
+    let out = feedbrief(&config, &["fetch"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = feedbrief(&config, &["feeds", "status"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ok             Good"), "{text}");
+    assert!(text.contains("next fetch"), "{text}");
+    assert!(text.contains("FAILING (1x)  Missing"), "{text}");
+    assert!(text.contains("feeds needing attention: 1"), "{text}");
+    assert!(text.contains("Missing: failing since"), "{text}");
+}
