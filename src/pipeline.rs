@@ -553,7 +553,11 @@ async fn fetch_one(
         .map(|(e, _)| e)
         .collect();
     // Pages and summaries only for entries we have not seen: this runs once each.
-    let pages = fetch_pages(app, &fresh).await;
+    let oldest = match oldest_selectable(app, now) {
+        Ok(t) => t,
+        Err(e) => return (FeedOutcome::Failed(format!("database: {e:#}")), moved_to),
+    };
+    let pages = fetch_pages(app, &fresh, oldest).await;
     let pages_fetched = pages
         .iter()
         .filter(|p| matches!(p, Page::Html { .. }))
@@ -635,13 +639,19 @@ pub enum Page {
 }
 
 /// Fetches the article page of each entry (concurrently, within the fetcher's limits).
-async fn fetch_pages(app: &App, entries: &[ParsedEntry]) -> Vec<Page> {
+///
+/// Entries published before `oldest` can never be selected (see [`oldest_selectable`]),
+/// so their pages are not fetched: a new feed's backlog costs one request, not fifty.
+async fn fetch_pages(app: &App, entries: &[ParsedEntry], oldest: DateTime<Utc>) -> Vec<Page> {
     if !app.config.fetch.articles {
         return vec![Page::Skipped; entries.len()];
     }
     let futures: Vec<_> = entries
         .iter()
         .map(|e| async move {
+            if e.published.is_some_and(|p| p < oldest) {
+                return Page::Skipped;
+            }
             let Some(url) = e.url.as_deref().and_then(|u| url::Url::parse(u).ok()) else {
                 return Page::Skipped;
             };
@@ -738,12 +748,28 @@ pub fn entry_with_summary(e: ParsedEntry) -> NewEntry {
     entry_from(e, Page::Skipped)
 }
 
+fn first_window(app: &App) -> chrono::Duration {
+    chrono::Duration::from_std(app.config.brief.first_window).unwrap_or(chrono::Duration::hours(24))
+}
+
+/// The oldest publication time a story may have and still be selected: a feed added today
+/// brings its backlog, and only posts from the window before the last digest (or, before
+/// any digest, before the first window) qualify.
+pub fn oldest_selectable(app: &App, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
+    let window = first_window(app);
+    let since = match app.store().last_digest()? {
+        Some((_, created, _)) => created,
+        None => now - window,
+    };
+    Ok(since - window)
+}
+
 /// Selects the next digest from stored entries without recording anything.
 pub fn next_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<Digest>> {
+    let oldest = oldest_selectable(app, now)?;
     let store = app.store();
     let last = store.last_digest()?;
-    let window = chrono::Duration::from_std(app.config.brief.first_window)
-        .unwrap_or(chrono::Duration::hours(24));
+    let window = first_window(app);
     let (after, since) = match last {
         Some((_, created, max_id)) => (Some(max_id), created),
         None => (None, now - window),
@@ -751,9 +777,6 @@ pub fn next_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<Diges
     let candidates = store.candidates(after, since)?;
     // Stories of the last month's digests are not sent again through another feed.
     let recently_sent = store.recently_sent(now - chrono::Duration::days(30))?;
-    // A feed added today brings its backlog; only posts from the window before the last
-    // digest (or the first window) qualify.
-    let oldest = since - window;
     Ok(select::select(
         &app.config,
         &candidates,
