@@ -273,18 +273,7 @@ mod tests {
     }
 
     fn brief() -> BriefInfo {
-        BriefInfo {
-            name: "Sample Brief".into(),
-            tagline: Some("Tagline".into()),
-            date_long: "Friday, November 27, 2026".into(),
-            date_short: "11/27/2026".into(),
-            web_url: Some("https://example.org/archive/1".into()),
-            archive_url: Some("https://example.org/archive".into()),
-            base_url: Some("https://example.org/".into()),
-            postal_address: Some("1 Main St".into()),
-            lang: "en".into(),
-            from_address: "brief@example.org".into(),
-        }
+        crate::render::sample_brief()
     }
 
     fn member(name: Option<&str>, email: &str, sections: &[&str]) -> Recipient {
@@ -331,20 +320,25 @@ mod tests {
         Templates::load(dir).expect("templates load")
     }
 
-    #[test]
-    fn filled_copies_equal_direct_renderings() {
-        let templates = Templates::load(std::path::Path::new("/nonexistent")).expect("builtin");
+    /// Every member's filled copy is exactly what rendering for that member gives.
+    fn assert_copies_equal_direct_renderings(templates: &Templates) {
         let copies = Copies::new(digest(), brief(), Tz::UTC);
         for (m, unsub) in members() {
             let direct = templates
                 .render(&digest(), &brief(), &m, &unsub, Tz::UTC)
                 .expect("direct");
             assert_eq!(
-                copies.render(&templates, &m, &unsub).expect("copy"),
+                copies.render(templates, &m, &unsub).expect("copy"),
                 direct,
                 "{m:?}"
             );
         }
+    }
+
+    #[test]
+    fn filled_copies_equal_direct_renderings() {
+        let templates = Templates::load(std::path::Path::new("/nonexistent")).expect("builtin");
+        assert_copies_equal_direct_renderings(&templates);
     }
 
     #[test]
@@ -354,34 +348,14 @@ mod tests {
             dir.path(),
             r#"<p title="{{ member.name }}">Hello {{ member.name or "reader" }}, {{ member.email }}</p>"#,
         );
-        let copies = Copies::new(digest(), brief(), Tz::UTC);
-        for (m, unsub) in members() {
-            let direct = templates
-                .render(&digest(), &brief(), &m, &unsub, Tz::UTC)
-                .expect("direct");
-            assert_eq!(
-                copies.render(&templates, &m, &unsub).expect("copy"),
-                direct,
-                "{m:?}"
-            );
-        }
+        assert_copies_equal_direct_renderings(&templates);
     }
 
     #[test]
     fn a_template_transforming_a_value_falls_back_to_direct_rendering() {
         let dir = tempfile::tempdir().expect("tempdir");
         let templates = templates_with(dir.path(), "<p>{{ member.email|upper }}</p>");
-        let copies = Copies::new(digest(), brief(), Tz::UTC);
-        for (m, unsub) in members() {
-            let direct = templates
-                .render(&digest(), &brief(), &m, &unsub, Tz::UTC)
-                .expect("direct");
-            assert_eq!(
-                copies.render(&templates, &m, &unsub).expect("copy"),
-                direct,
-                "{m:?}"
-            );
-        }
+        assert_copies_equal_direct_renderings(&templates);
     }
 
     #[test]

@@ -376,7 +376,8 @@ fn sample_digest() -> Digest {
     }
 }
 
-fn sample_brief() -> BriefInfo {
+/// The brief of the sample digest that checks templates at startup (tests reuse it).
+pub(crate) fn sample_brief() -> BriefInfo {
     BriefInfo {
         name: "Sample Brief".into(),
         tagline: Some("Tagline".into()),
