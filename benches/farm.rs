@@ -5,7 +5,8 @@
 //! test sees many hosts; every address gets its own listener (never `0.0.0.0`). Feeds carry
 //! an `ETag` and a `Last-Modified` and answer 304 to either. The farm counts the bytes it
 //! writes and the requests it answers, by kind, and reports them at `GET /_stats` (no
-//! latency); `GET /_urls` lists every feed and page URL (for the bare-client floor).
+//! latency); `GET /_urls` lists every feed and page URL, `GET /_page_log` every page URL
+//! requested so far, in order (the bare-client floor fetches the feeds and the same pages).
 //!
 //! `farm --feeds N --hosts H --latency-ms L --page-latency-ms P [--port PORT]` prints
 //! `READY <port>` once every listener is bound, then serves until killed (or `--lifetime`
@@ -35,6 +36,8 @@ struct Stats {
     feeds_304: AtomicU64,
     pages: AtomicU64,
     other: AtomicU64,
+    /// Every article page requested, in order (for the floor: the same URLs as ours).
+    page_log: std::sync::Mutex<Vec<String>>,
 }
 
 fn parse_args() -> Args {
@@ -185,6 +188,12 @@ async fn respond(head: &str, ctx: &Ctx) -> (&'static str, String, Vec<u8>, bool)
         }
         return ("200 OK", String::new(), out.into_bytes(), close);
     }
+    if path == "/_page_log" {
+        let log = s.page_log.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = log.join("\n");
+        out.push('\n');
+        return ("200 OK", String::new(), out.into_bytes(), close);
+    }
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     match parts.as_slice() {
         ["feed", f] => {
@@ -224,6 +233,10 @@ async fn respond(head: &str, ctx: &Ctx) -> (&'static str, String, Vec<u8>, bool)
             }
             tokio::time::sleep(a.page_latency).await;
             s.pages.fetch_add(1, Ordering::Relaxed);
+            s.page_log
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(page_url(a, i, j));
             (
                 "200 OK",
                 "Content-Type: text/html; charset=UTF-8\r\n".to_string(),

@@ -293,15 +293,20 @@ def fetch_figures(args, work, farm, sink):
     """Figures 2, 3 and 4: first cycle (a whole `once`), the floor, the second cycle."""
     log(f"fetch cycle: {args.feeds} feeds, latency {args.latency_ms} ms (pages {args.page_latency_ms} ms), "
         f"concurrency {args.concurrency}, per_host {args.per_host}, {args.hosts} loopback hosts")
-    urls = farm.get("/_urls").decode()
-    n_urls = len(urls.split())
+    # The floor fetches what ours fetched: every feed, and the article pages ours read
+    # (the farm logs them), so both sides make the same requests.
+    feed_urls = [u for u in farm.get("/_urls").decode().split() if "/feed/" in u]
     ours, floor, second_ratio, second_pages, rss = [], [], [], [], []
     for k in range(args.runs):
         d = work / f"cycle{k}"
         config = write_config(d, farm, args.feeds, args, sink.port if sink else None, args.members)
         before = farm.stats()
+        logged = len(farm.get("/_page_log").decode().split())
         r, wall, kb = feedbrief(config, "once", rss=True)
         mid = farm.stats()
+        pages_read = farm.get("/_page_log").decode().split()[logged:]
+        urls = "\n".join(feed_urls + pages_read) + "\n"
+        n_urls = len(feed_urls) + len(pages_read)
         ours.append(fetch_seconds(r.stdout))
         rss.append(kb / 1024)
         if k == 0:
@@ -320,7 +325,7 @@ def fetch_figures(args, work, farm, sink):
             raise SuiteError(f"floor client: {m.group(4)} of {n_urls} requests failed")
         floor.append(float(m.group(1)))
         log(f"  run {k + 1}: ours {ours[-1]:.2f}s (once wall {wall:.1f}s, peak RSS {rss[-1]:.1f} MB, "
-            f"{first_bytes / 1e6:.1f} MB served), floor {floor[-1]:.2f}s ({n_urls} URLs), "
+            f"{first_bytes / 1e6:.1f} MB served, {len(pages_read)} pages), floor {floor[-1]:.2f}s ({n_urls} URLs), "
             f"second cycle {second_ratio[-1] * 100:.2f}% of bytes, {second_pages[-1]} pages")
         shutil.rmtree(d, ignore_errors=True)
     # The ratio is the median of each run's ratio: ours and the floor of one run share

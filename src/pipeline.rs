@@ -24,7 +24,7 @@ use crate::members;
 use crate::parse::{self, ParsedEntry};
 use crate::render::{BriefInfo, Recipient, Rendered, Templates};
 use crate::select::{self, Digest};
-use crate::store::{NewEntry, PendingDelivery, Store};
+use crate::store::{NewEntry, PageUpdate, PendingDelivery, Store};
 use crate::summarize;
 use crate::token::Secret;
 
@@ -144,10 +144,6 @@ pub enum FeedOutcome {
         new: usize,
         /// Repairs that were needed to parse it.
         repaired: Vec<String>,
-        /// Article pages fetched for new entries.
-        pages: usize,
-        /// Article pages that could not be had (the feed's own text was used).
-        page_errors: Vec<String>,
     },
     /// 304: nothing changed.
     NotModified,
@@ -180,6 +176,8 @@ pub struct FeedResult {
 pub struct FetchReport {
     /// Per feed, in config order.
     pub feeds: Vec<FeedResult>,
+    /// The article pages read for the stories in contention.
+    pub pages: PagesReport,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -382,7 +380,8 @@ pub async fn fetch_all_with_progress(
     // make this future non-Send (rustc's higher-ranked lifetime limitation).
     let futures: Vec<_> = states
         .into_iter()
-        .map(|state| {
+        .enumerate()
+        .map(|(index, state)| {
             let app = Arc::clone(app);
             let cancel = cancel.clone();
             async move {
@@ -415,18 +414,27 @@ pub async fn fetch_all_with_progress(
                     attention,
                 };
                 on_feed(&result);
-                result
+                (index, result)
             }
         })
         .collect();
-    let results = futures::stream::iter(futures)
-        .buffered(app.config.fetch.concurrency.max(1))
+    // The fetcher holds requests to `[fetch] concurrency` (and `per_host`); twice as many
+    // feeds are under way so that parsing and storing one never leaves a request slot idle.
+    let mut results = futures::stream::iter(futures)
+        .buffer_unordered(app.config.fetch.concurrency.max(1) * 2)
         .collect::<Vec<_>>()
         .await;
-    Ok(FetchReport {
-        feeds: results,
-        elapsed: started.elapsed(),
-    })
+    results.sort_by_key(|(index, _)| *index);
+    let mut report = FetchReport {
+        feeds: results.into_iter().map(|(_, r)| r).collect(),
+        ..FetchReport::default()
+    };
+    // New entries may outrank the stories chosen so far: read the pages of those that do.
+    if report.new_entries() > 0 {
+        report.pages = fetch_story_pages(app, now, cancel).await?;
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
 }
 
 async fn fetch_one(
@@ -552,33 +560,35 @@ async fn fetch_one(
         .filter(|(_, known)| !known)
         .map(|(e, _)| e)
         .collect();
-    // Pages and summaries only for entries we have not seen: this runs once each.
+    // New entries are stored at once with their feed's text. Their article pages wait
+    // until they contend for a digest ([`fetch_story_pages`]): a page is read for the
+    // dozen stories a digest carries, not for every post of every feed.
     let oldest = match oldest_selectable(app, now) {
         Ok(t) => t,
         Err(e) => return (FeedOutcome::Failed(format!("database: {e:#}")), moved_to),
     };
-    let pages = fetch_pages(app, &fresh, oldest).await;
-    let pages_fetched = pages
-        .iter()
-        .filter(|p| matches!(p, Page::Html { .. }))
-        .count();
-    let page_errors: Vec<String> = pages
-        .iter()
-        .filter_map(|p| match p {
-            Page::Failed(e) => Some(e.clone()),
-            _ => None,
-        })
-        .collect();
-    let new_entries = tokio::task::spawn_blocking(move || {
+    let articles = app.config.fetch.articles;
+    let mut new_entries = tokio::task::spawn_blocking(move || {
         fresh
             .into_iter()
-            .zip(pages)
-            .map(|(e, page)| entry_from(e, page))
+            .map(|e| {
+                // A post older than any digest can carry never contends.
+                let selectable = e.published.is_none_or(|p| p >= oldest);
+                entry_from_feed(e, articles && selectable)
+            })
             .collect::<Vec<_>>()
     })
     .await
     .unwrap_or_default();
     let store = app.store();
+    // Another feed's entry may already have read this article's page.
+    for e in new_entries.iter_mut().filter(|e| e.page_wanted) {
+        if let Some(url) = &e.url
+            && let Ok(Some(facts)) = store.page_facts(url)
+        {
+            apply_page(e, &page_known(facts));
+        }
+    }
     let inserted = match store.insert_entries(state.id, &new_entries, now) {
         Ok(n) => n,
         Err(e) => return (FeedOutcome::Failed(format!("database: {e:#}")), moved_to),
@@ -606,8 +616,6 @@ async fn fetch_one(
             entries: total,
             new: inserted,
             repaired: parsed.repaired,
-            pages: pages_fetched,
-            page_errors,
         },
         moved_to,
     )
@@ -620,7 +628,7 @@ fn record(result: anyhow::Result<()>) {
     }
 }
 
-/// An article page as fetched for one new entry.
+/// An article page as fetched for one entry.
 #[derive(Debug, Clone)]
 pub enum Page {
     /// Not fetched: `[fetch] articles = false`, or the entry has no link.
@@ -634,118 +642,221 @@ pub enum Page {
     },
     /// Fetching failed, or it was not HTML; the reason names the URL.
     Failed(String),
-    /// Another entry already has this article: what its page told us.
-    Known(crate::store::PageFacts),
 }
 
-/// Fetches the article page of each entry (concurrently, within the fetcher's limits).
+/// Most rounds of "select, then read the chosen stories' pages" per call: a page can move
+/// a story to its canonical URL (merging it with another feed's copy) or change its
+/// summary, so the selection is run again on what the pages said.
+const PAGE_ROUNDS: usize = 4;
+
+/// The article pages read by [`fetch_story_pages`].
+#[derive(Debug, Clone, Default)]
+pub struct PagesReport {
+    /// Pages read.
+    pub read: usize,
+    /// Pages that could not be had (the feed's own text is used), each naming its URL.
+    pub errors: Vec<String>,
+}
+
+/// Reads the article pages of the stories the next digest would carry, where not read yet.
 ///
-/// Entries published before `oldest` can never be selected (see [`oldest_selectable`]),
-/// so their pages are not fetched: a new feed's backlog costs one request, not fifty.
-async fn fetch_pages(app: &App, entries: &[ParsedEntry], oldest: DateTime<Utc>) -> Vec<Page> {
+/// Selection ranks by recency, feed weight and whether there is a summary, none of which
+/// needs the page, so the pages are read only for the chosen stories (a page still wanted
+/// counts as giving a summary, so an entry is never passed over for lacking one it would
+/// get). Then the selection runs again, since a page can merge two stories or change one's
+/// summary, for at most [`PAGE_ROUNDS`] rounds. Each page is read once: an entry whose page
+/// failed keeps its feed's text. A new feed's fifty-post backlog costs no page at all
+/// unless its posts make the digest.
+pub async fn fetch_story_pages(
+    app: &Arc<App>,
+    now: DateTime<Utc>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<PagesReport> {
+    let mut report = PagesReport::default();
     if !app.config.fetch.articles {
-        return vec![Page::Skipped; entries.len()];
+        return Ok(report);
     }
-    let futures: Vec<_> = entries
-        .iter()
-        .map(|e| async move {
-            if e.published.is_some_and(|p| p < oldest) {
-                return Page::Skipped;
-            }
-            let Some(url) = e.url.as_deref().and_then(|u| url::Url::parse(u).ok()) else {
-                return Page::Skipped;
-            };
-            if let Ok(Some(facts)) = app.store().page_facts(url.as_str()) {
-                return Page::Known(facts);
-            }
-            match app.fetcher.get_page(&url).await {
-                Ok(f) if f.is_html() => Page::Html {
-                    html: f.text(),
-                    final_url: f.final_url,
-                },
-                Ok(f) => Page::Failed(format!(
-                    "{url}: not an HTML page ({})",
-                    f.content_type.as_deref().unwrap_or("no content type")
-                )),
-                Err(err) => Page::Failed(format!("{url}: {err}")),
-            }
-        })
-        .collect();
-    futures::stream::iter(futures)
-        .buffered(app.config.fetch.per_host.max(1) * 2)
-        .collect()
-        .await
+    for _ in 0..PAGE_ROUNDS {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let Some(digest) = next_digest(app, now)? else {
+            break;
+        };
+        let ids: Vec<i64> = digest.stories().map(|s| s.entry_id).collect();
+        let wanted = app.store().wanted_pages(&ids)?;
+        if wanted.is_empty() {
+            break;
+        }
+        let futures: Vec<_> = wanted
+            .into_iter()
+            .map(|w| {
+                let app = Arc::clone(app);
+                async move {
+                    let update = read_page(&app, &w).await;
+                    (w, update)
+                }
+            })
+            .collect();
+        let updates: Vec<_> = futures::stream::iter(futures)
+            .buffer_unordered(app.config.fetch.concurrency.max(1))
+            .collect()
+            .await;
+        let store = app.store();
+        let mut reselect = false;
+        for (w, update) in updates {
+            let update = update.unwrap_or_else(|e| {
+                tracing::info!(page = %w.url, feed = %w.feed_url, error = %e, "article page unavailable; feed text used");
+                report.errors.push(e);
+                PageUpdate::default()
+            });
+            report.read += usize::from(update.from_page);
+            reselect |= changes_selection(&w, &update);
+            store.set_page(w.id, &update)?;
+        }
+        if !reselect {
+            break;
+        }
+    }
+    Ok(report)
 }
 
-/// Turns a parsed entry and its article page into a stored entry. The summary comes from
-/// the article's main text; when the page cannot be had or says too little, from the
-/// feed's full content, then its description, then the page's own description.
-pub fn entry_from(e: ParsedEntry, page: Page) -> NewEntry {
+/// Whether what a page told us can change the selection that chose its entry: a new URL
+/// (two stories may now be one), no summary after all (a lower score), or a date where the
+/// feed gave none (another age). Its site name or paywall cannot.
+fn changes_selection(w: &crate::store::WantedPage, update: &PageUpdate) -> bool {
+    update.url.as_deref().is_some_and(|u| u != w.url)
+        || !(w.has_summary || update.summary.is_some() || update.description.is_some())
+        || (!w.has_date && update.published_at.is_some())
+}
+
+/// Fetches and reads one wanted page; `Err` says why it could not be had, naming its URL.
+async fn read_page(app: &App, w: &crate::store::WantedPage) -> Result<PageUpdate, String> {
+    // Another feed's entry may have read this article since.
+    if let Ok(Some(facts)) = app.store().page_facts(&w.url) {
+        return Ok(page_known(facts));
+    }
+    let url = url::Url::parse(&w.url).map_err(|e| format!("{}: {e}", w.url))?;
+    let fetched = app
+        .fetcher
+        .get_page(&url)
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !fetched.is_html() {
+        return Err(format!(
+            "{url}: not an HTML page ({})",
+            fetched.content_type.as_deref().unwrap_or("no content type")
+        ));
+    }
+    let page = Page::Html {
+        html: fetched.text(),
+        final_url: fetched.final_url,
+    };
+    let title = w.title.clone();
+    // Extraction is CPU work (and scraper's DOM is not Send): off the async threads.
+    tokio::task::spawn_blocking(move || page_update(&title, &page))
+        .await
+        .map_err(|e| format!("{url}: reading the page failed: {e}"))
+}
+
+/// What another entry's reading of the same page told us.
+fn page_known(facts: crate::store::PageFacts) -> PageUpdate {
+    PageUpdate {
+        url: None,
+        summary: facts.summary,
+        description: None,
+        source: facts.source,
+        paywalled: facts.paywalled,
+        published_at: None,
+        from_page: true,
+    }
+}
+
+/// The stored form of an entry from its feed alone: the summary from the feed's full
+/// content, else its description. `want_page` marks its article page as worth reading
+/// should the entry contend for a digest (only when it has a link).
+pub fn entry_from_feed(e: ParsedEntry, want_page: bool) -> NewEntry {
     let from_html = |html: &Option<String>| {
         html.as_deref()
             .map(crate::extract::html_to_blocks)
             .and_then(|blocks| summarize::summarize(&blocks))
     };
-    if let Page::Known(facts) = page {
-        return NewEntry {
-            key: e.key,
-            url: e.url,
-            title: e.title,
-            author: e.author,
-            published_at: e.published,
-            summary: facts.summary,
-            source: facts.source,
-            paywalled: facts.paywalled,
-            from_page: true,
-        };
-    }
-    let article = match &page {
-        Page::Html { html, final_url } => Some(crate::extract::extract(html, Some(final_url))),
-        Page::Skipped | Page::Failed(_) | Page::Known(_) => None,
-    };
-    let summary = article
-        .as_ref()
-        .and_then(|a| summarize::summarize_with_title(&a.blocks, Some(&e.title)))
-        .or_else(|| from_html(&e.content_html))
-        .or_else(|| from_html(&e.summary_html))
-        .or_else(|| {
-            article
-                .as_ref()
-                .and_then(|a| a.description.clone())
-                .and_then(|d| summarize::summarize(&[d]))
-        });
-    // The page's own URL after redirects (FeedBurner and tracking redirectors resolve
-    // here); its canonical link counts only on the same host, since any page can claim any
-    // canonical.
-    let url = match (&page, &article) {
-        (Page::Html { final_url, .. }, Some(a)) => {
-            let canonical = a
-                .canonical_url
-                .as_ref()
-                .filter(|c| c.host_str() == final_url.host_str())
-                .unwrap_or(final_url);
-            Some(parse::canonical_url(canonical).to_string())
-        }
-        _ => e.url.clone(),
-    };
+    let summary = from_html(&e.content_html).or_else(|| from_html(&e.summary_html));
     NewEntry {
+        page_wanted: want_page && e.url.is_some(),
         key: e.key,
-        url,
+        url: e.url,
         title: e.title,
         author: e.author,
-        published_at: e
-            .published
-            .or_else(|| article.as_ref().and_then(|a| a.published)),
+        published_at: e.published,
         summary,
-        source: article.as_ref().and_then(|a| a.site_name.clone()),
-        paywalled: article.as_ref().is_some_and(|a| a.paywalled),
-        from_page: article.is_some(),
+        source: None,
+        paywalled: false,
+        from_page: false,
     }
+}
+
+/// What an article page adds to the entry titled `title`: the summary of its main text,
+/// its site name, paywall, date, and its own URL after redirects (FeedBurner and tracking
+/// redirectors resolve here) or its canonical link on the same host (any page can claim
+/// any canonical). Without a page, nothing.
+pub fn page_update(title: &str, page: &Page) -> PageUpdate {
+    let Page::Html { html, final_url } = page else {
+        return PageUpdate::default();
+    };
+    let a = crate::extract::extract(html, Some(final_url));
+    let canonical = a
+        .canonical_url
+        .as_ref()
+        .filter(|c| c.host_str() == final_url.host_str())
+        .unwrap_or(final_url);
+    PageUpdate {
+        url: Some(parse::canonical_url(canonical).to_string()),
+        summary: summarize::summarize_with_title(&a.blocks, Some(title)),
+        description: a.description.and_then(|d| summarize::summarize(&[d])),
+        source: a.site_name,
+        paywalled: a.paywalled,
+        published_at: a.published,
+        from_page: true,
+    }
+}
+
+/// `update` applied to `entry` as [`crate::store::Store::set_page`] applies it to the row.
+fn apply_page(entry: &mut NewEntry, update: &PageUpdate) {
+    entry.page_wanted = false;
+    if let Some(u) = &update.url {
+        entry.url = Some(u.clone());
+    }
+    entry.summary = update
+        .summary
+        .clone()
+        .or(entry.summary.take())
+        .or(update.description.clone());
+    if update.source.is_some() {
+        entry.source = update.source.clone();
+    }
+    entry.paywalled = update.paywalled;
+    entry.published_at = entry.published_at.or(update.published_at);
+    entry.from_page = update.from_page;
+}
+
+/// Turns a parsed entry and its article page into a stored entry, as the two steps of a
+/// fetch do: the feed's text when the entry is stored, the page's when it is read. The
+/// summary comes from the article's main text; when the page cannot be had or says too
+/// little, from the feed's full content, then its description, then the page's own
+/// description.
+pub fn entry_from(e: ParsedEntry, page: Page) -> NewEntry {
+    let title = e.title.clone();
+    let mut entry = entry_from_feed(e, false);
+    if matches!(page, Page::Html { .. }) {
+        apply_page(&mut entry, &page_update(&title, &page));
+    }
+    entry
 }
 
 /// The stored form of an entry from its feed alone (no page), as `inspect` shows it.
 pub fn entry_with_summary(e: ParsedEntry) -> NewEntry {
-    entry_from(e, Page::Skipped)
+    entry_from_feed(e, false)
 }
 
 fn first_window(app: &App) -> chrono::Duration {
@@ -777,13 +888,23 @@ pub fn next_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<Diges
     let candidates = store.candidates(after, since)?;
     // Stories of the last month's digests are not sent again through another feed.
     let recently_sent = store.recently_sent(now - chrono::Duration::days(30))?;
-    Ok(select::select(
-        &app.config,
-        &candidates,
-        &recently_sent,
-        oldest,
-        now,
-    ))
+    let Some(mut digest) = select::select(&app.config, &candidates, &recently_sent, oldest, now)
+    else {
+        return Ok(None);
+    };
+    drop(candidates);
+    // Summaries are loaded for the chosen dozen only, not for every candidate.
+    let ids: Vec<i64> = digest.stories().map(|s| s.entry_id).collect();
+    let mut summaries = store.summaries(&ids)?;
+    for story in std::iter::once(&mut digest.lead).chain(
+        digest
+            .sections
+            .iter_mut()
+            .flat_map(|s| s.stories.iter_mut()),
+    ) {
+        story.summary = summaries.remove(&story.entry_id);
+    }
+    Ok(Some(digest))
 }
 
 /// Records `digest` with a pending delivery for every active member; returns its id.
@@ -1167,6 +1288,13 @@ pub async fn cycle(
     let digest = if cancel.is_cancelled() {
         None
     } else {
+        // Pages an interrupted earlier fetch left unread are read before the digest is
+        // built (a fetch that found new entries has just read them).
+        if report.fetch.new_entries() == 0 {
+            let more = fetch_story_pages(app, now, cancel).await?;
+            report.fetch.pages.read += more.read;
+            report.fetch.pages.errors.extend(more.errors);
+        }
         next_digest(app, now)?
     };
     if let Some(digest) = digest {
@@ -1299,21 +1427,8 @@ impl fmt::Display for FetchReport {
                     entries,
                     new,
                     repaired,
-                    pages,
-                    page_errors,
                 } => {
                     write!(f, "  ok      {}: {new} new of {entries}", r.name)?;
-                    if *pages > 0 || !page_errors.is_empty() {
-                        write!(f, ", {pages} article pages")?;
-                    }
-                    if !page_errors.is_empty() {
-                        write!(
-                            f,
-                            " ({} unavailable, feed text used; first: {})",
-                            page_errors.len(),
-                            page_errors[0]
-                        )?;
-                    }
                     if !repaired.is_empty() {
                         write!(f, " (repaired: {})", repaired.join("; "))?;
                     }
@@ -1330,6 +1445,21 @@ impl fmt::Display for FetchReport {
                     "          {} moved permanently to {to}; now fetched there (update feeds.toml)",
                     r.name
                 )?;
+            }
+        }
+        let pages = &self.pages;
+        if pages.read > 0 || !pages.errors.is_empty() {
+            write!(
+                f,
+                "article pages: {} read for the stories in contention",
+                pages.read
+            )?;
+            if !pages.errors.is_empty() {
+                write!(f, ", {} unavailable (feed text used)", pages.errors.len())?;
+            }
+            writeln!(f)?;
+            for e in pages.errors.iter().take(5) {
+                writeln!(f, "  unavailable {e}")?;
             }
         }
         let attention: Vec<&FeedResult> = self.attention().collect();

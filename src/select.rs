@@ -25,7 +25,8 @@ pub struct Story {
     pub title: String,
     /// Full Story link.
     pub url: String,
-    /// Two-sentence summary.
+    /// Two-sentence summary (selection ranks on whether there is one; the caller loads
+    /// the text for the chosen stories only).
     pub summary: Option<String>,
     /// Source name for `Full Story: Source (M/D)`.
     pub source: String,
@@ -150,9 +151,10 @@ pub fn select(
             continue;
         }
         let age_hours = (now - date).num_minutes().max(0) as f64 / 60.0;
-        // Recency halves a story's score every 24 hours; a summary makes it far more useful.
+        // Recency halves a story's score every 24 hours; a summary makes it far more useful
+        // (a page not read yet may still give one: it contends as if it had).
         let mut score = feed.weight * 0.5f64.powf(age_hours / 24.0);
-        if e.summary.is_some() {
+        if e.has_summary || e.page_wanted {
             score *= 1.5;
         }
         let section = feed.section.as_deref().unwrap_or(&first_section);
@@ -215,7 +217,7 @@ pub fn select(
             entry_id: e.id,
             title: e.title.clone(),
             url: c.url.to_string(),
-            summary: e.summary.clone(),
+            summary: None,
             source: e.source.clone().unwrap_or_else(|| c.feed.name.clone()),
             date: c.date,
             section: c.section.to_string(),
@@ -280,14 +282,54 @@ fn current_announcements(
         .collect()
 }
 
-/// Lowercased alphanumeric words of a headline, for near-duplicate detection.
-fn title_words(title: &str) -> Vec<String> {
-    title
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+/// The words of a headline (runs of alphanumeric characters, lowercased), each as its
+/// 64-bit FNV-1a hash, computed without allocating a string per word.
+fn title_words(title: &str) -> Vec<u64> {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0100_0000_01b3;
+    let mut words = Vec::new();
+    let mut current: Option<u64> = None;
+    for c in title.chars() {
+        if !c.is_alphanumeric() {
+            words.extend(current.take());
+            continue;
+        }
+        let mut hash = current.unwrap_or(OFFSET);
+        if c.is_ascii() {
+            current = Some((hash ^ u64::from(c.to_ascii_lowercase() as u8)).wrapping_mul(PRIME));
+            continue;
+        }
+        for lower in c.to_lowercase() {
+            let mut buf = [0u8; 4];
+            for b in lower.encode_utf8(&mut buf).bytes() {
+                hash = (hash ^ u64::from(b)).wrapping_mul(PRIME);
+            }
+        }
+        current = Some(hash);
+    }
+    words.extend(current);
+    words
 }
+
+/// A hasher for keys that are already hashes (the word hashes above).
+#[derive(Default)]
+struct KeyIsHash(u64);
+
+impl std::hash::Hasher for KeyIsHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type WordMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<KeyIsHash>>;
 
 /// A headline's words as written (for equality) and as a sorted set (for overlap), each
 /// word as a 64-bit hash: 35,000 headlines then take a few megabytes, not tens.
@@ -298,15 +340,7 @@ struct Title {
 
 impl Title {
     fn new(title: &str) -> Self {
-        use std::hash::{Hash, Hasher};
-        let words: Vec<u64> = title_words(title)
-            .iter()
-            .map(|w| {
-                let mut h = std::hash::DefaultHasher::new();
-                w.hash(&mut h);
-                h.finish()
-            })
-            .collect();
+        let words = title_words(title);
         let mut set = words.clone();
         set.sort_unstable();
         set.dedup();
@@ -381,22 +415,24 @@ fn duplicate_pairs(urls: &[&str], titles: &[Title]) -> Vec<(usize, usize)> {
             }
         }
     }
-    let mut frequency: HashMap<u64, usize> = HashMap::new();
+    let mut frequency: WordMap<usize> = WordMap::default();
     for t in titles.iter().filter(|t| t.words.len() >= 4) {
         for w in &t.set {
             *frequency.entry(*w).or_default() += 1;
         }
     }
-    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut index: WordMap<Vec<usize>> = WordMap::default();
     let mut checked = vec![usize::MAX; titles.len()];
+    let mut ordered: Vec<(usize, u64)> = Vec::new();
     for (i, t) in titles.iter().enumerate() {
         if t.words.len() < 4 {
             continue;
         }
-        let mut ordered: Vec<u64> = t.set.clone();
-        ordered.sort_unstable_by_key(|w| (frequency[w], *w));
+        ordered.clear();
+        ordered.extend(t.set.iter().map(|w| (frequency[w], *w)));
+        ordered.sort_unstable();
         let prefix = t.set.len() - (t.set.len() * 4 / 5).max(1) + 1;
-        for w in &ordered[..prefix.min(ordered.len())] {
+        for (_, w) in &ordered[..prefix.min(ordered.len())] {
             if let Some(earlier) = index.get(w) {
                 for &j in earlier {
                     if checked[j] != i {
@@ -408,7 +444,7 @@ fn duplicate_pairs(urls: &[&str], titles: &[Title]) -> Vec<(usize, usize)> {
                 }
             }
         }
-        for w in &ordered[..prefix.min(ordered.len())] {
+        for (_, w) in &ordered[..prefix.min(ordered.len())] {
             index.entry(*w).or_default().push(i);
         }
     }
@@ -473,9 +509,10 @@ until = 2026-11-01
             title: title.into(),
             published_at: Some(now() - chrono::Duration::hours(hours_old)),
             first_seen_at: now(),
-            summary: Some("S.".into()),
+            has_summary: true,
             source: None,
             paywalled: false,
+            page_wanted: false,
         }
     }
 

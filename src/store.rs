@@ -96,6 +96,9 @@ CREATE INDEX deliveries_status ON deliveries(status);
      ALTER TABLE digests ADD COLUMN slot INTEGER;
      CREATE UNIQUE INDEX digests_slot ON digests(slot) WHERE slot IS NOT NULL;
      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 5: the article page is still to be fetched, should the entry contend for a digest.
+    "ALTER TABLE entries ADD COLUMN page_wanted INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX entries_page_wanted ON entries(id) WHERE page_wanted = 1;",
 ];
 
 /// The open database.
@@ -172,6 +175,44 @@ pub struct NewEntry {
     pub paywalled: bool,
     /// The summary and facts came from the article page itself.
     pub from_page: bool,
+    /// The article page is yet to be fetched (once the entry contends for a digest).
+    pub page_wanted: bool,
+}
+
+/// What an entry's article page changed, once fetched.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageUpdate {
+    /// The page's canonical URL (after redirects).
+    pub url: Option<String>,
+    /// The summary of its main text; `None` keeps the feed's.
+    pub summary: Option<String>,
+    /// The summary of the page's own description, for an entry with no other summary.
+    pub description: Option<String>,
+    /// Its site name.
+    pub source: Option<String>,
+    /// Whether it is behind a paywall.
+    pub paywalled: bool,
+    /// Its publication date, used when the feed gave none.
+    pub published_at: Option<DateTime<Utc>>,
+    /// The page was read (false: it could not be had; the feed's text stays).
+    pub from_page: bool,
+}
+
+/// An entry whose article page is wanted: what fetching and reading the page needs.
+#[derive(Debug, Clone)]
+pub struct WantedPage {
+    /// Row id.
+    pub id: i64,
+    /// The article's URL as the feed gave it.
+    pub url: String,
+    /// Headline (the summarizer skips sentences that repeat it).
+    pub title: String,
+    /// Feed URL, to say which feed a failing page belongs to.
+    pub feed_url: String,
+    /// It has a summary from its feed.
+    pub has_summary: bool,
+    /// Its feed gave a publication date.
+    pub has_date: bool,
 }
 
 /// What an article page told us, kept with the entry.
@@ -202,14 +243,17 @@ pub struct StoredEntry {
     pub published_at: Option<DateTime<Utc>>,
     /// When we first saw it.
     pub first_seen_at: DateTime<Utc>,
-    /// Summary.
-    pub summary: Option<String>,
+    /// It has a summary (the text itself is loaded only for the chosen stories).
+    pub has_summary: bool,
     /// Site name from the article page.
     #[serde(default)]
     pub source: Option<String>,
     /// Behind a paywall.
     #[serde(default)]
     pub paywalled: bool,
+    /// The article page is yet to be fetched; its summary may still come.
+    #[serde(default)]
+    pub page_wanted: bool,
 }
 
 /// A member as stored.
@@ -508,8 +552,9 @@ impl Store {
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO entries (feed_id, key, url, title, author, published_at,
-                                      first_seen_at, summary, source, paywalled, from_page)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                                      first_seen_at, summary, source, paywalled, from_page,
+                                      page_wanted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT(feed_id, key) DO NOTHING",
             )?;
             for e in entries {
@@ -525,6 +570,7 @@ impl Store {
                     e.source,
                     e.paywalled,
                     e.from_page,
+                    e.page_wanted,
                 ])?;
             }
         }
@@ -553,7 +599,7 @@ impl Store {
     ) -> anyhow::Result<Vec<StoredEntry>> {
         let mut stmt = self.conn.prepare(
             "SELECT e.id, e.feed_id, f.url, e.url, e.title, e.published_at, e.first_seen_at,
-                    e.summary, e.source, e.paywalled
+                    e.summary IS NOT NULL, e.source, e.paywalled, e.page_wanted
              FROM entries e JOIN feeds f ON f.id = e.feed_id
              WHERE (CASE WHEN ?1 IS NULL THEN e.first_seen_at >= ?2 ELSE e.id > ?1 END)
                AND NOT EXISTS (SELECT 1 FROM digest_entries d WHERE d.entry_id = e.id)
@@ -568,12 +614,79 @@ impl Store {
                 title: r.get(4)?,
                 published_at: r.get::<_, Option<i64>>(5)?.map(from_ts),
                 first_seen_at: from_ts(r.get(6)?),
-                summary: r.get(7)?,
+                has_summary: r.get(7)?,
                 source: r.get(8)?,
                 paywalled: r.get(9)?,
+                page_wanted: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The summaries of entries `ids` (those that have one).
+    pub fn summaries(&self, ids: &[i64]) -> anyhow::Result<std::collections::HashMap<i64, String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT summary FROM entries WHERE id = ?1 AND summary IS NOT NULL")?;
+        let mut out = std::collections::HashMap::new();
+        for &id in ids {
+            if let Some(s) = stmt.query_row([id], |r| r.get(0)).optional()? {
+                out.insert(id, s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Of `ids`, the entries whose article page is still wanted.
+    pub fn wanted_pages(&self, ids: &[i64]) -> anyhow::Result<Vec<WantedPage>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.id, e.url, e.title, f.url, e.summary IS NOT NULL, e.published_at IS NOT NULL
+             FROM entries e JOIN feeds f ON f.id = e.feed_id
+             WHERE e.id = ?1 AND e.page_wanted = 1 AND e.url IS NOT NULL",
+        )?;
+        let mut out = Vec::new();
+        for id in ids {
+            let row = stmt
+                .query_row([id], |r| {
+                    Ok(WantedPage {
+                        id: r.get(0)?,
+                        url: r.get(1)?,
+                        title: r.get(2)?,
+                        feed_url: r.get(3)?,
+                        has_summary: r.get(4)?,
+                        has_date: r.get(5)?,
+                    })
+                })
+                .optional()?;
+            out.extend(row);
+        }
+        Ok(out)
+    }
+
+    /// Records what an entry's article page said; the page is no longer wanted either way.
+    pub fn set_page(&self, id: i64, page: &PageUpdate) -> anyhow::Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE entries SET page_wanted = 0,
+                        url = COALESCE(?2, url),
+                        summary = COALESCE(?3, summary, ?8),
+                        source = COALESCE(?4, source),
+                        paywalled = ?5,
+                        published_at = COALESCE(published_at, ?6),
+                        from_page = ?7
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                page.url,
+                page.summary,
+                page.source,
+                page.paywalled,
+                page.published_at.map(ts),
+                page.from_page,
+                page.description,
+            ])?;
+        Ok(())
     }
 
     /// Titles and URLs of stories recent digests carried, to keep a story from returning
@@ -762,20 +875,18 @@ impl Store {
                 )
                 .to_string()
             });
+            // Cached statements: preparing three per row cost more than running them.
             let existing: Option<(Option<String>, Option<String>, Option<String>)> = tx
-                .query_row(
-                    "SELECT name, sections, attributes FROM members WHERE email = ?1",
-                    [&row.email],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
+                .prepare_cached("SELECT name, sections, attributes FROM members WHERE email = ?1")?
+                .query_row([&row.email], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
             match existing {
                 None => {
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO members (email, name, sections, attributes, created_at, updated_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                        params![row.email, row.name, sections, attributes, ts(now)],
-                    )?;
+                    )?
+                    .execute(params![row.email, row.name, sections, attributes, ts(now)])?;
                     counts.added += 1;
                 }
                 Some((name, secs, attrs))
@@ -785,11 +896,11 @@ impl Store {
                 }
                 Some(_) => {
                     // Status is never touched here: a suppressed member stays suppressed.
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE members SET name = ?2, sections = ?3, attributes = ?4, updated_at = ?5
                          WHERE email = ?1",
-                        params![row.email, row.name, sections, attributes, ts(now)],
-                    )?;
+                    )?
+                    .execute(params![row.email, row.name, sections, attributes, ts(now)])?;
                     counts.updated += 1;
                 }
             }
@@ -913,6 +1024,7 @@ mod tests {
             source: None,
             paywalled: false,
             from_page: false,
+            page_wanted: false,
         }
     }
 

@@ -31,7 +31,7 @@ pub fn summarize(blocks: &[String]) -> Option<String> {
 /// Like [`summarize`], with the article's headline: a first sentence that only repeats the
 /// headline (common in feeds that paste the title into the body) is skipped.
 pub fn summarize_with_title(blocks: &[String], title: Option<&str>) -> Option<String> {
-    let candidates = story_sentences(blocks);
+    let candidates = story_sentences(blocks, LEAD_SENTENCES);
     if candidates.is_empty() {
         return None;
     }
@@ -136,7 +136,7 @@ pub fn split_sentences(text: &str) -> Vec<String> {
 /// The sentences of an article that may appear in a summary, in order: boilerplate blocks,
 /// headings, captions and fragments removed, datelines stripped.
 pub fn story_sentence_texts(blocks: &[String]) -> Vec<String> {
-    story_sentences(blocks)
+    story_sentences(blocks, usize::MAX)
         .into_iter()
         .map(|c| c.text)
         .collect()
@@ -157,17 +157,21 @@ struct Candidate {
 }
 
 /// The sentences of the story in order, boilerplate and fragments removed.
-fn story_sentences(blocks: &[String]) -> Vec<Candidate> {
-    let kept: Vec<String> = blocks
+fn story_sentences(blocks: &[String], limit: usize) -> Vec<Candidate> {
+    // Blocks are cleaned one ahead of use, so whether a block is the last kept one is known
+    // without cleaning the rest of a long article once `limit` sentences are found.
+    let mut kept = blocks
         .iter()
-        .map(|b| strip_citations(&collapse_whitespace(b)))
-        .map(|b| strip_trailing_junk(&b))
+        .map(|b| strip_trailing_junk(&strip_citations(&collapse_whitespace(b))))
         .filter(|b| !b.is_empty() && !is_boilerplate_block(b))
-        .collect();
+        .peekable();
     let mut out = Vec::new();
-    for (bi, block) in kept.iter().enumerate() {
-        let last_block = bi + 1 == kept.len();
-        let sentences = split_sentences(block);
+    while let Some(block) = kept.next() {
+        if out.len() >= limit {
+            break;
+        }
+        let last_block = kept.peek().is_none();
+        let sentences = split_sentences(&block);
         let count = sentences.len();
         for (si, sentence) in sentences.into_iter().enumerate() {
             let sentence = if si == 0 {

@@ -65,11 +65,22 @@ async fn serve_article(
 fn serve_file(f: &Fixtures, dir: &str, name: &str, headers: &HeaderMap) -> Response {
     let key = format!("{dir}/{name}");
     *f.hits.0.lock().expect("lock").entry(key).or_default() += 1;
-    let path = fixtures().join(dir).join(name);
+    // busy-N.html: one template for many pages; page 2 names page 1 as its canonical.
+    let busy = name
+        .strip_prefix("busy-")
+        .and_then(|r| r.strip_suffix(".html"))
+        .filter(|_| dir == "articles");
+    let file = if busy.is_some() { "busy.html" } else { name };
+    let path = fixtures().join(dir).join(file);
     let Ok(body) = std::fs::read_to_string(&path) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let body = body.replace("{{BASE}}", &f.base);
+    let mut body = body.replace("{{BASE}}", &f.base);
+    if let Some(n) = busy {
+        body = body
+            .replace("{{N}}", n)
+            .replace("{{CANON}}", if n == "2" { "1" } else { n });
+    }
     // The etag fixture behaves like a well-configured server: 304 for a matching ETag.
     if name == "etag.xml" {
         if headers
@@ -789,4 +800,82 @@ async fn inspect_prints_entries_with_keys_and_summaries() {
     let words = summary.split_whitespace().count();
     assert!((35..=80).contains(&words), "{words} words: {summary}");
     assert!(summary.ends_with('.'), "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn article_pages_are_read_only_for_the_stories_a_digest_carries() {
+    let (http, hits) = spawn_http().await;
+    let config = format!(
+        r#"
+[brief]
+name = "Busy Brief"
+from = "Busy Brief <brief@example.org>"
+max_stories = 3
+data_dir = "data"
+
+[fetch]
+timeout = "5s"
+allow_private_addresses = true
+
+[delivery]
+transport = "outbox"
+
+[[feed]]
+name = "Busy Blog"
+url = "{http}/busy.xml"
+"#
+    );
+    let env = open(&config, "");
+    let report = pipeline::fetch_all(&env.app, now(), true, &CancellationToken::new())
+        .await
+        .expect("fetch");
+    let text = report.to_string();
+    assert_eq!(report.new_entries(), 10, "{text}");
+    let page_hits = |n: usize| hits.get(&format!("articles/busy-{n}.html"));
+    // Round 1 reads the three newest; page 2's canonical is page 1, so the two merge and
+    // round 2 reads the next story's page. The other six pages are never requested.
+    assert_eq!(
+        (1..=10).map(page_hits).collect::<Vec<_>>(),
+        vec![1, 1, 1, 1, 0, 0, 0, 0, 0, 0],
+        "{text}"
+    );
+    assert!(text.contains("article pages: 4 read"), "{text}");
+    let digest = pipeline::next_digest(&env.app, now())
+        .expect("select")
+        .expect("digest");
+    let titles: Vec<&str> = digest.stories().map(|s| s.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Busy Story Number 1 About Budget Season",
+            "Busy Story Number 3 About Budget Season",
+            "Busy Story Number 4 About Budget Season"
+        ]
+    );
+    for s in digest.stories() {
+        let summary = s.summary.as_deref().unwrap_or_default();
+        assert!(summary.contains("finance directors"), "{summary}");
+    }
+    // Nothing new an hour later: no page is read again.
+    pipeline::fetch_all(
+        &env.app,
+        now() + chrono::Duration::hours(1),
+        true,
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("fetch");
+    let report = pipeline::once(
+        &env.app,
+        now() + chrono::Duration::hours(1),
+        true,
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("cycle");
+    assert!(
+        matches!(report.digest, DigestOutcome::Built { stories: 3, .. }),
+        "{report}"
+    );
+    assert_eq!((1..=10).map(page_hits).sum::<usize>(), 4, "{report}");
 }
