@@ -145,7 +145,23 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+/// glibc gives every thread that meets a busy arena a new one, up to eight per core, and
+/// memory freed in one arena is not reused by another: parsing on the blocking threads while
+/// the async threads store and send left a `once` at 1,000 feeds with ~40 MB of live heap
+/// in ~80 MB of resident memory. Two arenas keep it near the live heap (~62 MB) at no
+/// measurable cost in speed. `MALLOC_ARENA_MAX` in the environment still wins.
+fn bound_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; called before any thread starts.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    bound_malloc_arenas();
     let cli = Cli::parse();
     init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -1114,44 +1114,46 @@ pub async fn deliver_pending(
         )))
     });
     let connections = app.config.delivery.connections;
-    let futures: Vec<_> = pending
-        .into_iter()
-        .map(|p| {
-            let app = Arc::clone(app);
-            let sender = Arc::clone(sender);
-            let digest = Arc::clone(&digests[&p.digest_id]);
-            let report = Arc::clone(&report);
-            let pace = pace.clone();
-            let cancel = cancel.clone();
-            async move {
-                if cancel.is_cancelled() {
-                    return;
-                }
-                if let Some(p) = &pace {
-                    p.lock().await.tick().await;
-                }
-                let outcome = deliver_one(&app, &sender, &digest, &p).await;
-                let mut r = report.lock().unwrap_or_else(|e| e.into_inner());
-                match outcome {
-                    Delivered::Sent => r.sent += 1,
-                    Delivered::Skipped => r.skipped += 1,
-                    Delivered::Deferred(e) => {
-                        r.deferred += 1;
-                        if r.errors.len() < 10 {
-                            r.errors
-                                .push(format!("{}: {e} (will retry next cycle)", p.member.email));
-                        }
+    // Each member's send is made only when a connection can take it: 10,000 futures built
+    // up front held ~10 KB each (96 MB). The closure owns what it clones (Arcs), which keeps
+    // the lazily built futures Send.
+    let (app_for, sender_for, cancel_for) = (Arc::clone(app), Arc::clone(sender), cancel.clone());
+    let report_for = Arc::clone(&report);
+    let futures = pending.into_iter().map(move |p| {
+        let app = Arc::clone(&app_for);
+        let sender = Arc::clone(&sender_for);
+        let digest = Arc::clone(&digests[&p.digest_id]);
+        let report = Arc::clone(&report_for);
+        let pace = pace.clone();
+        let cancel = cancel_for.clone();
+        async move {
+            if cancel.is_cancelled() {
+                return;
+            }
+            if let Some(p) = &pace {
+                p.lock().await.tick().await;
+            }
+            let outcome = deliver_one(&app, &sender, &digest, &p).await;
+            let mut r = report.lock().unwrap_or_else(|e| e.into_inner());
+            match outcome {
+                Delivered::Sent => r.sent += 1,
+                Delivered::Skipped => r.skipped += 1,
+                Delivered::Deferred(e) => {
+                    r.deferred += 1;
+                    if r.errors.len() < 10 {
+                        r.errors
+                            .push(format!("{}: {e} (will retry next cycle)", p.member.email));
                     }
-                    Delivered::Failed(e) => {
-                        r.failed += 1;
-                        if r.errors.len() < 10 {
-                            r.errors.push(format!("{}: {e}", p.member.email));
-                        }
+                }
+                Delivered::Failed(e) => {
+                    r.failed += 1;
+                    if r.errors.len() < 10 {
+                        r.errors.push(format!("{}: {e}", p.member.email));
                     }
                 }
             }
-        })
-        .collect();
+        }
+    });
     futures::stream::iter(futures)
         .buffer_unordered(connections.max(1))
         .collect::<Vec<()>>()

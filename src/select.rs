@@ -132,7 +132,7 @@ pub fn select(
         let Some(url) = e.url.as_deref() else {
             continue;
         };
-        let Some(&feed) = feeds.get(e.feed_url.as_str()) else {
+        let Some(&feed) = feeds.get(&*e.feed_url) else {
             // The feed was removed from feeds.toml; its stories go with it.
             continue;
         };
@@ -334,30 +334,40 @@ type WordMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<KeyIsHash>>;
 /// A headline's words as written (for equality) and as a sorted set (for overlap), each
 /// word as a 64-bit hash: 35,000 headlines then take a few megabytes, not tens.
 struct Title {
-    words: Vec<u64>,
+    /// How many words, and a hash of the words in order (for "the same words").
+    len: usize,
+    sequence: u64,
+    /// The distinct words, sorted (for the overlap).
     set: Vec<u64>,
 }
 
 impl Title {
     fn new(title: &str) -> Self {
-        let words = title_words(title);
-        let mut set = words.clone();
+        let mut set = title_words(title);
+        let len = set.len();
+        let sequence = set.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, w| {
+            (h ^ w).wrapping_mul(0x0100_0000_01b3).rotate_left(29)
+        });
         set.sort_unstable();
         set.dedup();
-        Self { words, set }
+        Self { len, sequence, set }
+    }
+
+    /// The same words in the same order (as 64-bit hashes: a false match is ~2⁻⁶⁴).
+    fn same_words(&self, other: &Title) -> bool {
+        self.len > 0 && self.len == other.len && self.sequence == other.sequence
     }
 
     /// Near-identical: the same words, or word sets overlapping by 80% or more.
     fn similar(&self, other: &Title) -> bool {
-        let (a, b) = (&self.words, &other.words);
-        if a.is_empty() || b.is_empty() {
+        if self.len == 0 || other.len == 0 {
             return false;
         }
-        if a == b {
+        if self.same_words(other) {
             return true;
         }
         // Short headlines ("Weekly roundup") share words by chance; require equality there.
-        if a.len() < 4 || b.len() < 4 {
+        if self.len < 4 || other.len < 4 {
             return false;
         }
         // The overlap is at most the smaller set over the larger: skip the count when that
@@ -398,7 +408,7 @@ impl Title {
 fn duplicate_pairs(urls: &[&str], titles: &[Title]) -> Vec<(usize, usize)> {
     let mut pairs = Vec::new();
     let mut by_url: HashMap<&str, usize> = HashMap::new();
-    let mut by_words: HashMap<&[u64], usize> = HashMap::new();
+    let mut by_words: WordMap<usize> = WordMap::default();
     for (i, (url, t)) in urls.iter().zip(titles).enumerate() {
         match by_url.get(url) {
             Some(&j) => pairs.push((i, j)),
@@ -406,17 +416,18 @@ fn duplicate_pairs(urls: &[&str], titles: &[Title]) -> Vec<(usize, usize)> {
                 by_url.insert(url, i);
             }
         }
-        if !t.words.is_empty() {
-            match by_words.get(t.words.as_slice()) {
-                Some(&j) => pairs.push((i, j)),
+        if t.len > 0 {
+            match by_words.get(&t.sequence) {
+                Some(&j) if t.same_words(&titles[j]) => pairs.push((i, j)),
+                Some(_) => {}
                 None => {
-                    by_words.insert(&t.words, i);
+                    by_words.insert(t.sequence, i);
                 }
             }
         }
     }
     let mut frequency: WordMap<usize> = WordMap::default();
-    for t in titles.iter().filter(|t| t.words.len() >= 4) {
+    for t in titles.iter().filter(|t| t.len >= 4) {
         for w in &t.set {
             *frequency.entry(*w).or_default() += 1;
         }
@@ -425,7 +436,7 @@ fn duplicate_pairs(urls: &[&str], titles: &[Title]) -> Vec<(usize, usize)> {
     let mut checked = vec![usize::MAX; titles.len()];
     let mut ordered: Vec<(usize, u64)> = Vec::new();
     for (i, t) in titles.iter().enumerate() {
-        if t.words.len() < 4 {
+        if t.len < 4 {
             continue;
         }
         ordered.clear();

@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::fetch::Validators;
 use crate::members::MemberRow;
@@ -227,14 +227,14 @@ pub struct PageFacts {
 }
 
 /// A stored entry, as selection sees it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredEntry {
     /// Row id.
     pub id: i64,
     /// Feed row id.
     pub feed_id: i64,
-    /// Feed URL (to find its name, section and weight in the config).
-    pub feed_url: String,
+    /// Feed URL (to find its name, section and weight in the config), one copy per feed.
+    pub feed_url: std::sync::Arc<str>,
     /// Canonical URL.
     pub url: Option<String>,
     /// Headline.
@@ -246,13 +246,10 @@ pub struct StoredEntry {
     /// It has a summary (the text itself is loaded only for the chosen stories).
     pub has_summary: bool,
     /// Site name from the article page.
-    #[serde(default)]
     pub source: Option<String>,
     /// Behind a paywall.
-    #[serde(default)]
     pub paywalled: bool,
     /// The article page is yet to be fetched; its summary may still come.
-    #[serde(default)]
     pub page_wanted: bool,
 }
 
@@ -605,11 +602,23 @@ impl Store {
                AND NOT EXISTS (SELECT 1 FROM digest_entries d WHERE d.entry_id = e.id)
              ORDER BY e.id",
         )?;
+        // One shared copy of each feed's URL rather than one per entry.
+        let mut feed_urls: std::collections::HashMap<i64, std::sync::Arc<str>> =
+            std::collections::HashMap::new();
         let rows = stmt.query_map(params![after_entry_id, ts(since)], |r| {
+            let feed_id: i64 = r.get(1)?;
+            let feed_url = match feed_urls.get(&feed_id) {
+                Some(u) => std::sync::Arc::clone(u),
+                None => {
+                    let u: std::sync::Arc<str> = r.get::<_, String>(2)?.into();
+                    feed_urls.insert(feed_id, std::sync::Arc::clone(&u));
+                    u
+                }
+            };
             Ok(StoredEntry {
                 id: r.get(0)?,
-                feed_id: r.get(1)?,
-                feed_url: r.get(2)?,
+                feed_id,
+                feed_url,
                 url: r.get(3)?,
                 title: r.get(4)?,
                 published_at: r.get::<_, Option<i64>>(5)?.map(from_ts),
