@@ -16,12 +16,18 @@
 //!
 //! The first copy made is compared with a direct rendering; a template that transforms a
 //! member value (`|upper`, `|length`, a test on its content) makes them differ, and then
-//! every copy is rendered directly, as before. Pure: no I/O.
+//! every copy is rendered directly, as before.
+//!
+//! For delivery ([`Copies::copy`]) the shared copy's MIME body is encoded once too, with a
+//! hole where each mark stood ([`crate::deliver::BodyTemplate`]); a member's copy is that
+//! body with the member's characters, escaped as above, encoded into the holes. Pure: no I/O.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono_tz::Tz;
+
+use crate::deliver::{BodyTemplate, MimeBody, Piece};
 
 use crate::render::{BriefInfo, Recipient, Rendered, Templates};
 use crate::select::Digest;
@@ -42,11 +48,62 @@ pub struct Copies {
 
 #[derive(Default)]
 struct State {
-    shared: HashMap<Key, Rendered>,
+    shared: HashMap<Key, Arc<Shared>>,
     /// A template shows the member's name, so its shape is part of the key.
     name_shown: bool,
     /// `Some(false)`: a filled copy differed from a direct rendering; render directly.
     verified: Option<bool>,
+}
+
+/// The copy of one kind of member, with placeholders.
+struct Shared {
+    rendered: Rendered,
+    /// Each value's length in characters (its non-whitespace ones), the same for every
+    /// member of this kind: email, name (0 when no template shows it), unsubscribe URL.
+    lens: [usize; 3],
+    /// The MIME body with holes for the values, built at first use; `None` inside when
+    /// the parts need base64.
+    body: OnceLock<Option<Encoded>>,
+}
+
+/// A shared copy's MIME body and what fills each of its holes.
+struct Encoded {
+    template: BodyTemplate,
+    holes: Vec<Hole>,
+}
+
+/// The character of a member value that replaces one mark, and how it is escaped there.
+struct Hole {
+    /// 0 email, 1 name, 2 unsubscribe URL.
+    which: usize,
+    /// Which character of the value.
+    index: usize,
+    html: bool,
+    in_tag: bool,
+}
+
+/// A member's copy, ready to be composed into a message.
+#[derive(Debug)]
+pub enum MemberCopy {
+    /// The subject, and the MIME body members of this kind share with this member's values.
+    Encoded {
+        /// The subject line.
+        subject: String,
+        /// The multipart/alternative body.
+        body: MimeBody,
+    },
+    /// The copy rendered for this member alone: a template transforms member values, or
+    /// the parts need base64.
+    Rendered(Rendered),
+}
+
+/// Where a member's copy comes from.
+enum Lookup {
+    Direct(Rendered),
+    Shared {
+        shared: Arc<Shared>,
+        values: [Vec<char>; 3],
+    },
 }
 
 #[derive(Hash, PartialEq, Eq)]
@@ -101,16 +158,59 @@ impl Copies {
         member: &Recipient,
         unsubscribe_url: &str,
     ) -> anyhow::Result<Rendered> {
+        Ok(match self.lookup(templates, member, unsubscribe_url)? {
+            Lookup::Direct(rendered) => rendered,
+            Lookup::Shared { shared, values } => fill(&shared.rendered, &values),
+        })
+    }
+
+    /// `member`'s copy for delivery: the same content as [`Copies::render`], with the MIME
+    /// body encoded once per kind of member and only the member's values encoded per copy.
+    pub fn copy(
+        &self,
+        templates: &Templates,
+        member: &Recipient,
+        unsubscribe_url: &str,
+    ) -> anyhow::Result<MemberCopy> {
+        let (shared, values) = match self.lookup(templates, member, unsubscribe_url)? {
+            Lookup::Direct(rendered) => return Ok(MemberCopy::Rendered(rendered)),
+            Lookup::Shared { shared, values } => (shared, values),
+        };
+        let Some(encoded) = shared
+            .body
+            .get_or_init(|| encode(&shared.rendered, shared.lens))
+        else {
+            return Ok(MemberCopy::Rendered(fill(&shared.rendered, &values)));
+        };
+        let body = encoded.template.fill(|hole, out| {
+            let h = &encoded.holes[hole];
+            // Members of one kind have values of the same length (the key holds their shape).
+            if let Some(&c) = values[h.which].get(h.index) {
+                push_escaped(out, c, h.html, h.in_tag);
+            }
+        });
+        Ok(MemberCopy::Encoded {
+            subject: fill_marks(&shared.rendered.subject, &values, false),
+            body,
+        })
+    }
+
+    fn lookup(
+        &self,
+        templates: &Templates,
+        member: &Recipient,
+        unsubscribe_url: &str,
+    ) -> anyhow::Result<Lookup> {
         let direct =
             || templates.render(&self.digest, &self.brief, member, unsubscribe_url, self.tz);
         let name = member.name.as_deref();
         if !fillable(&member.email) || !fillable(unsubscribe_url) || !name.is_none_or(fillable) {
-            return direct();
+            return direct().map(Lookup::Direct);
         }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.verified == Some(false) {
             drop(state);
-            return direct();
+            return direct().map(Lookup::Direct);
         }
         let key = |name_shown: bool| Key {
             sections: member.sections.clone(),
@@ -131,14 +231,14 @@ impl Copies {
                 email: k.email.clone(),
                 sections: member.sections.clone(),
             };
-            let shared = templates.render(
+            let rendered = templates.render(
                 &self.digest,
                 &self.brief,
                 &placeholders,
                 &k.unsubscribe,
                 self.tz,
             )?;
-            if [&shared.subject, &shared.html, &shared.text]
+            if [&rendered.subject, &rendered.html, &rendered.text]
                 .iter()
                 .any(|s| s.contains(NAME_MARK))
                 && !state.name_shown
@@ -147,84 +247,182 @@ impl Copies {
                 k = key(true);
             }
             let name_shown = state.name_shown;
-            state.shared.insert(key(name_shown), shared);
+            let k = key(name_shown);
+            let count = |v: &str| v.chars().filter(|c| !c.is_whitespace()).count();
+            let lens = [
+                count(&k.email),
+                k.name.as_deref().map_or(0, count),
+                count(&k.unsubscribe),
+            ];
+            let shared = Shared {
+                rendered,
+                lens,
+                body: OnceLock::new(),
+            };
+            state.shared.insert(k, Arc::new(shared));
         }
-        let filled = fill(&state.shared[&k], &k, member, unsubscribe_url);
+        let shared = Arc::clone(&state.shared[&k]);
+        let values = values(&k, member, unsubscribe_url);
         if state.verified.is_none() {
             let expected = direct()?;
-            let same = expected == filled;
+            let same = expected == fill(&shared.rendered, &values);
             state.verified = Some(same);
             if !same {
                 tracing::warn!(
                     "the templates transform a member's values; rendering each copy in full (slower)"
                 );
-                return Ok(expected);
+                return Ok(Lookup::Direct(expected));
             }
         }
-        Ok(filled)
+        Ok(Lookup::Shared { shared, values })
     }
 }
 
-/// The shared copy with `member`'s values in place of the placeholders in `key`.
-fn fill(shared: &Rendered, key: &Key, member: &Recipient, unsubscribe_url: &str) -> Rendered {
+/// `member`'s values, as the characters that replace the marks (whitespace is kept as
+/// rendered), indexed by mark: U+FDD0 email, U+FDD1 name, U+FDD2 unsubscribe URL.
+fn values(key: &Key, member: &Recipient, unsubscribe_url: &str) -> [Vec<char>; 3] {
     let chars = |v: &str| v.chars().filter(|c| !c.is_whitespace()).collect::<Vec<_>>();
-    // Indexed by mark: U+FDD0 email, U+FDD1 name, U+FDD2 unsubscribe URL.
     let name = match (&key.name, &member.name) {
         (Some(placeholder), Some(name)) if !placeholder.is_empty() => chars(name),
         _ => Vec::new(),
     };
-    let values = [chars(&member.email), name, chars(unsubscribe_url)];
+    [chars(&member.email), name, chars(unsubscribe_url)]
+}
+
+/// The shared copy with a member's `values` in place of the placeholders.
+fn fill(shared: &Rendered, values: &[Vec<char>; 3]) -> Rendered {
     Rendered {
-        subject: fill_marks(&shared.subject, &values, false),
-        html: fill_marks(&shared.html, &values, true),
-        text: fill_marks(&shared.text, &values, false),
+        subject: fill_marks(&shared.subject, values, false),
+        html: fill_marks(&shared.html, values, true),
+        text: fill_marks(&shared.text, values, false),
     }
 }
 
 /// Replaces each mark with the next non-whitespace character of its value, starting over
 /// at each occurrence. The whitespace between stays as rendered, which is what wrapping and
 /// whitespace collapsing made of the value's own whitespace. In `html`, a character is
-/// escaped as css-inline's serializer escapes it where it stands: `& < >` in text, `& "`
-/// in a (double-quoted) attribute value; a no-break space is whitespace, so never a mark.
+/// escaped as css-inline's serializer escapes it where it stands ([`push_escaped`]).
 fn fill_marks(s: &str, values: &[Vec<char>; 3], html: bool) -> String {
+    let lens = values.each_ref().map(Vec::len);
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for piece in marks(s, html, lens) {
+        match piece {
+            Marked::Text(t) => out.push_str(t),
+            Marked::Mark {
+                which,
+                index,
+                in_tag,
+            } => push_escaped(&mut out, values[which][index], html, in_tag),
+        }
+    }
+    out
+}
+
+/// The shared copy's MIME body, with a hole per mark; `None` when the parts need base64.
+fn encode(shared: &Rendered, lens: [usize; 3]) -> Option<Encoded> {
+    let mut holes = Vec::new();
+    let text = pieces(&shared.text, false, lens, &mut holes);
+    let html = pieces(&shared.html, true, lens, &mut holes);
+    let template = BodyTemplate::new(&text, &html)?;
+    Some(Encoded { template, holes })
+}
+
+/// `s` as pieces of a MIME part, a hole for each mark (described in `holes`).
+fn pieces<'a>(s: &'a str, html: bool, lens: [usize; 3], holes: &mut Vec<Hole>) -> Vec<Piece<'a>> {
+    marks(s, html, lens)
+        .map(|m| match m {
+            Marked::Text(t) => Piece::Text(t),
+            Marked::Mark {
+                which,
+                index,
+                in_tag,
+            } => {
+                holes.push(Hole {
+                    which,
+                    index,
+                    html,
+                    in_tag,
+                });
+                Piece::Hole(holes.len() - 1)
+            }
+        })
+        .collect()
+}
+
+/// `value` as css-inline's serializer writes it where it stands: `& < >` escaped in
+/// text, `& "` in a (double-quoted) attribute value; unchanged outside HTML.
+fn push_escaped(out: &mut String, value: char, html: bool, in_tag: bool) {
+    match value {
+        '&' if html => out.push_str("&amp;"),
+        '"' if html && in_tag => out.push_str("&quot;"),
+        '<' if html && !in_tag => out.push_str("&lt;"),
+        '>' if html && !in_tag => out.push_str("&gt;"),
+        v => out.push(v),
+    }
+}
+
+/// A run of rendered text, or a mark and the value character that replaces it.
+enum Marked<'a> {
+    Text(&'a str),
+    Mark {
+        which: usize,
+        index: usize,
+        in_tag: bool,
+    },
+}
+
+/// Splits `s` at its marks. A mark whose value is empty (`lens` 0) stays text. The `n`th
+/// mark of a value takes character `n % len`: each occurrence of the value starts over.
+/// In `html`, tags and double-quoted attribute values are tracked to tell where a mark
+/// stands (a no-break space is whitespace, so never a mark).
+fn marks(s: &str, html: bool, lens: [usize; 3]) -> impl Iterator<Item = Marked<'_>> {
     const LEAD: [u8; 2] = [0xEF, 0xB7]; // UTF-8 of U+FDD0..U+FDD2 is EF B7 90..92
     let bytes = s.as_bytes();
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
     let mut next = [0usize; 3];
     let (mut in_tag, mut in_quote) = (false, false);
     let (mut i, mut copied) = (0, 0);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'<' if html && !in_tag => in_tag = true,
-            b'"' if html && in_tag => in_quote = !in_quote,
-            b'>' if html && in_tag && !in_quote => in_tag = false,
-            0xEF if bytes[i + 1..].starts_with(&LEAD[1..])
-                && matches!(bytes.get(i + 2), Some(0x90..=0x92)) =>
-            {
-                let which = usize::from(bytes[i + 2] - 0x90);
-                let value = &values[which];
-                if !value.is_empty() {
-                    out.push_str(&s[copied..i]);
-                    let v = value[next[which] % value.len()];
-                    next[which] += 1;
-                    match v {
-                        '&' if html => out.push_str("&amp;"),
-                        '"' if html && in_tag => out.push_str("&quot;"),
-                        '<' if html && !in_tag => out.push_str("&lt;"),
-                        '>' if html && !in_tag => out.push_str("&gt;"),
-                        v => out.push(v),
-                    }
-                    i += 3;
-                    copied = i;
-                    continue;
-                }
-            }
-            _ => {}
+    let mut pending = None;
+    std::iter::from_fn(move || {
+        if let Some(mark) = pending.take() {
+            return Some(mark);
         }
-        i += 1;
-    }
-    out.push_str(&s[copied..]);
-    out
+        while i < bytes.len() {
+            match bytes[i] {
+                b'<' if html && !in_tag => in_tag = true,
+                b'"' if html && in_tag => in_quote = !in_quote,
+                b'>' if html && in_tag && !in_quote => in_tag = false,
+                0xEF if bytes[i + 1..].starts_with(&LEAD[1..])
+                    && matches!(bytes.get(i + 2), Some(0x90..=0x92)) =>
+                {
+                    let which = usize::from(bytes[i + 2] - 0x90);
+                    if lens[which] > 0 {
+                        let mark = Marked::Mark {
+                            which,
+                            index: next[which] % lens[which],
+                            in_tag,
+                        };
+                        next[which] += 1;
+                        let text = &s[copied..i];
+                        i += 3;
+                        copied = i;
+                        if text.is_empty() {
+                            return Some(mark);
+                        }
+                        pending = Some(mark);
+                        return Some(Marked::Text(text));
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        if copied < bytes.len() {
+            let text = &s[copied..];
+            copied = bytes.len();
+            return Some(Marked::Text(text));
+        }
+        None
+    })
 }
 
 #[cfg(test)]
@@ -333,6 +531,79 @@ mod tests {
                 "{m:?}"
             );
         }
+    }
+
+    /// Every member's delivery copy decodes to exactly what rendering for that member gives.
+    fn assert_encoded_copies_decode_to_direct_renderings(
+        templates: &Templates,
+        members: &[(Recipient, String)],
+    ) -> usize {
+        let copies = Copies::new(digest(), brief(), Tz::UTC);
+        let crlf = |s: &str| s.replace("\r\n", "\n").replace('\n', "\r\n");
+        let mut encoded = 0;
+        for (m, unsub) in members {
+            let direct = templates
+                .render(&digest(), &brief(), m, unsub, Tz::UTC)
+                .expect("direct");
+            match copies.copy(templates, m, unsub).expect("copy") {
+                MemberCopy::Encoded { subject, body } => {
+                    encoded += 1;
+                    assert_eq!(subject, direct.subject, "{m:?}");
+                    let parts = crate::deliver::tests::decode_body(&body);
+                    assert_eq!(parts.len(), 2);
+                    assert_eq!(parts[0].1, crlf(&direct.text), "{m:?}");
+                    assert_eq!(parts[1].1, crlf(&direct.html), "{m:?}");
+                }
+                MemberCopy::Rendered(rendered) => assert_eq!(rendered, direct, "{m:?}"),
+            }
+        }
+        encoded
+    }
+
+    #[test]
+    fn encoded_copies_decode_to_direct_renderings() {
+        let templates = Templates::load(std::path::Path::new("/nonexistent")).expect("builtin");
+        // "Cr\rlf" is rendered directly; every other member's copy is encoded.
+        assert_eq!(
+            assert_encoded_copies_decode_to_direct_renderings(&templates, &members()),
+            members().len() - 1
+        );
+    }
+
+    #[test]
+    fn members_of_one_kind_each_get_their_own_values_in_the_encoded_body() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let templates = templates_with(
+            dir.path(),
+            r#"<p title="{{ member.name }}">Hello {{ member.name or "reader" }}, {{ member.email }}</p>"#,
+        );
+        // Same shapes (one kind), values that differ in every character, and ones that
+        // encode to different lengths (`=`, `&`, `.` at a line start, non-ASCII).
+        let members: Vec<(Recipient, String)> = [
+            ("Ann Lee", "ann@example.org", "https://example.org/u/aaaa"),
+            ("Bob Kay", "bob@example.net", "https://example.org/u/bbbb"),
+            ("Zoë Ro&", "z=o@example.com", "https://example.org/u/==.&"),
+            ("Cy. D.<", "...@example.edu", "https://example.org/u/.é\"<"),
+        ]
+        .iter()
+        .cycle()
+        .take(12)
+        .map(|(n, e, u)| (member(Some(n), e, &[]), u.to_string()))
+        .collect();
+        assert_eq!(
+            assert_encoded_copies_decode_to_direct_renderings(&templates, &members),
+            members.len()
+        );
+    }
+
+    #[test]
+    fn a_template_transforming_a_value_is_delivered_as_rendered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let templates = templates_with(dir.path(), "<p>{{ member.email|upper }}</p>");
+        assert_eq!(
+            assert_encoded_copies_decode_to_direct_renderings(&templates, &members()),
+            0
+        );
     }
 
     #[test]

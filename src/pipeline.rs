@@ -17,12 +17,12 @@ use lettre::message::Mailbox;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::copies::Copies;
+use crate::copies::{Copies, MemberCopy};
 use crate::deliver::{self, SendError, Sender};
 use crate::fetch::{FetchError, Fetcher, Outcome};
 use crate::members;
 use crate::parse::{self, ParsedEntry};
-use crate::render::{BriefInfo, Recipient, Rendered, Templates};
+use crate::render::{BriefInfo, Recipient, Templates};
 use crate::select::{self, Digest};
 use crate::store::{NewEntry, PageUpdate, PendingDelivery, Store};
 use crate::summarize;
@@ -986,11 +986,19 @@ pub fn message_for(
     let rendered = app
         .templates
         .render(digest, &brief, member, &unsub, config.brief.timezone)?;
-    compose_for(app, digest_id, member_id, member, &rendered, https, date)
+    compose_for(
+        app,
+        digest_id,
+        member_id,
+        member,
+        MemberCopy::Rendered(rendered),
+        https,
+        date,
+    )
 }
 
 /// [`message_for`] from a digest's [`Copies`]: the same message without rendering the
-/// templates for every member.
+/// templates or encoding the MIME body for every member.
 fn message_from_copies(
     app: &App,
     digest_id: i64,
@@ -1000,16 +1008,8 @@ fn message_from_copies(
     date: SystemTime,
 ) -> anyhow::Result<lettre::Message> {
     let (unsub, https) = unsubscribe_url(&app.config, &app.secret, member_id, &member.email);
-    let rendered = copies.render(&app.templates, member, &unsub)?;
-    compose_for(
-        app,
-        Some(digest_id),
-        member_id,
-        member,
-        &rendered,
-        https,
-        date,
-    )
+    let copy = copies.copy(&app.templates, member, &unsub)?;
+    compose_for(app, Some(digest_id), member_id, member, copy, https, date)
 }
 
 fn compose_for(
@@ -1017,7 +1017,7 @@ fn compose_for(
     digest_id: Option<i64>,
     member_id: i64,
     member: &Recipient,
-    rendered: &Rendered,
+    copy: MemberCopy,
     https: Option<String>,
     date: SystemTime,
 ) -> anyhow::Result<lettre::Message> {
@@ -1035,16 +1035,18 @@ fn compose_for(
         digest_id.map_or("test".to_string(), |d| d.to_string())
     );
     let message_id = format!("{label}.{}@{domain}", app.secret.tag(&label));
-    let mut message = deliver::compose(
-        &config.brief,
-        rendered,
-        &deliver::Envelope {
-            to,
-            message_id,
-            unsubscribe_https: https.as_deref(),
-            date,
-        },
-    )?;
+    let envelope = deliver::Envelope {
+        to,
+        message_id,
+        unsubscribe_https: https.as_deref(),
+        date,
+    };
+    let mut message = match copy {
+        MemberCopy::Encoded { subject, body } => {
+            deliver::compose_mime(&config.brief, &subject, body, &envelope)?
+        }
+        MemberCopy::Rendered(rendered) => deliver::compose(&config.brief, &rendered, &envelope)?,
+    };
     if let Some(dkim) = &app.dkim {
         message.sign(dkim);
     }
