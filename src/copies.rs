@@ -185,6 +185,10 @@ impl Copies {
         let body = encoded.template.fill(|hole, out| {
             let h = &encoded.holes[hole];
             // Members of one kind have values of the same length (the key holds their shape).
+            debug_assert!(
+                h.index < values[h.which].len(),
+                "a value shorter than its kind's"
+            );
             if let Some(&c) = values[h.which].get(h.index) {
                 push_escaped(out, c, h.html, h.in_tag);
             }
