@@ -805,11 +805,8 @@ impl Store {
     pub fn member_active(&self, member_id: i64) -> anyhow::Result<bool> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT status = 'active' FROM members WHERE id = ?1",
-                [member_id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT status = 'active' FROM members WHERE id = ?1")?
+            .query_row([member_id], |r| r.get(0))
             .optional()?
             .unwrap_or(false))
     }
@@ -822,12 +819,14 @@ impl Store {
         member_id: i64,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        self.conn.execute(
-            "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?3,
-                    updated_at = ?3, last_error = NULL
-             WHERE digest_id = ?1 AND member_id = ?2 AND status IN ('pending', 'retry')",
-            params![digest_id, member_id, ts(now)],
-        )?;
+        // Once per member sent: a cached statement saves SQLite parsing it each time.
+        self.conn
+            .prepare_cached(
+                "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?3,
+                        updated_at = ?3, last_error = NULL
+                 WHERE digest_id = ?1 AND member_id = ?2 AND status IN ('pending', 'retry')",
+            )?
+            .execute(params![digest_id, member_id, ts(now)])?;
         Ok(())
     }
 
