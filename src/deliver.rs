@@ -112,20 +112,23 @@ pub fn compose(brief: &Brief, rendered: &Rendered, env: &Envelope<'_>) -> anyhow
     }
     // Mostly non-ASCII parts: lettre picks base64 for them.
     headers(brief, &rendered.subject, env)
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(rendered.text.clone()),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(rendered.html.clone()),
-                ),
-        )
+        .multipart(lettre_alternative(rendered))
         .context("building the MIME message")
+}
+
+/// The text and HTML parts as lettre's own multipart/alternative, encoded by lettre.
+fn lettre_alternative(rendered: &Rendered) -> MultiPart {
+    MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(rendered.text.clone()),
+        )
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(rendered.html.clone()),
+        )
 }
 
 /// Builds the message for one member from a body already encoded ([`BodyTemplate::fill`]).
@@ -953,19 +956,7 @@ pub(crate) mod tests {
             .expect("compose")
             .formatted();
         let lettres = headers(&brief, &rendered.subject, &env)
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_PLAIN)
-                            .body(rendered.text.clone()),
-                    )
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_HTML)
-                            .body(rendered.html.clone()),
-                    ),
-            )
+            .multipart(lettre_alternative(&rendered))
             .expect("lettre builds")
             .formatted();
         let head = |raw: &[u8]| {
