@@ -128,12 +128,23 @@ pub struct FetchSettings {
     pub user_agent: String,
     /// Largest body read, decompressed, in bytes.
     pub max_body: u64,
-    /// Fetch each new entry's article page (issue #3).
-    pub articles: bool,
+    /// Which article pages are read (see [`Articles`]).
+    pub articles: Articles,
     /// Allow article URLs on loopback or private networks.
     pub allow_private_addresses: bool,
     /// A feed failing for longer than this is listed as needing attention.
     pub attention_after: Duration,
+}
+
+/// `[fetch] articles`: which entries' article pages are read and summarized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Articles {
+    /// `false`: none; summaries come from the feeds alone.
+    Off,
+    /// `true` (the default): the pages of the stories a digest would carry.
+    Chosen,
+    /// `"all"`: every new entry's page that a digest could still carry.
+    All,
 }
 
 /// How digests leave the machine.
@@ -322,6 +333,13 @@ struct RawBrief {
     catch_up: Option<Spanned<String>>,
 }
 
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawArticles {
+    Switch(bool),
+    Mode(String),
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawFetch {
@@ -332,7 +350,7 @@ struct RawFetch {
     per_host: Option<Spanned<i64>>,
     user_agent: Option<String>,
     max_body: Option<Spanned<String>>,
-    articles: Option<bool>,
+    articles: Option<Spanned<RawArticles>>,
     allow_private_addresses: Option<bool>,
     attention_after: Option<Spanned<String>>,
 }
@@ -509,7 +527,21 @@ pub fn parse(
             Some(s) => parse_size(s.get_ref()).map_err(|m| v.at(s.span(), "fetch.max_body", m))?,
             None => 5 * 1024 * 1024,
         },
-        articles: f.articles.unwrap_or(true),
+        articles: match &f.articles {
+            None => Articles::Chosen,
+            Some(a) => match a.get_ref() {
+                RawArticles::Switch(true) => Articles::Chosen,
+                RawArticles::Switch(false) => Articles::Off,
+                RawArticles::Mode(m) if m == "all" => Articles::All,
+                RawArticles::Mode(m) => {
+                    return Err(v.at(
+                        a.span(),
+                        "fetch.articles",
+                        format!("{m:?} is not a choice; use true (the stories a digest carries), \"all\" or false"),
+                    ));
+                }
+            },
+        },
         allow_private_addresses: f.allow_private_addresses.unwrap_or(false),
         attention_after: v.duration(f.attention_after.as_ref(), "fetch.attention_after", "24h")?,
     };
@@ -1144,6 +1176,27 @@ url = "https://blog.example.org/feed/"
             "{line}"
         );
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn articles_takes_true_false_or_all_and_names_a_wrong_value() {
+        assert_eq!(
+            parse_str(MINIMAL).expect("valid").fetch.articles,
+            Articles::Chosen
+        );
+        for (value, want) in [
+            ("true", Articles::Chosen),
+            ("false", Articles::Off),
+            ("\"all\"", Articles::All),
+        ] {
+            let text = format!("{MINIMAL}\n[fetch]\narticles = {value}\n");
+            assert_eq!(parse_str(&text).expect("valid").fetch.articles, want);
+        }
+        let text = format!("{MINIMAL}\n[fetch]\narticles = \"some\"\n");
+        let err = parse_str(&text).expect_err("not a choice");
+        assert_eq!(err.key.as_deref(), Some("fetch.articles"));
+        assert_eq!(err.line, Some(14));
+        assert!(err.message.contains("\"all\""), "{err}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use lettre::message::Mailbox;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Articles, Config};
 use crate::copies::{Copies, MemberCopy};
 use crate::deliver::{self, SendError, Sender};
 use crate::fetch::{FetchError, Fetcher, Outcome};
@@ -574,7 +574,7 @@ async fn fetch_one(
             .map(|e| {
                 // A post older than any digest can carry never contends.
                 let selectable = e.published.is_none_or(|p| p >= oldest);
-                entry_from_feed(e, articles && selectable)
+                entry_from_feed(e, articles != Articles::Off && selectable)
             })
             .collect::<Vec<_>>()
     })
@@ -673,8 +673,13 @@ pub async fn fetch_story_pages(
     cancel: &CancellationToken,
 ) -> anyhow::Result<PagesReport> {
     let mut report = PagesReport::default();
-    if !app.config.fetch.articles {
-        return Ok(report);
+    match app.config.fetch.articles {
+        Articles::Off => return Ok(report),
+        Articles::Chosen => {}
+        Articles::All => {
+            let wanted = app.store().all_wanted_pages()?;
+            read_pages(app, wanted, &mut report).await?;
+        }
     }
     for _ in 0..PAGE_ROUNDS {
         if cancel.is_cancelled() {
@@ -685,40 +690,41 @@ pub async fn fetch_story_pages(
         };
         let ids: Vec<i64> = digest.stories().map(|s| s.entry_id).collect();
         let wanted = app.store().wanted_pages(&ids)?;
-        if wanted.is_empty() {
-            break;
-        }
-        let futures: Vec<_> = wanted
-            .into_iter()
-            .map(|w| {
-                let app = Arc::clone(app);
-                async move {
-                    let update = read_page(&app, &w).await;
-                    (w, update)
-                }
-            })
-            .collect();
-        let updates: Vec<_> = futures::stream::iter(futures)
-            .buffer_unordered(app.config.fetch.concurrency.max(1))
-            .collect()
-            .await;
-        let store = app.store();
-        let mut reselect = false;
-        for (w, update) in updates {
-            let update = update.unwrap_or_else(|e| {
-                tracing::info!(page = %w.url, feed = %w.feed_url, error = %e, "article page unavailable; feed text used");
-                report.errors.push(e);
-                PageUpdate::default()
-            });
-            report.read += usize::from(update.from_page);
-            reselect |= changes_selection(&w, &update);
-            store.set_page(w.id, &update)?;
-        }
-        if !reselect {
+        if wanted.is_empty() || !read_pages(app, wanted, &mut report).await? {
             break;
         }
     }
     Ok(report)
+}
+
+/// Reads `wanted` pages concurrently (within the fetcher's limits), storing each as it
+/// comes; returns whether one changed what selection ranks on.
+async fn read_pages(
+    app: &Arc<App>,
+    wanted: Vec<crate::store::WantedPage>,
+    report: &mut PagesReport,
+) -> anyhow::Result<bool> {
+    let futures = wanted.into_iter().map(|w| {
+        let app = Arc::clone(app);
+        async move {
+            let update = read_page(&app, &w).await;
+            (w, update)
+        }
+    });
+    let mut updates =
+        futures::stream::iter(futures).buffer_unordered(app.config.fetch.concurrency.max(1));
+    let mut reselect = false;
+    while let Some((w, update)) = updates.next().await {
+        let update = update.unwrap_or_else(|e| {
+            tracing::info!(page = %w.url, feed = %w.feed_url, error = %e, "article page unavailable; feed text used");
+            report.errors.push(e);
+            PageUpdate::default()
+        });
+        report.read += usize::from(update.from_page);
+        reselect |= changes_selection(&w, &update);
+        app.store().set_page(w.id, &update)?;
+    }
+    Ok(reselect)
 }
 
 /// Whether what a page told us can change the selection that chose its entry: a new URL

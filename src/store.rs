@@ -646,6 +646,17 @@ impl Store {
         Ok(out)
     }
 
+    /// Every entry whose article page is still wanted (`[fetch] articles = "all"`).
+    pub fn all_wanted_pages(&self) -> anyhow::Result<Vec<WantedPage>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT e.id FROM entries e WHERE e.page_wanted = 1 AND e.url IS NOT NULL ORDER BY e.id",
+        )?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?;
+        self.wanted_pages(&ids)
+    }
+
     /// Of `ids`, the entries whose article page is still wanted.
     pub fn wanted_pages(&self, ids: &[i64]) -> anyhow::Result<Vec<WantedPage>> {
         let mut stmt = self.conn.prepare_cached(

@@ -802,10 +802,9 @@ async fn inspect_prints_entries_with_keys_and_summaries() {
     assert!(summary.ends_with('.'), "{summary}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn article_pages_are_read_only_for_the_stories_a_digest_carries() {
-    let (http, hits) = spawn_http().await;
-    let config = format!(
+/// A brief of three stories over the ten-post busy feed, with `[fetch]` lines `fetch`.
+fn busy_config(http: &str, fetch: &str) -> String {
+    format!(
         r#"
 [brief]
 name = "Busy Brief"
@@ -816,6 +815,7 @@ data_dir = "data"
 [fetch]
 timeout = "5s"
 allow_private_addresses = true
+{fetch}
 
 [delivery]
 transport = "outbox"
@@ -824,8 +824,13 @@ transport = "outbox"
 name = "Busy Blog"
 url = "{http}/busy.xml"
 "#
-    );
-    let env = open(&config, "");
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn article_pages_are_read_only_for_the_stories_a_digest_carries() {
+    let (http, hits) = spawn_http().await;
+    let env = open(&busy_config(&http, ""), "");
     let report = pipeline::fetch_all(&env.app, now(), true, &CancellationToken::new())
         .await
         .expect("fetch");
@@ -870,4 +875,47 @@ url = "{http}/busy.xml"
         "{report}"
     );
     assert_eq!((1..=10).map(page_hits).sum::<usize>(), 4, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_articles_all_every_new_entrys_page_is_read_once() {
+    let (http, hits) = spawn_http().await;
+    let env = open(&busy_config(&http, "articles = \"all\""), "");
+    let report = pipeline::fetch_all(&env.app, now(), true, &CancellationToken::new())
+        .await
+        .expect("fetch");
+    let text = report.to_string();
+    let page_hits: Vec<usize> = (1..=10)
+        .map(|n| hits.get(&format!("articles/busy-{n}.html")))
+        .collect();
+    assert_eq!(page_hits, vec![1; 10], "{text}");
+    assert!(text.contains("article pages: 10 read"), "{text}");
+    // The same digest as with pages read for the chosen stories only.
+    let digest = pipeline::next_digest(&env.app, now())
+        .expect("select")
+        .expect("digest");
+    let titles: Vec<&str> = digest.stories().map(|s| s.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Busy Story Number 1 About Budget Season",
+            "Busy Story Number 3 About Budget Season",
+            "Busy Story Number 4 About Budget Season"
+        ]
+    );
+    pipeline::fetch_all(
+        &env.app,
+        now() + chrono::Duration::hours(1),
+        true,
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("fetch");
+    assert_eq!(
+        (1..=10)
+            .map(|n| hits.get(&format!("articles/busy-{n}.html")))
+            .sum::<usize>(),
+        10,
+        "no page is read twice"
+    );
 }
