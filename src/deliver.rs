@@ -535,12 +535,12 @@ impl SmtpPool {
                             .push(conn);
                     }
                 } else {
-                    conn.smtp.abort().await;
+                    abort(conn).await;
                 }
                 Err(err)
             }
             Err(_) => {
-                conn.smtp.abort().await;
+                abort(conn).await;
                 Err(SendError::Transient(format!(
                     "no answer from {}:{} within {:?} ([delivery] timeout)",
                     self.settings.host, self.settings.port, self.timeout
@@ -646,6 +646,12 @@ impl SmtpPool {
             pipelining,
         })
     }
+}
+
+/// Drops a broken or silent session. lettre's abort says QUIT and waits for the answer,
+/// which a relay that stopped answering never gives: the wait is bounded.
+async fn abort(mut conn: Connection) {
+    let _ = tokio::time::timeout(Duration::from_secs(2), conn.smtp.abort()).await;
 }
 
 /// A pooled SMTP session and what its server announced.

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Announcement, Config};
+use crate::config::{Announcement, Articles, Config};
 use crate::store::StoredEntry;
 
 /// Most sections one digest shows (SmartBrief's layout).
@@ -154,7 +154,7 @@ pub fn select(
         // Recency halves a story's score every 24 hours; a summary makes it far more useful
         // (a page not read yet may still give one: it contends as if it had).
         let mut score = feed.weight * 0.5f64.powf(age_hours / 24.0);
-        if e.has_summary || e.page_wanted {
+        if e.has_summary || (e.page_wanted && config.fetch.articles != Articles::Off) {
             score *= 1.5;
         }
         let section = feed.section.as_deref().unwrap_or(&first_section);
@@ -311,25 +311,9 @@ fn title_words(title: &str) -> Vec<u64> {
     words
 }
 
-/// A hasher for keys that are already hashes (the word hashes above).
-#[derive(Default)]
-struct KeyIsHash(u64);
-
-impl std::hash::Hasher for KeyIsHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type WordMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<KeyIsHash>>;
+/// Maps keyed by word hash. The word hashes are unkeyed FNV, so a feed could craft words
+/// that collide; the map hashes them again with std's random key.
+type WordMap<V> = HashMap<u64, V>;
 
 /// A headline's words as written (for equality) and as a sorted set (for overlap), each
 /// word as a 64-bit hash: 35,000 headlines then take a few megabytes, not tens.
@@ -353,9 +337,13 @@ impl Title {
         Self { len, sequence, set }
     }
 
-    /// The same words in the same order (as 64-bit hashes: a false match is ~2⁻⁶⁴).
+    /// The same words in the same order: the same count, order hash and set of words (so a
+    /// headline crafted to collide with another's order hash must also share its words).
     fn same_words(&self, other: &Title) -> bool {
-        self.len > 0 && self.len == other.len && self.sequence == other.sequence
+        self.len > 0
+            && self.len == other.len
+            && self.sequence == other.sequence
+            && self.set == other.set
     }
 
     /// Near-identical: the same words, or word sets overlapping by 80% or more.
@@ -566,6 +554,46 @@ until = 2026-11-01
         assert!(ids.contains(&4));
         // The heavier feed's copy wins the lead.
         assert_eq!(d.lead.source, "Bee");
+    }
+
+    #[test]
+    fn an_unread_page_counts_as_a_summary_only_while_pages_are_read() {
+        let mut c = config();
+        let mut unread = entry(
+            1,
+            "https://a.example.org/feed",
+            "Newer, no text yet",
+            "https://a.org/1",
+            1,
+        );
+        unread.has_summary = false;
+        unread.page_wanted = true;
+        let summarized = entry(
+            2,
+            "https://a.example.org/feed",
+            "Older with a summary",
+            "https://a.org/2",
+            2,
+        );
+        let cands = [unread, summarized];
+        let oldest = now() - chrono::Duration::days(2);
+        let lead = |c: &Config| {
+            select(c, &cands, &[], oldest, now())
+                .expect("digest")
+                .lead
+                .entry_id
+        };
+        assert_eq!(
+            lead(&c),
+            1,
+            "the newer story leads while its page may give a summary"
+        );
+        c.fetch.articles = Articles::Off;
+        assert_eq!(
+            lead(&c),
+            2,
+            "with pages off, a story without text has no bonus"
+        );
     }
 
     #[test]

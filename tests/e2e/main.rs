@@ -66,8 +66,11 @@ fn serve_file(f: &Fixtures, dir: &str, name: &str, headers: &HeaderMap) -> Respo
     let key = format!("{dir}/{name}");
     *f.hits.0.lock().expect("lock").entry(key).or_default() += 1;
     // busy-N.html: one template for many pages; page 2 names page 1 as its canonical.
+    // chain-N.html: the same template, every page naming busy-1 as its canonical.
+    let chain = name.starts_with("chain-");
     let busy = name
         .strip_prefix("busy-")
+        .or_else(|| name.strip_prefix("chain-"))
         .and_then(|r| r.strip_suffix(".html"))
         .filter(|_| dir == "articles");
     let file = if busy.is_some() { "busy.html" } else { name };
@@ -79,7 +82,7 @@ fn serve_file(f: &Fixtures, dir: &str, name: &str, headers: &HeaderMap) -> Respo
     if let Some(n) = busy {
         body = body
             .replace("{{N}}", n)
-            .replace("{{CANON}}", if n == "2" { "1" } else { n });
+            .replace("{{CANON}}", if n == "2" || chain { "1" } else { n });
     }
     // The etag fixture behaves like a well-configured server: 304 for a matching ETag.
     if name == "etag.xml" {
@@ -917,5 +920,40 @@ async fn with_articles_all_every_new_entrys_page_is_read_once() {
             .sum::<usize>(),
         10,
         "no page is read twice"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_that_keep_merging_stories_stop_at_the_page_budget_and_say_so() {
+    let (http, hits) = spawn_http().await;
+    let config = busy_config(&http, "")
+        .replace("max_stories = 3", "max_stories = 2")
+        .replace("busy.xml", "chain.xml");
+    let env = open(&config, "");
+    let report = pipeline::fetch_all(&env.app, now(), true, &CancellationToken::new())
+        .await
+        .expect("fetch");
+    let text = report.to_string();
+    // Each page merges its story into story 1, so the selection keeps taking the next
+    // story: 4 pages a story x 2 stories are read, then the budget is spent.
+    let page_hits: Vec<usize> = (1..=10)
+        .map(|n| hits.get(&format!("articles/chain-{n}.html")))
+        .collect();
+    assert_eq!(page_hits, vec![1, 1, 1, 1, 1, 1, 1, 1, 0, 0], "{text}");
+    assert_eq!(report.pages.unread, 1, "{text}");
+    assert!(
+        text.contains("1 chosen stories keep their feed's text"),
+        "{text}"
+    );
+    let digest = pipeline::next_digest(&env.app, now())
+        .expect("select")
+        .expect("digest");
+    let titles: Vec<&str> = digest.stories().map(|s| s.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Chained Story 1 on Transit Funding Talks",
+            "Chained Story 9 on Transit Funding Talks"
+        ]
     );
 }
