@@ -705,7 +705,9 @@ impl Connection {
                     Err(e) if e.is_permanent() || e.is_transient() => {
                         refused.get_or_insert(e);
                     }
-                    Err(e) => return Err(e),
+                    // A relay may refuse and then hang up: its answer says more than the
+                    // closed connection (a 550 stays a bounce rather than a retry).
+                    Err(e) => return Err(refused.unwrap_or(e)),
                 }
             }
             if let Some(e) = refused {
@@ -991,8 +993,8 @@ pub(crate) mod tests {
     }
 
     /// A relay on 127.0.0.1 that announces PIPELINING (when `pipelining`) and answers by
-    /// recipient: `bounce@` 550, `later@` 451, `drop@` closes the connection after DATA's
-    /// content; anyone else is accepted. DATA without a valid recipient gets 554.
+    /// recipient: `bounce@` 550, `later@` 451, `closing@` 550 and then closes the
+    /// connection, `drop@` closes it after DATA's content; anyone else is accepted. DATA without a valid recipient gets 554.
     async fn relay(pipelining: bool) -> (u16, Arc<std::sync::Mutex<Relay>>) {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -1030,6 +1032,10 @@ pub(crate) mod tests {
                             }
                             "250 ok\r\n".into()
                         } else if command.starts_with("RCPT") {
+                            if line.contains("closing@") {
+                                let _ = write.write_all(b"550 5.1.1 no such user\r\n").await;
+                                return;
+                            }
                             if line.contains("bounce@") {
                                 "550 5.1.1 no such user\r\n".into()
                             } else if line.contains("later@") {
@@ -1140,6 +1146,13 @@ pub(crate) mod tests {
             .send(&message_to("cy@example.org", "on a new connection"), "m")
             .await
             .expect("accepted on a new connection");
+        match sender
+            .send(&message_to("closing@example.org", "x"), "m")
+            .await
+        {
+            Err(SendError::Permanent { bounce: true, .. }) => {}
+            other => panic!("a 550 before the relay hangs up is a hard bounce: {other:?}"),
+        }
         sender.close().await;
         let seen = seen.lock().expect("lock");
         assert_eq!(seen.connections, 2, "refusals keep the connection");
