@@ -692,7 +692,7 @@ async fn inspect(source: &str, json: bool) -> Result<ExitCode, Failure> {
         .entries
         .iter()
         .map(|e| {
-            let summary = pipeline::entry_with_summary(e.clone()).summary;
+            let summary = pipeline::entry_from_feed(e.clone(), false).summary;
             (e, summary)
         })
         .collect();

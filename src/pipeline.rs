@@ -635,22 +635,6 @@ fn record(result: anyhow::Result<()>) {
     }
 }
 
-/// An article page as fetched for one entry.
-#[derive(Debug, Clone)]
-pub enum Page {
-    /// Not fetched: `[fetch] articles = false`, or the entry has no link.
-    Skipped,
-    /// The page's HTML and the URL it ended at after redirects.
-    Html {
-        /// The decoded HTML.
-        html: String,
-        /// The URL after redirects.
-        final_url: url::Url,
-    },
-    /// Fetching failed, or it was not HTML; the reason names the URL.
-    Failed(String),
-}
-
 /// Most pages one call reads for the chosen stories, per story a digest carries. A page
 /// can move a story to its canonical URL (merging it with another feed's copy) or leave it
 /// without a summary; the selection then takes another story, whose page is read in turn.
@@ -807,13 +791,10 @@ async fn read_page(app: &App, w: &crate::store::WantedPage) -> Result<PageUpdate
             fetched.content_type.as_deref().unwrap_or("no content type")
         ));
     }
-    let page = Page::Html {
-        html: fetched.text(),
-        final_url: fetched.final_url,
-    };
+    let (html, final_url) = (fetched.text(), fetched.final_url);
     let title = w.title.clone();
     // Extraction is CPU work (and scraper's DOM is not Send): off the async threads.
-    tokio::task::spawn_blocking(move || page_update(&title, &page))
+    tokio::task::spawn_blocking(move || page_update(&title, &html, &final_url))
         .await
         .map_err(|e| format!("{url}: reading the page failed: {e}"))
 }
@@ -855,14 +836,11 @@ pub fn entry_from_feed(e: ParsedEntry, want_page: bool) -> NewEntry {
     }
 }
 
-/// What an article page adds to the entry titled `title`: the summary of its main text,
-/// its site name, paywall, date, and its own URL after redirects (FeedBurner and tracking
-/// redirectors resolve here) or its canonical link on the same host (any page can claim
-/// any canonical). Without a page, nothing.
-pub fn page_update(title: &str, page: &Page) -> PageUpdate {
-    let Page::Html { html, final_url } = page else {
-        return PageUpdate::default();
-    };
+/// What an article page (`html`, at `final_url` after redirects) adds to the entry titled
+/// `title`: the summary of its main text, its site name, paywall, date, and its own URL
+/// (FeedBurner and tracking redirectors resolve here) or its canonical link on the same
+/// host (any page can claim any canonical).
+pub fn page_update(title: &str, html: &str, final_url: &url::Url) -> PageUpdate {
     let a = crate::extract::extract(html, Some(final_url));
     let canonical = a
         .canonical_url
@@ -897,25 +875,6 @@ fn apply_page(entry: &mut NewEntry, update: &PageUpdate) {
     entry.paywalled = update.paywalled;
     entry.published_at = entry.published_at.or(update.published_at);
     entry.from_page = update.from_page;
-}
-
-/// Turns a parsed entry and its article page into a stored entry, as the two steps of a
-/// fetch do: the feed's text when the entry is stored, the page's when it is read. The
-/// summary comes from the article's main text; when the page cannot be had or says too
-/// little, from the feed's full content, then its description, then the page's own
-/// description.
-pub fn entry_from(e: ParsedEntry, page: Page) -> NewEntry {
-    let title = e.title.clone();
-    let mut entry = entry_from_feed(e, false);
-    if matches!(page, Page::Html { .. }) {
-        apply_page(&mut entry, &page_update(&title, &page));
-    }
-    entry
-}
-
-/// The stored form of an entry from its feed alone (no page), as `inspect` shows it.
-pub fn entry_with_summary(e: ParsedEntry) -> NewEntry {
-    entry_from_feed(e, false)
 }
 
 fn first_window(app: &App) -> chrono::Duration {
@@ -1629,10 +1588,10 @@ mod tests {
         .expect("fixture");
         let final_url =
             url::Url::parse("https://pwj.example.org/snow-plans?utm_source=x").expect("url");
-        let e = entry_from(
-            parsed("https://feeds.example.org/~r/pwj/123"),
-            Page::Html { html, final_url },
-        );
+        let entry = parsed("https://feeds.example.org/~r/pwj/123");
+        let update = page_update(&entry.title, &html, &final_url);
+        let mut e = entry_from_feed(entry, true);
+        apply_page(&mut e, &update);
         assert_eq!(e.source.as_deref(), Some("Public Works Journal"));
         assert!(e.paywalled);
         assert_eq!(e.url.as_deref(), Some("https://pwj.example.org/snow-plans"));
@@ -1645,10 +1604,8 @@ mod tests {
 
     #[test]
     fn without_a_page_the_feed_text_is_summarized() {
-        let e = entry_from(
-            parsed("https://pwj.example.org/x"),
-            Page::Failed("gone".into()),
-        );
+        let e = entry_from_feed(parsed("https://pwj.example.org/x"), true);
+        assert!(e.page_wanted, "its page is read should it contend");
         assert_eq!(e.url.as_deref(), Some("https://pwj.example.org/x"));
         assert!(e.source.is_none());
         assert!(!e.paywalled);

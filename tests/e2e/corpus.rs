@@ -39,7 +39,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn inspect(body: &[u8], url: &Url) -> Result<Counts, String> {
     let feed = parse_feed(body, url).map_err(|e| e.to_string())?;
     for e in &feed.entries {
-        let _ = pipeline::entry_with_summary(e.clone());
+        let _ = pipeline::entry_from_feed(e.clone(), false);
     }
     Ok(Counts {
         kept: feed.entries.len(),
@@ -544,7 +544,7 @@ mod properties {
     fn inspect(body: &[u8]) {
         if let Ok(feed) = parse_feed(body, &feed_url()) {
             for e in feed.entries {
-                let _ = pipeline::entry_with_summary(e);
+                let _ = pipeline::entry_from_feed(e, false);
             }
         }
     }

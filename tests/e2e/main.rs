@@ -378,29 +378,10 @@ fn decoded(data: &str) -> String {
             }
         }
     }
-    qp_decode(&out)
-}
-
-fn qp_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'='
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(
-                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                16,
-            )
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    // Robust: what is not a valid escape (headers' `charset=utf-8`) stays as written.
+    let bytes = quoted_printable::decode(out.as_bytes(), quoted_printable::ParseMode::Robust)
+        .unwrap_or_else(|_| out.clone().into_bytes());
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn base64_decode(s: &str) -> Vec<u8> {
