@@ -32,6 +32,16 @@ fn client() -> reqwest::Client {
         .expect("client")
 }
 
+/// The RFC 8058 one-click POST a mail client sends to the List-Unsubscribe URL.
+async fn one_click(c: &reqwest::Client, url: &str) -> reqwest::Response {
+    c.post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .expect("post")
+}
+
 fn status_of(env: &Env, email: &str) -> String {
     env.app
         .store()
@@ -75,13 +85,7 @@ async fn one_click_post_unsubscribes_get_does_not_and_reimport_does_not_resubscr
 
     // RFC 8058 one-click POST: 200, no redirect, no cookie; repeating it is harmless.
     for _ in 0..2 {
-        let r = c
-            .post(&url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("List-Unsubscribe=One-Click")
-            .send()
-            .await
-            .expect("post");
+        let r = one_click(&c, &url).await;
         assert_eq!(r.status(), 200);
         assert!(r.headers().get("location").is_none());
         assert!(r.headers().get("set-cookie").is_none());
@@ -141,13 +145,7 @@ async fn forged_or_foreign_token_gets_404_and_changes_nothing() {
         "nonsense".to_string(),
         id.to_string(),
     ] {
-        let r = c
-            .post(format!("{web}/unsubscribe/{bad}"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("List-Unsubscribe=One-Click")
-            .send()
-            .await
-            .expect("post");
+        let r = one_click(&c, &format!("{web}/unsubscribe/{bad}")).await;
         assert_eq!(r.status(), 404, "token {bad}");
         assert_eq!(
             c.get(format!("{web}/unsubscribe/{bad}"))
@@ -179,16 +177,8 @@ async fn unsubscribe_takes_effect_for_the_next_message_of_a_digest_in_progress()
     pipeline::record_digest(&env.app, &digest, now()).expect("record");
     // Deliveries are owed to both; Bo unsubscribes before his message goes out.
     let web = spawn_web(&env.app).await;
-    let r = client()
-        .post(format!(
-            "{web}/unsubscribe/{}",
-            token_of(&env, "bo@example.org")
-        ))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .expect("post");
+    let url = format!("{web}/unsubscribe/{}", token_of(&env, "bo@example.org"));
+    let r = one_click(&client(), &url).await;
     assert_eq!(r.status(), 200);
     let sender = Arc::new(
         feedbrief::deliver::Sender::new(
