@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use feedbrief::pipeline::{self, App};
 use tokio_util::sync::CancellationToken;
 
-use super::{Env, config_text, header, now, open, smtp_transport, spawn_http, spawn_smtp};
+use super::{Env, config_text, fetch, header, now, open, smtp_transport, spawn_http, spawn_smtp};
 
 /// Starts the web endpoints on 127.0.0.1:0; returns the base URL.
 async fn spawn_web(app: &Arc<App>) -> String {
@@ -168,9 +168,7 @@ async fn unsubscribe_takes_effect_for_the_next_message_of_a_digest_in_progress()
         "ann@example.org,Ann\nbo@example.org,Bo\n",
     );
     pipeline::import_members(&env.app, now()).expect("import");
-    pipeline::fetch_all(&env.app, now(), true, &CancellationToken::new())
-        .await
-        .expect("fetch");
+    fetch(&env, now()).await;
     let digest = pipeline::next_digest(&env.app, now())
         .expect("select")
         .expect("a digest");

@@ -12,7 +12,7 @@ use axum::routing::get;
 use feedbrief::pipeline::{self, FeedOutcome, FetchReport};
 use tokio_util::sync::CancellationToken;
 
-use super::{now, open};
+use super::{fetch, now, open};
 
 const GOOD: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>Good Feed</title>\
 <item><title>Good Story Arrives Despite the Noise</title><link>https://good.example.org/1</link>\
@@ -195,9 +195,7 @@ async fn every_fault_is_bounded_and_reported_while_good_feeds_arrive() {
     let env = open(&config, "");
     let rss_before = rss_kib();
     let started = Instant::now();
-    let r = pipeline::fetch_all(&env.app, now(), true, &CancellationToken::new())
-        .await
-        .expect("fetch");
+    let r = fetch(&env, now()).await;
     let elapsed = started.elapsed();
     let grown_mib = rss_kib().saturating_sub(rss_before) / 1024;
     eprintln!("{r}\nfault cycle: {elapsed:?}, RSS grew {grown_mib} MiB");
@@ -251,14 +249,7 @@ async fn every_fault_is_bounded_and_reported_while_good_feeds_arrive() {
     );
 
     // Next cycle: the moved feed is fetched at its new home, the gone one not at all.
-    let r2 = pipeline::fetch_all(
-        &env.app,
-        now() + chrono::Duration::hours(1),
-        true,
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("fetch");
+    let r2 = fetch(&env, now() + chrono::Duration::hours(1)).await;
     assert!(
         matches!(outcome(&r2, "Gone"), FeedOutcome::Skipped(why) if why.contains("410")),
         "{r2}"

@@ -347,6 +347,13 @@ fn open(config: &str, members: &str) -> Env {
     Env { dir, app }
 }
 
+/// A forced fetch of every feed at `at` (as `once` and `fetch` do), which must run.
+async fn fetch(env: &Env, at: DateTime<Utc>) -> pipeline::FetchReport {
+    pipeline::fetch_all(&env.app, at, true, &CancellationToken::new())
+        .await
+        .expect("fetch")
+}
+
 /// The parts of a MIME message we check, decoded.
 fn decoded(data: &str) -> String {
     // Bodies are quoted-printable or base64; decode enough to search the text.
@@ -659,22 +666,13 @@ async fn rate_limited_feed_is_skipped_until_retry_after() {
     std::fs::metadata(fixtures().join("feeds/ratelimited.xml")).expect("fixture exists");
     let extra = format!("\n[[feed]]\nname = \"Busy\"\nurl = \"{http}/ratelimited.xml\"\n");
     let env = open(&config_text(&http, "transport = \"outbox\"", &extra), "");
-    let r1 = pipeline::fetch_all(&env.app, now(), true, &CancellationToken::new())
-        .await
-        .expect("fetch");
+    let r1 = fetch(&env, now()).await;
     let busy = r1.feeds.iter().find(|f| f.name == "Busy").expect("busy");
     assert!(
         matches!(&busy.outcome, FeedOutcome::Failed(why) if why.contains("rate limited")),
         "{r1}"
     );
-    let r2 = pipeline::fetch_all(
-        &env.app,
-        now() + chrono::Duration::minutes(10),
-        true,
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("fetch");
+    let r2 = fetch(&env, now() + chrono::Duration::minutes(10)).await;
     let busy = r2.feeds.iter().find(|f| f.name == "Busy").expect("busy");
     assert!(matches!(&busy.outcome, FeedOutcome::Skipped(_)), "{r2}");
     assert_eq!(
@@ -682,14 +680,7 @@ async fn rate_limited_feed_is_skipped_until_retry_after() {
         1,
         "no request before Retry-After has passed"
     );
-    let r3 = pipeline::fetch_all(
-        &env.app,
-        now() + chrono::Duration::hours(2),
-        true,
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("fetch");
+    let r3 = fetch(&env, now() + chrono::Duration::hours(2)).await;
     assert!(
         r3.feeds
             .iter()
@@ -706,9 +697,7 @@ async fn article_pages_on_private_addresses_are_refused_and_feed_text_is_used() 
         "allow_private_addresses = false",
     );
     let env = open(&config, "");
-    let report = pipeline::fetch_all(&env.app, now(), true, &CancellationToken::new())
-        .await
-        .expect("fetch");
+    let report = fetch(&env, now()).await;
     let text = report.to_string();
     assert!(text.contains("private or local address"), "{text}");
     for page in ["why-trust.html", "snow-plans.html", "four-day-weeks.html"] {
@@ -832,9 +821,7 @@ fn busy_digest(env: &Env) -> feedbrief::select::Digest {
 async fn article_pages_are_read_only_for_the_stories_a_digest_carries() {
     let (http, hits) = spawn_http().await;
     let env = open(&busy_config(&http, ""), "");
-    let report = pipeline::fetch_all(&env.app, now(), true, &CancellationToken::new())
-        .await
-        .expect("fetch");
+    let report = fetch(&env, now()).await;
     let text = report.to_string();
     assert_eq!(report.new_entries(), 10, "{text}");
     let page_hits = |n: usize| hits.get(&format!("articles/busy-{n}.html"));
@@ -871,9 +858,7 @@ async fn article_pages_are_read_only_for_the_stories_a_digest_carries() {
 async fn with_articles_all_every_new_entrys_page_is_read_once() {
     let (http, hits) = spawn_http().await;
     let env = open(&busy_config(&http, "articles = \"all\""), "");
-    let report = pipeline::fetch_all(&env.app, now(), true, &CancellationToken::new())
-        .await
-        .expect("fetch");
+    let report = fetch(&env, now()).await;
     let text = report.to_string();
     let page_hits: Vec<usize> = (1..=10)
         .map(|n| hits.get(&format!("articles/busy-{n}.html")))
@@ -882,14 +867,7 @@ async fn with_articles_all_every_new_entrys_page_is_read_once() {
     assert!(text.contains("article pages: 10 read"), "{text}");
     // The same digest as with pages read for the chosen stories only.
     busy_digest(&env);
-    pipeline::fetch_all(
-        &env.app,
-        now() + chrono::Duration::hours(1),
-        true,
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("fetch");
+    fetch(&env, now() + chrono::Duration::hours(1)).await;
     assert_eq!(
         (1..=10)
             .map(|n| hits.get(&format!("articles/busy-{n}.html")))
@@ -906,9 +884,7 @@ async fn pages_that_keep_merging_stories_stop_at_the_page_budget_and_say_so() {
         .replace("max_stories = 3", "max_stories = 2")
         .replace("busy.xml", "chain.xml");
     let env = open(&config, "");
-    let report = pipeline::fetch_all(&env.app, now(), true, &CancellationToken::new())
-        .await
-        .expect("fetch");
+    let report = fetch(&env, now()).await;
     let text = report.to_string();
     // Each page merges its story into story 1, so the selection keeps taking the next
     // story: 4 pages a story x 2 stories are read, then the budget is spent.
