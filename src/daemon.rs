@@ -205,9 +205,20 @@ pub async fn run(
 /// Loads the config again; a bad one is reported and the running one kept.
 fn reload(shared: &SharedApp, path: Option<&std::path::Path>) {
     let Some(path) = path else { return };
+    let current = shared.get();
     let result = crate::config::load(path)
         .map_err(anyhow::Error::from)
-        .and_then(App::open);
+        .and_then(|config| {
+            // The running daemon holds the lock of the data dir it started on.
+            if config.brief.data_dir != current.config.brief.data_dir {
+                anyhow::bail!(
+                    "[brief] data_dir changed ({} -> {}); restart the daemon to move it",
+                    current.config.brief.data_dir.display(),
+                    config.brief.data_dir.display()
+                );
+            }
+            Ok(App::open(config)?)
+        });
     match result {
         Ok(app) => {
             tracing::info!(config = %path.display(), "configuration reloaded");

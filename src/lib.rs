@@ -20,6 +20,7 @@ pub mod daemon;
 pub mod deliver;
 pub mod extract;
 pub mod fetch;
+pub mod lock;
 pub mod members;
 pub mod opml;
 pub mod parse;

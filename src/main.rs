@@ -10,6 +10,7 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use feedbrief::config::{self, Config};
+use feedbrief::lock::DataDirLock;
 use feedbrief::pipeline::{self, App};
 use tokio_util::sync::CancellationToken;
 
@@ -210,14 +211,32 @@ fn load_config(path: &Path) -> Result<Config, Failure> {
 
 fn open_app(path: &Path) -> Result<Arc<App>, Failure> {
     let config = load_config(path)?;
-    // A broken template is a config problem: the operator must fix a file.
-    App::open(config).map_err(Failure::Usage)
+    open_config(config)
+}
+
+fn open_config(config: Config) -> Result<Arc<App>, Failure> {
+    // A broken template is a config problem: the operator must fix a file. A database or
+    // data dir that cannot be opened is the machine's: a runtime failure.
+    App::open(config).map_err(|e| match e {
+        pipeline::OpenError::Config(e) => Failure::Usage(e),
+        pipeline::OpenError::Runtime(e) => Failure::Runtime(e),
+    })
+}
+
+/// [`open_app`] for the commands that fetch and send (`run`, `once`, `fetch`): the data
+/// dir's lock is taken first and held while the returned guard lives, so two of them
+/// never work on one data dir at once.
+fn open_app_locked(path: &Path, command: &str) -> Result<(Arc<App>, DataDirLock), Failure> {
+    let config = load_config(path)?;
+    let lock = DataDirLock::acquire(&config.brief.data_dir, command)
+        .map_err(|e| Failure::Runtime(e.into()))?;
+    Ok((open_config(config)?, lock))
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Run => {
-            let app = open_app(&cli.config)?;
+            let (app, _lock) = open_app_locked(&cli.config, "run")?;
             let cancel = CancellationToken::new();
             spawn_signal_handler(cancel.clone());
             let listener = feedbrief::web::bind(&app).await?;
@@ -253,7 +272,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Once { no_send } => {
-            let app = open_app(&cli.config)?;
+            let (app, _lock) = open_app_locked(&cli.config, "once")?;
             let cancel = CancellationToken::new();
             spawn_signal_handler(cancel.clone());
             let report = pipeline::once(&app, Utc::now(), !no_send, &cancel).await?;
@@ -266,7 +285,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             })
         }
         Command::Fetch => {
-            let app = open_app(&cli.config)?;
+            let (app, _lock) = open_app_locked(&cli.config, "fetch")?;
             let now = Utc::now();
             let members = pipeline::import_members(&app, now)?;
             for e in &members.errors {

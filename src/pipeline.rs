@@ -24,7 +24,7 @@ use crate::members;
 use crate::parse::{self, ParsedEntry};
 use crate::render::{BriefInfo, Recipient, Templates};
 use crate::select::{self, Digest};
-use crate::store::{NewEntry, PageUpdate, PendingDelivery, Store};
+use crate::store::{ClaimCheck, NewEntry, PageUpdate, PendingDelivery, Store};
 use crate::summarize;
 use crate::token::Secret;
 
@@ -100,22 +100,26 @@ impl Metrics {
 
 impl App {
     /// Opens the database and loads the templates; any failure here is fatal.
-    pub fn open(config: Config) -> anyhow::Result<Arc<Self>> {
-        let templates = Templates::load(&config.brief.templates).with_context(|| {
-            format!(
-                "loading templates from {}",
-                config.brief.templates.display()
-            )
-        })?;
-        let store = Store::open(&config.brief.data_dir.join("feedbrief.sqlite"))?;
-        let fetcher = Fetcher::new(&config.fetch)?;
-        let secret = Secret::load_or_create(&config.brief.data_dir)?;
+    pub fn open(config: Config) -> Result<Arc<Self>, OpenError> {
+        let templates = Templates::load(&config.brief.templates)
+            .with_context(|| {
+                format!(
+                    "loading templates from {}",
+                    config.brief.templates.display()
+                )
+            })
+            .map_err(OpenError::Config)?;
         let dkim = config
             .delivery
             .dkim
             .as_ref()
             .map(deliver::dkim_config)
-            .transpose()?;
+            .transpose()
+            .map_err(OpenError::Config)?;
+        let store = Store::open(&config.brief.data_dir.join("feedbrief.sqlite"))
+            .map_err(|e| OpenError::Runtime(e.into()))?;
+        let fetcher = Fetcher::new(&config.fetch).map_err(OpenError::Runtime)?;
+        let secret = Secret::load_or_create(&config.brief.data_dir).map_err(OpenError::Runtime)?;
         Ok(Arc::new(Self {
             metrics: Metrics::default(),
             dkim,
@@ -131,6 +135,18 @@ impl App {
     pub fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Why [`App::open`] failed: a file the operator must fix (templates, DKIM key: exit 2),
+/// or the machine (the database, the data dir, the secret: exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Templates or DKIM settings are unusable.
+    #[error("{0:#}")]
+    Config(anyhow::Error),
+    /// The database, data dir or secret could not be opened.
+    #[error("{0:#}")]
+    Runtime(anyhow::Error),
 }
 
 /// What happened to one feed in a fetch.
@@ -245,6 +261,8 @@ pub struct DeliveryReport {
     pub failed: usize,
     /// Members skipped because they left mid-send.
     pub skipped: usize,
+    /// Deliveries another process took over (this one stalled past its claim).
+    pub taken_over: usize,
     /// A few failure lines for the report.
     pub errors: Vec<String>,
 }
@@ -1100,17 +1118,48 @@ pub fn web_version(app: &App, digest_id: i64) -> anyhow::Result<Option<String>> 
     Ok(Some(rendered.html))
 }
 
+/// How long a claim on a delivery holds without being renewed: long enough for one
+/// message's every attempt, so a claim only runs out for a process that stopped or stalled.
+fn claim_lease(config: &Config) -> chrono::Duration {
+    let attempts = config.delivery.attempts.max(1);
+    let per_message = (config.delivery.timeout + Duration::from_secs(1))
+        .saturating_mul(attempts)
+        .saturating_mul(4);
+    chrono::Duration::from_std(per_message.max(Duration::from_secs(300)))
+        .unwrap_or(chrono::Duration::hours(1))
+}
+
 /// Sends every delivery still owed (this digest's and earlier cycles' leftovers).
 ///
-/// Each member is checked right before their message (an unsubscribe mid-send holds),
+/// The owed deliveries are first claimed in the database, so another process on the same
+/// database (a second `once`, a daemon on another machine) never sends the same one; a
+/// claim whose process died is taken back. Each member is checked right before their
+/// message (an unsubscribe mid-send holds, and so does a claim another process took over),
 /// each acceptance is recorded at once, transient failures are retried with backoff up to
-/// `[delivery] attempts` and then left for the next cycle, permanent ones recorded.
+/// `[delivery] attempts` and then left for the next cycle, permanent ones recorded. What a
+/// stop leaves unsent is given back, owed again.
 pub async fn deliver_pending(
     app: &Arc<App>,
     sender: &Arc<Sender>,
     cancel: &CancellationToken,
 ) -> anyhow::Result<DeliveryReport> {
-    let pending = app.store().pending_deliveries()?;
+    let result = deliver_claimed(app, sender, cancel).await;
+    if let Err(e) = app.store().release_claims() {
+        tracing::error!(
+            "giving back unsent deliveries: {e:#}; they are owed again once their claim runs out"
+        );
+    }
+    result
+}
+
+async fn deliver_claimed(
+    app: &Arc<App>,
+    sender: &Arc<Sender>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<DeliveryReport> {
+    let lease = claim_lease(&app.config);
+    let now = Utc::now();
+    let pending = app.store().claim_deliveries(now, now + lease)?;
     // One set of copies per digest: its templates render once per kind of member.
     let mut digests: std::collections::HashMap<i64, Arc<Copies>> = std::collections::HashMap::new();
     for p in &pending {
@@ -1158,6 +1207,7 @@ pub async fn deliver_pending(
             match outcome {
                 Delivered::Sent => r.sent += 1,
                 Delivered::Skipped => r.skipped += 1,
+                Delivered::TakenOver => r.taken_over += 1,
                 Delivered::Deferred(e) => {
                     r.deferred += 1;
                     if r.errors.len() < 10 {
@@ -1185,6 +1235,8 @@ pub async fn deliver_pending(
 enum Delivered {
     Sent,
     Skipped,
+    /// Another process claimed it after our lease ran out: it sends it, not us.
+    TakenOver,
     Deferred(String),
     Failed(String),
 }
@@ -1196,9 +1248,14 @@ async fn deliver_one(
     p: &PendingDelivery,
 ) -> Delivered {
     let member = &p.member;
-    match app.store().member_active(member.id) {
-        Ok(true) => {}
-        Ok(false) => return Delivered::Skipped,
+    let lease_until = Utc::now() + claim_lease(&app.config);
+    match app.store().claim_check(p.digest_id, member.id, lease_until) {
+        Ok(ClaimCheck::Send) => {}
+        Ok(ClaimCheck::MemberLeft) => return Delivered::Skipped,
+        Ok(ClaimCheck::Lost) => {
+            tracing::warn!(member = %member.email, digest = p.digest_id, "another process took this delivery over; not sending it");
+            return Delivered::TakenOver;
+        }
         Err(e) => return Delivered::Deferred(format!("database: {e:#}")),
     }
     let recipient = Recipient {
@@ -1230,10 +1287,18 @@ async fn deliver_one(
     for attempt in 1..=attempts {
         match sender.send(&message, &name).await {
             Ok(()) => {
-                record(
-                    app.store()
-                        .delivery_sent(p.digest_id, member.id, Utc::now()),
-                );
+                match app
+                    .store()
+                    .delivery_sent(p.digest_id, member.id, Utc::now())
+                {
+                    Ok(true) => {}
+                    Ok(false) => tracing::error!(
+                        member = %member.email,
+                        digest = p.digest_id,
+                        "sent, but the delivery's claim had passed to another process; it may send it too"
+                    ),
+                    Err(e) => tracing::error!("database: {e:#}"),
+                }
                 return Delivered::Sent;
             }
             Err(SendError::Permanent { message, bounce }) => {
@@ -1338,6 +1403,7 @@ pub async fn cycle(
             r.deferred += more.deferred;
             r.failed += more.failed;
             r.skipped += more.skipped;
+            r.taken_over += more.taken_over;
             r.errors.extend(more.errors);
         }
     }
@@ -1555,6 +1621,13 @@ impl fmt::Display for CycleReport {
                 "delivery: {} sent, {} deferred, {} failed, {} skipped (unsubscribed mid-send)",
                 d.sent, d.deferred, d.failed, d.skipped
             )?;
+            if d.taken_over > 0 {
+                writeln!(
+                    f,
+                    "  {} deliveries were taken over by another feedbrief on this database after this one stalled",
+                    d.taken_over
+                )?;
+            }
             for e in &d.errors {
                 writeln!(f, "  {e}")?;
             }

@@ -99,11 +99,58 @@ CREATE INDEX deliveries_status ON deliveries(status);
     // 5: the article page is still to be fetched, should the entry contend for a digest.
     "ALTER TABLE entries ADD COLUMN page_wanted INTEGER NOT NULL DEFAULT 0;
      CREATE INDEX entries_page_wanted ON entries(id) WHERE page_wanted = 1;",
+    // 6: a delivery being sent is claimed by one process (status 'sending'), so two
+    // processes on one database never send it both; the database's own id, which the
+    // data dir's marker file repeats (an emptied database is then told from a new one).
+    "ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+     ALTER TABLE deliveries ADD COLUMN claimed_until INTEGER;
+     INSERT OR IGNORE INTO meta (key, value)
+         VALUES ('database_id', lower(hex(randomblob(16))));",
 ];
+
+/// The file beside the database that says a database was made in this data dir; it
+/// holds the database's id (`meta.database_id`).
+pub const MARKER_FILE: &str = "database-id";
+
+/// Why the database cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The database is empty or missing, but the data dir shows an earlier run.
+    #[error(
+        "{db} is empty or missing, but {dir} holds an earlier run's {evidence}: the database was lost or \
+         truncated, and starting afresh would forget every unsubscribe and bounce and mail \
+         removed members again. Restore the database from a backup; to start afresh on purpose, \
+         move {dir} aside first"
+    )]
+    Lost {
+        /// The database file.
+        db: String,
+        /// The data directory.
+        dir: String,
+        /// What shows the earlier run.
+        evidence: String,
+    },
+    /// Any other failure (I/O, a damaged file, a schema newer than ours).
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
 
 /// The open database.
 pub struct Store {
     conn: Connection,
+    /// Who this store's delivery claims belong to: `host/pid/nonce`, unique per open.
+    owner: String,
+}
+
+/// A delivery owed to a member, as [`Store::claim_check`] finds it right before sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimCheck {
+    /// Still ours, the member still active: send (the claim's lease was renewed).
+    Send,
+    /// The member left (unsubscribed, bounced, removed) since the claim.
+    MemberLeft,
+    /// Another process took the delivery over (our lease ran out while we stalled).
+    Lost,
 }
 
 /// A feed's stored state.
@@ -315,37 +362,101 @@ fn from_ts(v: i64) -> DateTime<Utc> {
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating the data directory {}", dir.display()))?;
-        }
+    ///
+    /// A database that is empty or missing while its data dir shows an earlier run (the
+    /// marker file, the secret, mail in the outbox) is refused: it was lost, and a new one
+    /// would forget the suppression list. Two processes opening a new database at once
+    /// both succeed: migrations run one process at a time.
+    pub fn open(path: &Path) -> Result<Self, OpenError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the data directory {}", dir.display()))?;
         let conn = Connection::open(path)
             .with_context(|| format!("opening the database {}", path.display()))?;
-        Self::init(conn).with_context(|| format!("preparing the database {}", path.display()))
+        let store = Self::init(conn, dir)
+            .with_context(|| format!("preparing the database {}", path.display()));
+        match store {
+            Ok(s) => {
+                s.write_marker(dir);
+                Ok(s)
+            }
+            Err(e) => match e.downcast::<OpenError>() {
+                Ok(lost) => Err(lost),
+                Err(e) => Err(OpenError::Other(e)),
+            },
+        }
     }
 
-    fn init(conn: Connection) -> anyhow::Result<Self> {
-        // WAL lets `serve` read while `once` writes; busy_timeout rides out short locks.
+    fn init(mut conn: Connection, dir: &Path) -> anyhow::Result<Self> {
+        // Set first: a second process creating the same database waits instead of failing.
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Before anything writes to the file: a new (empty) database where an earlier run
+        // left its traces was lost. The version is read again after the traces: they are
+        // made only once a database is complete, so one seen there is a committed one
+        // (another process may have just created it), not a lost one.
+        let version =
+            |c: &Connection| c.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0));
+        if version(&conn)? == 0
+            && let Some(evidence) = earlier_run(dir)
+            && version(&conn)? == 0
+        {
+            return Err(OpenError::Lost {
+                db: dir.join("feedbrief.sqlite").display().to_string(),
+                dir: dir.display().to_string(),
+                evidence,
+            }
+            .into());
+        }
+        // WAL lets `serve` read while `once` writes.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version as usize > MIGRATIONS.len() {
-            anyhow::bail!(
-                "the database schema is version {version}, newer than this feedbrief knows ({}); upgrade feedbrief",
-                MIGRATIONS.len()
-            );
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.unchecked_transaction()?;
-            tx.execute_batch(sql)
-                .with_context(|| format!("running migration {}", i + 1))?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        loop {
+            // IMMEDIATE takes the write lock before the version is read, so two processes
+            // opening a new database run each migration once between them.
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            let version = usize::try_from(version).unwrap_or(usize::MAX);
+            if version > MIGRATIONS.len() {
+                anyhow::bail!(
+                    "the database schema is version {version}, newer than this feedbrief knows ({}); upgrade feedbrief",
+                    MIGRATIONS.len()
+                );
+            }
+            if version == MIGRATIONS.len() {
+                break;
+            }
+            tx.execute_batch(MIGRATIONS[version])
+                .with_context(|| format!("running migration {}", version + 1))?;
+            tx.pragma_update(None, "user_version", (version + 1) as i64)?;
             tx.commit()?;
         }
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            owner: claim_owner(),
+        })
+    }
+
+    /// Writes the data dir's marker file if it is missing (best effort: it only lets a
+    /// later open tell a lost database from a new one).
+    fn write_marker(&self, dir: &Path) {
+        let marker = dir.join(MARKER_FILE);
+        if marker.exists() {
+            return;
+        }
+        let Ok(Some(id)) = self.meta("database_id") else {
+            return;
+        };
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&marker)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{id}\n").as_bytes()));
+        if let Err(e) = written
+            && e.kind() != std::io::ErrorKind::AlreadyExists
+        {
+            tracing::warn!(file = %marker.display(), error = %e, "cannot write the database marker");
+        }
     }
 
     /// Inserts feeds that are new and refreshes names; returns each feed's state by URL.
@@ -785,63 +896,139 @@ impl Store {
             .optional()?)
     }
 
-    /// Deliveries still owed: pending or transiently failed, to members still active,
-    /// oldest digest first.
-    pub fn pending_deliveries(&self) -> anyhow::Result<Vec<PendingDelivery>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT d.digest_id, d.attempts, m.id, m.email, m.name, m.sections, m.status, m.reason
-             FROM deliveries d JOIN members m ON m.id = d.member_id
-             WHERE d.status IN ('pending', 'retry') AND m.status = 'active'
-             ORDER BY d.digest_id, m.id",
+    /// Claims every delivery still owed (pending or transiently failed, to members still
+    /// active, or claimed by a process that died or whose lease ran out) for this store,
+    /// until `lease_until`, and returns them, oldest digest first.
+    ///
+    /// The claim is one transaction: two processes claiming at once split the rows, never
+    /// share one. Each claimed row is checked again right before its message goes out
+    /// ([`Store::claim_check`]), and what is left unsent is given back with
+    /// [`Store::release_claims`].
+    pub fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<PendingDelivery>> {
+        // IMMEDIATE: the write lock is taken before the first read, so a second claimer
+        // waits (busy_timeout) instead of failing to upgrade its read.
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(PendingDelivery {
-                digest_id: r.get(0)?,
-                attempts: r.get(1)?,
-                member: Member {
-                    id: r.get(2)?,
-                    email: r.get(3)?,
-                    name: r.get(4)?,
-                    sections: split_sections(r.get::<_, Option<String>>(5)?),
-                    status: r.get(6)?,
-                    reason: r.get(7)?,
-                },
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        // Take back the claims of processes that died mid-send on this host, and of any
+        // process whose lease ran out.
+        let owners: Vec<String> = tx
+            .prepare("SELECT DISTINCT claimed_by FROM deliveries WHERE status = 'sending'")?
+            .query_map([], |r| r.get::<_, Option<String>>(0))?
+            .filter_map(|r| r.ok().flatten())
+            .collect();
+        for owner in owners.iter().filter(|o| owner_is_dead(o)) {
+            tracing::info!(
+                owner,
+                "taking back the deliveries of a process that stopped mid-send"
+            );
+            tx.execute(RELEASE_SQL_BY_OWNER, [owner])?;
+        }
+        tx.execute(
+            "UPDATE deliveries SET status = CASE WHEN attempts > 0 THEN 'retry' ELSE 'pending' END,
+                    claimed_by = NULL, claimed_until = NULL
+             WHERE status = 'sending' AND claimed_until < ?1",
+            [ts(now)],
+        )?;
+        tx.execute(
+            "UPDATE deliveries SET status = 'sending', claimed_by = ?1, claimed_until = ?2
+             WHERE status IN ('pending', 'retry')
+               AND member_id IN (SELECT id FROM members WHERE status = 'active')",
+            params![self.owner, ts(lease_until)],
+        )?;
+        let claimed = {
+            let mut stmt = tx.prepare(
+                "SELECT d.digest_id, d.attempts, m.id, m.email, m.name, m.sections, m.status, m.reason
+                 FROM deliveries d JOIN members m ON m.id = d.member_id
+                 WHERE d.status = 'sending' AND d.claimed_by = ?1
+                 ORDER BY d.digest_id, m.id",
+            )?;
+            let rows = stmt.query_map([&self.owner], |r| {
+                Ok(PendingDelivery {
+                    digest_id: r.get(0)?,
+                    attempts: r.get(1)?,
+                    member: Member {
+                        id: r.get(2)?,
+                        email: r.get(3)?,
+                        name: r.get(4)?,
+                        sections: split_sections(r.get::<_, Option<String>>(5)?),
+                        status: r.get(6)?,
+                        reason: r.get(7)?,
+                    },
+                })
+            })?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        tx.commit()?;
+        Ok(claimed)
     }
 
-    /// Whether the member is still active (checked right before each send, so an
-    /// unsubscribe takes effect mid-send).
-    pub fn member_active(&self, member_id: i64) -> anyhow::Result<bool> {
-        Ok(self
+    /// Right before a claimed delivery is sent: whether it is still this store's and its
+    /// member still active. A delivery still ours has its lease renewed to `lease_until`,
+    /// so the message may take that long.
+    pub fn claim_check(
+        &self,
+        digest_id: i64,
+        member_id: i64,
+        lease_until: DateTime<Utc>,
+    ) -> anyhow::Result<ClaimCheck> {
+        // Once per member sent: cached statements save SQLite parsing them each time.
+        let renewed = self
+            .conn
+            .prepare_cached(
+                "UPDATE deliveries SET claimed_until = ?4
+                 WHERE digest_id = ?1 AND member_id = ?2 AND status = 'sending' AND claimed_by = ?3
+                   AND EXISTS (SELECT 1 FROM members WHERE id = ?2 AND status = 'active')",
+            )?
+            .execute(params![digest_id, member_id, self.owner, ts(lease_until)])?;
+        if renewed == 1 {
+            return Ok(ClaimCheck::Send);
+        }
+        let active: bool = self
             .conn
             .prepare_cached("SELECT status = 'active' FROM members WHERE id = ?1")?
             .query_row([member_id], |r| r.get(0))
             .optional()?
-            .unwrap_or(false))
+            .unwrap_or(false);
+        Ok(if active {
+            ClaimCheck::Lost
+        } else {
+            ClaimCheck::MemberLeft
+        })
     }
 
-    /// Marks a delivery sent; only a pending or retrying row changes, so a row is never
-    /// "sent" twice.
+    /// Gives back this store's claims that were not sent (a stop mid-send, members who
+    /// left): they are owed again, to whichever process claims next.
+    pub fn release_claims(&self) -> anyhow::Result<usize> {
+        Ok(self.conn.execute(RELEASE_SQL_BY_OWNER, [&self.owner])?)
+    }
+
+    /// Marks a delivery this store claimed as sent; a row is never "sent" twice, and a
+    /// delivery another process took over is left to it (returns false).
     pub fn delivery_sent(
         &self,
         digest_id: i64,
         member_id: i64,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        // Once per member sent: a cached statement saves SQLite parsing it each time.
-        self.conn
+    ) -> anyhow::Result<bool> {
+        let changed = self
+            .conn
             .prepare_cached(
                 "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, sent_at = ?3,
-                        updated_at = ?3, last_error = NULL
-                 WHERE digest_id = ?1 AND member_id = ?2 AND status IN ('pending', 'retry')",
+                        updated_at = ?3, last_error = NULL, claimed_by = NULL, claimed_until = NULL
+                 WHERE digest_id = ?1 AND member_id = ?2 AND status = 'sending' AND claimed_by = ?4",
             )?
-            .execute(params![digest_id, member_id, ts(now)])?;
-        Ok(())
+            .execute(params![digest_id, member_id, ts(now), self.owner])?;
+        Ok(changed == 1)
     }
 
-    /// Records a failed attempt: `retry` (transient; tried again next cycle) or `failed`.
+    /// Records a failed attempt of a delivery this store claimed: `retry` (transient;
+    /// tried again next cycle) or `failed`.
     pub fn delivery_failed(
         &self,
         digest_id: i64,
@@ -852,14 +1039,15 @@ impl Store {
     ) -> anyhow::Result<()> {
         self.conn.execute(
             "UPDATE deliveries SET status = ?3, attempts = attempts + 1, last_error = ?4,
-                    updated_at = ?5
-             WHERE digest_id = ?1 AND member_id = ?2 AND status IN ('pending', 'retry')",
+                    updated_at = ?5, claimed_by = NULL, claimed_until = NULL
+             WHERE digest_id = ?1 AND member_id = ?2 AND status = 'sending' AND claimed_by = ?6",
             params![
                 digest_id,
                 member_id,
                 if permanent { "failed" } else { "retry" },
                 error,
-                ts(now)
+                ts(now),
+                self.owner
             ],
         )?;
         Ok(())
@@ -1011,6 +1199,72 @@ impl Store {
     }
 }
 
+/// Gives a process's unsent claims back: owed again, as `retry` once tried.
+const RELEASE_SQL_BY_OWNER: &str =
+    "UPDATE deliveries SET status = CASE WHEN attempts > 0 THEN 'retry' ELSE 'pending' END,
+            claimed_by = NULL, claimed_until = NULL
+     WHERE status = 'sending' AND claimed_by = ?1";
+
+/// What in `dir` shows that a database was made there before, if anything does.
+fn earlier_run(dir: &Path) -> Option<String> {
+    let mut evidence = Vec::new();
+    if dir.join(MARKER_FILE).exists() {
+        evidence.push(format!("database marker ({MARKER_FILE})"));
+    }
+    if dir.join("secret").exists() {
+        evidence.push("secret".to_string());
+    }
+    if std::fs::read_dir(dir.join("outbox")).is_ok_and(|mut d| d.next().is_some()) {
+        evidence.push("outbox mail".to_string());
+    }
+    (!evidence.is_empty()).then(|| evidence.join(", "))
+}
+
+/// This store's claim owner: host, pid and a per-open nonce (two stores in one process
+/// are two owners).
+fn claim_owner() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static OPENED: AtomicU64 = AtomicU64::new(0);
+    let nonce = OPENED.fetch_add(1, Ordering::Relaxed);
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}/{}/{started:x}-{nonce}", host_name(), std::process::id())
+}
+
+fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty() && !h.contains('/'))
+        .unwrap_or_else(|| "unknown-host".to_string())
+}
+
+/// Whether a claim owner is a process on this host that no longer runs (killed or
+/// crashed mid-send): its claims are taken back at once instead of after their lease.
+/// Elsewhere, or where `/proc` is missing, only the lease tells.
+fn owner_is_dead(owner: &str) -> bool {
+    let mut parts = owner.splitn(3, '/');
+    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    if host != host_name() || !Path::new("/proc/self").exists() {
+        return false;
+    }
+    if pid == std::process::id().to_string() {
+        // Another store in this very process: alive.
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // A zombie (killed, not yet reaped) sends nothing more.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| matches!(rest.trim_start().chars().next(), Some('Z' | 'X'))),
+        Err(_) => true,
+    }
+}
+
 fn split_sections(s: Option<String>) -> Vec<String> {
     s.map(|s| {
         s.split(';')
@@ -1116,7 +1370,8 @@ mod tests {
                 None,
             )
             .expect("digest");
-        let pending = s.pending_deliveries().expect("pending");
+        let lease = now() + chrono::Duration::minutes(5);
+        let pending = s.claim_deliveries(now(), lease).expect("claim");
         assert_eq!(
             pending.len(),
             1,
@@ -1126,17 +1381,192 @@ mod tests {
             .candidates(None, now() - chrono::Duration::hours(1))
             .expect("cands");
         assert_eq!(c2.len(), 1, "the carried entry is not a candidate again");
-        s.delivery_sent(id, pending[0].member.id, now())
-            .expect("sent");
-        s.delivery_sent(id, pending[0].member.id, now())
-            .expect("sent twice is a no-op");
+        assert!(
+            s.delivery_sent(id, pending[0].member.id, now())
+                .expect("sent")
+        );
+        assert!(
+            !s.delivery_sent(id, pending[0].member.id, now())
+                .expect("sent twice is a no-op")
+        );
         assert_eq!(
             s.delivery_counts(id).expect("counts"),
             vec![("sent".into(), 1)]
         );
-        assert!(s.pending_deliveries().expect("pending").is_empty());
+        assert!(s.claim_deliveries(now(), lease).expect("claim").is_empty());
         // Re-import does not resubscribe.
         s.import_members(&rows, now()).expect("import");
-        assert!(!s.member_active(2).expect("active"));
+        assert_eq!(
+            s.claim_check(id, 2, lease).expect("check"),
+            ClaimCheck::MemberLeft
+        );
+    }
+
+    /// A database with one digest owed to `members` active members.
+    fn owed_digest(path: &Path, members: usize) -> (Store, i64) {
+        let s = Store::open(path).expect("open");
+        let feeds = s
+            .sync_feeds(&[("https://a.example/feed".into(), "A".into())])
+            .expect("feeds");
+        s.insert_entries(feeds[0].id, &[entry("1")], now())
+            .expect("insert");
+        let rows: Vec<MemberRow> = (0..members)
+            .map(|i| MemberRow {
+                line: i + 2,
+                email: format!("m{i}@example.org"),
+                name: None,
+                sections: Vec::new(),
+                attributes: Default::default(),
+            })
+            .collect();
+        s.import_members(&rows, now()).expect("import");
+        let id = s
+            .create_digest(now(), s.max_entry_id().expect("max"), "S", "{}", &[1], None)
+            .expect("digest");
+        (s, id)
+    }
+
+    #[test]
+    fn two_stores_claiming_at_once_never_share_a_delivery() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("feedbrief.sqlite");
+        let (first, _) = owed_digest(&path, 300);
+        let second = Store::open(&path).expect("second store");
+        let lease = now() + chrono::Duration::minutes(5);
+        let claim = move |s: Store| {
+            std::thread::spawn(move || {
+                let claimed = s.claim_deliveries(now(), lease).expect("claim");
+                (s, claimed)
+            })
+        };
+        let (a, b) = (claim(first), claim(second));
+        let ((first, a), (second, b)) = (a.join().expect("a"), b.join().expect("b"));
+        assert_eq!(a.len() + b.len(), 300, "every delivery is claimed once");
+        let mut members: Vec<i64> = a.iter().chain(&b).map(|p| p.member.id).collect();
+        members.sort_unstable();
+        members.dedup();
+        assert_eq!(members.len(), 300, "no member is claimed by both");
+        // The loser of the race cannot send what the winner holds.
+        let held = a.first().or(b.first()).expect("a claim");
+        let other = if a.is_empty() { &first } else { &second };
+        assert_eq!(
+            other
+                .claim_check(held.digest_id, held.member.id, lease)
+                .expect("check"),
+            ClaimCheck::Lost
+        );
+    }
+
+    #[test]
+    fn claims_return_to_the_queue_when_released_or_when_their_lease_runs_out() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("feedbrief.sqlite");
+        let (first, id) = owed_digest(&path, 3);
+        let second = Store::open(&path).expect("second store");
+        let lease = now() + chrono::Duration::minutes(5);
+        assert_eq!(
+            first.claim_deliveries(now(), lease).expect("claim").len(),
+            3
+        );
+        assert!(
+            second
+                .claim_deliveries(now(), lease)
+                .expect("claim")
+                .is_empty(),
+            "a live claim is not taken"
+        );
+        // The first process stalls past its lease: the second takes over, and the first's
+        // late check tells it not to send.
+        let later = lease + chrono::Duration::seconds(1);
+        let taken = second
+            .claim_deliveries(later, later + chrono::Duration::minutes(5))
+            .expect("claim after the lease");
+        assert_eq!(taken.len(), 3);
+        assert_eq!(
+            first
+                .claim_check(id, taken[0].member.id, later)
+                .expect("check"),
+            ClaimCheck::Lost
+        );
+        assert!(
+            !first
+                .delivery_sent(id, taken[0].member.id, later)
+                .expect("sent")
+        );
+        assert_eq!(second.release_claims().expect("release"), 3);
+        assert_eq!(
+            first.claim_deliveries(later, lease).expect("claim").len(),
+            3
+        );
+    }
+
+    #[test]
+    fn a_dead_processs_claims_are_taken_back_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("feedbrief.sqlite");
+        let (s, _) = owed_digest(&path, 2);
+        // A process on this host that has exited (its pid reaped) claimed both.
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        child.wait().expect("wait");
+        let dead = format!("{}/{}/0-0", host_name(), child.id());
+        s.conn
+            .execute(
+                "UPDATE deliveries SET status = 'sending', claimed_by = ?1, claimed_until = ?2",
+                params![dead, ts(now() + chrono::Duration::hours(1))],
+            )
+            .expect("claim as the dead process");
+        let lease = now() + chrono::Duration::minutes(5);
+        assert_eq!(s.claim_deliveries(now(), lease).expect("claim").len(), 2);
+        // A live process elsewhere keeps its claim until the lease runs out.
+        s.release_claims().expect("release");
+        s.conn
+            .execute(
+                "UPDATE deliveries SET status = 'sending', claimed_by = 'other-host/1/x', claimed_until = ?1",
+                params![ts(now() + chrono::Duration::hours(1))],
+            )
+            .expect("claim as another host");
+        assert!(s.claim_deliveries(now(), lease).expect("claim").is_empty());
+    }
+
+    #[test]
+    fn many_processes_creating_the_database_at_once_all_open_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("feedbrief.sqlite");
+        std::thread::scope(|scope| {
+            let opens: Vec<_> = (0..8).map(|_| scope.spawn(|| Store::open(&path))).collect();
+            for o in opens {
+                o.join().expect("thread").expect("every open succeeds");
+            }
+        });
+        let s = Store::open(&path).expect("reopen");
+        let version: i64 = s
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version as usize, MIGRATIONS.len());
+        assert!(dir.path().join(MARKER_FILE).exists());
+    }
+
+    #[test]
+    fn an_emptied_database_is_refused_where_an_earlier_run_left_its_marker() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("feedbrief.sqlite");
+        drop(Store::open(&path).expect("first open"));
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.path().join(format!("feedbrief.sqlite{suffix}")));
+        }
+        std::fs::write(&path, b"").expect("truncate");
+        let err = Store::open(&path)
+            .err()
+            .expect("an emptied database is refused");
+        assert!(matches!(err, OpenError::Lost { .. }), "{err}");
+        assert!(err.to_string().contains("Restore the database"), "{err}");
+        // The same when the file is gone but an earlier run's secret and outbox remain.
+        let other = tempfile::tempdir().expect("tempdir");
+        std::fs::write(other.path().join("secret"), [b'x'; 64]).expect("secret");
+        let err = Store::open(&other.path().join("feedbrief.sqlite"))
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("secret"), "{err}");
     }
 }

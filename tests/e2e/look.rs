@@ -185,8 +185,9 @@ name = "Thought Leaders"
 url = "https://www.thoughtleadersllc.com/feed/"
 "#;
     std::fs::write(dir.path().join("feeds.toml"), config).expect("write config");
-    // A fixed secret, so unsubscribe links are the same in every run.
-    std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
+    // A fixed secret, so unsubscribe links are the same in every run. It goes in after the
+    // database is made: a secret beside no database is an earlier run's trace.
+    drop(feedbrief::store::Store::open(&dir.path().join("data/feedbrief.sqlite")).expect("db"));
     std::fs::write(dir.path().join("data/secret"), "9".repeat(64)).expect("write secret");
     let config = feedbrief::config::load(&dir.path().join("feeds.toml")).expect("config");
     let app = feedbrief::pipeline::App::open(config).expect("app opens");

@@ -17,6 +17,7 @@ use mailin_embedded::{Handler, Response as SmtpResponse, Server, response};
 use tokio_util::sync::CancellationToken;
 
 mod cli;
+mod concurrency;
 mod corpus;
 mod daemon;
 mod delivery;
