@@ -49,6 +49,10 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The highest `[delivery] rate_per_second` (a message every 10 µs); past it, leave the
+/// key out.
+pub const MAX_RATE_PER_SECOND: f64 = 100_000.0;
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -578,12 +582,16 @@ pub fn parse(
         transport,
         connections: v.count(d.connections.as_ref(), "delivery.connections", 4, 1, 256)?,
         rate_per_second: match &d.rate_per_second {
-            Some(r) if *r.get_ref() > 0.0 && r.get_ref().is_finite() => Some(*r.get_ref()),
+            Some(r) if *r.get_ref() > 0.0 && *r.get_ref() <= MAX_RATE_PER_SECOND => {
+                Some(*r.get_ref())
+            }
             Some(r) => {
                 return Err(v.at(
                     r.span(),
                     "delivery.rate_per_second",
-                    "expected a positive number of messages per second".into(),
+                    format!(
+                        "expected a number of messages per second above 0 and at most {MAX_RATE_PER_SECOND}; leave the key out for no limit"
+                    ),
                 ));
             }
             None => None,

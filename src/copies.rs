@@ -14,9 +14,9 @@
 //! the same value lengths (a handful of renders for thousands of members). The name's shape
 //! only counts once a template shows the name (the built-in ones do not).
 //!
-//! The first copy made is compared with a direct rendering; a template that transforms a
-//! member value (`|upper`, `|length`, a test on its content) makes them differ, and then
-//! every copy is rendered directly, as before.
+//! The first copy of each kind is compared with a direct rendering; a template that
+//! transforms a member value (`|upper`, `|length`, a test on its content) makes them
+//! differ, and then every copy is rendered directly, as before.
 //!
 //! For delivery ([`Copies::copy`]) the shared copy's MIME body is encoded once too, with a
 //! hole where each mark stood ([`crate::deliver::BodyTemplate`]); a member's copy is that
@@ -106,7 +106,7 @@ enum Lookup {
     },
 }
 
-#[derive(Hash, PartialEq, Eq)]
+#[derive(Clone, Hash, PartialEq, Eq)]
 struct Key {
     sections: Vec<String>,
     name: Option<String>,
@@ -263,21 +263,23 @@ impl Copies {
                 lens,
                 body: OnceLock::new(),
             };
-            state.shared.insert(k, Arc::new(shared));
-        }
-        let shared = Arc::clone(&state.shared[&k]);
-        let values = values(&k, member, unsubscribe_url);
-        if state.verified.is_none() {
+            // Each kind's first copy is compared with a direct rendering: a template may
+            // branch on a member's values (their sections, the length of their name), so
+            // one kind rendering right says nothing of the next.
+            let values = values(&k, member, unsubscribe_url);
             let expected = direct()?;
-            let same = expected == fill(&shared.rendered, &values);
-            state.verified = Some(same);
-            if !same {
+            if expected != fill(&shared.rendered, &values) {
+                state.verified = Some(false);
                 tracing::warn!(
                     "the templates transform a member's values; rendering each copy in full (slower)"
                 );
                 return Ok(Lookup::Direct(expected));
             }
+            state.verified = Some(true);
+            state.shared.insert(k.clone(), Arc::new(shared));
         }
+        let shared = Arc::clone(&state.shared[&k]);
+        let values = values(&k, member, unsubscribe_url);
         Ok(Lookup::Shared { shared, values })
     }
 }
@@ -471,6 +473,7 @@ mod tests {
                 after_section: "Two".into(),
             }],
             sponsors: Vec::new(),
+            high_water: 0,
         }
     }
 
@@ -607,6 +610,23 @@ mod tests {
         assert_eq!(
             assert_encoded_copies_decode_to_direct_renderings(&templates, &members()),
             0
+        );
+    }
+
+    #[test]
+    fn a_template_transforming_the_values_of_one_kind_only_is_caught_on_that_kind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // The first member (no sections) renders the same either way; the second, of
+        // another kind (sections chosen), does not.
+        let templates = templates_with(
+            dir.path(),
+            "{% if member.sections %}<p>{{ member.email|upper }}</p>{% endif %}",
+        );
+        assert_copies_equal_direct_renderings(&templates);
+        assert_eq!(
+            assert_encoded_copies_decode_to_direct_renderings(&templates, &members()),
+            1,
+            "only the first kind's copy is shared"
         );
     }
 

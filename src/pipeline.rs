@@ -564,11 +564,14 @@ async fn fetch_one(
     }
     let feed_url = fetched.final_url.clone();
     let body = fetched.body;
-    let parsed = tokio::task::spawn_blocking(move || parse::parse_feed(&body, &feed_url)).await;
-    let parsed = match parsed {
+    let parsed = match off_async("parsing the feed", move || {
+        parse::parse_feed(&body, &feed_url)
+    })
+    .await
+    {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => return failed(e.to_string(), None, None),
-        Err(e) => return failed(format!("parser crashed: {e}"), None, None),
+        Err(e) => return failed(e, None, None),
     };
     let total = parsed.entries.len();
     let known = {
@@ -593,7 +596,7 @@ async fn fetch_one(
         Err(e) => return (FeedOutcome::Failed(format!("database: {e:#}")), moved_to),
     };
     let articles = app.config.fetch.articles;
-    let mut new_entries = tokio::task::spawn_blocking(move || {
+    let new_entries = off_async("summarizing the feed's entries", move || {
         fresh
             .into_iter()
             .map(|e| {
@@ -603,8 +606,13 @@ async fn fetch_one(
             })
             .collect::<Vec<_>>()
     })
-    .await
-    .unwrap_or_default();
+    .await;
+    // A panic is this feed's failure: its validators are not advanced, so the same
+    // document is fetched and read again next time instead of its posts being lost.
+    let mut new_entries = match new_entries {
+        Ok(entries) => entries,
+        Err(e) => return failed(e, None, None),
+    };
     let store = app.store();
     // Another feed's entry may already have read this article's page.
     for e in new_entries.iter_mut().filter(|e| e.page_wanted) {
@@ -644,6 +652,29 @@ async fn fetch_one(
         },
         moved_to,
     )
+}
+
+/// Runs CPU work off the async threads. A panic in it comes back as an error naming the
+/// stage and the panic's message, for the caller to report as that item's failure.
+async fn off_async<T: Send + 'static>(
+    stage: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        if !e.is_panic() {
+            return format!("{stage} was cancelled");
+        }
+        let panic = e.into_panic();
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_string());
+        let message = message.lines().next().unwrap_or_default();
+        format!(
+            "{stage} failed: feedbrief panicked ({message}); please report it with this feed's URL"
+        )
+    })
 }
 
 /// Logs a database error that should not stop the cycle.
@@ -834,6 +865,9 @@ fn page_known(facts: crate::store::PageFacts) -> PageUpdate {
 /// content, else its description. `want_page` marks its article page as worth reading
 /// should the entry contend for a digest (only when it has a link).
 pub fn entry_from_feed(e: ParsedEntry, want_page: bool) -> NewEntry {
+    // Fault injection for the test that a panic here is the feed's failure.
+    #[cfg(test)]
+    assert_ne!(e.title, tests::PANIC_TITLE, "injected panic");
     let from_html = |html: &Option<String>| {
         html.as_deref()
             .map(crate::extract::html_to_blocks)
@@ -957,9 +991,14 @@ pub fn record_digest_for_slot(
 ) -> anyhow::Result<i64> {
     let content = serde_json::to_string(digest).context("serialising the digest")?;
     let ids: Vec<i64> = digest.stories().map(|s| s.entry_id).collect();
-    let store = app.store();
-    let max_id = store.max_entry_id()?;
-    store.create_digest(now, max_id, &digest.lead.title, &content, &ids, slot)
+    app.store().create_digest(
+        now,
+        digest.high_water,
+        &digest.lead.title,
+        &content,
+        &ids,
+        slot,
+    )
 }
 
 /// The facts about the brief the templates show, for a digest built at `created_at`.
@@ -1089,6 +1128,15 @@ fn compose_for(
     Ok(message)
 }
 
+/// A recorded digest, read back from its row.
+fn read_digest(app: &App, digest_id: i64) -> anyhow::Result<Digest> {
+    let row = app
+        .store()
+        .digest(digest_id)?
+        .with_context(|| format!("digest {digest_id} is missing"))?;
+    serde_json::from_str(&row.content).context("its stored content is unreadable")
+}
+
 /// The web version of a recorded digest (for the archive): no member, no token.
 pub fn web_version(app: &App, digest_id: i64) -> anyhow::Result<Option<String>> {
     let Some(row) = app.store().digest(digest_id)? else {
@@ -1159,29 +1207,45 @@ async fn deliver_claimed(
 ) -> anyhow::Result<DeliveryReport> {
     let lease = claim_lease(&app.config);
     let now = Utc::now();
-    let pending = app.store().claim_deliveries(now, now + lease)?;
-    // One set of copies per digest: its templates render once per kind of member.
+    let mut pending = app.store().claim_deliveries(now, now + lease)?;
+    let mut report = DeliveryReport::default();
+    // One set of copies per digest: its templates render once per kind of member. A
+    // digest that cannot be read is set aside (its deliveries failed, with why), and the
+    // others go on: one damaged row must not stop every later digest.
     let mut digests: std::collections::HashMap<i64, Arc<Copies>> = std::collections::HashMap::new();
+    let mut unreadable = std::collections::HashSet::new();
     for p in &pending {
-        if digests.contains_key(&p.digest_id) {
+        if digests.contains_key(&p.digest_id) || unreadable.contains(&p.digest_id) {
             continue;
         }
-        let row = app
-            .store()
-            .digest(p.digest_id)?
-            .with_context(|| format!("digest {} is missing", p.digest_id))?;
-        let digest: Digest = serde_json::from_str(&row.content)
-            .with_context(|| format!("digest {} content is unreadable", row.id))?;
-        let brief = brief_info(&app.config, Some(row.id), digest.created_at);
-        let copies = Copies::new(digest, brief, app.config.brief.timezone);
-        digests.insert(row.id, Arc::new(copies));
+        match read_digest(app, p.digest_id) {
+            Ok(digest) => {
+                let brief = brief_info(&app.config, Some(p.digest_id), digest.created_at);
+                let copies = Copies::new(digest, brief, app.config.brief.timezone);
+                digests.insert(p.digest_id, Arc::new(copies));
+            }
+            Err(e) => {
+                let why = format!("{e:#}");
+                tracing::error!(digest = p.digest_id, error = %why, "digest set aside");
+                let set_aside = app
+                    .store()
+                    .set_digest_aside(p.digest_id, &why, Utc::now())?;
+                report.failed += set_aside;
+                report.errors.push(format!(
+                    "digest #{}: {why}; its {set_aside} owed deliveries were set aside (restore the row from a backup to send it)",
+                    p.digest_id
+                ));
+                unreadable.insert(p.digest_id);
+            }
+        }
     }
-    let report = Arc::new(Mutex::new(DeliveryReport::default()));
-    let pace = app.config.delivery.rate_per_second.map(|r| {
-        Arc::new(tokio::sync::Mutex::new(tokio::time::interval(
-            Duration::from_secs_f64(1.0 / r),
-        )))
-    });
+    pending.retain(|p| !unreadable.contains(&p.digest_id));
+    let report = Arc::new(Mutex::new(report));
+    let pace = app
+        .config
+        .delivery
+        .rate_per_second
+        .map(|r| Arc::new(Pace::new(r)));
     let connections = app.config.delivery.connections;
     // Each member's send is made only when a connection can take it: 10,000 futures built
     // up front held ~10 KB each (96 MB). The closure owns what it clones (Arcs), which keeps
@@ -1200,7 +1264,7 @@ async fn deliver_claimed(
                 return;
             }
             if let Some(p) = &pace {
-                p.lock().await.tick().await;
+                p.wait().await;
             }
             let outcome = deliver_one(&app, &sender, &digest, &p).await;
             let mut r = report.lock().unwrap_or_else(|e| e.into_inner());
@@ -1230,6 +1294,24 @@ async fn deliver_claimed(
         .await;
     let report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
     Ok(report)
+}
+
+/// Holds messages to `[delivery] rate_per_second`: one per period, and after a stall (a
+/// slow relay, a retry) no burst to catch up, so the rate is never exceeded.
+struct Pace(tokio::sync::Mutex<tokio::time::Interval>);
+
+impl Pace {
+    fn new(rate_per_second: f64) -> Self {
+        // The config caps the rate; the floor keeps a period tokio accepts whatever it says.
+        let period = Duration::from_secs_f64(1.0 / rate_per_second).max(Duration::from_micros(1));
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self(tokio::sync::Mutex::new(interval))
+    }
+
+    async fn wait(&self) {
+        self.0.lock().await.tick().await;
+    }
 }
 
 enum Delivered {
@@ -1673,6 +1755,88 @@ mod tests {
             e.summary
                 .is_some_and(|s| s.starts_with("Most winter operations plans"))
         );
+    }
+
+    /// A feed entry with this title makes [`entry_from_feed`] panic (tests only).
+    pub(super) const PANIC_TITLE: &str = "feedbrief test: a panic while reading this entry";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_while_reading_a_feed_is_its_failure_and_keeps_its_validators() {
+        use axum::http::header;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let rss = format!(
+            "<rss version=\"2.0\"><channel><title>T</title><item><title>{PANIC_TITLE}</title>\
+             <link>{base}/a</link><guid>a</guid></item></channel></rss>"
+        );
+        let router = axum::Router::new().route(
+            "/feed.xml",
+            axum::routing::get(move || {
+                let rss = rss.clone();
+                async move {
+                    (
+                        [
+                            (header::ETAG, "\"v1\""),
+                            (header::CONTENT_TYPE, "application/rss+xml"),
+                        ],
+                        rss,
+                    )
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = crate::config::parse(
+            &format!(
+                "[brief]\nname = \"B\"\nfrom = \"b@example.org\"\n\
+                 [fetch]\nallow_private_addresses = true\n\
+                 [[feed]]\nname = \"F\"\nurl = \"{base}/feed.xml\"\n"
+            ),
+            &dir.path().join("feeds.toml"),
+            |_| None,
+        )
+        .expect("config");
+        let app = App::open(config).expect("open");
+        let report = fetch_all(&app, Utc::now(), true, &CancellationToken::new())
+            .await
+            .expect("fetch");
+        let FeedOutcome::Failed(why) = &report.feeds[0].outcome else {
+            panic!(
+                "the feed is not reported failed: {:?}",
+                report.feeds[0].outcome
+            );
+        };
+        assert!(
+            why.contains("feedbrief panicked") && why.contains("injected panic"),
+            "{why}"
+        );
+        let state = app
+            .store()
+            .feed_state(&format!("{base}/feed.xml"))
+            .expect("state")
+            .expect("feed");
+        assert_eq!(state.validators.etag, None, "the ETag is not advanced");
+        assert_eq!(state.error_count, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_delivery_pace_never_bursts_after_a_stall() {
+        let pace = Pace::new(10.0);
+        pace.wait().await;
+        // A stall of ten seconds (a slow relay), then as many messages as it lets through
+        // in the next second: tokio's default would fire the hundred missed ticks at once.
+        tokio::time::advance(Duration::from_secs(10)).await;
+        let start = tokio::time::Instant::now();
+        let mut sent = 0;
+        while tokio::time::Instant::now() - start < Duration::from_secs(1) {
+            pace.wait().await;
+            sent += 1;
+        }
+        assert!(sent <= 11, "{sent} messages in one second at 10 a second");
+        // The largest rate the config accepts gives a period tokio takes.
+        Pace::new(crate::config::MAX_RATE_PER_SECOND).wait().await;
     }
 
     #[test]

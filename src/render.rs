@@ -373,6 +373,7 @@ fn sample_digest() -> Digest {
             after_section: "One".into(),
         }],
         sponsors: Vec::new(),
+        high_water: 0,
     }
 }
 

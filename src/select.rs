@@ -80,6 +80,11 @@ pub struct Digest {
     /// Sponsored blocks current on the digest's date.
     #[serde(default)]
     pub sponsors: Vec<DigestAnnouncement>,
+    /// The highest entry id among the candidates it was chosen from: the next digest
+    /// considers entries above it. Taken from the candidates, not read when the digest is
+    /// recorded, so an entry stored in between is still a candidate next time.
+    #[serde(default)]
+    pub high_water: i64,
 }
 
 impl Digest {
@@ -209,7 +214,14 @@ pub fn select(
             .filter(|s| s.section == c.section)
             .count();
         let is_lead = chosen.is_empty();
-        if !is_lead && in_section >= config.brief.per_section {
+        // `per_section` balances sections; a brief of one section (or none, and so the
+        // implicit one) is filled up to `max_stories`.
+        let per_section = if config.sections.len() > 1 {
+            config.brief.per_section
+        } else {
+            usize::MAX
+        };
+        if !is_lead && in_section >= per_section {
             continue;
         }
         let e = c.entry;
@@ -251,6 +263,7 @@ pub fn select(
         sections,
         announcements,
         sponsors,
+        high_water: candidates.iter().map(|c| c.id).max().unwrap_or(0),
     })
 }
 
@@ -513,6 +526,58 @@ until = 2026-11-01
             paywalled: false,
             page_wanted: false,
         }
+    }
+
+    #[test]
+    fn a_brief_without_sections_is_filled_up_to_max_stories() {
+        let c = crate::config::parse(
+            r#"
+[brief]
+name = "B"
+from = "b@example.org"
+max_stories = 12
+[[feed]]
+name = "A"
+url = "https://a.example.org/feed"
+"#,
+            Path::new("feeds.toml"),
+            |_| None,
+        )
+        .expect("config");
+        let topics = [
+            "budgets",
+            "snow",
+            "hiring",
+            "parks",
+            "water",
+            "transit",
+            "housing",
+            "libraries",
+            "police",
+            "broadband",
+            "pensions",
+            "zoning",
+            "elections",
+            "roads",
+            "heat",
+            "trees",
+        ];
+        let cands: Vec<StoredEntry> = topics
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                entry(
+                    i as i64 + 1,
+                    "https://a.example.org/feed",
+                    &format!("What cities are learning about {t} this winter"),
+                    &format!("https://x.org/{t}"),
+                    i as i64,
+                )
+            })
+            .collect();
+        let d = select(&c, &cands, &[], now() - chrono::Duration::days(2), now()).expect("digest");
+        assert_eq!(d.stories().count(), 12);
+        assert_eq!(d.sections.len(), 1);
     }
 
     #[test]

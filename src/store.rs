@@ -1053,6 +1053,22 @@ impl Store {
         Ok(())
     }
 
+    /// Sets a digest that cannot be read aside: its owed deliveries (whoever claimed them)
+    /// become `failed` with `why`. Returns how many.
+    pub fn set_digest_aside(
+        &self,
+        digest_id: i64,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE deliveries SET status = 'failed', last_error = ?2, updated_at = ?3,
+                    claimed_by = NULL, claimed_until = NULL
+             WHERE digest_id = ?1 AND status IN ('pending', 'retry', 'sending')",
+            params![digest_id, format!("digest set aside: {why}"), ts(now)],
+        )?)
+    }
+
     /// Delivery counts of one digest by status.
     pub fn delivery_counts(&self, digest_id: i64) -> anyhow::Result<Vec<(String, i64)>> {
         let mut stmt = self.conn.prepare(

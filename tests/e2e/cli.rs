@@ -184,3 +184,25 @@ fn feeds_status_shows_state_next_fetch_and_what_needs_attention() {
     assert!(text.contains("feeds needing attention: 1"), "{text}");
     assert!(text.contains("Missing: failing since"), "{text}");
 }
+
+#[test]
+fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("feeds.toml");
+    std::fs::write(
+        &config,
+        "[brief]\nname = \"B\"\nfrom = \"b@example.org\"\n[fetch]\ntimeout = \"1s\"\n\
+         [[feed]]\nname = \"F\"\nurl = \"http://127.0.0.1:9/feed.xml\"\n",
+    )
+    .expect("config");
+    let out = Command::new(env!("CARGO_BIN_EXE_feedbrief"))
+        .arg("--config")
+        .arg(&config)
+        .args(["fetch"])
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run feedbrief");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("INFO") || stderr.contains("WARN"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "escape codes in a piped log: {stderr:?}");
+}

@@ -242,3 +242,52 @@ fn an_unwritable_data_dir_is_a_runtime_failure_naming_it() {
         );
     }
 }
+
+/// A story stored while a digest is being chosen (the daemon's interval fetch beside a
+/// cycle) was skipped for good when the digest's high-water mark was read at recording
+/// time; it is a candidate for the next digest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_stored_between_choosing_and_recording_a_digest_is_not_skipped() {
+    let (http, _) = spawn_http().await;
+    let env = open(&config_text(&http, "transport = \"outbox\"", ""), "");
+    let now = super::now();
+    super::fetch(&env, now).await;
+    let digest = pipeline::next_digest(&env.app, now)
+        .expect("select")
+        .expect("a digest");
+    let title = "Late-Arriving Story About Snow Budgets";
+    {
+        let store = env.app.store();
+        let feed = store
+            .sync_feeds(&[(format!("{http}/wordpress.xml"), "Thought Leaders".into())])
+            .expect("feeds")
+            .remove(0);
+        let entry = feedbrief::store::NewEntry {
+            key: "late-1".into(),
+            url: Some("https://late.example.org/snow".into()),
+            title: title.into(),
+            author: None,
+            published_at: Some(now),
+            summary: Some("A story that arrived while the digest was chosen.".into()),
+            source: None,
+            paywalled: false,
+            from_page: false,
+            page_wanted: false,
+        };
+        assert_eq!(
+            store
+                .insert_entries(feed.id, &[entry], now)
+                .expect("insert"),
+            1
+        );
+    }
+    pipeline::record_digest(&env.app, &digest, now).expect("record");
+    let later = now + chrono::Duration::hours(1);
+    let next = pipeline::next_digest(&env.app, later)
+        .expect("select")
+        .expect("the late story makes a digest");
+    assert!(
+        next.stories().any(|s| s.title == title),
+        "the late story is a candidate"
+    );
+}

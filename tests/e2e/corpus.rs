@@ -11,8 +11,7 @@ use url::Url;
 
 /// `../shared/data/feeds` beside the crate, when this checkout has it.
 fn corpus_root() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/feeds");
-    root.is_dir().then_some(root)
+    super::shared_data("data/feeds")
 }
 
 /// Every file below `dir`, sorted, so reports are stable.

@@ -537,3 +537,81 @@ async fn kill_9_mid_send_then_once_again_loses_no_member_and_doubles_at_most_con
     // No new stories on the second run: it only finished the interrupted digest.
     assert!(report.contains("no new stories"), "{report}");
 }
+
+/// One digest row that cannot be read (damaged JSON) used to fail every delivery run, and
+/// the cycle stopped before building anything new. It is set aside and reported; the new
+/// digest is built and sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_digest_is_set_aside_and_the_next_one_still_goes_out() {
+    let (http, _) = spawn_http().await;
+    let smtp = spawn_smtp();
+    smtp.flaky.store(false, Ordering::SeqCst);
+    let env = open(
+        &config_text(&http, &smtp_transport(smtp.port), ""),
+        "ann@example.org,Ann\nbo@example.org,Bo\n",
+    );
+    let now = now();
+    pipeline::import_members(&env.app, now).expect("members");
+    fetch(&env, now).await;
+    let digest = pipeline::next_digest(&env.app, now)
+        .expect("select")
+        .expect("a digest");
+    let damaged = pipeline::record_digest(&env.app, &digest, now).expect("record");
+    let db = rusqlite::Connection::open(env.dir.path().join("data/feedbrief.sqlite")).expect("db");
+    db.execute(
+        "UPDATE digests SET content = '{\"created_at\": ' WHERE id = ?1",
+        [damaged],
+    )
+    .expect("damage the row");
+    // A new story for the next digest.
+    {
+        let store = env.app.store();
+        let feed = store
+            .sync_feeds(&[(format!("{http}/atom.xml"), "Public Works Notes".into())])
+            .expect("feeds")
+            .remove(0);
+        let entry = feedbrief::store::NewEntry {
+            key: "fresh-1".into(),
+            url: Some("https://fresh.example.org/roads".into()),
+            title: "Road Crews Try Four-Day Weeks".into(),
+            author: None,
+            published_at: Some(now + chrono::Duration::hours(1)),
+            summary: Some("A city moved its road crews to four ten-hour days.".into()),
+            source: None,
+            paywalled: false,
+            from_page: false,
+            page_wanted: false,
+        };
+        store
+            .insert_entries(feed.id, &[entry], now)
+            .expect("insert");
+    }
+    let report = pipeline::once(
+        &env.app,
+        now + chrono::Duration::hours(2),
+        true,
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("the cycle goes on");
+    let text = report.to_string();
+    assert!(
+        text.contains(&format!("digest #{damaged}")) && text.contains("set aside"),
+        "{text}"
+    );
+    assert!(
+        matches!(report.digest, pipeline::DigestOutcome::Built { id: Some(id), .. } if id != damaged),
+        "{text}"
+    );
+    assert_eq!(report.delivery.sent, 2, "{text}");
+    assert_eq!(report.delivery.failed, 2, "{text}");
+    let subjects: Vec<String> = smtp
+        .mails()
+        .iter()
+        .filter_map(|m| header(&m.data, "Subject"))
+        .collect();
+    assert!(
+        subjects.iter().all(|s| s.contains("Four-Day")),
+        "{subjects:?}"
+    );
+}

@@ -3,7 +3,7 @@
 //! Mozilla Readability's test pages when `../shared` is present.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use feedbrief::extract::extract;
 use feedbrief::summarize::summarize;
@@ -132,8 +132,7 @@ fn same_page_same_summary() {
 }
 
 fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/pages/readability");
-    p.is_dir().then_some(p)
+    super::shared_data("data/pages/readability")
 }
 
 fn tokens(s: &str) -> HashMap<String, usize> {

@@ -25,6 +25,22 @@ mod extraction;
 mod faults;
 mod look;
 
+/// `../shared/<rel>` beside the crate, when this checkout has it. Users' machines do not
+/// (the tests that read it then skip, saying so); CI does, and sets
+/// `FEEDBRIEF_REQUIRE_SHARED=1` so that a missing corpus fails instead of passing unrun.
+fn shared_data(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel);
+    if p.is_dir() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var("FEEDBRIEF_REQUIRE_SHARED").map_or(true, |v| v != "1"),
+        "{} is absent and FEEDBRIEF_REQUIRE_SHARED=1: the shared corpora must be there",
+        p.display()
+    );
+    None
+}
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
