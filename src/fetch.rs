@@ -544,8 +544,13 @@ fn literal_ip(url: &Url) -> Option<std::net::IpAddr> {
 }
 
 /// True for addresses on the public internet.
+///
+/// IPv6 forms that carry an IPv4 address (mapped `::ffff:a.b.c.d`, the deprecated
+/// IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`, Teredo) are judged
+/// by the IPv4 address they lead to: `64:ff9b::7f00:1` reaches 127.0.0.1 through a NAT64
+/// gateway as surely as the literal does.
 pub fn is_public(ip: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
+    use std::net::{IpAddr, Ipv4Addr};
     match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
@@ -555,24 +560,54 @@ pub fn is_public(ip: std::net::IpAddr) -> bool {
                 || v4.is_multicast()
                 || v4.is_broadcast()
                 || v4.is_unspecified()
+                // 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24: documentation.
+                || matches!(o, [192, 0, 2, _] | [198, 51, 100, _] | [203, 0, 113, _])
+                // 0.0.0.0/8: "this network"; Linux connects 0.x to the local host.
                 || o[0] == 0
                 // 100.64.0.0/10: carrier-grade NAT, often internal.
                 || (o[0] == 100 && (o[1] & 0xc0) == 64)
                 // 192.0.0.0/24: IETF protocol assignments.
                 || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                // 198.18.0.0/15: benchmarking networks (RFC 2544), used inside labs.
+                || (o[0] == 198 && (o[1] & 0xfe) == 18)
+                // 240.0.0.0/4: reserved (and 255.255.255.255).
                 || o[0] >= 240)
         }
         IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            let low32 = |a: u16, b: u16| Ipv4Addr::from((u32::from(a) << 16) | u32::from(b));
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let seg = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                // fc00::/7 unique local, fe80::/10 link-local.
+            // ::/96: ::, ::1 and the IPv4-compatible ::a.b.c.d (deprecated by RFC 4291
+            // 2.5.5.1; a SIT tunnel still delivers ::7f00:1 to 127.0.0.1). No public server
+            // has one, so none of it is public, whatever the embedded address.
+            if seg[..6] == [0; 6] {
+                return false;
+            }
+            // 64:ff9b::/96 (NAT64, RFC 6052): the last 32 bits.
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_public(IpAddr::V4(low32(seg[6], seg[7])));
+            }
+            // 2002::/16 (6to4, RFC 3056): bits 16..48.
+            if seg[0] == 0x2002 {
+                return is_public(IpAddr::V4(low32(seg[1], seg[2])));
+            }
+            // 2001:0::/32 (Teredo, RFC 4380): the client's address, inverted, in the last 32.
+            if seg[0] == 0x2001 && seg[1] == 0 {
+                return is_public(IpAddr::V4(low32(!seg[6], !seg[7])));
+            }
+            !(v6.is_multicast()
+                // 64:ff9b:1::/48: local-use NAT64 (RFC 8215), translated inside a site.
+                || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1)
+                // 100::/64: discard-only (RFC 6666).
+                || (seg[0] == 0x100 && seg[1..4] == [0, 0, 0])
+                // 2001:db8::/32: documentation.
+                || (seg[0] == 0x2001 && seg[1] == 0xdb8)
+                // fc00::/7 unique local; fe80::/10 link-local; fec0::/10 old site-local.
                 || (seg[0] & 0xfe00) == 0xfc00
-                || (seg[0] & 0xffc0) == 0xfe80)
+                || (seg[0] & 0xffc0) == 0xfe80
+                || (seg[0] & 0xffc0) == 0xfec0)
         }
     }
 }
@@ -619,6 +654,61 @@ mod tests {
         }
         for ip in ["93.184.216.34", "2606:2800:220:1::1", "8.8.8.8"] {
             assert!(is_public(ip.parse().expect("ip")), "{ip}");
+        }
+    }
+
+    #[test]
+    fn ipv4_inside_ipv6_and_special_ipv4_ranges_are_judged_by_where_they_lead() {
+        for ip in [
+            // IPv4-compatible (::a.b.c.d), NAT64 and 6to4 carrying loopback or private.
+            "::7f00:1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::192.168.0.1",
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "2002:a9fe:a9fe::1",
+            // Local-use NAT64 (RFC 8215), site-local, discard-only, documentation.
+            "64:ff9b:1::1",
+            "fec0::1",
+            "100::1",
+            "2001:db8::1",
+            // Teredo whose client (inverted last 32 bits) is 127.0.0.1.
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            // Benchmarking, documentation, 0/8, shared address space, reserved, broadcast.
+            "198.18.0.1",
+            "198.19.255.254",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "0.1.2.3",
+            "100.127.255.255",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "fc00::1",
+            "febf::1",
+            "ff0e::1",
+            "239.255.255.250",
+        ] {
+            assert!(
+                !is_public(ip.parse().expect("ip")),
+                "{ip} must not count as public"
+            );
+        }
+        for ip in [
+            "64:ff9b::8.8.8.8",
+            "2002:808:808::1",
+            "198.20.0.1",
+            "198.17.255.255",
+            "100.128.0.1",
+            "::ffff:93.184.216.34",
+            "2a00:1450:4001::1",
+        ] {
+            assert!(is_public(ip.parse().expect("ip")), "{ip} is public");
         }
     }
 

@@ -135,24 +135,115 @@ async fn unsubscribe_page(State(shared): State<SharedApp>, Path(token): Path<Str
     )
 }
 
-/// True when the body says `List-Unsubscribe=One-Click`, urlencoded or multipart.
+/// True when the body has the field `List-Unsubscribe` with the value `One-Click`, exactly
+/// (RFC 8058 section 3.1), in a `multipart/form-data` or form-urlencoded body.
 fn is_one_click(headers: &HeaderMap, body: &[u8]) -> bool {
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let text = String::from_utf8_lossy(body);
-    if ctype.starts_with("multipart/form-data") {
-        // Find the part named List-Unsubscribe and read its value after the blank line.
-        return text.split("name=\"List-Unsubscribe\"").skip(1).any(|rest| {
-            rest.split_once("\r\n\r\n")
-                .or_else(|| rest.split_once("\n\n"))
-                .is_some_and(|(_, value)| value.trim_start().starts_with("One-Click"))
+        .unwrap_or("");
+    let (mime, params) = ctype.split_once(';').unwrap_or((ctype, ""));
+    if mime.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return param(params, "boundary").is_some_and(|boundary| {
+            multipart_fields(body, boundary.as_bytes())
+                .any(|(name, value)| name == "List-Unsubscribe" && value == b"One-Click")
         });
     }
-    url::form_urlencoded::parse(text.trim().as_bytes())
+    // Anything else is read as form-urlencoded; whitespace around the whole body (a
+    // trailing newline some clients add) is not part of the value.
+    url::form_urlencoded::parse(body.trim_ascii())
         .any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click")
+}
+
+/// The value of parameter `name` in `; a=b; c="d"` (a quoted value unescaped).
+fn param(params: &str, name: &str) -> Option<String> {
+    let mut rest = params;
+    loop {
+        rest = rest
+            .trim_start()
+            .strip_prefix(';')
+            .unwrap_or(rest)
+            .trim_start();
+        let (key, after) = rest.split_once('=')?;
+        let after = after.trim_start();
+        let (value, next) = if let Some(quoted) = after.strip_prefix('"') {
+            // A quoted string: `\x` stands for x, up to the closing quote.
+            let mut value = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next().map(|(_, c)| c)),
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            (value, &quoted[end?..])
+        } else {
+            let end = after.find(';').unwrap_or(after.len());
+            (after[..end].trim().to_string(), &after[end..])
+        };
+        if key.trim().eq_ignore_ascii_case(name) {
+            return Some(value);
+        }
+        rest = next;
+    }
+}
+
+/// The (name, value) of each `form-data` part of a multipart body with `boundary`
+/// (RFC 7578): a part's headers end at the first blank line, and its value runs up to the
+/// CRLF before the next delimiter line.
+fn multipart_fields<'a>(
+    body: &'a [u8],
+    boundary: &[u8],
+) -> impl Iterator<Item = (String, &'a [u8])> + 'a {
+    let delimiter = [b"\r\n--".as_slice(), boundary].concat();
+    // The first delimiter may open the body without the CRLF before it.
+    let mut rest: Option<&[u8]> = if body.starts_with(&delimiter[2..]) {
+        Some(&body[delimiter.len() - 2..])
+    } else {
+        find(body, &delimiter).map(|i| &body[i + delimiter.len()..])
+    };
+    std::iter::from_fn(move || {
+        loop {
+            let after = rest.take()?;
+            // "--" after a delimiter closes the body.
+            if after.starts_with(b"--") {
+                return None;
+            }
+            let end = find(after, &delimiter)?;
+            rest = Some(&after[end + delimiter.len()..]);
+            // The delimiter line's own end (transport padding allowed), then the part.
+            let part = &after[find(after, b"\r\n")? + 2..end];
+            let Some(split) = find(part, b"\r\n\r\n") else {
+                continue;
+            };
+            let (head, value) = (&part[..split], &part[split + 4..]);
+            let head = String::from_utf8_lossy(head);
+            let name = head.split("\r\n").find_map(|line| {
+                let (field, disposition) = line.split_once(':')?;
+                if !field.trim().eq_ignore_ascii_case("content-disposition") {
+                    return None;
+                }
+                let (kind, params) = disposition.split_once(';')?;
+                if !kind.trim().eq_ignore_ascii_case("form-data") {
+                    return None;
+                }
+                param(params, "name")
+            });
+            if let Some(name) = name {
+                return Some((name, value));
+            }
+        }
+    })
+}
+
+/// Where `needle` first occurs in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 async fn unsubscribe(
@@ -416,5 +507,67 @@ mod tests {
         );
         let body = b"--xyz\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--xyz--\r\n";
         assert!(is_one_click(&h, body));
+    }
+
+    #[test]
+    fn one_click_needs_the_exact_field_and_value_not_a_substring() {
+        let form = |ctype: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+            h
+        };
+        let urlencoded = form("application/x-www-form-urlencoded");
+        for body in [
+            "List-Unsubscribe=One-Click",
+            "other=1&List-Unsubscribe=One-Click",
+            "List-Unsubscribe=One%2DClick\r\n",
+        ] {
+            assert!(is_one_click(&urlencoded, body.as_bytes()), "{body:?}");
+        }
+        for body in [
+            "List-Unsubscribe=One-Clicky",
+            "List-Unsubscribe=one-click",
+            "List-Unsubscribe-Post=One-Click",
+            "X-List-Unsubscribe=One-Click",
+            "List-Unsubscribe=One-Click-Not",
+            "",
+        ] {
+            assert!(!is_one_click(&urlencoded, body.as_bytes()), "{body:?}");
+        }
+        let multipart = form("multipart/form-data; boundary=\"b 1\"");
+        let part = |headers: &str, value: &str| {
+            format!("--b 1\r\n{headers}\r\n\r\n{value}\r\n--b 1--\r\n")
+        };
+        let ok = part(
+            "Content-Disposition: form-data; name=\"List-Unsubscribe\"",
+            "One-Click",
+        );
+        assert!(is_one_click(&multipart, ok.as_bytes()), "{ok}");
+        let refused = [
+            // A value that only starts with One-Click.
+            part(
+                "Content-Disposition: form-data; name=\"List-Unsubscribe\"",
+                "One-Clickety",
+            ),
+            part(
+                "Content-Disposition: form-data; name=\"List-Unsubscribe\"",
+                "One-Click\r\nmore",
+            ),
+            // The name only inside another part's value.
+            part(
+                "Content-Disposition: form-data; name=\"note\"",
+                "name=\"List-Unsubscribe\"\r\n\r\nOne-Click",
+            ),
+            // Another field whose filename mentions it.
+            part(
+                "Content-Disposition: form-data; name=\"f\"; filename=\"name=\\\"List-Unsubscribe\\\"\"",
+                "One-Click",
+            ),
+            // A part of another boundary.
+            "--other\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--other--\r\n".to_string(),
+        ];
+        for body in refused {
+            assert!(!is_one_click(&multipart, body.as_bytes()), "{body:?}");
+        }
     }
 }
