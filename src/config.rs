@@ -134,6 +134,11 @@ pub struct FetchSettings {
     pub allow_private_addresses: bool,
     /// A feed failing for longer than this is listed as needing attention.
     pub attention_after: Duration,
+    /// Host names answered with these addresses instead of DNS, like curl's `--resolve`.
+    /// Not a `feeds.toml` key (always empty from a file): tests use it to give a
+    /// public-looking name to a server on loopback. The names count as public: the
+    /// private-address guards judge only addresses that DNS or a URL gives.
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
 }
 
 /// `[fetch] articles`: which entries' article pages are read and summarized.
@@ -544,6 +549,7 @@ pub fn parse(
         },
         allow_private_addresses: f.allow_private_addresses.unwrap_or(false),
         attention_after: v.duration(f.attention_after.as_ref(), "fetch.attention_after", "24h")?,
+        resolve: Vec::new(),
     };
 
     let d = raw.delivery;

@@ -155,6 +155,19 @@ pub enum FetchError {
     /// The URL points into a loopback, private, link-local or multicast network.
     #[error("refused: {0} is a private or local address ([fetch] allow_private_addresses = false)")]
     Private(String),
+    /// A feed on a public address redirected into a loopback, private, link-local or
+    /// metadata address.
+    #[error(
+        "refused the redirect to {to}: {addr} is a private or local address; a feed may only \
+         redirect there when its configured URL is on such a network, or with \
+         [fetch] allow_private_addresses = true"
+    )]
+    PrivateRedirect {
+        /// Where the feed sent us.
+        to: Url,
+        /// The address (and name) refused.
+        addr: String,
+    },
 }
 
 impl FetchError {
@@ -167,7 +180,8 @@ impl FetchError {
             | Self::TooLarge { .. }
             | Self::File { .. }
             | Self::Scheme(_)
-            | Self::Private(_) => false,
+            | Self::Private(_)
+            | Self::PrivateRedirect { .. } => false,
         }
     }
 }
@@ -186,9 +200,16 @@ fn status_hint(status: u16) -> &'static str {
 /// Feeds come from the operator's config and may live on an intranet; article pages come
 /// from whatever links a feed carries, so the page client refuses private addresses
 /// (unless `allow_private_addresses`): a feed must not make us read the internal network.
+/// The operator trusts the feed URL they configured, not where it redirects: a feed on a
+/// public address is followed only to public addresses, through the guarded feed client.
+/// Guarded requests bypass any `HTTP(S)_PROXY`: a proxy would resolve the name itself, out
+/// of our resolver's sight.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// For the redirect hops of a feed whose configured URL is public; `None` when
+    /// `allow_private_addresses` is set.
+    feeds_guarded: Option<reqwest::Client>,
     pages: reqwest::Client,
     allow_private: bool,
     global: Arc<Semaphore>,
@@ -196,6 +217,7 @@ pub struct Fetcher {
     per_host: usize,
     max_body: u64,
     timeout: Duration,
+    connect_timeout: Duration,
 }
 
 impl Fetcher {
@@ -203,11 +225,16 @@ impl Fetcher {
     pub fn new(settings: &FetchSettings) -> anyhow::Result<Self> {
         install_crypto_provider();
         let builder = || {
-            reqwest::Client::builder()
+            let mut b = reqwest::Client::builder()
                 .user_agent(settings.user_agent.clone())
                 .connect_timeout(settings.connect_timeout)
                 .timeout(settings.timeout)
-                .pool_max_idle_per_host(settings.per_host)
+                .pool_max_idle_per_host(settings.per_host);
+            // Overrides are answered before any resolver, ours included.
+            for (host, addr) in &settings.resolve {
+                b = b.resolve(host, *addr);
+            }
+            b
         };
         // No idle feed connections: a cycle asks most hosts for one feed, and an idle
         // connection keeps a read buffer as large as the last body (at 300 feeds on 64
@@ -217,6 +244,19 @@ impl Fetcher {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
+        let feeds_guarded = if settings.allow_private_addresses {
+            None
+        } else {
+            Some(
+                builder()
+                    .pool_max_idle_per_host(0)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .dns_resolver(Arc::new(PublicOnlyResolver))
+                    .no_proxy()
+                    .build()
+                    .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?,
+            )
+        };
         let mut pages = builder();
         if !settings.allow_private_addresses {
             pages = pages.dns_resolver(Arc::new(PublicOnlyResolver)).redirect(
@@ -241,6 +281,7 @@ impl Fetcher {
             .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
         Ok(Self {
             client,
+            feeds_guarded,
             pages,
             allow_private: settings.allow_private_addresses,
             global: Arc::new(Semaphore::new(settings.concurrency)),
@@ -248,6 +289,7 @@ impl Fetcher {
             per_host: settings.per_host,
             max_body: settings.max_body,
             timeout: settings.timeout,
+            connect_timeout: settings.connect_timeout,
         })
     }
 
@@ -306,6 +348,9 @@ impl Fetcher {
         let mut current = url.clone();
         let mut permanent = true;
         let mut hops = 0;
+        let mut client = client;
+        // Decided at the first redirect: the guarded client when hops must stay public.
+        let mut guard: Option<Option<&reqwest::Client>> = None;
         let resp = loop {
             let mut req = client.get(current.clone()).header(
                 ACCEPT,
@@ -317,7 +362,14 @@ impl Fetcher {
             if let Some(lm) = &validators.last_modified {
                 req = req.header(IF_MODIFIED_SINCE, lm);
             }
-            let resp = req.send().await.map_err(|e| self.classify(e))?;
+            let resp = req.send().await.map_err(|e| match self.classify(e) {
+                // Our resolver refused the name a redirect led to.
+                FetchError::Private(addr) if hops > 0 => FetchError::PrivateRedirect {
+                    to: current.clone(),
+                    addr,
+                },
+                other => other,
+            })?;
             if !resp.status().is_redirection() || resp.status() == StatusCode::NOT_MODIFIED {
                 break resp;
             }
@@ -337,6 +389,26 @@ impl Fetcher {
                 return Err(FetchError::Network(format!(
                     "redirect to a non-HTTP URL ({next}); only http and https are followed"
                 )));
+            }
+            if guard.is_none() {
+                guard = Some(match &self.feeds_guarded {
+                    Some(guarded) if !origin_is_private(url, self.connect_timeout).await => {
+                        Some(guarded)
+                    }
+                    _ => None,
+                });
+            }
+            if let Some(Some(guarded)) = guard {
+                // An IP literal skips the resolver, so it is judged here.
+                if let Some(ip) = literal_ip(&next)
+                    && !is_public(ip)
+                {
+                    return Err(FetchError::PrivateRedirect {
+                        to: next,
+                        addr: ip.to_string(),
+                    });
+                }
+                client = guarded;
             }
             hops += 1;
             if hops > MAX_REDIRECTS || next == current {
@@ -531,6 +603,32 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
             }
             Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
         })
+    }
+}
+
+/// True when the configured feed URL itself is on a loopback or private network: an IP
+/// literal that is not public, `localhost`, or a name the system resolver answers with
+/// private addresses only (an intranet feed). Redirects from such a feed stay unchecked,
+/// as the operator chose that network. A name that does not resolve counts as public,
+/// so the guard stays on.
+async fn origin_is_private(url: &Url, timeout: Duration) -> bool {
+    if let Some(ip) = literal_ip(url) {
+        return !is_public(ip);
+    }
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    let port = url.port_or_known_default().unwrap_or(80);
+    match tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port))).await {
+        Ok(Ok(addrs)) => {
+            let addrs: Vec<_> = addrs.collect();
+            !addrs.is_empty() && addrs.iter().all(|a| !is_public(a.ip()))
+        }
+        _ => false,
     }
 }
 

@@ -22,6 +22,7 @@ mod daemon;
 mod delivery;
 mod extraction;
 mod faults;
+mod guards;
 mod look;
 
 fn fixtures() -> PathBuf {

@@ -1,0 +1,257 @@
+//! Network guards (issue #11): a configured feed must not redirect feedbrief into the
+//! internal network, an HTTP proxy must not carry article requests past the private-address
+//! check, and the web endpoints must shed slow, silent and surplus clients.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use feedbrief::pipeline::{self, App, FeedOutcome};
+use tokio_util::sync::CancellationToken;
+
+use super::{now, smtp_transport, spawn_smtp};
+
+/// A feed that only the internal network should see.
+const INTERNAL: &str = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Intranet</title>\
+<item><title>INTERNAL ONLY: Payroll Export Ready</title><link>https://intranet.example.org/payroll</link>\
+<guid>internal-1</guid><pubDate>Fri, 27 Nov 2026 10:00:00 GMT</pubDate>\
+<description>Salaries of every employee are attached. This must never leave the building.</description></item>\
+</channel></rss>";
+
+/// A public feed, reached through a redirect between public-looking names.
+const PUBLIC: &str = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Public</title>\
+<item><title>Councils Share Their Budget Playbooks</title><link>https://news.example.org/budgets</link>\
+<guid>public-1</guid><pubDate>Fri, 27 Nov 2026 09:00:00 GMT</pubDate>\
+<description>Councils across the region now publish how they build a budget. Residents can follow every step.</description></item>\
+</channel></rss>";
+
+/// The public-looking feed host; only inside these tests does it resolve to 127.0.0.1.
+const FEED_HOST: &str = "feeds.example.com";
+
+/// A server on loopback playing both the public feed host and an internal service.
+/// Returns its port and how often the internal feed was requested.
+async fn spawn_redirecting() -> (u16, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let internal_hits = Arc::new(AtomicUsize::new(0));
+    let hits = Arc::clone(&internal_hits);
+    let redirect = |status: StatusCode, to: String| {
+        move || {
+            let to = to.clone();
+            async move { (status, [(header::LOCATION, to)]).into_response() }
+        }
+    };
+    let app = axum::Router::new()
+        .route(
+            "/moved.xml",
+            get(redirect(
+                StatusCode::MOVED_PERMANENTLY,
+                format!("http://127.0.0.1:{port}/internal.xml"),
+            )),
+        )
+        .route(
+            "/by-name.xml",
+            get(redirect(
+                StatusCode::FOUND,
+                format!("http://localhost:{port}/internal.xml"),
+            )),
+        )
+        .route(
+            "/metadata.xml",
+            get(redirect(
+                StatusCode::PERMANENT_REDIRECT,
+                "http://169.254.169.254/latest/meta-data/".to_string(),
+            )),
+        )
+        .route(
+            "/hop.xml",
+            get(redirect(
+                StatusCode::MOVED_PERMANENTLY,
+                format!("http://{FEED_HOST}:{port}/public.xml"),
+            )),
+        )
+        .route(
+            "/public.xml",
+            get(|| async { ([(header::CONTENT_TYPE, "application/rss+xml")], PUBLIC) }),
+        )
+        .route(
+            "/internal.xml",
+            get(move || {
+                hits.fetch_add(1, Ordering::SeqCst);
+                async { ([(header::CONTENT_TYPE, "application/rss+xml")], INTERNAL) }
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (port, internal_hits)
+}
+
+fn redirect_config(port: u16, transport: &str, allow_private: bool) -> String {
+    let feed = |name: &str, path: &str| {
+        format!("[[feed]]\nname = \"{name}\"\nurl = \"http://{FEED_HOST}:{port}/{path}\"\n")
+    };
+    format!(
+        "[brief]\nname = \"Guarded Brief\"\nfrom = \"brief@example.org\"\ndata_dir = \"data\"\n\
+         [fetch]\ntimeout = \"5s\"\narticles = false\nallow_private_addresses = {allow_private}\n\
+         [delivery]\n{transport}\n[members]\nfile = \"members.csv\"\n{}{}{}{}",
+        feed("Moved Inside", "moved.xml"),
+        feed("Named Inside", "by-name.xml"),
+        feed("Metadata", "metadata.xml"),
+        feed("Hops Publicly", "hop.xml"),
+    )
+}
+
+/// Opens an app whose fetcher resolves `FEED_HOST` to the loopback server.
+fn open_resolving(config: &str, port: u16) -> (tempfile::TempDir, Arc<App>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("feeds.toml"), config).expect("config");
+    std::fs::write(
+        dir.path().join("members.csv"),
+        "email,name\nann@example.org,Ann Lee\n",
+    )
+    .expect("members");
+    let mut config = feedbrief::config::load(&dir.path().join("feeds.toml")).expect("config");
+    config.fetch.resolve = vec![(FEED_HOST.to_string(), ([127, 0, 0, 1], port).into())];
+    let app = App::open(config).expect("app");
+    (dir, app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_redirect_into_the_internal_network_is_refused_and_nothing_of_it_is_kept() {
+    let (port, internal_hits) = spawn_redirecting().await;
+    let smtp = spawn_smtp();
+    smtp.flaky.store(false, Ordering::SeqCst);
+    let (_dir, app) = open_resolving(
+        &redirect_config(port, &smtp_transport(smtp.port), false),
+        port,
+    );
+    let report = pipeline::once(&app, now(), true, &CancellationToken::new())
+        .await
+        .expect("cycle runs");
+    let text = report.to_string();
+    let feed = |name: &str| {
+        report
+            .fetch
+            .feeds
+            .iter()
+            .find(|f| f.name == name)
+            .cloned()
+            .expect("feed in report")
+    };
+
+    // Each redirect into loopback or the metadata address is a clear feed error.
+    for (name, target) in [
+        (
+            "Moved Inside",
+            format!("http://127.0.0.1:{port}/internal.xml"),
+        ),
+        (
+            "Named Inside",
+            format!("http://localhost:{port}/internal.xml"),
+        ),
+        (
+            "Metadata",
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+        ),
+    ] {
+        let result = feed(name);
+        let FeedOutcome::Failed(why) = &result.outcome else {
+            panic!("{name} must fail: {text}");
+        };
+        assert!(
+            why.contains("refused") && why.contains(&target),
+            "{name}: {why}"
+        );
+        assert!(why.contains("allow_private_addresses"), "{name}: {why}");
+        assert_eq!(result.moved_to, None, "{name}: {text}");
+    }
+    // The internal server never saw a request, and no 301 became the feed's address.
+    assert_eq!(internal_hits.load(Ordering::SeqCst), 0);
+    for path in ["moved.xml", "by-name.xml", "metadata.xml"] {
+        let state = app
+            .store()
+            .feed_state(&format!("http://{FEED_HOST}:{port}/{path}"))
+            .expect("db")
+            .expect("feed row");
+        assert_eq!(state.fetch_url, None, "{path}");
+        assert!(
+            state.last_error.is_some_and(|e| e.contains("refused")),
+            "{path}"
+        );
+    }
+
+    // A redirect between public-looking names is still followed and remembered.
+    let hop = feed("Hops Publicly");
+    assert!(
+        matches!(hop.outcome, FeedOutcome::Fetched { new: 1, .. }),
+        "{text}"
+    );
+    assert_eq!(
+        hop.moved_to.as_deref(),
+        Some(format!("http://{FEED_HOST}:{port}/public.xml").as_str())
+    );
+
+    // Only the public story is stored and mailed.
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1, "{text}");
+    let mail = super::decoded(&mails[0].data);
+    assert!(
+        mail.contains("Councils Share Their Budget Playbooks"),
+        "{mail}"
+    );
+    assert!(!mail.contains("Payroll"), "{mail}");
+    let entries = app
+        .store()
+        .counts()
+        .expect("counts")
+        .into_iter()
+        .find(|(metric, _, _)| metric == "entries")
+        .map(|(_, _, n)| n);
+    assert_eq!(entries, Some(1), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_redirect_into_the_internal_network_is_followed_when_private_addresses_are_allowed() {
+    let (port, internal_hits) = spawn_redirecting().await;
+    let (_dir, app) = open_resolving(&redirect_config(port, "", true), port);
+    let report = pipeline::fetch_all(&app, now(), true, &CancellationToken::new())
+        .await
+        .expect("fetch");
+    let moved = report
+        .feeds
+        .iter()
+        .find(|f| f.name == "Moved Inside")
+        .expect("feed");
+    assert!(
+        matches!(moved.outcome, FeedOutcome::Fetched { new: 1, .. }),
+        "{:?}",
+        moved.outcome
+    );
+    assert!(internal_hits.load(Ordering::SeqCst) >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_configured_on_loopback_may_redirect_within_it() {
+    let (port, internal_hits) = spawn_redirecting().await;
+    // The operator configured a loopback URL: where it redirects inside is theirs too.
+    let config = format!(
+        "[brief]\nname = \"B\"\nfrom = \"b@example.org\"\ndata_dir = \"data\"\n\
+         [fetch]\narticles = false\n\
+         [[feed]]\nname = \"Local\"\nurl = \"http://127.0.0.1:{port}/by-name.xml\"\n"
+    );
+    let (_dir, app) = open_resolving(&config, port);
+    let report = pipeline::fetch_all(&app, now(), true, &CancellationToken::new())
+        .await
+        .expect("fetch");
+    assert!(
+        matches!(report.feeds[0].outcome, FeedOutcome::Fetched { new: 1, .. }),
+        "{:?}",
+        report.feeds[0].outcome
+    );
+    assert_eq!(internal_hits.load(Ordering::SeqCst), 1);
+}
