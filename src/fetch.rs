@@ -259,6 +259,9 @@ impl Fetcher {
         };
         let mut pages = builder();
         if !settings.allow_private_addresses {
+            // Direct connections only: through `HTTP(S)_PROXY` the proxy would resolve the
+            // page's host, and our resolver would never see where it leads.
+            pages = pages.no_proxy();
             pages = pages.dns_resolver(Arc::new(PublicOnlyResolver)).redirect(
                 reqwest::redirect::Policy::custom(|attempt| {
                     // An IP literal skips the resolver, so redirects are checked here too.

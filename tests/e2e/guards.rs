@@ -255,3 +255,88 @@ async fn feed_configured_on_loopback_may_redirect_within_it() {
     );
     assert_eq!(internal_hits.load(Ordering::SeqCst), 1);
 }
+
+/// A forward HTTP proxy on loopback that serves `feed` for any URL ending in `feed.xml`
+/// and an "internal" page for anything else. Returns its port and the request lines seen.
+fn spawn_proxy(feed: String) -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut first = String::new();
+            let _ = reader.read_line(&mut first);
+            // The rest of the head, bounded by the read timeout.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            log.lock().expect("lock").push(first.trim().to_string());
+            let body = if first.contains("feed.xml") {
+                feed.clone()
+            } else {
+                "<html><body><p>INTERNAL ADMIN PAGE: database passwords.</p></body></html>"
+                    .to_string()
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn article_pages_never_go_through_a_proxy_that_would_resolve_private_names() {
+    let published = chrono::Utc::now().to_rfc2822();
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Proxied</title>\
+         <item><title>Story Linking Inside</title><link>http://localhost:1/admin</link>\
+         <guid>inside-1</guid><pubDate>{published}</pubDate>\
+         <description>A story whose link leads into the machine itself. Its page must not be read.</description></item>\
+         </channel></rss>"
+    );
+    let (proxy_port, seen) = spawn_proxy(feed);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("feeds.toml");
+    std::fs::write(
+        &config,
+        "[brief]\nname = \"B\"\nfrom = \"b@example.org\"\n[fetch]\narticles = \"all\"\ntimeout = \"5s\"\n\
+         [[feed]]\nname = \"Proxied\"\nurl = \"http://feeds.example.com/feed.xml\"\n",
+    )
+    .expect("config");
+    let proxy = format!("http://127.0.0.1:{proxy_port}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedbrief"))
+        .arg("--config")
+        .arg(&config)
+        .arg("fetch")
+        .env("HTTP_PROXY", &proxy)
+        .env("http_proxy", &proxy)
+        .env("HTTPS_PROXY", &proxy)
+        .env("https_proxy", &proxy)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .output()
+        .expect("run feedbrief");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let seen = seen.lock().expect("lock").clone();
+    // The operator's proxy still carries the configured feed ...
+    assert_eq!(
+        seen.first().map(String::as_str),
+        Some("GET http://feeds.example.com/feed.xml HTTP/1.1"),
+        "{seen:?}\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("Proxied: 1 new of 1"), "{stdout}\n{stderr}");
+    // ... but never the article page, which would have reached the machine's own port 1.
+    assert_eq!(seen.len(), 1, "{seen:?}\n{stdout}\n{stderr}");
+}
