@@ -9,14 +9,27 @@
 //! - `GET /healthz`: `ok` and the last digest, as JSON.
 //!
 //! A bad token gets a 404 page and changes nothing.
+//!
+//! The server sheds clients that would hold it: a request's headers must arrive within
+//! `[web] header_timeout`, a connection idle for `[web] idle_timeout` is closed, at most
+//! `[web] max_connections` are served at once (the rest wait in the listen queue), and a
+//! body over `[web] max_body` gets 413.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::daemon::SharedApp;
@@ -37,16 +50,194 @@ pub fn router(app: SharedApp) -> Router {
         .with_state(app)
 }
 
-/// Serves the endpoints on `listener` until `cancel` fires.
+/// How long a shutdown waits for connections to finish their requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves the endpoints on `listener` until `cancel` fires, within the `[web]` limits.
 pub async fn serve(
     app: impl Into<SharedApp>,
     listener: tokio::net::TcpListener,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(app.into()))
-        .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await
-        .map_err(|e| anyhow::anyhow!("web server: {e}"))
+    let shared: SharedApp = app.into();
+    let limits = shared.get().config.web.clone();
+    let router = router(shared).layer(DefaultBodyLimit::max(limits.max_body));
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    loop {
+        // A slot first: at the cap, clients wait in the kernel's listen queue, costing us
+        // no file descriptor, and are accepted as slots free up.
+        let slot = tokio::select! {
+            () = cancel.cancelled() => break,
+            slot = Arc::clone(&slots).acquire_owned() => slot?,
+        };
+        let stream = tokio::select! {
+            () = cancel.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors or a connection reset before accept: not
+                    // fatal; pause so a persistent error does not spin.
+                    tracing::warn!("web server: accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let router = router.clone();
+        let cancel = cancel.clone();
+        let limits = limits.clone();
+        tokio::spawn(async move {
+            serve_connection(stream, router, &limits, &cancel).await;
+            drop(slot);
+        });
+    }
+    // Every slot back means every connection finished; a stuck one is not waited for.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(all)).await;
+    Ok(())
+}
+
+/// One client connection: HTTP/1.1 with keep-alive, until the client leaves, a timeout
+/// closes it, or shutdown (which lets the request in progress finish).
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    router: Router,
+    limits: &crate::config::Web,
+    cancel: &CancellationToken,
+) {
+    let _ = stream.set_nodelay(true);
+    let stream = Watched::new(stream);
+    let last_io = stream.last_io();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let conn = http.serve_connection(
+        hyper_util::rt::TokioIo::new(stream),
+        hyper_util::service::TowerToHyperService::new(router),
+    );
+    tokio::pin!(conn);
+    let mut shutting_down = false;
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    // Timeouts, resets and malformed requests: the client's problem.
+                    tracing::debug!("web connection closed: {e}");
+                }
+                return;
+            }
+            () = cancel.cancelled(), if !shutting_down => {
+                conn.as_mut().graceful_shutdown();
+                shutting_down = true;
+            }
+            () = last_io.idle_for(limits.idle_timeout) => {
+                tracing::debug!("web connection idle for {:?}; closed", limits.idle_timeout);
+                return;
+            }
+        }
+    }
+}
+
+/// When a connection last moved a byte, shared between its stream and its watchdog.
+#[derive(Clone)]
+struct LastIo {
+    start: tokio::time::Instant,
+    /// Milliseconds after `start`.
+    at: Arc<AtomicU64>,
+}
+
+impl LastIo {
+    fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.at.store(ms, Ordering::Relaxed);
+    }
+
+    /// Completes once no byte has moved for `idle`.
+    async fn idle_for(&self, idle: Duration) {
+        loop {
+            let deadline =
+                self.start + Duration::from_millis(self.at.load(Ordering::Relaxed)) + idle;
+            if tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
+
+/// A TCP stream that records when bytes last moved in either direction.
+struct Watched {
+    inner: tokio::net::TcpStream,
+    last: LastIo,
+}
+
+impl Watched {
+    fn new(inner: tokio::net::TcpStream) -> Self {
+        Self {
+            inner,
+            last: LastIo {
+                start: tokio::time::Instant::now(),
+                at: Arc::default(),
+            },
+        }
+    }
+
+    fn last_io(&self) -> LastIo {
+        self.last.clone()
+    }
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.last.touch();
+        }
+        poll
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
+            self.last.touch();
+        }
+        poll
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
+            self.last.touch();
+        }
+        poll
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
 }
 
 /// Binds `[web] listen` with a clear message when the address is taken.

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -339,4 +340,191 @@ fn article_pages_never_go_through_a_proxy_that_would_resolve_private_names() {
     assert!(stdout.contains("Proxied: 1 new of 1"), "{stdout}\n{stderr}");
     // ... but never the article page, which would have reached the machine's own port 1.
     assert_eq!(seen.len(), 1, "{seen:?}\n{stdout}\n{stderr}");
+}
+
+/// `feedbrief serve` running with extra `[web]` keys; killed when dropped.
+struct Served {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    /// Starts the binary and waits (at most 20 s) until `/healthz` answers.
+    fn start(web: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("feeds.toml");
+        // A port picked by the OS, freed again for the server to take.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        std::fs::write(
+            &config,
+            format!(
+                "[brief]\nname = \"B\"\nfrom = \"b@example.org\"\n[web]\nlisten = \"127.0.0.1:{port}\"\n{web}\n"
+            ),
+        )
+        .expect("config");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_feedbrief"))
+            .arg("--config")
+            .arg(&config)
+            .arg("serve")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let served = Self {
+            child,
+            port,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while served.healthz(Duration::from_secs(2)).is_none() {
+            assert!(Instant::now() < deadline, "serve never answered /healthz");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        served
+    }
+
+    fn connect(&self) -> std::net::TcpStream {
+        std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect")
+    }
+
+    /// `GET /healthz` on a new connection; the body when it answers within `wait`.
+    fn healthz(&self, wait: Duration) -> Option<String> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(wait)).ok()?;
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut body = String::new();
+        let _ = s.read_to_string(&mut body);
+        body.contains("\"status\":\"ok\"").then_some(body)
+    }
+
+    /// Open file descriptors of the server process.
+    fn open_files(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .expect("/proc/PID/fd")
+            .count()
+    }
+}
+
+/// Reads until the server closes the connection; how long that took, or `None` when it
+/// was still open after `wait`.
+fn closed_within(stream: &mut std::net::TcpStream, wait: Duration) -> Option<Duration> {
+    use std::io::Read;
+    let start = Instant::now();
+    stream.set_read_timeout(Some(wait)).expect("timeout");
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(start.elapsed()),
+            // A 408 or similar before closing is fine; keep reading to the close.
+            Ok(_) if start.elapsed() < wait => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(start.elapsed());
+            }
+            _ => return None,
+        }
+    }
+}
+
+#[test]
+fn web_server_disconnects_clients_that_send_half_a_request_or_nothing() {
+    use std::io::Write;
+    let served = Served::start("header_timeout = \"1s\"\nidle_timeout = \"2s\"");
+    let mut half = served.connect();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .expect("write");
+    let mut silent = served.connect();
+    let mut dripping = served.connect();
+    dripping
+        .write_all(
+            b"POST /unsubscribe/1.x HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 26\r\n\r\nList-",
+        )
+        .expect("write");
+    for (what, stream, limit) in [
+        ("half a request", &mut half, 1),
+        ("nothing", &mut silent, 1),
+        ("half a body", &mut dripping, 2),
+    ] {
+        let took = closed_within(stream, Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("a client sending {what} was still connected after 10 s"));
+        assert!(
+            took < Duration::from_secs(limit + 3),
+            "a client sending {what} was disconnected only after {took:?}"
+        );
+    }
+    // The server itself is fine.
+    assert!(served.healthz(Duration::from_secs(5)).is_some());
+}
+
+#[test]
+fn web_server_holds_at_most_max_connections_and_answers_again_once_idle_ones_time_out() {
+    let served = Served::start("header_timeout = \"1s\"\nmax_connections = 4");
+    let before = served.open_files();
+    // Below the cap, requests are answered at once, idle connections or not.
+    let idle: Vec<_> = (0..2).map(|_| served.connect()).collect();
+    assert!(served.healthz(Duration::from_secs(3)).is_some());
+    // Far more idle connections than the cap: the server keeps at most the cap open.
+    let flood: Vec<_> = (0..20).map(|_| served.connect()).collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let during = served.open_files();
+    assert!(
+        during <= before + 4,
+        "{during} open files with 22 idle clients (was {before}; cap 4)"
+    );
+    // Once they time out (1 s each, four at a time), requests are answered again.
+    let answered = served.healthz(Duration::from_secs(30));
+    assert!(
+        answered.is_some(),
+        "no answer after the idle clients timed out"
+    );
+    assert!(served.open_files() <= before + 4);
+    drop((idle, flood));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_body_over_web_max_body_is_refused_with_413() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("feeds.toml"),
+        "[brief]\nname = \"B\"\nfrom = \"b@example.org\"\n[web]\nmax_body = \"16KB\"\n",
+    )
+    .expect("config");
+    let config = feedbrief::config::load(&dir.path().join("feeds.toml")).expect("config");
+    let app = App::open(config).expect("app");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(feedbrief::web::serve(
+        app,
+        listener,
+        CancellationToken::new(),
+    ));
+    feedbrief::fetch::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let post = |len: usize| {
+        client
+            .post(format!("http://{addr}/unsubscribe/1.00"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "List-Unsubscribe=One-Click&pad={}",
+                "x".repeat(len)
+            ))
+            .send()
+    };
+    // Under the cap the request is read (and the bad token gets its 404) ...
+    assert_eq!(post(1000).await.expect("post").status(), 404);
+    // ... over it, 413 without reading on.
+    assert_eq!(post(100_000).await.expect("post").status(), 413);
 }
