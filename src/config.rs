@@ -138,6 +138,11 @@ pub struct FetchSettings {
     pub allow_private_addresses: bool,
     /// A feed failing for longer than this is listed as needing attention.
     pub attention_after: Duration,
+    /// Host names answered with these addresses instead of DNS, like curl's `--resolve`.
+    /// Not a `feeds.toml` key (always empty from a file): tests use it to give a
+    /// public-looking name to a server on loopback. The names count as public: the
+    /// private-address guards judge only addresses that DNS or a URL gives.
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
 }
 
 /// `[fetch] articles`: which entries' article pages are read and summarized.
@@ -244,6 +249,16 @@ impl fmt::Debug for Dkim {
 pub struct Web {
     /// Address the web endpoints listen on.
     pub listen: std::net::SocketAddr,
+    /// Time a client has to send a request's headers, from connecting or from the end of
+    /// its previous request (a keep-alive connection waiting for its next request).
+    pub header_timeout: Duration,
+    /// A connection on which nothing is sent or received for this long is closed (a body
+    /// that stalls, a response nobody reads).
+    pub idle_timeout: Duration,
+    /// Connections served at once; further clients wait in the listen queue.
+    pub max_connections: usize,
+    /// Largest request body accepted, in bytes (413 beyond).
+    pub max_body: usize,
 }
 
 /// `[members]`.
@@ -378,6 +393,10 @@ struct RawDelivery {
 #[serde(deny_unknown_fields)]
 struct RawWeb {
     listen: Option<Spanned<String>>,
+    header_timeout: Option<Spanned<String>>,
+    idle_timeout: Option<Spanned<String>>,
+    max_connections: Option<Spanned<i64>>,
+    max_body: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -548,6 +567,7 @@ pub fn parse(
         },
         allow_private_addresses: f.allow_private_addresses.unwrap_or(false),
         attention_after: v.duration(f.attention_after.as_ref(), "fetch.attention_after", "24h")?,
+        resolve: Vec::new(),
     };
 
     let d = raw.delivery;
@@ -652,6 +672,32 @@ pub fn parse(
                 )
             })?,
             None => std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+        },
+        header_timeout: v.duration(raw.web.header_timeout.as_ref(), "web.header_timeout", "10s")?,
+        idle_timeout: v.duration(raw.web.idle_timeout.as_ref(), "web.idle_timeout", "60s")?,
+        max_connections: v.count(
+            raw.web.max_connections.as_ref(),
+            "web.max_connections",
+            256,
+            1,
+            65_536,
+        )?,
+        max_body: match &raw.web.max_body {
+            Some(s) => parse_size(s.get_ref())
+                .ok()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| *n >= 1024)
+                .ok_or_else(|| {
+                    v.at(
+                        s.span(),
+                        "web.max_body",
+                        format!(
+                            "{:?} is not a size of at least 1KB; expected e.g. \"64KB\"",
+                            s.get_ref()
+                        ),
+                    )
+                })?,
+            None => 64 * 1024,
         },
     };
 
@@ -1158,6 +1204,32 @@ url = "https://blog.example.org/feed/"
             Transport::Outbox(PathBuf::from("/etc/feedbrief/data/outbox"))
         );
         assert_eq!(c.fetch.max_body, 5 * 1024 * 1024);
+    }
+
+    #[test]
+    fn web_limits_have_defaults_and_bad_values_name_their_key() {
+        let c = parse_str(MINIMAL).expect("valid");
+        assert_eq!(c.web.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.web.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.web.max_connections, 256);
+        assert_eq!(c.web.max_body, 64 * 1024);
+        let text = format!(
+            "{MINIMAL}\n[web]\nheader_timeout = \"2s\"\nidle_timeout = \"5s\"\nmax_connections = 8\nmax_body = \"16KB\"\n"
+        );
+        let c = parse_str(&text).expect("valid");
+        assert_eq!(c.web.header_timeout, Duration::from_secs(2));
+        assert_eq!(c.web.idle_timeout, Duration::from_secs(5));
+        assert_eq!(c.web.max_connections, 8);
+        assert_eq!(c.web.max_body, 16 * 1024);
+        for (line, key) in [
+            ("max_connections = 0", "web.max_connections"),
+            ("max_body = \"10\"", "web.max_body"),
+            ("header_timeout = \"0s\"", "web.header_timeout"),
+            ("idle_timeout = \"soon\"", "web.idle_timeout"),
+        ] {
+            let err = parse_str(&format!("{MINIMAL}\n[web]\n{line}\n")).expect_err(line);
+            assert_eq!(err.key.as_deref(), Some(key), "{err}");
+        }
     }
 
     #[test]

@@ -155,6 +155,19 @@ pub enum FetchError {
     /// The URL points into a loopback, private, link-local or multicast network.
     #[error("refused: {0} is a private or local address ([fetch] allow_private_addresses = false)")]
     Private(String),
+    /// A feed on a public address redirected into a loopback, private, link-local or
+    /// metadata address.
+    #[error(
+        "refused the redirect to {to}: {addr} is a private or local address; a feed may only \
+         redirect there when its configured URL is on such a network, or with \
+         [fetch] allow_private_addresses = true"
+    )]
+    PrivateRedirect {
+        /// Where the feed sent us.
+        to: Url,
+        /// The address (and name) refused.
+        addr: String,
+    },
 }
 
 impl FetchError {
@@ -167,7 +180,8 @@ impl FetchError {
             | Self::TooLarge { .. }
             | Self::File { .. }
             | Self::Scheme(_)
-            | Self::Private(_) => false,
+            | Self::Private(_)
+            | Self::PrivateRedirect { .. } => false,
         }
     }
 }
@@ -186,9 +200,16 @@ fn status_hint(status: u16) -> &'static str {
 /// Feeds come from the operator's config and may live on an intranet; article pages come
 /// from whatever links a feed carries, so the page client refuses private addresses
 /// (unless `allow_private_addresses`): a feed must not make us read the internal network.
+/// The operator trusts the feed URL they configured, not where it redirects: a feed on a
+/// public address is followed only to public addresses, through the guarded feed client.
+/// Guarded requests bypass any `HTTP(S)_PROXY`: a proxy would resolve the name itself, out
+/// of our resolver's sight.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// For the redirect hops of a feed whose configured URL is public; `None` when
+    /// `allow_private_addresses` is set.
+    feeds_guarded: Option<reqwest::Client>,
     pages: reqwest::Client,
     allow_private: bool,
     global: Arc<Semaphore>,
@@ -196,6 +217,7 @@ pub struct Fetcher {
     per_host: usize,
     max_body: u64,
     timeout: Duration,
+    connect_timeout: Duration,
 }
 
 impl Fetcher {
@@ -203,11 +225,16 @@ impl Fetcher {
     pub fn new(settings: &FetchSettings) -> anyhow::Result<Self> {
         install_crypto_provider();
         let builder = || {
-            reqwest::Client::builder()
+            let mut b = reqwest::Client::builder()
                 .user_agent(settings.user_agent.clone())
                 .connect_timeout(settings.connect_timeout)
                 .timeout(settings.timeout)
-                .pool_max_idle_per_host(settings.per_host)
+                .pool_max_idle_per_host(settings.per_host);
+            // Overrides are answered before any resolver, ours included.
+            for (host, addr) in &settings.resolve {
+                b = b.resolve(host, *addr);
+            }
+            b
         };
         // No idle feed connections: a cycle asks most hosts for one feed, and an idle
         // connection keeps a read buffer as large as the last body (at 300 feeds on 64
@@ -217,8 +244,24 @@ impl Fetcher {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
+        let feeds_guarded = if settings.allow_private_addresses {
+            None
+        } else {
+            Some(
+                builder()
+                    .pool_max_idle_per_host(0)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .dns_resolver(Arc::new(PublicOnlyResolver))
+                    .no_proxy()
+                    .build()
+                    .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?,
+            )
+        };
         let mut pages = builder();
         if !settings.allow_private_addresses {
+            // Direct connections only: through `HTTP(S)_PROXY` the proxy would resolve the
+            // page's host, and our resolver would never see where it leads.
+            pages = pages.no_proxy();
             pages = pages.dns_resolver(Arc::new(PublicOnlyResolver)).redirect(
                 reqwest::redirect::Policy::custom(|attempt| {
                     // An IP literal skips the resolver, so redirects are checked here too.
@@ -241,6 +284,7 @@ impl Fetcher {
             .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
         Ok(Self {
             client,
+            feeds_guarded,
             pages,
             allow_private: settings.allow_private_addresses,
             global: Arc::new(Semaphore::new(settings.concurrency)),
@@ -248,6 +292,7 @@ impl Fetcher {
             per_host: settings.per_host,
             max_body: settings.max_body,
             timeout: settings.timeout,
+            connect_timeout: settings.connect_timeout,
         })
     }
 
@@ -306,6 +351,9 @@ impl Fetcher {
         let mut current = url.clone();
         let mut permanent = true;
         let mut hops = 0;
+        let mut client = client;
+        // Decided at the first redirect: the guarded client when hops must stay public.
+        let mut guard: Option<Option<&reqwest::Client>> = None;
         let resp = loop {
             let mut req = client.get(current.clone()).header(
                 ACCEPT,
@@ -317,7 +365,14 @@ impl Fetcher {
             if let Some(lm) = &validators.last_modified {
                 req = req.header(IF_MODIFIED_SINCE, lm);
             }
-            let resp = req.send().await.map_err(|e| self.classify(e))?;
+            let resp = req.send().await.map_err(|e| match self.classify(e) {
+                // Our resolver refused the name a redirect led to.
+                FetchError::Private(addr) if hops > 0 => FetchError::PrivateRedirect {
+                    to: current.clone(),
+                    addr,
+                },
+                other => other,
+            })?;
             if !resp.status().is_redirection() || resp.status() == StatusCode::NOT_MODIFIED {
                 break resp;
             }
@@ -337,6 +392,26 @@ impl Fetcher {
                 return Err(FetchError::Network(format!(
                     "redirect to a non-HTTP URL ({next}); only http and https are followed"
                 )));
+            }
+            if guard.is_none() {
+                guard = Some(match &self.feeds_guarded {
+                    Some(guarded) if !origin_is_private(url, self.connect_timeout).await => {
+                        Some(guarded)
+                    }
+                    _ => None,
+                });
+            }
+            if let Some(Some(guarded)) = guard {
+                // An IP literal skips the resolver, so it is judged here.
+                if let Some(ip) = literal_ip(&next)
+                    && !is_public(ip)
+                {
+                    return Err(FetchError::PrivateRedirect {
+                        to: next,
+                        addr: ip.to_string(),
+                    });
+                }
+                client = guarded;
             }
             hops += 1;
             if hops > MAX_REDIRECTS || next == current {
@@ -534,6 +609,32 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
     }
 }
 
+/// True when the configured feed URL itself is on a loopback or private network: an IP
+/// literal that is not public, `localhost`, or a name the system resolver answers with
+/// private addresses only (an intranet feed). Redirects from such a feed stay unchecked,
+/// as the operator chose that network. A name that does not resolve counts as public,
+/// so the guard stays on.
+async fn origin_is_private(url: &Url, timeout: Duration) -> bool {
+    if let Some(ip) = literal_ip(url) {
+        return !is_public(ip);
+    }
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    let port = url.port_or_known_default().unwrap_or(80);
+    match tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port))).await {
+        Ok(Ok(addrs)) => {
+            let addrs: Vec<_> = addrs.collect();
+            !addrs.is_empty() && addrs.iter().all(|a| !is_public(a.ip()))
+        }
+        _ => false,
+    }
+}
+
 /// The IP address a URL names literally, if it does.
 fn literal_ip(url: &Url) -> Option<std::net::IpAddr> {
     match url.host()? {
@@ -544,8 +645,13 @@ fn literal_ip(url: &Url) -> Option<std::net::IpAddr> {
 }
 
 /// True for addresses on the public internet.
+///
+/// IPv6 forms that carry an IPv4 address (mapped `::ffff:a.b.c.d`, the deprecated
+/// IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`, Teredo) are judged
+/// by the IPv4 address they lead to: `64:ff9b::7f00:1` reaches 127.0.0.1 through a NAT64
+/// gateway as surely as the literal does.
 pub fn is_public(ip: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
+    use std::net::{IpAddr, Ipv4Addr};
     match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
@@ -555,24 +661,54 @@ pub fn is_public(ip: std::net::IpAddr) -> bool {
                 || v4.is_multicast()
                 || v4.is_broadcast()
                 || v4.is_unspecified()
+                // 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24: documentation.
+                || matches!(o, [192, 0, 2, _] | [198, 51, 100, _] | [203, 0, 113, _])
+                // 0.0.0.0/8: "this network"; Linux connects 0.x to the local host.
                 || o[0] == 0
                 // 100.64.0.0/10: carrier-grade NAT, often internal.
                 || (o[0] == 100 && (o[1] & 0xc0) == 64)
                 // 192.0.0.0/24: IETF protocol assignments.
                 || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                // 198.18.0.0/15: benchmarking networks (RFC 2544), used inside labs.
+                || (o[0] == 198 && (o[1] & 0xfe) == 18)
+                // 240.0.0.0/4: reserved (and 255.255.255.255).
                 || o[0] >= 240)
         }
         IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            let low32 = |a: u16, b: u16| Ipv4Addr::from((u32::from(a) << 16) | u32::from(b));
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let seg = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                // fc00::/7 unique local, fe80::/10 link-local.
+            // ::/96: ::, ::1 and the IPv4-compatible ::a.b.c.d (deprecated by RFC 4291
+            // 2.5.5.1; a SIT tunnel still delivers ::7f00:1 to 127.0.0.1). No public server
+            // has one, so none of it is public, whatever the embedded address.
+            if seg[..6] == [0; 6] {
+                return false;
+            }
+            // 64:ff9b::/96 (NAT64, RFC 6052): the last 32 bits.
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_public(IpAddr::V4(low32(seg[6], seg[7])));
+            }
+            // 2002::/16 (6to4, RFC 3056): bits 16..48.
+            if seg[0] == 0x2002 {
+                return is_public(IpAddr::V4(low32(seg[1], seg[2])));
+            }
+            // 2001:0::/32 (Teredo, RFC 4380): the client's address, inverted, in the last 32.
+            if seg[0] == 0x2001 && seg[1] == 0 {
+                return is_public(IpAddr::V4(low32(!seg[6], !seg[7])));
+            }
+            !(v6.is_multicast()
+                // 64:ff9b:1::/48: local-use NAT64 (RFC 8215), translated inside a site.
+                || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1)
+                // 100::/64: discard-only (RFC 6666).
+                || (seg[0] == 0x100 && seg[1..4] == [0, 0, 0])
+                // 2001:db8::/32: documentation.
+                || (seg[0] == 0x2001 && seg[1] == 0xdb8)
+                // fc00::/7 unique local; fe80::/10 link-local; fec0::/10 old site-local.
                 || (seg[0] & 0xfe00) == 0xfc00
-                || (seg[0] & 0xffc0) == 0xfe80)
+                || (seg[0] & 0xffc0) == 0xfe80
+                || (seg[0] & 0xffc0) == 0xfec0)
         }
     }
 }
@@ -619,6 +755,61 @@ mod tests {
         }
         for ip in ["93.184.216.34", "2606:2800:220:1::1", "8.8.8.8"] {
             assert!(is_public(ip.parse().expect("ip")), "{ip}");
+        }
+    }
+
+    #[test]
+    fn ipv4_inside_ipv6_and_special_ipv4_ranges_are_judged_by_where_they_lead() {
+        for ip in [
+            // IPv4-compatible (::a.b.c.d), NAT64 and 6to4 carrying loopback or private.
+            "::7f00:1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::192.168.0.1",
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "2002:a9fe:a9fe::1",
+            // Local-use NAT64 (RFC 8215), site-local, discard-only, documentation.
+            "64:ff9b:1::1",
+            "fec0::1",
+            "100::1",
+            "2001:db8::1",
+            // Teredo whose client (inverted last 32 bits) is 127.0.0.1.
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            // Benchmarking, documentation, 0/8, shared address space, reserved, broadcast.
+            "198.18.0.1",
+            "198.19.255.254",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "0.1.2.3",
+            "100.127.255.255",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "fc00::1",
+            "febf::1",
+            "ff0e::1",
+            "239.255.255.250",
+        ] {
+            assert!(
+                !is_public(ip.parse().expect("ip")),
+                "{ip} must not count as public"
+            );
+        }
+        for ip in [
+            "64:ff9b::8.8.8.8",
+            "2002:808:808::1",
+            "198.20.0.1",
+            "198.17.255.255",
+            "100.128.0.1",
+            "::ffff:93.184.216.34",
+            "2a00:1450:4001::1",
+        ] {
+            assert!(is_public(ip.parse().expect("ip")), "{ip} is public");
         }
     }
 

@@ -51,9 +51,15 @@ impl Secret {
         let mut bytes = [0u8; 32];
         getrandom_bytes(&mut bytes)?;
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        write_private(&path, hex.as_bytes())
-            .with_context(|| format!("writing the new secret {}", path.display()))?;
-        Ok(Self(hex.into_bytes()))
+        if create_atomically(&path, hex.as_bytes())
+            .with_context(|| format!("writing the new secret {}", path.display()))?
+        {
+            return Ok(Self(hex.into_bytes()));
+        }
+        // Another process created it first (two first runs at once): theirs is complete,
+        // because it only appears under its name once fully written, so use it.
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(Self(bytes))
     }
 
     /// The token for a member.
@@ -63,8 +69,13 @@ impl Secret {
 
     /// The member id a token names, when the token is genuine for that member's address.
     pub fn verify(&self, token: &str, email_of: impl FnOnce(i64) -> Option<String>) -> Option<i64> {
-        let (id, mac) = token.split_once('.')?;
-        let id: i64 = id.parse().ok()?;
+        let (id_text, mac) = token.split_once('.')?;
+        let id: i64 = id_text.parse().ok()?;
+        // Only the form `token` writes: "02" and "+2" parse as 2 but are other strings, and
+        // one member must not have many valid links.
+        if id.to_string() != id_text {
+            return None;
+        }
         let email = email_of(id)?;
         let expected = self.mac(id, &email);
         // Constant-time comparison, so the token cannot be guessed byte by byte.
@@ -112,9 +123,20 @@ fn getrandom_bytes(buf: &mut [u8]) -> anyhow::Result<()> {
         .context("reading /dev/urandom for a new secret")
 }
 
-/// Writes a file readable only by its owner.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Creates `path` holding `bytes`, readable only by its owner, all or nothing: the bytes go
+/// to a temporary file first, which is then hard-linked to `path` (a link never replaces an
+/// existing file). Returns false when `path` already existed, leaving it untouched.
+fn create_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.{}.{:?}.tmp",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("secret"),
+        std::process::id(),
+        std::thread::current().id()
+    ));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -122,7 +144,18 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    opts.open(path)?.write_all(bytes)
+    let written = opts.open(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+    // The temporary name goes whatever happened; `path` (if linked) keeps the content.
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -139,6 +172,55 @@ mod tests {
         assert_eq!(s.verify(&forged, |_| Some("a@example.org".into())), None);
         let other = Secret::from_bytes(b"another secret of thirty-two b!!");
         assert_eq!(other.verify(&t, |_| Some("a@example.org".into())), None);
+    }
+
+    #[test]
+    fn only_the_canonical_decimal_member_id_verifies() {
+        let s = Secret::from_bytes(b"0123456789abcdef0123456789abcdef");
+        let t = s.token(2, "a@example.org");
+        let mac = t.strip_prefix("2.").expect("id prefix");
+        assert_eq!(s.verify(&t, |_| Some("a@example.org".into())), Some(2));
+        for id in ["02", "+2", "002", " 2", "2 ", "-0", ""] {
+            let variant = format!("{id}.{mac}");
+            assert_eq!(
+                s.verify(&variant, |_| Some("a@example.org".into())),
+                None,
+                "{variant:?} must not verify"
+            );
+        }
+    }
+
+    #[test]
+    fn concurrent_first_runs_all_get_the_same_complete_secret() {
+        // Several rounds, each with a fresh directory and eight creators released at once.
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let data = dir.path().join("data");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    let data = data.clone();
+                    let start = std::sync::Arc::clone(&start);
+                    std::thread::spawn(move || {
+                        start.wait();
+                        Secret::load_or_create(&data).map(|s| s.tag("probe"))
+                    })
+                })
+                .collect();
+            let tags: Vec<String> = handles
+                .into_iter()
+                .map(|h| h.join().expect("thread").expect("load_or_create"))
+                .collect();
+            assert!(tags.iter().all(|t| *t == tags[0]), "{tags:?}");
+            let on_disk = std::fs::read(data.join("secret")).expect("secret file");
+            assert_eq!(Secret(on_disk).tag("probe"), tags[0]);
+            // No temporary file is left beside it.
+            let names: Vec<_> = std::fs::read_dir(&data)
+                .expect("dir")
+                .map(|e| e.expect("entry").file_name())
+                .collect();
+            assert_eq!(names, vec![std::ffi::OsString::from("secret")]);
+        }
     }
 
     #[test]

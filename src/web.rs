@@ -9,14 +9,27 @@
 //! - `GET /healthz`: `ok` and the last digest, as JSON.
 //!
 //! A bad token gets a 404 page and changes nothing.
+//!
+//! The server sheds clients that would hold it: a request's headers must arrive within
+//! `[web] header_timeout`, a connection idle for `[web] idle_timeout` is closed, at most
+//! `[web] max_connections` are served at once (the rest wait in the listen queue), and a
+//! body over `[web] max_body` gets 413.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::daemon::SharedApp;
@@ -37,16 +50,194 @@ pub fn router(app: SharedApp) -> Router {
         .with_state(app)
 }
 
-/// Serves the endpoints on `listener` until `cancel` fires.
+/// How long a shutdown waits for connections to finish their requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves the endpoints on `listener` until `cancel` fires, within the `[web]` limits.
 pub async fn serve(
     app: impl Into<SharedApp>,
     listener: tokio::net::TcpListener,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(app.into()))
-        .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await
-        .map_err(|e| anyhow::anyhow!("web server: {e}"))
+    let shared: SharedApp = app.into();
+    let limits = shared.get().config.web.clone();
+    let router = router(shared).layer(DefaultBodyLimit::max(limits.max_body));
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    loop {
+        // A slot first: at the cap, clients wait in the kernel's listen queue, costing us
+        // no file descriptor, and are accepted as slots free up.
+        let slot = tokio::select! {
+            () = cancel.cancelled() => break,
+            slot = Arc::clone(&slots).acquire_owned() => slot?,
+        };
+        let stream = tokio::select! {
+            () = cancel.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors or a connection reset before accept: not
+                    // fatal; pause so a persistent error does not spin.
+                    tracing::warn!("web server: accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let router = router.clone();
+        let cancel = cancel.clone();
+        let limits = limits.clone();
+        tokio::spawn(async move {
+            serve_connection(stream, router, &limits, &cancel).await;
+            drop(slot);
+        });
+    }
+    // Every slot back means every connection finished; a stuck one is not waited for.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(all)).await;
+    Ok(())
+}
+
+/// One client connection: HTTP/1.1 with keep-alive, until the client leaves, a timeout
+/// closes it, or shutdown (which lets the request in progress finish).
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    router: Router,
+    limits: &crate::config::Web,
+    cancel: &CancellationToken,
+) {
+    let _ = stream.set_nodelay(true);
+    let stream = Watched::new(stream);
+    let last_io = stream.last_io();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let conn = http.serve_connection(
+        hyper_util::rt::TokioIo::new(stream),
+        hyper_util::service::TowerToHyperService::new(router),
+    );
+    tokio::pin!(conn);
+    let mut shutting_down = false;
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    // Timeouts, resets and malformed requests: the client's problem.
+                    tracing::debug!("web connection closed: {e}");
+                }
+                return;
+            }
+            () = cancel.cancelled(), if !shutting_down => {
+                conn.as_mut().graceful_shutdown();
+                shutting_down = true;
+            }
+            () = last_io.idle_for(limits.idle_timeout) => {
+                tracing::debug!("web connection idle for {:?}; closed", limits.idle_timeout);
+                return;
+            }
+        }
+    }
+}
+
+/// When a connection last moved a byte, shared between its stream and its watchdog.
+#[derive(Clone)]
+struct LastIo {
+    start: tokio::time::Instant,
+    /// Milliseconds after `start`.
+    at: Arc<AtomicU64>,
+}
+
+impl LastIo {
+    fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.at.store(ms, Ordering::Relaxed);
+    }
+
+    /// Completes once no byte has moved for `idle`.
+    async fn idle_for(&self, idle: Duration) {
+        loop {
+            let deadline =
+                self.start + Duration::from_millis(self.at.load(Ordering::Relaxed)) + idle;
+            if tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
+
+/// A TCP stream that records when bytes last moved in either direction.
+struct Watched {
+    inner: tokio::net::TcpStream,
+    last: LastIo,
+}
+
+impl Watched {
+    fn new(inner: tokio::net::TcpStream) -> Self {
+        Self {
+            inner,
+            last: LastIo {
+                start: tokio::time::Instant::now(),
+                at: Arc::default(),
+            },
+        }
+    }
+
+    fn last_io(&self) -> LastIo {
+        self.last.clone()
+    }
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.last.touch();
+        }
+        poll
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
+            self.last.touch();
+        }
+        poll
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
+            self.last.touch();
+        }
+        poll
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
 }
 
 /// Binds `[web] listen` with a clear message when the address is taken.
@@ -135,24 +326,115 @@ async fn unsubscribe_page(State(shared): State<SharedApp>, Path(token): Path<Str
     )
 }
 
-/// True when the body says `List-Unsubscribe=One-Click`, urlencoded or multipart.
+/// True when the body has the field `List-Unsubscribe` with the value `One-Click`, exactly
+/// (RFC 8058 section 3.1), in a `multipart/form-data` or form-urlencoded body.
 fn is_one_click(headers: &HeaderMap, body: &[u8]) -> bool {
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let text = String::from_utf8_lossy(body);
-    if ctype.starts_with("multipart/form-data") {
-        // Find the part named List-Unsubscribe and read its value after the blank line.
-        return text.split("name=\"List-Unsubscribe\"").skip(1).any(|rest| {
-            rest.split_once("\r\n\r\n")
-                .or_else(|| rest.split_once("\n\n"))
-                .is_some_and(|(_, value)| value.trim_start().starts_with("One-Click"))
+        .unwrap_or("");
+    let (mime, params) = ctype.split_once(';').unwrap_or((ctype, ""));
+    if mime.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return param(params, "boundary").is_some_and(|boundary| {
+            multipart_fields(body, boundary.as_bytes())
+                .any(|(name, value)| name == "List-Unsubscribe" && value == b"One-Click")
         });
     }
-    url::form_urlencoded::parse(text.trim().as_bytes())
+    // Anything else is read as form-urlencoded; whitespace around the whole body (a
+    // trailing newline some clients add) is not part of the value.
+    url::form_urlencoded::parse(body.trim_ascii())
         .any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click")
+}
+
+/// The value of parameter `name` in `; a=b; c="d"` (a quoted value unescaped).
+fn param(params: &str, name: &str) -> Option<String> {
+    let mut rest = params;
+    loop {
+        rest = rest
+            .trim_start()
+            .strip_prefix(';')
+            .unwrap_or(rest)
+            .trim_start();
+        let (key, after) = rest.split_once('=')?;
+        let after = after.trim_start();
+        let (value, next) = if let Some(quoted) = after.strip_prefix('"') {
+            // A quoted string: `\x` stands for x, up to the closing quote.
+            let mut value = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next().map(|(_, c)| c)),
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            (value, &quoted[end?..])
+        } else {
+            let end = after.find(';').unwrap_or(after.len());
+            (after[..end].trim().to_string(), &after[end..])
+        };
+        if key.trim().eq_ignore_ascii_case(name) {
+            return Some(value);
+        }
+        rest = next;
+    }
+}
+
+/// The (name, value) of each `form-data` part of a multipart body with `boundary`
+/// (RFC 7578): a part's headers end at the first blank line, and its value runs up to the
+/// CRLF before the next delimiter line.
+fn multipart_fields<'a>(
+    body: &'a [u8],
+    boundary: &[u8],
+) -> impl Iterator<Item = (String, &'a [u8])> + 'a {
+    let delimiter = [b"\r\n--".as_slice(), boundary].concat();
+    // The first delimiter may open the body without the CRLF before it.
+    let mut rest: Option<&[u8]> = if body.starts_with(&delimiter[2..]) {
+        Some(&body[delimiter.len() - 2..])
+    } else {
+        find(body, &delimiter).map(|i| &body[i + delimiter.len()..])
+    };
+    std::iter::from_fn(move || {
+        loop {
+            let after = rest.take()?;
+            // "--" after a delimiter closes the body.
+            if after.starts_with(b"--") {
+                return None;
+            }
+            let end = find(after, &delimiter)?;
+            rest = Some(&after[end + delimiter.len()..]);
+            // The delimiter line's own end (transport padding allowed), then the part.
+            let part = &after[find(after, b"\r\n")? + 2..end];
+            let Some(split) = find(part, b"\r\n\r\n") else {
+                continue;
+            };
+            let (head, value) = (&part[..split], &part[split + 4..]);
+            let head = String::from_utf8_lossy(head);
+            let name = head.split("\r\n").find_map(|line| {
+                let (field, disposition) = line.split_once(':')?;
+                if !field.trim().eq_ignore_ascii_case("content-disposition") {
+                    return None;
+                }
+                let (kind, params) = disposition.split_once(';')?;
+                if !kind.trim().eq_ignore_ascii_case("form-data") {
+                    return None;
+                }
+                param(params, "name")
+            });
+            if let Some(name) = name {
+                return Some((name, value));
+            }
+        }
+    })
+}
+
+/// Where `needle` first occurs in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 async fn unsubscribe(
@@ -416,5 +698,67 @@ mod tests {
         );
         let body = b"--xyz\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--xyz--\r\n";
         assert!(is_one_click(&h, body));
+    }
+
+    #[test]
+    fn one_click_needs_the_exact_field_and_value_not_a_substring() {
+        let form = |ctype: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+            h
+        };
+        let urlencoded = form("application/x-www-form-urlencoded");
+        for body in [
+            "List-Unsubscribe=One-Click",
+            "other=1&List-Unsubscribe=One-Click",
+            "List-Unsubscribe=One%2DClick\r\n",
+        ] {
+            assert!(is_one_click(&urlencoded, body.as_bytes()), "{body:?}");
+        }
+        for body in [
+            "List-Unsubscribe=One-Clicky",
+            "List-Unsubscribe=one-click",
+            "List-Unsubscribe-Post=One-Click",
+            "X-List-Unsubscribe=One-Click",
+            "List-Unsubscribe=One-Click-Not",
+            "",
+        ] {
+            assert!(!is_one_click(&urlencoded, body.as_bytes()), "{body:?}");
+        }
+        let multipart = form("multipart/form-data; boundary=\"b 1\"");
+        let part = |headers: &str, value: &str| {
+            format!("--b 1\r\n{headers}\r\n\r\n{value}\r\n--b 1--\r\n")
+        };
+        let ok = part(
+            "Content-Disposition: form-data; name=\"List-Unsubscribe\"",
+            "One-Click",
+        );
+        assert!(is_one_click(&multipart, ok.as_bytes()), "{ok}");
+        let refused = [
+            // A value that only starts with One-Click.
+            part(
+                "Content-Disposition: form-data; name=\"List-Unsubscribe\"",
+                "One-Clickety",
+            ),
+            part(
+                "Content-Disposition: form-data; name=\"List-Unsubscribe\"",
+                "One-Click\r\nmore",
+            ),
+            // The name only inside another part's value.
+            part(
+                "Content-Disposition: form-data; name=\"note\"",
+                "name=\"List-Unsubscribe\"\r\n\r\nOne-Click",
+            ),
+            // Another field whose filename mentions it.
+            part(
+                "Content-Disposition: form-data; name=\"f\"; filename=\"name=\\\"List-Unsubscribe\\\"\"",
+                "One-Click",
+            ),
+            // A part of another boundary.
+            "--other\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--other--\r\n".to_string(),
+        ];
+        for body in refused {
+            assert!(!is_one_click(&multipart, body.as_bytes()), "{body:?}");
+        }
     }
 }

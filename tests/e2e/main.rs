@@ -23,6 +23,7 @@ mod daemon;
 mod delivery;
 mod extraction;
 mod faults;
+mod guards;
 mod look;
 
 /// `../shared/<rel>` beside the crate, when this checkout has it. Users' machines do not
