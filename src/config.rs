@@ -116,7 +116,7 @@ pub struct Brief {
 }
 
 /// `[fetch]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FetchSettings {
     /// How often the daemon refreshes feeds.
     pub interval: Duration,
@@ -143,6 +143,29 @@ pub struct FetchSettings {
     /// public-looking name to a server on loopback. The names count as public: the
     /// private-address guards judge only addresses that DNS or a URL gives.
     pub resolve: Vec<(String, std::net::SocketAddr)>,
+}
+
+impl Default for FetchSettings {
+    /// The settings of an empty `[fetch]` table (a test keeps the two the same), for
+    /// reading one feed or page from the command line without a config.
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(30 * 60),
+            timeout: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(10),
+            concurrency: 16,
+            per_host: 2,
+            user_agent: format!(
+                "feedbrief/{} (RSS digest; +no-url-configured)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            max_body: 5 * 1024 * 1024,
+            articles: Articles::Chosen,
+            allow_private_addresses: false,
+            attention_after: Duration::from_secs(24 * 3600),
+            resolve: Vec::new(),
+        }
+    }
 }
 
 /// `[fetch] articles`: which entries' article pages are read and summarized.
@@ -1174,6 +1197,17 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_fetch_settings_are_those_of_an_empty_fetch_table() {
+        let c = parse(
+            "[brief]\nname = \"B\"\nfrom = \"b@example.org\"\n",
+            Path::new("feeds.toml"),
+            |_| None,
+        )
+        .expect("config");
+        assert_eq!(c.fetch, FetchSettings::default());
+    }
 
     const MINIMAL: &str = r#"
 [brief]

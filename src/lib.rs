@@ -14,6 +14,7 @@
 //! summarizing, selection and rendering are pure functions of their inputs; only fetch,
 //! store and deliver touch the outside world.
 
+pub mod cli;
 pub mod config;
 pub mod copies;
 pub mod daemon;

@@ -362,6 +362,12 @@ pub fn next_fetch_at(
     now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(1))
 }
 
+/// `[fetch] attention_after` as a time span: how long a feed may fail before the editor
+/// is told.
+pub fn attention_after(config: &Config) -> chrono::Duration {
+    chrono::Duration::from_std(config.fetch.attention_after).unwrap_or(chrono::Duration::days(1))
+}
+
 /// Fetches every feed concurrently, stores new entries with their summaries, and reports
 /// per feed. One feed's failure never stops the others.
 ///
@@ -392,8 +398,7 @@ pub async fn fetch_all_with_progress(
         .map(|f| (f.url.to_string(), f.name.clone()))
         .collect();
     let states = app.store().sync_feeds(&pairs)?;
-    let attention_after = chrono::Duration::from_std(app.config.fetch.attention_after)
-        .unwrap_or(chrono::Duration::days(1));
+    let attention_after = attention_after(&app.config);
     // The futures are built eagerly: a lazily mapping closure that borrows `app` would
     // make this future non-Send (rustc's higher-ranked lifetime limitation).
     let futures: Vec<_> = states
@@ -410,20 +415,7 @@ pub async fn fetch_all_with_progress(
                 };
                 // Read back what the fetch recorded, to say whether the feed needs attention.
                 let after = app.store().feed_state(&state.url).ok().flatten();
-                let attention = after.as_ref().and_then(|s| {
-                    if let Some(why) = &s.disabled {
-                        return Some(format!("disabled: {why}"));
-                    }
-                    let since = s.failing_since?;
-                    (now - since >= attention_after).then(|| {
-                        format!(
-                            "failing since {} ({} attempts): {}",
-                            since.format("%Y-%m-%d %H:%M UTC"),
-                            s.error_count,
-                            s.last_error.as_deref().unwrap_or("unknown error")
-                        )
-                    })
-                });
+                let attention = after.and_then(|s| s.attention(now, attention_after));
                 let result = FeedResult {
                     name: state.name.clone(),
                     url: state.url.clone(),

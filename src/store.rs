@@ -182,6 +182,88 @@ pub struct FeedState {
     pub disabled: Option<String>,
 }
 
+impl FeedState {
+    /// Why the feed needs the editor's attention at `now`, if it does: it is disabled, or
+    /// it has been failing for at least `after`. The one policy behind the cycle report,
+    /// `feeds status` and the editor's mail.
+    pub fn attention(&self, now: DateTime<Utc>, after: chrono::Duration) -> Option<String> {
+        if let Some(why) = &self.disabled {
+            return Some(format!(
+                "disabled: {why}; remove or replace it in feeds.toml"
+            ));
+        }
+        let since = self.failing_since?;
+        (now - since >= after).then(|| {
+            format!(
+                "failing since {} ({} attempts): {}",
+                since.format("%Y-%m-%d %H:%M UTC"),
+                self.error_count,
+                self.last_error.as_deref().unwrap_or("unknown error")
+            )
+        })
+    }
+}
+
+/// What `feedbrief check` sees of a database file, without changing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseState {
+    /// No file yet: the first run creates it.
+    Missing,
+    /// A database at this schema version (migrations still to run, if below ours).
+    Version {
+        /// `PRAGMA user_version`.
+        version: usize,
+        /// The version this binary migrates to.
+        current: usize,
+    },
+}
+
+impl std::fmt::Display for DatabaseState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Missing => f.write_str("not created yet (the first run creates it)"),
+            Self::Version { version, current } if version == current => {
+                write!(f, "schema version {version}, up to date")
+            }
+            Self::Version { version, current } => write!(
+                f,
+                "schema version {version}; the next run migrates it to {current}"
+            ),
+        }
+    }
+}
+
+/// Looks at the database at `path` read-only: no migration runs and nothing is created.
+/// A schema newer than this binary, or a file that is not a database, is an error.
+pub fn inspect(path: &Path) -> anyhow::Result<DatabaseState> {
+    if !path.exists() {
+        return Ok(DatabaseState::Missing);
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| format!("opening {} read-only", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .with_context(|| format!("reading {}", path.display()))?;
+    // Reading the schema proves the file is a database, not just a file.
+    conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .with_context(|| format!("{} is not a readable SQLite database", path.display()))?;
+    let version = usize::try_from(version).unwrap_or(usize::MAX);
+    if version > MIGRATIONS.len() {
+        anyhow::bail!(
+            "{}: schema version {version} is newer than this feedbrief knows ({}); upgrade feedbrief",
+            path.display(),
+            MIGRATIONS.len()
+        );
+    }
+    Ok(DatabaseState::Version {
+        version,
+        current: MIGRATIONS.len(),
+    })
+}
+
 /// The stored state of one fetch, success or failure.
 #[derive(Debug, Clone, Default)]
 pub struct FetchRecord<'a> {

@@ -203,6 +203,12 @@ fn logs_written_to_a_pipe_carry_no_colour_codes() {
         .output()
         .expect("run feedbrief");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("INFO") || stderr.contains("WARN"), "{stderr}");
-    assert!(!stderr.contains('\u{1b}'), "escape codes in a piped log: {stderr:?}");
+    assert!(
+        stderr.contains("INFO") || stderr.contains("WARN"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "escape codes in a piped log: {stderr:?}"
+    );
 }

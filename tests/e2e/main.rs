@@ -30,7 +30,9 @@ mod look;
 /// (the tests that read it then skip, saying so); CI does, and sets
 /// `FEEDBRIEF_REQUIRE_SHARED=1` so that a missing corpus fails instead of passing unrun.
 fn shared_data(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(rel);
     if p.is_dir() {
         return Some(p);
     }

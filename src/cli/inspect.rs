@@ -1,0 +1,152 @@
+//! `inspect` (one feed as feedbrief reads it) and `extract` (article pages' main text or
+//! summary, as the digest would use them).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::Outcome;
+use crate::pipeline;
+
+/// Reads a URL (fetched with default settings) or a local file, gunzipping `.gz` files.
+pub async fn read_source(source: &str) -> anyhow::Result<(Vec<u8>, url::Url)> {
+    if let Ok(url) = url::Url::parse(source)
+        && matches!(url.scheme(), "http" | "https")
+    {
+        let settings = crate::config::FetchSettings::default();
+        let fetcher = crate::fetch::Fetcher::new(&settings)?;
+        return match fetcher.get(&url, &Default::default()).await {
+            Ok(crate::fetch::Outcome::Fetched(f)) => Ok((f.body, f.final_url)),
+            Ok(crate::fetch::Outcome::NotModified) => anyhow::bail!("{url}: unexpected 304"),
+            Err(e) => Err(anyhow::Error::new(e).context(format!("fetching {url}"))),
+        };
+    }
+    // A file:// URL names a local file too.
+    let from_url = url::Url::parse(source)
+        .ok()
+        .filter(|u| u.scheme() == "file")
+        .and_then(|u| u.to_file_path().ok());
+    let path = from_url.as_deref().unwrap_or(Path::new(source));
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = if path.extension().is_some_and(|e| e == "gz") {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut out)
+            .with_context(|| format!("gunzipping {}", path.display()))?;
+        out
+    } else {
+        bytes
+    };
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let url = url::Url::from_file_path(&abs)
+        .map_err(|()| anyhow::anyhow!("{} is not a usable path", abs.display()))?;
+    Ok((bytes, url))
+}
+
+/// `feedbrief inspect URL_OR_FILE [--json]`.
+pub async fn inspect(source: &str, json: bool) -> Outcome {
+    let (body, url) = read_source(source).await?;
+    let feed = crate::parse::parse_feed(&body, &url).with_context(|| source.to_string())?;
+    let entries: Vec<_> = feed
+        .entries
+        .iter()
+        .map(|e| {
+            let summary = pipeline::entry_from_feed(e.clone(), false).summary;
+            (e, summary)
+        })
+        .collect();
+    if json {
+        let v = serde_json::json!({
+            "title": feed.title,
+            "site_url": feed.site_url,
+            "repaired": feed.repaired,
+            "entries": entries.iter().map(|(e, s)| serde_json::json!({
+                "key": e.key,
+                "title": e.title,
+                "link": e.url,
+                "published": e.published.map(|d| d.to_rfc3339()),
+                "author": e.author,
+                "summary": s,
+            })).collect::<Vec<_>>(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).context("serialising")?
+        );
+    } else {
+        println!("feed: {}", feed.title.as_deref().unwrap_or("(untitled)"));
+        if let Some(site) = &feed.site_url {
+            println!("site: {site}");
+        }
+        if !feed.repaired.is_empty() {
+            println!("repaired: {}", feed.repaired.join("; "));
+        }
+        println!("{} entries", entries.len());
+        for (e, s) in &entries {
+            println!();
+            println!("  title:     {}", e.title);
+            println!("  key:       {}", e.key);
+            println!("  link:      {}", e.url.as_deref().unwrap_or("-"));
+            println!(
+                "  published: {}",
+                e.published.map_or("-".to_string(), |d| d.to_rfc3339())
+            );
+            println!("  summary:   {}", s.as_deref().unwrap_or("-"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `feedbrief extract FILE_OR_URL... [--out-dir DIR] [--summary]`: exit 1 when an input
+/// could not be read.
+pub async fn extract(inputs: &[String], out_dir: Option<&Path>, summary: bool) -> Outcome {
+    if let Some(dir) = out_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut failures = 0;
+    for input in inputs {
+        let (bytes, url) = match read_source(input).await {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                failures += 1;
+                continue;
+            }
+        };
+        let html = String::from_utf8_lossy(&bytes);
+        let page_url = matches!(url.scheme(), "http" | "https").then_some(&url);
+        let article = crate::extract::extract(&html, page_url);
+        let text = if summary {
+            crate::summarize::summarize(&article.blocks).unwrap_or_default()
+        } else {
+            article.text()
+        };
+        match out_dir {
+            Some(dir) => {
+                let name = Path::new(input)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("page");
+                let stem = name
+                    .split('.')
+                    .next()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("page");
+                let path = dir.join(format!("{stem}.txt"));
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            None => {
+                if inputs.len() > 1 {
+                    println!("==> {input} <==");
+                }
+                println!("{text}");
+            }
+        }
+    }
+    Ok(if failures > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

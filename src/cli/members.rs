@@ -1,0 +1,74 @@
+//! `members import`, `members list`, `members remove`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::Utc;
+
+use super::{Failure, Outcome, open_app};
+use crate::pipeline;
+
+/// `feedbrief members import FILE.csv`.
+pub fn import(config_path: &Path, file: &Path) -> Outcome {
+    let app = open_app(config_path)?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let r = pipeline::import_members_text(&app, &text, Utc::now())?;
+    for e in &r.errors {
+        eprintln!("{}: skipped {e}", file.display());
+    }
+    println!(
+        "{}: {} added, {} updated, {} unchanged, {} rows skipped",
+        file.display(),
+        r.counts.added,
+        r.counts.updated,
+        r.counts.unchanged,
+        r.errors.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `feedbrief members list`.
+pub fn list(config_path: &Path) -> Outcome {
+    let app = open_app(config_path)?;
+    let members = app.store().members()?;
+    for m in &members {
+        let sections = if m.sections.is_empty() {
+            "all sections".to_string()
+        } else {
+            m.sections.join("; ")
+        };
+        let reason = m
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        println!(
+            "{:<12} {:<40} {:<24} {sections}",
+            format!("{}{reason}", m.status),
+            m.email,
+            m.name.as_deref().unwrap_or("-")
+        );
+    }
+    let active = members.iter().filter(|m| m.status == "active").count();
+    println!("{} members, {active} active", members.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `feedbrief members remove ADDRESS`: exit 1 when no member has it.
+pub fn remove(config_path: &Path, address: &str) -> Outcome {
+    let app = open_app(config_path)?;
+    let email = crate::members::normalise_address(address)
+        .map_err(|m| Failure::Usage(anyhow::anyhow!(m)))?;
+    if app
+        .store()
+        .set_member_status(&email, "removed", "removed by an operator", Utc::now())?
+    {
+        println!("{email} removed; no further digests will be sent to it");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("error: no member has the address {email}");
+        Ok(ExitCode::from(1))
+    }
+}
