@@ -23,6 +23,7 @@ mod delivery;
 mod extraction;
 mod faults;
 mod look;
+mod members;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
