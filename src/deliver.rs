@@ -622,11 +622,21 @@ impl Sender {
                 let path = dir.join(format!("{name}.eml"));
                 let tmp = dir.join(format!(".{name}.eml.tmp"));
                 let bytes = message.formatted();
-                // Write then rename, so a crash never leaves half a message in the outbox.
-                tokio::fs::write(&tmp, &bytes)
-                    .await
-                    .and(tokio::fs::rename(&tmp, &path).await)
-                    .map_err(|e| SendError::Transient(format!("writing {}: {e}", path.display())))
+                // Write then rename, so a crash never leaves half a message in the outbox;
+                // the rename only after a whole write (a full disk once left 0 bytes there).
+                let written = match tokio::fs::write(&tmp, &bytes).await {
+                    Ok(()) => tokio::fs::rename(&tmp, &path).await,
+                    Err(e) => Err(e),
+                };
+                written.map_err(|e| {
+                    // Best effort: what is left of the temporary file is no message.
+                    let _ = std::fs::remove_file(&tmp);
+                    SendError::Transient(format!(
+                        "writing {}: {e} (is the disk full or the outbox not writable?); \
+                         the message is written again next cycle",
+                        path.display()
+                    ))
+                })
             }
             Self::Smtp(pool) => pool.send(message).await,
         }
@@ -1559,5 +1569,38 @@ pub(crate) mod tests {
                 assert_eq!(to, "To: \"Bad Name\" <ann@example.org>");
             }
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_write_that_fails_for_want_of_space_leaves_nothing_in_the_outbox() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sender = Sender::new(
+            &Transport::Outbox(dir.path().to_path_buf()),
+            1,
+            Duration::from_secs(5),
+        )
+        .expect("outbox");
+        // The temporary file leads to /dev/full: every write fails with ENOSPC, as on a
+        // full disk.
+        std::os::unix::fs::symlink("/dev/full", dir.path().join(".m.eml.tmp")).expect("symlink");
+        let err = sender
+            .send(&message_to("ann@example.org", "x"), "m")
+            .await
+            .expect_err("a full disk is an error");
+        assert!(err.is_transient(), "{err}");
+        assert!(err.to_string().contains("m.eml"), "{err}");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("read outbox")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert!(left.is_empty(), "left in the outbox: {left:?}");
+        // With room again the same message is written whole.
+        sender
+            .send(&message_to("ann@example.org", "x"), "m")
+            .await
+            .expect("written");
+        let bytes = std::fs::read(dir.path().join("m.eml")).expect("m.eml");
+        assert!(bytes.ends_with(b"x"), "{}", String::from_utf8_lossy(&bytes));
     }
 }
