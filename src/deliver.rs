@@ -153,11 +153,20 @@ pub fn compose_mime(
 }
 
 /// The message headers every copy carries, in the order lettre writes them.
+///
+/// Every line stays within RFC 5322's 998 characters whatever the values: the member's
+/// name is cleaned and capped ([`crate::members::clean_name`]: a CR or LF in it made
+/// lettre panic), and Subject and List-Id are encoded and folded here ([`subject_header`],
+/// [`list_id_header`]).
 fn headers(brief: &Brief, subject: &str, env: &Envelope<'_>) -> MessageBuilder {
+    let to = Mailbox::new(
+        env.to.name.as_deref().and_then(crate::members::clean_name),
+        env.to.email.clone(),
+    );
     let mut builder = Message::builder()
         .from(brief.from.clone())
-        .to(env.to.clone())
-        .subject(subject)
+        .to(to)
+        .raw_header(subject_header(subject))
         .date(env.date)
         .message_id(Some(format!("<{}>", env.message_id)));
     if let Some(r) = &brief.reply_to {
@@ -183,10 +192,204 @@ fn headers(brief: &Brief, subject: &str, env: &Envelope<'_>) -> MessageBuilder {
             "List-Unsubscribe=One-Click".to_string(),
         ));
     }
-    builder.raw_header(HeaderValue::new(
-        HeaderName::new_from_ascii_str("List-Id"),
-        list_id(&brief.name, from.domain()),
-    ))
+    builder.raw_header(list_id_header(&brief.name, from.domain()))
+}
+
+/// The longest subject sent, in characters; a longer one is cut after a word and ends
+/// with "…" (the stored feed fields are capped too; this bounds what composing emits).
+pub const MAX_SUBJECT_CHARS: usize = 250;
+
+/// Where header lines are folded, as lettre folds them (RFC 5322 2.1.1 recommends 78).
+const FOLD_AT: usize = 76;
+
+/// A word written as it is in a header; a longer one is encoded, so that it can be split
+/// over lines (RFC 2047 encoded words may be, an atom may not).
+const MAX_PLAIN_WORD: usize = 60;
+
+/// The `Subject` header: `subject` on one line (control characters become spaces), cut
+/// at [`MAX_SUBJECT_CHARS`], folded between words. A word that is not printable ASCII, is
+/// longer than a line, or contains `=?` is sent as RFC 2047 encoded words, so a title
+/// that spells an encoded word literally (`=?utf-8?b?…?=`) reaches the reader as that text
+/// rather than decoded.
+pub fn subject_header(subject: &str) -> HeaderValue {
+    let text = cap_on_word(&one_line(subject), MAX_SUBJECT_CHARS);
+    let mut w = HeaderWriter::new("Subject");
+    // Consecutive words to encode go in one run: the space between two encoded words is
+    // not displayed (RFC 2047 6.2), so the spaces inside a run are encoded with it.
+    let mut run: Vec<&str> = Vec::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if plain_word(word) {
+            if !run.is_empty() {
+                w.encoded(&run.join(" "));
+                run.clear();
+            }
+            w.token(word);
+        } else {
+            run.push(word);
+        }
+    }
+    if !run.is_empty() {
+        w.encoded(&run.join(" "));
+    }
+    w.finish(text)
+}
+
+/// `List-Id` per RFC 2919: the brief's name as the phrase, a slug under the sender's
+/// domain as the id (at most 255 characters). The phrase is a quoted string when it is
+/// plain ASCII, otherwise RFC 2047 encoded words; either way folded, and never with a
+/// quote inside an encoded word.
+pub fn list_id_header(name: &str, domain: &str) -> HeaderValue {
+    let name = one_line(name);
+    let mut slug: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    // RFC 2919 2: a list-id is at most 255 characters; cut the slug at a hyphen.
+    let room = 255usize.saturating_sub(domain.len() + 1).max(1);
+    if slug.len() > room {
+        let cut = slug[..room].rfind('-').unwrap_or(room);
+        slug.truncate(cut);
+    }
+    if slug.is_empty() {
+        slug.push_str("brief");
+    }
+    let id = format!("<{slug}.{domain}>");
+    let mut w = HeaderWriter::new("List-Id");
+    let words: Vec<&str> = name.split(' ').filter(|w| !w.is_empty()).collect();
+    if words
+        .iter()
+        .all(|w| plain_word(w) && !w.contains(['"', '\\']))
+    {
+        for (i, word) in words.iter().enumerate() {
+            let open = if i == 0 { "\"" } else { "" };
+            let close = if i + 1 == words.len() { "\"" } else { "" };
+            w.token(&format!("{open}{word}{close}"));
+        }
+    } else {
+        w.encoded(&name);
+    }
+    w.token(&id);
+    let raw = if name.is_empty() {
+        id
+    } else {
+        format!("\"{}\" {id}", name.replace(['"', '\\'], ""))
+    };
+    w.finish(raw)
+}
+
+/// `text` on one line: control characters (CR, LF, tab, …) and runs of whitespace become
+/// one space; trimmed.
+fn one_line(text: &str) -> String {
+    text.split(|c: char| c.is_control() || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `text` cut to at most `max` characters, after its last whole word when it has one in
+/// the second half, ending with "…".
+fn cap_on_word(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(max.saturating_sub(1)).collect();
+    let cut = match head.rfind(' ') {
+        Some(space) if head[..space].chars().count() >= max / 2 => &head[..space],
+        _ => &head,
+    };
+    format!("{}…", cut.trim_end())
+}
+
+/// A word written as it is: printable ASCII, short enough to fold around, and not
+/// something a reader could take for an encoded word.
+fn plain_word(word: &str) -> bool {
+    word.len() <= MAX_PLAIN_WORD
+        && word.bytes().all(|b| b.is_ascii_graphic())
+        && !word.contains("=?")
+}
+
+/// Builds a header's encoded value token by token, folding before a token that would pass
+/// [`FOLD_AT`]; no token is longer than 77 characters except List-Id's id (at most 257),
+/// so no line passes 998.
+struct HeaderWriter {
+    name: HeaderName,
+    out: String,
+    /// The column the current line ends at (the first line starts after `Name: `).
+    col: usize,
+    /// Whether a token was written (the next one is preceded by a space or a fold).
+    started: bool,
+}
+
+impl HeaderWriter {
+    fn new(name: &'static str) -> Self {
+        Self {
+            name: HeaderName::new_from_ascii_str(name),
+            out: String::new(),
+            col: name.len() + 2,
+            started: false,
+        }
+    }
+
+    /// Writes `token` (no whitespace in it), after a space or a fold.
+    fn token(&mut self, token: &str) {
+        if self.started {
+            if self.col + 1 + token.len() > FOLD_AT {
+                self.out.push_str("\r\n ");
+                self.col = 1;
+            } else {
+                self.out.push(' ');
+                self.col += 1;
+            }
+        }
+        self.out.push_str(token);
+        self.col += token.len();
+        self.started = true;
+    }
+
+    /// Writes `text` as RFC 2047 encoded words: UTF-8, Q encoding with only the
+    /// characters RFC 2047 5(3) allows in a phrase left as they are, each word at most 75
+    /// characters and holding whole characters (6.3), a space as `_`.
+    fn encoded(&mut self, text: &str) {
+        const PREFIX: &str = "=?utf-8?q?";
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut word = String::from(PREFIX);
+        let mut piece = String::new();
+        for c in text.chars() {
+            piece.clear();
+            match c {
+                ' ' => piece.push('_'),
+                c if c.is_ascii_alphanumeric() || matches!(c, '!' | '*' | '+' | '-' | '/') => {
+                    piece.push(c)
+                }
+                c => {
+                    let mut utf8 = [0u8; 4];
+                    for &b in c.encode_utf8(&mut utf8).as_bytes() {
+                        piece.push('=');
+                        piece.push(char::from(HEX[usize::from(b >> 4)]));
+                        piece.push(char::from(HEX[usize::from(b & 15)]));
+                    }
+                }
+            }
+            if word.len() + piece.len() + 2 > 75 {
+                word.push_str("?=");
+                self.token(&word);
+                word.truncate(0);
+                word.push_str(PREFIX);
+            }
+            word.push_str(&piece);
+        }
+        word.push_str("?=");
+        self.token(&word);
+    }
+
+    fn finish(self, raw: String) -> HeaderValue {
+        HeaderValue::dangerous_new_pre_encoded(self.name, raw, self.out)
+    }
 }
 
 /// A piece of a part's text: text every copy shares, or a hole for a member's own value.
@@ -386,27 +589,6 @@ fn encode_qp(text: &[u8], last: bool, col: &mut usize, out: &mut Vec<u8>) {
     }
 }
 
-/// `List-Id` per RFC 2919: the brief's name as phrase, a slug under the sender's domain.
-pub fn list_id(name: &str, domain: &str) -> String {
-    let slug: String = name
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect::<String>()
-        .split('-')
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
-    let phrase: String = name
-        .chars()
-        .filter(|c| !matches!(c, '"' | '\\' | '<' | '>'))
-        .collect();
-    format!(
-        "\"{phrase}\" <{}.{domain}>",
-        if slug.is_empty() { "brief" } else { &slug }
-    )
-}
-
 /// Where messages go.
 pub enum Sender {
     /// `.eml` files in a directory.
@@ -440,11 +622,21 @@ impl Sender {
                 let path = dir.join(format!("{name}.eml"));
                 let tmp = dir.join(format!(".{name}.eml.tmp"));
                 let bytes = message.formatted();
-                // Write then rename, so a crash never leaves half a message in the outbox.
-                tokio::fs::write(&tmp, &bytes)
-                    .await
-                    .and(tokio::fs::rename(&tmp, &path).await)
-                    .map_err(|e| SendError::Transient(format!("writing {}: {e}", path.display())))
+                // Write then rename, so a crash never leaves half a message in the outbox;
+                // the rename only after a whole write (a full disk once left 0 bytes there).
+                let written = match tokio::fs::write(&tmp, &bytes).await {
+                    Ok(()) => tokio::fs::rename(&tmp, &path).await,
+                    Err(e) => Err(e),
+                };
+                written.map_err(|e| {
+                    // Best effort: what is left of the temporary file is no message.
+                    let _ = std::fs::remove_file(&tmp);
+                    SendError::Transient(format!(
+                        "writing {}: {e} (is the disk full or the outbox not writable?); \
+                         the message is written again next cycle",
+                        path.display()
+                    ))
+                })
             }
             Self::Smtp(pool) => pool.send(message).await,
         }
@@ -1177,11 +1369,238 @@ pub(crate) mod tests {
         send_through_relay(false).await;
     }
 
+    /// A header as written in a message: `Name: value` lines ending in CRLF.
+    fn written(value: HeaderValue) -> String {
+        let mut headers = lettre::message::header::Headers::new();
+        headers.insert_raw(value);
+        headers.to_string()
+    }
+
+    /// What a reader's mail program shows for a header value written by [`written`]:
+    /// unfolded, RFC 2047 encoded words (Q and B) decoded, the space between two encoded
+    /// words dropped (RFC 2047 6.2).
+    fn displayed(header: &str) -> String {
+        let (_, value) = header.split_once(": ").expect("a header");
+        let value = value.trim_end_matches("\r\n").replace("\r\n ", " ");
+        let mut out = String::new();
+        let mut last_encoded = false;
+        for (i, token) in value.split(' ').enumerate() {
+            let decoded = token
+                .strip_prefix("=?")
+                .and_then(|t| t.strip_suffix("?="))
+                .and_then(|t| {
+                    let mut parts = t.splitn(3, '?');
+                    let (charset, kind, text) = (parts.next()?, parts.next()?, parts.next()?);
+                    (charset.eq_ignore_ascii_case("utf-8")).then_some(())?;
+                    let bytes = match kind {
+                        "q" | "Q" => {
+                            // "=20", not " ": a decoder drops a line's trailing blanks.
+                            let t = text.replace('_', "=20");
+                            quoted_printable::decode(t, quoted_printable::ParseMode::Strict).ok()?
+                        }
+                        "b" | "B" => base64(text),
+                        _ => return None,
+                    };
+                    String::from_utf8(bytes).ok()
+                });
+            if i > 0 && !(last_encoded && decoded.is_some()) {
+                out.push(' ');
+            }
+            last_encoded = decoded.is_some();
+            out.push_str(decoded.as_deref().unwrap_or(token));
+        }
+        out
+    }
+
+    fn base64(text: &str) -> Vec<u8> {
+        const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let (mut out, mut buf, mut bits) = (Vec::new(), 0u32, 0);
+        for c in text.bytes().filter(|&c| c != b'=') {
+            let v = T.iter().position(|&t| t == c).expect("base64") as u32;
+            buf = (buf << 6) | v;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((buf >> bits) as u8);
+            }
+        }
+        out
+    }
+
+    /// Every line of a header block: within 998 characters, printable ASCII.
+    fn assert_lines_fit(head: &str) {
+        for line in head.trim_end_matches("\r\n").split("\r\n") {
+            assert!(line.len() <= 998, "{} characters: {line}", line.len());
+            assert!(
+                line.bytes()
+                    .all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic()),
+                "{line:?}"
+            );
+        }
+    }
+
     #[test]
     fn list_id_is_a_slug_under_the_sender_domain() {
         assert_eq!(
-            list_id("Local Government Leadership Brief", "example.org"),
-            "\"Local Government Leadership Brief\" <local-government-leadership-brief.example.org>"
+            written(list_id_header(
+                "Local Government Leadership Brief",
+                "example.org"
+            )),
+            "List-Id: \"Local Government Leadership Brief\"\r\n <local-government-leadership-brief.example.org>\r\n"
         );
+    }
+
+    #[test]
+    fn list_id_phrases_with_non_ascii_words_at_either_end_decode_to_the_name() {
+        for name in [
+            "Café Brief",
+            "Brief Café",
+            "Ünïcode",
+            "Le \"Petit\" Café",
+            "日本語のブリーフ ".repeat(20).trim_end(),
+            &"Long ".repeat(100),
+        ] {
+            let header = written(list_id_header(name, "example.org"));
+            assert_lines_fit(&header);
+            // No quote hides inside an encoded word, where it is no longer a delimiter.
+            for word in header.split([' ', '\r', '\n']) {
+                if word.starts_with("=?") {
+                    assert!(!word.contains('"'), "{header}");
+                    assert!(word.len() <= 75, "{header}");
+                }
+            }
+            let shown = displayed(&header);
+            let (phrase, id) = shown.rsplit_once(' ').expect("phrase and id");
+            let phrase = phrase
+                .strip_prefix('"')
+                .and_then(|p| p.strip_suffix('"'))
+                .unwrap_or(phrase);
+            assert_eq!(
+                phrase,
+                name.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            assert!(id.starts_with('<') && id.ends_with(".example.org>"), "{id}");
+            assert!(id.len() <= 257, "{id}");
+        }
+    }
+
+    #[test]
+    fn a_subject_spelling_an_encoded_word_reaches_the_reader_as_that_text() {
+        for subject in [
+            "Why =?utf-8?b?SGVsbG8=?= matters",
+            "=?utf-8?q?Caf=C3=A9?= =?utf-8?q?_Brief?=",
+            "Zoë’s headline & more",
+            "plain words only",
+        ] {
+            let header = written(subject_header(subject));
+            assert_lines_fit(&header);
+            assert_eq!(displayed(&header), subject, "{header}");
+        }
+    }
+
+    #[test]
+    fn huge_subjects_are_folded_and_cut_after_a_word() {
+        let solid = "x".repeat(5000);
+        let spaced = "Budget ".repeat(1000);
+        let wide = "日本語".repeat(1000);
+        let line = "a\r\nsubject\rwith\nbreaks";
+        for subject in [solid.as_str(), spaced.trim_end(), &wide, line] {
+            let header = written(subject_header(subject));
+            assert_lines_fit(&header);
+            let shown = displayed(&header);
+            assert!(shown.chars().count() <= MAX_SUBJECT_CHARS, "{shown}");
+            if subject.len() > MAX_SUBJECT_CHARS {
+                assert!(shown.ends_with('…'), "{shown}");
+            }
+            let kept = shown.trim_end_matches('…');
+            assert!(one_line(subject).starts_with(kept), "{shown}");
+        }
+        let shown = displayed(&written(subject_header(spaced.trim_end())));
+        assert!(shown.ends_with("Budget…"), "cut after a word: {shown}");
+        assert_eq!(
+            displayed(&written(subject_header(line))),
+            "a subject with breaks"
+        );
+    }
+
+    #[test]
+    fn no_header_line_passes_998_and_line_breaks_in_names_do_not_panic() {
+        let (mut brief, rendered) = sample();
+        for (name, brief_name, subject) in [
+            ("Bad\r\nName", "Café Brief", "ok"),
+            ("Bad\rName", "A Brief", "ok"),
+            ("Bad\nName", "A Brief", "ok"),
+            (
+                &*"x".repeat(2000),
+                &*"Brief ".repeat(200),
+                &*"y".repeat(3000),
+            ),
+            (
+                &*"Word ".repeat(400),
+                &*"é".repeat(500),
+                &*"日本語 ".repeat(900),
+            ),
+        ] {
+            brief.name = brief_name.to_string();
+            let env = Envelope {
+                to: Mailbox::new(
+                    Some(name.to_string()),
+                    "ann@example.org".parse().expect("address"),
+                ),
+                message_id: "1.2.x@example.org".into(),
+                unsubscribe_https: Some("https://example.org/unsubscribe/t"),
+                date: SystemTime::UNIX_EPOCH,
+            };
+            let rendered = Rendered {
+                subject: subject.to_string(),
+                ..rendered.clone()
+            };
+            let raw = compose(&brief, &rendered, &env)
+                .expect("compose")
+                .formatted();
+            let raw = String::from_utf8(raw).expect("ASCII");
+            let (head, _) = raw.split_once("\r\n\r\n").expect("headers end");
+            assert_lines_fit(head);
+            let to = head
+                .split("\r\n")
+                .find(|l| l.starts_with("To: "))
+                .expect("To");
+            if name.starts_with("Bad") {
+                assert_eq!(to, "To: \"Bad Name\" <ann@example.org>");
+            }
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_write_that_fails_for_want_of_space_leaves_nothing_in_the_outbox() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sender = Sender::new(
+            &Transport::Outbox(dir.path().to_path_buf()),
+            1,
+            Duration::from_secs(5),
+        )
+        .expect("outbox");
+        // The temporary file leads to /dev/full: every write fails with ENOSPC, as on a
+        // full disk.
+        std::os::unix::fs::symlink("/dev/full", dir.path().join(".m.eml.tmp")).expect("symlink");
+        let err = sender
+            .send(&message_to("ann@example.org", "x"), "m")
+            .await
+            .expect_err("a full disk is an error");
+        assert!(err.is_transient(), "{err}");
+        assert!(err.to_string().contains("m.eml"), "{err}");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("read outbox")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert!(left.is_empty(), "left in the outbox: {left:?}");
+        // With room again the same message is written whole.
+        sender
+            .send(&message_to("ann@example.org", "x"), "m")
+            .await
+            .expect("written");
+        let bytes = std::fs::read(dir.path().join("m.eml")).expect("m.eml");
+        assert!(bytes.ends_with(b"x"), "{}", String::from_utf8_lossy(&bytes));
     }
 }

@@ -229,6 +229,9 @@ pub struct MembersReport {
     pub counts: crate::store::ImportCounts,
     /// Rows skipped, with line numbers.
     pub errors: Vec<String>,
+    /// Rows imported with part of them ignored or cleaned (an unknown section, a line
+    /// break in the name), with line numbers.
+    pub warnings: Vec<String>,
     /// Active members after the import.
     pub active: usize,
 }
@@ -320,15 +323,21 @@ pub fn import_members_text(
     now: DateTime<Utc>,
 ) -> anyhow::Result<MembersReport> {
     let sections: Vec<String> = app.config.sections.iter().map(|s| s.name.clone()).collect();
-    let (rows, errors) = members::parse_csv(text, &sections);
-    for e in &errors {
-        tracing::warn!(line = e.line, "members: {}", e.message);
+    let (rows, problems) = members::parse_csv(text, &sections);
+    let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+    for e in &problems {
+        tracing::warn!(line = e.line, fate = ?e.fate, "members: {}", e.message);
+        match e.fate {
+            members::RowFate::Skipped => errors.push(e.to_string()),
+            members::RowFate::Imported => warnings.push(e.to_string()),
+        }
     }
     let counts = app.store().import_members(&rows, now)?;
     Ok(MembersReport {
         file: None,
         counts,
-        errors: errors.iter().map(ToString::to_string).collect(),
+        errors,
+        warnings,
         active: 0,
     })
 }
@@ -1652,16 +1661,33 @@ impl fmt::Display for CycleReport {
         if let Some(file) = &m.file {
             write!(
                 f,
-                " ({file}: {} added, {} updated, {} unchanged, {} rows skipped)",
+                " ({file}: {} added, {} updated, {} unchanged, {} rows skipped",
                 m.counts.added,
                 m.counts.updated,
                 m.counts.unchanged,
                 m.errors.len()
             )?;
+            if !m.warnings.is_empty() {
+                write!(f, ", {} imported with warnings", m.warnings.len())?;
+            }
+            write!(f, ")")?;
         }
         writeln!(f)?;
         for e in m.errors.iter().take(10) {
             writeln!(f, "  skipped row {e}")?;
+        }
+        if m.errors.len() > 10 {
+            writeln!(f, "  … and {} more skipped rows", m.errors.len() - 10)?;
+        }
+        for w in m.warnings.iter().take(10) {
+            writeln!(f, "  warning {w}")?;
+        }
+        if m.warnings.len() > 10 {
+            writeln!(
+                f,
+                "  … and {} more rows with warnings",
+                m.warnings.len() - 10
+            )?;
         }
         write!(f, "{}", self.fetch)?;
         match &self.digest {

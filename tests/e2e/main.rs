@@ -25,6 +25,7 @@ mod extraction;
 mod faults;
 mod guards;
 mod look;
+mod members;
 
 /// `../shared/<rel>` beside the crate, when this checkout has it. Users' machines do not
 /// (the tests that read it then skip, saying so); CI does, and sets
