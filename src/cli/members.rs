@@ -18,13 +18,17 @@ pub fn import(config_path: &Path, file: &Path) -> Outcome {
     for e in &r.errors {
         eprintln!("{}: skipped {e}", file.display());
     }
+    for w in &r.warnings {
+        eprintln!("{}: imported with a warning: {w}", file.display());
+    }
     println!(
-        "{}: {} added, {} updated, {} unchanged, {} rows skipped",
+        "{}: {} added, {} updated, {} unchanged, {} rows skipped, {} imported with warnings",
         file.display(),
         r.counts.added,
         r.counts.updated,
         r.counts.unchanged,
-        r.errors.len()
+        r.errors.len(),
+        r.warnings.len()
     );
     Ok(ExitCode::SUCCESS)
 }
