@@ -544,7 +544,7 @@ fn parse_document(html: &str) -> Html {
 
 /// `html` parsed as a fragment in `<body>`, as scraper's `Html::parse_fragment` would, with
 /// the depth limit of [`parse_document`].
-fn parse_fragment(html: &str) -> Html {
+pub(crate) fn parse_fragment(html: &str) -> Html {
     use html5ever::{QualName, local_name, ns};
     let sink = DepthSink::new(Html::new_fragment());
     let body = QualName::new(None, ns!(html), local_name!("body"));
@@ -1899,6 +1899,9 @@ struct Meta {
     json_body: Option<String>,
 }
 
+/// Longest site name kept (it is stored and shown in every "Full Story" line).
+const MAX_SITE_NAME_CHARS: usize = 100;
+
 /// Reads title, site name, canonical URL, dates, description and paywall flags.
 fn read_metadata(doc: &Html, page_url: Option<&url::Url>) -> Meta {
     let mut og_title = None;
@@ -1999,7 +2002,10 @@ fn read_metadata(doc: &Html, page_url: Option<&url::Url>) -> Meta {
         }
     }
 
-    let site_name = og_site.or(app_name).or(ld.publisher);
+    let site_name = og_site
+        .or(app_name)
+        .or(ld.publisher)
+        .map(|s| crate::parse::clip(&s, MAX_SITE_NAME_CHARS));
     // og:title sometimes carries the site name too ("Headline | Site"); only a tail that
     // is the known site name is cut from it, while the <title> tag gets the usual guess.
     let title = og_title
