@@ -3,6 +3,7 @@
 
     python3 benches/run.py            # the full run (1,000 feeds, 10,000 members)
     python3 benches/run.py --smoke    # seconds: 20 feeds, 200 members, 10 pages (CI)
+    python3 benches/run.py --only 7   # the growth figure alone (benches/growth.py)
 
 Each figure is a ratio against a reference measured in the same run on the same machine,
 because the machine is shared and absolute numbers drift. Every figure is run --runs times
@@ -452,6 +453,25 @@ def r2e_figure(args, work, sink):
         farm.stop()
 
 
+def growth_figure(args):
+    """Figure 7: hostile input at 1x, 4x and 16x size (benches/growth.py), time and peak
+    RSS, with the flat page of the same size as the reference measured in the same run."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import growth
+
+    base_kb = 16 if args.smoke else 320
+    log(f"growth: nested pages and empty-item feeds at {base_kb} KB x {growth.SCALES}")
+    try:
+        rows_, floor = growth.measure(binary("feedbrief"), base_kb, args.runs)
+    except RuntimeError as e:
+        raise SuiteError(f"growth: {e}")
+    verdicts = growth.verdicts(rows_, floor)
+    growth.print_table(rows_, floor, verdicts)
+    for name, tr, mr, pb, ok in verdicts:
+        record(f"7 growth: {name}", f"{tr:.1f}x time, {mr:.1f}x mem", "1x input (same run)",
+               f"16x input", "<= 32x time, <= 16x mem", ok)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="a few seconds: 20 feeds, 200 members, 10 pages")
@@ -503,6 +523,8 @@ def main():
             extraction_figure(args, work)
         if want(6):
             r2e_figure(args, work, sink)
+        if want(7):
+            growth_figure(args)
     except SuiteError as e:
         print(f"bench: error: {e}", file=sys.stderr)
         return 1

@@ -42,6 +42,35 @@ const TRACKING_PARAMS: &[&str] = &[
     "__s",
 ];
 
+/// Longest entry headline kept, in characters: about 45 words, twice a long real headline
+/// (a digest's Subject is the lead headline).
+pub const MAX_TITLE_CHARS: usize = 300;
+/// Longest feed title kept, in characters.
+pub const MAX_FEED_TITLE_CHARS: usize = 200;
+/// Longest author line kept (names comma-joined), in characters.
+pub const MAX_AUTHOR_CHARS: usize = 200;
+/// Longest link kept, in bytes: the limit sitemaps, search engines and many servers set. A
+/// longer link is dropped, not cut: a cut URL is a broken link.
+pub const MAX_URL_BYTES: usize = 2048;
+/// Longest guid used as the key as it is, in bytes; a longer one is keyed by its hash.
+const MAX_ID_BYTES: usize = 512;
+
+/// `text` cut to at most `max_chars` characters, on a word boundary when one lies in the
+/// second half, with an ellipsis where text was cut; unchanged when it fits.
+pub fn clip(text: &str, max_chars: usize) -> String {
+    let Some((room, _)) = text.char_indices().nth(max_chars) else {
+        return text.to_string();
+    };
+    // One character is the ellipsis; `room` marks where text would run over.
+    let head = &text[..text[..room].char_indices().last().map_or(0, |(i, _)| i)];
+    let head = match head.rfind(char::is_whitespace) {
+        Some(space) if space >= head.len() / 2 => &head[..space],
+        _ => head,
+    };
+    let head = head.trim_end_matches(|c: char| c.is_whitespace() || ",;:-–—".contains(c));
+    format!("{head}…")
+}
+
 /// A parsed feed.
 #[derive(Debug, Clone, Serialize)]
 pub struct ParsedFeed {
@@ -105,7 +134,24 @@ pub enum ParseError {
 /// holds, the document is repaired and read again, then read by [`lenient`], which takes
 /// any `<item>`/`<entry>` under any feed-like root and never fails on markup.
 pub fn parse_feed(body: &[u8], feed_url: &Url) -> Result<ParsedFeed, ParseError> {
-    let (text, notes) = normalize(body);
+    let (text, mut notes) = normalize(body);
+    // Every reading below (feed-rs, repaired, lenient) sees the bounded text.
+    let (text, empty, over) =
+        bound_entries(text).map_err(|reason| ParseError::Invalid { reason })?;
+    if over > 0 {
+        notes.push(format!(
+            "read {MAX_ENTRIES} of {} entries (the first and last {}; the limit per feed)",
+            MAX_ENTRIES + over,
+            MAX_ENTRIES / 2
+        ));
+    }
+    let mut feed = parse_text(text, feed_url, notes)?;
+    feed.skipped += empty;
+    Ok(feed)
+}
+
+/// [`parse_feed`] of normalized, bounded text.
+fn parse_text(text: String, feed_url: &Url, notes: Vec<String>) -> Result<ParsedFeed, ParseError> {
     let visible = lenient::count_entries(&text);
     // Done when a reading has every entry the document holds and each is usable.
     let complete = |p: &ParsedFeed, read: usize| read >= visible && p.skipped == 0;
@@ -157,6 +203,340 @@ pub fn parse_feed(body: &[u8], feed_url: &Url) -> Result<ParsedFeed, ParseError>
     best.ok_or(ParseError::Invalid {
         reason: first_reason,
     })
+}
+
+/// Most entries read from one feed. Real feeds carry tens, a few hundred at most (a long
+/// podcast, a full archive); a document holding more is bloated or hostile, and feed-rs
+/// spends about a kilobyte of model on even an empty entry.
+pub const MAX_ENTRIES: usize = 1000;
+
+/// The document with its empty entries (`<item></item>`, `{}`) removed and at most
+/// [`MAX_ENTRIES`] kept, before any parser builds a model of it: the first half and the
+/// last half of the limit, so the newest entries are kept whichever end a feed starts
+/// with. Returns the text, how many empty entries were removed and how many entries
+/// past the limit were left out. Linear time; the memory is one copy of the text.
+fn bound_entries(text: String) -> Result<(String, usize, usize), String> {
+    if text.trim_start().starts_with('{') {
+        return json_bound::bound(&text);
+    }
+    let spans = lenient::entry_spans(&text);
+    let empty = spans.iter().filter(|s| s.empty).count();
+    let full = spans.len() - empty;
+    if empty == 0 && full <= MAX_ENTRIES {
+        return Ok((text, 0, 0));
+    }
+    let (front, back) = (MAX_ENTRIES / 2, MAX_ENTRIES - MAX_ENTRIES / 2);
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut nth = 0;
+    for span in &spans {
+        let keep = !span.empty && {
+            nth += 1;
+            nth <= front || nth > full.saturating_sub(back)
+        };
+        if !keep {
+            out.push_str(&text[copied..span.range.start]);
+            copied = span.range.end;
+        }
+    }
+    out.push_str(&text[copied..]);
+    Ok((out, empty, full.saturating_sub(MAX_ENTRIES)))
+}
+
+/// JSON Feed read within bounds: the `items` array is read one item at a time, empty items
+/// dropped and only [`MAX_ENTRIES`] kept, and every value is a budget of nodes (deeper or
+/// longer arrays and objects are cut), so `[{},{},…]` or `[[[[…` never becomes a model
+/// many times the size of the body. The kept document is written out again for feed-rs.
+mod json_bound {
+    use std::cell::Cell;
+    use std::collections::VecDeque;
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde_json::{Map, Value};
+
+    use super::MAX_ENTRIES;
+
+    /// Nodes (values) one item may hold; an item has tens, a rich one a few hundred.
+    const ITEM_NODES: usize = 4096;
+    /// Nodes all the other top-level members together may hold.
+    const FEED_NODES: usize = 4096;
+
+    /// Fields that give an entry something a reader can use.
+    const USABLE: &[&str] = &[
+        "title",
+        "url",
+        "external_url",
+        "content_html",
+        "content_text",
+        "summary",
+    ];
+
+    /// See the module: the bounded document, empty items dropped, items past the limit.
+    pub(super) fn bound(text: &str) -> Result<(String, usize, usize), String> {
+        let mut items = Items::default();
+        let mut de = serde_json::Deserializer::from_str(text);
+        let members = Top { items: &mut items }
+            .deserialize(&mut de)
+            .and_then(|m| de.end().map(|()| m))
+            .map_err(|e| format!("not valid JSON: {e}"))?;
+        let Some(mut members) = members else {
+            // Not an object: feed-rs and the lenient reader refuse it as it is.
+            return Ok((text.to_string(), 0, 0));
+        };
+        if items.seen {
+            let kept = items.front.into_iter().chain(items.back).collect();
+            members.insert("items".into(), Value::Array(kept));
+        }
+        let out = serde_json::to_string(&Value::Object(members))
+            .map_err(|e| format!("writing the bounded feed: {e}"))?;
+        Ok((out, items.empty, items.over))
+    }
+
+    /// The items read so far.
+    #[derive(Default)]
+    struct Items {
+        seen: bool,
+        front: Vec<Value>,
+        back: VecDeque<Value>,
+        empty: usize,
+        over: usize,
+    }
+
+    impl Items {
+        fn push(&mut self, item: Value) {
+            let usable = item.as_object().is_some_and(|o| {
+                USABLE
+                    .iter()
+                    .any(|k| o.get(*k).is_some_and(|v| !v.is_null()))
+            });
+            if !usable {
+                self.empty += 1;
+            } else if self.front.len() < MAX_ENTRIES / 2 {
+                self.front.push(item);
+            } else {
+                // The last half of the limit: the oldest of them makes way.
+                if self.back.len() == MAX_ENTRIES - MAX_ENTRIES / 2 {
+                    self.back.pop_front();
+                    self.over += 1;
+                }
+                self.back.push_back(item);
+            }
+        }
+    }
+
+    /// The top-level object: `items` read item by item, other members within a budget.
+    /// `None` when the document is not an object.
+    struct Top<'a> {
+        items: &'a mut Items,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Top<'_> {
+        type Value = Option<Map<String, Value>>;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Top<'_> {
+        type Value = Option<Map<String, Value>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON Feed object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let budget = Cell::new(FEED_NODES);
+            let mut members = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "items" && !self.items.seen {
+                    self.items.seen = true;
+                    map.next_value_seed(ItemSeq {
+                        items: &mut *self.items,
+                    })?;
+                } else {
+                    let v = map.next_value_seed(Bounded(&budget))?;
+                    members.insert(key, v);
+                }
+            }
+            Ok(Some(members))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+
+    /// The `items` array, one item at a time into [`Items`]; anything but an array is
+    /// read as no items.
+    struct ItemSeq<'a> {
+        items: &'a mut Items,
+    }
+
+    impl<'de> DeserializeSeed<'de> for ItemSeq<'_> {
+        type Value = ();
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for ItemSeq<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of items")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            loop {
+                let budget = Cell::new(ITEM_NODES);
+                match seq.next_element_seed(Bounded(&budget))? {
+                    Some(item) => self.items.push(item),
+                    None => return Ok(()),
+                }
+            }
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(())
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+    }
+
+    /// A JSON value of at most as many nodes as the budget holds; past it, array elements
+    /// and object members are read and dropped.
+    struct Bounded<'b>(&'b Cell<usize>);
+
+    impl Bounded<'_> {
+        /// Takes one node from the budget; false when none is left.
+        fn take(&self) -> bool {
+            let left = self.0.get();
+            self.0.set(left.saturating_sub(1));
+            left > 0
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Bounded<'_> {
+        type Value = Value;
+
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Bounded<'_> {
+        type Value = Value;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_string()))
+        }
+
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+            Ok(Value::String(v))
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut out = Vec::new();
+            while self.take() {
+                match seq.next_element_seed(Bounded(self.0))? {
+                    Some(v) => out.push(v),
+                    None => return Ok(Value::Array(out)),
+                }
+            }
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Value::Array(out))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut out = Map::new();
+            while self.take() {
+                match map.next_key::<String>()? {
+                    Some(k) => {
+                        let v = map.next_value_seed(Bounded(self.0))?;
+                        out.insert(k, v);
+                    }
+                    None => return Ok(Value::Object(out)),
+                }
+            }
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Value::Object(out))
+        }
+    }
 }
 
 /// Whether `a` gives a reader more than `b`: more usable entries, else more entries read
@@ -240,7 +620,8 @@ fn convert(feed: RawFeed, feed_url: &Url, repaired: Vec<String>) -> ParsedFeed {
         .iter()
         .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .and_then(|l| feed_url.join(l.href.trim()).ok())
-        .map(|u| u.to_string());
+        .map(|u| u.to_string())
+        .filter(|u| u.len() <= MAX_URL_BYTES);
     let total = feed.entries.len();
     let entries: Vec<ParsedEntry> = feed
         .entries
@@ -248,7 +629,10 @@ fn convert(feed: RawFeed, feed_url: &Url, repaired: Vec<String>) -> ParsedFeed {
         .filter_map(|e| convert_entry(e, feed_url))
         .collect();
     ParsedFeed {
-        title: feed.title.map(|t| text_of(&t)).filter(|t| !t.is_empty()),
+        title: feed
+            .title
+            .map(|t| clip(&text_of(&t), MAX_FEED_TITLE_CHARS))
+            .filter(|t| !t.is_empty()),
         site_url,
         skipped: total - entries.len(),
         entries,
@@ -265,7 +649,8 @@ fn convert_entry(e: RawEntry, feed_url: &Url) -> Option<ParsedEntry> {
         .or_else(|| e.links.first())
         .and_then(|l| feed_url.join(l.href.trim()).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .map(|u| canonical_url(&u));
+        .map(|u| canonical_url(&u))
+        .filter(|u| u.as_str().len() <= MAX_URL_BYTES);
     let title = e.title.as_deref().map(text_of).unwrap_or_default();
     let content_html = e.content.filter(|b| !b.trim().is_empty());
     let summary_html = e.summary.filter(|b| !b.trim().is_empty());
@@ -279,9 +664,17 @@ fn convert_entry(e: RawEntry, feed_url: &Url) -> Option<ParsedEntry> {
     } else {
         title
     };
+    let title = clip(&title, MAX_TITLE_CHARS);
     let id = e.id.as_deref().map(str::trim).filter(|id| !id.is_empty());
     let key = if let Some(id) = id {
-        format!("id:{id}")
+        if id.len() <= MAX_ID_BYTES {
+            format!("id:{id}")
+        } else {
+            format!(
+                "id:sha256:{}",
+                hex16(Sha256::digest(id.as_bytes()).as_slice())
+            )
+        }
     } else if let Some(link) = &link {
         format!("url:{link}")
     } else {
@@ -294,9 +687,7 @@ fn convert_entry(e: RawEntry, feed_url: &Url) -> Option<ParsedEntry> {
                 .unwrap_or_default()
                 .as_bytes(),
         );
-        let digest = h.finalize();
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        format!("hash:{hex}")
+        format!("hash:{}", hex16(h.finalize().as_slice()))
     };
     let author = e
         .authors
@@ -305,6 +696,7 @@ fn convert_entry(e: RawEntry, feed_url: &Url) -> Option<ParsedEntry> {
         .filter(|n| !n.is_empty())
         .collect::<Vec<_>>()
         .join(", ");
+    let author = clip(&author, MAX_AUTHOR_CHARS);
     Some(ParsedEntry {
         key,
         title,
@@ -314,6 +706,11 @@ fn convert_entry(e: RawEntry, feed_url: &Url) -> Option<ParsedEntry> {
         content_html,
         summary_html,
     })
+}
+
+/// The first 16 bytes of a digest in hex.
+fn hex16(digest: &[u8]) -> String {
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// A stand-in headline for entries without one: the start of their text.
@@ -334,7 +731,7 @@ fn untitled(html: Option<&str>) -> String {
 pub fn text_of(s: &str) -> String {
     let s = s.trim();
     let decoded: Cow<'_, str> = if s.contains('<') || s.contains('&') {
-        let frag = scraper::Html::parse_fragment(s);
+        let frag = crate::extract::parse_fragment(s);
         Cow::Owned(frag.root_element().text().collect::<String>())
     } else {
         Cow::Borrowed(s)
@@ -708,6 +1105,8 @@ mod lenient {
     struct Tokens<'a> {
         s: &'a str,
         pos: usize,
+        /// Where the token last returned starts.
+        start: usize,
         /// Quote characters known not to occur after `pos` (so a tag with a stray quote does
         /// not rescan the rest of the document each time).
         no_dquote: bool,
@@ -719,6 +1118,7 @@ mod lenient {
             Tokens {
                 s,
                 pos: 0,
+                start: 0,
                 no_dquote: false,
                 no_squote: false,
             }
@@ -776,6 +1176,7 @@ mod lenient {
 
         fn next(&mut self) -> Option<Token<'a>> {
             loop {
+                self.start = self.pos;
                 let rest = &self.s[self.pos..];
                 if rest.is_empty() {
                     return None;
@@ -859,6 +1260,69 @@ mod lenient {
                 matches!(t, Token::Start { name, .. } if matches!(local(name).as_str(), "item" | "entry"))
             })
             .count()
+    }
+
+    /// One outermost `<item>` or `<entry>` element of a text.
+    pub(super) struct Span {
+        /// Byte range of the element, start tag to end tag.
+        pub(super) range: std::ops::Range<usize>,
+        /// Whether it holds nothing: no attribute, child element or text.
+        pub(super) empty: bool,
+    }
+
+    /// The outermost `<item>`/`<entry>` elements of `text`, in order, in one linear scan
+    /// that builds nothing. An element still open at the end runs to the end of the text.
+    pub(super) fn entry_spans(text: &str) -> Vec<Span> {
+        let is_entry = |name: &str| matches!(local(name).as_str(), "item" | "entry");
+        let mut spans = Vec::new();
+        let mut tokens = Tokens::new(text);
+        // The open entry: where it starts, how many entry elements deep, and whether it
+        // has shown anything yet.
+        let mut open: Option<(usize, usize, bool)> = None;
+        while let Some(token) = tokens.next() {
+            let at = tokens.start;
+            match (token, &mut open) {
+                (Token::Start { name, attrs, empty }, None) if is_entry(name) => {
+                    let bare = attrs.trim().is_empty();
+                    if empty {
+                        spans.push(Span {
+                            range: at..tokens.pos,
+                            empty: bare,
+                        });
+                    } else {
+                        open = Some((at, 1, bare));
+                    }
+                }
+                (token, Some((start, depth, bare))) => {
+                    match token {
+                        Token::Start { name, empty, .. } => {
+                            *bare = false;
+                            if is_entry(name) && !empty {
+                                *depth += 1;
+                            }
+                        }
+                        Token::End { name } if is_entry(name) => *depth -= 1,
+                        Token::End { .. } => {}
+                        Token::Text(t) | Token::CData(t) => *bare &= t.trim().is_empty(),
+                    }
+                    if *depth == 0 {
+                        spans.push(Span {
+                            range: *start..tokens.pos,
+                            empty: *bare,
+                        });
+                        open = None;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some((start, _, _)) = open {
+            spans.push(Span {
+                range: start..text.len(),
+                empty: false,
+            });
+        }
+        spans
     }
 
     /// Attribute pairs of a start tag, values unescaped; unquoted and bare names accepted.
@@ -1542,6 +2006,136 @@ mod tests {
             <item><title>Whole</title></item></channel></rss";
         let f = parse_feed(unclosed.as_bytes(), &url()).expect("lenient");
         assert_eq!(titles(&f), ["Whole"]);
+    }
+
+    #[test]
+    fn clip_cuts_on_a_word_with_an_ellipsis_and_leaves_short_text_alone() {
+        assert_eq!(clip("Short headline", 300), "Short headline");
+        assert_eq!(clip("one two three four", 12), "one two…");
+        assert_eq!(clip("Breaking, news: more", 17), "Breaking, news…");
+        // No space in the second half: cut inside the word.
+        assert_eq!(clip(&"x".repeat(50), 10), format!("{}…", "x".repeat(9)));
+        assert_eq!(clip("éééééé", 4).chars().count(), 4);
+    }
+
+    #[test]
+    fn monster_fields_are_cut_or_dropped_when_the_feed_is_parsed() {
+        let words = "word ".repeat(200_000);
+        let long_url = format!("https://ex.org/{}", "a".repeat(1_000_000));
+        let xml = format!(
+            "<rss version=\"2.0\"><channel><title>{words}</title><link>{long_url}</link>\
+             <item><title>{words}</title><link>{long_url}</link><guid>{long_url}</guid>\
+             <author>{words}</author><description>Short text.</description></item>\
+             </channel></rss>"
+        );
+        let f = parse_feed(xml.as_bytes(), &url()).expect("parses");
+        let title = f.title.as_deref().expect("feed title");
+        assert!(title.chars().count() <= MAX_FEED_TITLE_CHARS && title.ends_with("word…"));
+        assert_eq!(f.site_url, None, "an over-long link is dropped, not cut");
+        let e = &f.entries[0];
+        assert!(e.title.chars().count() <= MAX_TITLE_CHARS && e.title.ends_with("word…"));
+        assert_eq!(e.url, None);
+        let author = e.author.as_deref().expect("author");
+        assert!(author.chars().count() <= MAX_AUTHOR_CHARS && author.ends_with('…'));
+        assert!(
+            e.key.starts_with("id:sha256:") && e.key.len() < 64,
+            "{}",
+            e.key
+        );
+        // The key of a long guid is stable.
+        let again = parse_feed(xml.as_bytes(), &url()).expect("parses");
+        assert_eq!(again.entries[0].key, e.key);
+    }
+
+    /// An RSS document of `n` items titled by number, with `empty` empty items between.
+    fn numbered_rss(n: usize, empty: usize) -> String {
+        let items: String = (0..n)
+            .map(|i| format!("<item><title>T{i}</title><link>https://ex.org/{i}</link></item>"))
+            .collect();
+        format!(
+            "<rss version=\"2.0\"><channel><title>T</title>{}{items}{}</channel></rss>",
+            "<item></item>".repeat(empty / 2),
+            "<item/>".repeat(empty - empty / 2)
+        )
+    }
+
+    #[test]
+    fn a_feed_reads_at_most_the_entry_limit_keeping_both_ends() {
+        let f = parse_feed(numbered_rss(3000, 0).as_bytes(), &url()).expect("parses");
+        assert_eq!(f.entries.len(), MAX_ENTRIES);
+        let t = titles(&f);
+        assert_eq!(
+            (t[0], t[499], t[500], t[999]),
+            ("T0", "T499", "T2500", "T2999")
+        );
+        assert!(
+            f.repaired.iter().any(|r| r.contains("of 3000 entries")),
+            "{:?}",
+            f.repaired
+        );
+        // The lenient reader, for what feed-rs refuses, reads the same bounded text.
+        let entries: String = (0..3000)
+            .map(|i| format!("<entry><title>A{i}</title><summary>b<br>c</summary></entry>"))
+            .collect();
+        let atom = format!("<feed xmlns=\"http://www.w3.org/2005/Atom\">{entries}</feed>");
+        let f = parse_feed(atom.as_bytes(), &url()).expect("lenient");
+        assert_eq!(f.entries.len(), MAX_ENTRIES);
+        assert!(
+            f.repaired.iter().any(|r| r.starts_with("read leniently")),
+            "{:?}",
+            f.repaired
+        );
+    }
+
+    #[test]
+    fn empty_items_are_removed_before_any_parser_models_them() {
+        let xml = numbered_rss(2, 100_000);
+        let (bounded, empty, over) = bound_entries(xml.clone()).expect("bounded");
+        assert_eq!((empty, over), (100_000, 0));
+        assert!(bounded.len() < 300, "{} bytes left", bounded.len());
+        let f = parse_feed(xml.as_bytes(), &url()).expect("parses");
+        assert_eq!((titles(&f), f.skipped), (vec!["T0", "T1"], 100_000));
+        // An entry with only attributes or children is not empty: feed-rs decides.
+        let kept =
+            "<rss><channel><item href=\"https://ex.org/a\"/><item><x/></item></channel></rss>";
+        assert_eq!(bound_entries(kept.into()).expect("bounded").1, 0);
+    }
+
+    #[test]
+    fn json_feeds_of_empty_items_or_too_many_items_are_bounded_before_parsing() {
+        let items = vec!["{}"; 200_000].join(",");
+        let json = format!(
+            r#"{{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{items},
+               {{"id":"1","url":"https://ex.org/1","title":"Real"}}]}}"#
+        );
+        let (bounded, empty, over) = bound_entries(json.clone()).expect("bounded");
+        assert_eq!((empty, over), (200_000, 0));
+        assert!(bounded.len() < 300, "{bounded}");
+        let f = parse_feed(json.as_bytes(), &url()).expect("parses");
+        assert_eq!((titles(&f), f.skipped), (vec!["Real"], 200_000));
+
+        let items: Vec<String> = (0..3000)
+            .map(|i| {
+                format!(
+                    r#"{{"id":"{i}","title":"J{i}","tags":[{}]}}"#,
+                    "1,".repeat(9000) + "1"
+                )
+            })
+            .collect();
+        let json = format!(r#"{{"version":"1.1","items":[{}]}}"#, items.join(","));
+        let (bounded, _, over) = bound_entries(json.clone()).expect("bounded");
+        assert_eq!(over, 2000);
+        // Each item's 9,001 tags are cut to its node budget.
+        assert!(
+            bounded.len() < json.len() / 4,
+            "{} of {}",
+            bounded.len(),
+            json.len()
+        );
+        let f = parse_feed(json.as_bytes(), &url()).expect("parses");
+        let t = titles(&f);
+        assert_eq!((t.len(), t[0], t[999]), (MAX_ENTRIES, "J0", "J2999"));
+        assert!(parse_feed(b"{\"items\": [{}, ", &url()).is_err());
     }
 
     #[test]

@@ -17,6 +17,9 @@ const MAX_WORDS: usize = 80;
 /// A sentence shorter than this is a fragment ("Wow.", "Advertisement."), not a story
 /// sentence; two words ("It failed.") can be the story's punch line.
 const MIN_SENTENCE_WORDS: usize = 2;
+/// Longest summary kept, in characters (a first sentence of 80 words is about 500): a
+/// "sentence" longer than this is not one, and is cut on a word with an ellipsis.
+pub const MAX_SUMMARY_CHARS: usize = 1000;
 /// How far into the article we look for the summary: the lead is where news puts the story.
 const LEAD_SENTENCES: usize = 8;
 
@@ -56,7 +59,7 @@ pub fn summarize_with_title(blocks: &[String], title: Option<&str>) -> Option<St
         .map(|c| c.text.as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    Some(text)
+    Some(crate::parse::clip(&text, MAX_SUMMARY_CHARS))
 }
 
 /// Splits clean text into sentences.
@@ -987,6 +990,16 @@ mod tests {
         let s = summarize(&blocks(&[&long])).expect("summary");
         assert_eq!(word_count(&s), 96);
         assert!(s.ends_with("end."));
+    }
+
+    #[test]
+    fn a_megabyte_long_sentence_is_cut_to_the_summary_limit_on_a_word() {
+        let monster = "The council met again ".repeat(50_000) + "today.";
+        let s = summarize(&blocks(&[&monster])).expect("summary");
+        assert!(s.chars().count() <= MAX_SUMMARY_CHARS, "{} chars", s.len());
+        // Cut after a whole word of the sentence, the ellipsis marking the cut.
+        let kept = s.strip_suffix('…').expect("an ellipsis");
+        assert!(monster.starts_with(kept) && monster[kept.len()..].starts_with(' '));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use feedbrief::pipeline::{self, App, DigestOutcome, FeedOutcome};
 use mailin_embedded::{Handler, Response as SmtpResponse, Server, response};
 use tokio_util::sync::CancellationToken;
 
+mod bounds;
 mod cli;
 mod concurrency;
 mod corpus;
