@@ -1,4 +1,4 @@
-//! Delivery benchmark: the real delivery path (`pipeline::deliver_pending`: render, compose,
+//! Delivery benchmark: the real delivery path (`mail::deliver_pending`: render, compose,
 //! send through our SMTP pool, record each acceptance) for one recorded digest and every
 //! member of the members file.
 //!
@@ -12,9 +12,11 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 use chrono::Utc;
-use feedbrief::deliver::Sender;
-use feedbrief::pipeline::{self, App};
-use feedbrief::render::Recipient;
+use feedbrief::app::App;
+use feedbrief::cycle;
+use feedbrief::mail;
+use feedbrief::mail::render::Recipient;
+use feedbrief::mail::transport::Sender;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -30,17 +32,17 @@ async fn main() -> anyhow::Result<()> {
     let config = feedbrief::config::load(std::path::Path::new(&config_path))?;
     let app = App::open(config)?;
     let now = Utc::now();
-    let members = pipeline::import_members(&app, now)?;
-    let digest = pipeline::next_digest(&app, now)?
+    let members = cycle::import_members(&app, now)?;
+    let digest = cycle::next_digest(&app, now)?
         .context("no digest to send: the database holds no new stories")?;
-    let id = pipeline::record_digest(&app, &digest, now)?;
+    let id = cycle::record_digest(&app, &digest, now)?;
     let first = app
         .store()
         .members()?
         .into_iter()
         .next()
         .context("no members")?;
-    let sample = pipeline::message_for(
+    let sample = mail::message_for(
         &app,
         Some(id),
         &digest,
@@ -62,7 +64,7 @@ async fn main() -> anyhow::Result<()> {
         app.config.delivery.timeout,
     )?);
     let started = Instant::now();
-    let report = pipeline::deliver_pending(&app, &sender, &CancellationToken::new()).await?;
+    let report = mail::deliver_pending(&app, &sender, &CancellationToken::new()).await?;
     let seconds = started.elapsed().as_secs_f64();
     sender.close().await;
     println!(

@@ -7,14 +7,15 @@
 //! second digest for the same slot.
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::pipeline::{self, App};
+use crate::app::{App, SharedApp};
+use crate::cycle;
 
 /// Where "now" comes from.
 #[derive(Clone)]
@@ -39,32 +40,6 @@ impl Clock {
     /// The current time.
     pub fn now(&self) -> DateTime<Utc> {
         (self.0)()
-    }
-}
-
-/// The app the daemon and the web endpoints share; replaced whole on reload.
-#[derive(Clone)]
-pub struct SharedApp(Arc<RwLock<Arc<App>>>);
-
-impl SharedApp {
-    /// Wraps an opened app.
-    pub fn new(app: Arc<App>) -> Self {
-        Self(Arc::new(RwLock::new(app)))
-    }
-
-    /// The current app.
-    pub fn get(&self) -> Arc<App> {
-        Arc::clone(&self.0.read().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    fn replace(&self, app: Arc<App>) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = app;
-    }
-}
-
-impl From<Arc<App>> for SharedApp {
-    fn from(app: Arc<App>) -> Self {
-        Self::new(app)
     }
 }
 
@@ -150,7 +125,7 @@ pub async fn run(
         match due_slot(&app, now) {
             Ok(Some(slot)) => {
                 tracing::info!(slot = %slot.to_rfc3339(), "sending the digest for this slot");
-                match pipeline::cycle(&app, now, true, Some(slot), &cancel).await {
+                match cycle::cycle(&app, now, true, Some(slot), &cancel).await {
                     Ok(report) => tracing::info!("digest cycle done\n{report}"),
                     Err(e) => tracing::error!("digest cycle failed: {e:#}"),
                 }
@@ -167,14 +142,14 @@ pub async fn run(
         }
         if tokio::time::Instant::now() >= next_fetch {
             let started = std::time::Instant::now();
-            match pipeline::import_members(&app, now) {
+            match cycle::import_members(&app, now) {
                 Ok(r) if !r.errors.is_empty() => {
                     tracing::warn!(skipped = r.errors.len(), "members file has bad rows")
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!("importing members: {e:#}"),
             }
-            match pipeline::fetch_all(&app, now, false, &cancel).await {
+            match cycle::fetch_all(&app, now, false, &cancel).await {
                 Ok(report) => {
                     app.metrics.fetch_done(now, started.elapsed());
                     if report.new_entries() > 0 || report.attention().next().is_some() {

@@ -3,30 +3,39 @@
 //! The pipeline, one module per stage, in data-flow order:
 //!
 //! ```text
-//! feeds.toml ─▶ config ─▶ fetch ─▶ parse ─▶ extract + summarize ─▶ store ─▶ select ─▶ render ─▶ deliver
-//!                 │        reqwest  feed-rs   scraper                SQLite   rank      minijinja  lettre
-//!                 └ members (CSV) ─────────────────────────────────────┘
+//! feeds.toml ─▶ config ─▶ fetch ─▶ parse ─▶ extract + summarize ─▶ store ─▶ select ─▶ mail
+//!                 │        reqwest  feed-rs   scraper                SQLite   rank      render → copies
+//!                 └ members (CSV) ─────────────────────────────────────┘               → mime → transport
 //! ```
 //!
-//! [`pipeline`] drives one cycle (`feedbrief once`); [`daemon`] repeats fetches on an
-//! interval and sends on the cron schedule (`feedbrief run`); [`web`] serves one-click
-//! unsubscribe and the archive. Parsing, extraction,
-//! summarizing, selection and rendering are pure functions of their inputs; only fetch,
-//! store and deliver touch the outside world.
+//! - Stages: [`config`] (feeds.toml → a validated [`config::Config`]), [`fetch`] (HTTP with
+//!   validators, limits and the private-address guard), [`parse`] (feed bytes → entries,
+//!   recovering broken feeds), [`extract`] and [`summarize`] (article HTML → main text →
+//!   two sentences), [`store`] (the SQLite file), [`members`] (the members CSV),
+//!   [`select`] (candidates → the digest), [`mail`] (digest → each member's message →
+//!   outbox or SMTP, with [`mail::delivery`] claiming and recording each delivery).
+//! - Orchestration: [`cycle`] runs one cycle (`once`, and each daemon slot) by calling the
+//!   stages; [`daemon`] repeats fetches on an interval and cycles on the cron schedule;
+//!   [`app`] holds what they share; [`lock`] keeps one worker per data dir.
+//! - Edges: [`web`] serves one-click unsubscribe, the archive, health and metrics; [`cli`]
+//!   is one module per subcommand; [`token`] signs unsubscribe links; [`opml`] moves feed
+//!   lists in and out.
+//!
+//! Parsing, extraction, summarizing, selection and rendering are pure functions of their
+//! inputs; only fetch, store, mail's transport and web touch the outside world.
 
+pub mod app;
 pub mod cli;
 pub mod config;
-pub mod copies;
+pub mod cycle;
 pub mod daemon;
-pub mod deliver;
 pub mod extract;
 pub mod fetch;
 pub mod lock;
+pub mod mail;
 pub mod members;
 pub mod opml;
 pub mod parse;
-pub mod pipeline;
-pub mod render;
 pub mod select;
 pub mod store;
 pub mod summarize;

@@ -32,8 +32,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::daemon::SharedApp;
-use crate::pipeline::App;
+use crate::app::App;
+use crate::app::SharedApp;
 
 /// The router for all web endpoints.
 pub fn router(app: SharedApp) -> Router {
@@ -519,7 +519,7 @@ async fn archive_issue(State(shared): State<SharedApp>, Path(id): Path<String>) 
     let Ok(id) = id.trim_end_matches(".html").parse::<i64>() else {
         return page(StatusCode::NOT_FOUND, "Not found", "<h1>No such issue</h1>");
     };
-    match crate::pipeline::web_version(&app, id) {
+    match crate::mail::web_version(&app, id) {
         Ok(Some(html)) => (
             StatusCode::OK,
             [(header::CACHE_CONTROL, "public, max-age=300")],

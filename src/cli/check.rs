@@ -16,7 +16,7 @@ pub async fn check(config_path: &Path) -> Outcome {
         config.sections.len()
     );
     let mut problems = 0;
-    match crate::render::Templates::load(&config.brief.templates) {
+    match crate::mail::render::Templates::load(&config.brief.templates) {
         Ok(t) => {
             for (name, source) in &t.sources {
                 println!("ok   template {name} ({source})");
@@ -76,7 +76,11 @@ pub async fn check(config_path: &Path) -> Outcome {
         }
     }
     crate::fetch::install_crypto_provider();
-    match crate::deliver::Sender::new(&config.delivery.transport, 1, config.delivery.timeout) {
+    match crate::mail::transport::Sender::new(
+        &config.delivery.transport,
+        1,
+        config.delivery.timeout,
+    ) {
         Ok(sender) => match sender.test().await {
             Ok(msg) => println!("ok   delivery: {msg}"),
             Err(e) => {

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Outcome, open_app, open_app_locked, spawn_signal_handler};
-use crate::daemon::{Clock, Options, SharedApp};
+use crate::app::SharedApp;
+use crate::daemon::{Clock, Options};
 
 /// `feedbrief run`.
 pub async fn run(config_path: &Path) -> Outcome {

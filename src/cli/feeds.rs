@@ -13,7 +13,7 @@ pub fn status(config_path: &Path) -> Outcome {
     let app = open_app(config_path)?;
     let store = app.store();
     let now = Utc::now();
-    let attention_after = crate::pipeline::attention_after(&app.config);
+    let attention_after = crate::cycle::attention_after(&app.config);
     let when = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
     let mut needing = Vec::new();
     for f in &app.config.feeds {

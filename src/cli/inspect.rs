@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::Outcome;
-use crate::pipeline;
+use crate::cycle;
 
 /// Reads a URL (fetched with default settings) or a local file, gunzipping `.gz` files.
 pub async fn read_source(source: &str) -> anyhow::Result<(Vec<u8>, url::Url)> {
@@ -51,7 +51,7 @@ pub async fn inspect(source: &str, json: bool) -> Outcome {
         .entries
         .iter()
         .map(|e| {
-            let summary = pipeline::entry_from_feed(e.clone(), false).summary;
+            let summary = cycle::entry_from_feed(e.clone(), false).summary;
             (e, summary)
         })
         .collect();

@@ -7,14 +7,14 @@ use anyhow::Context;
 use chrono::Utc;
 
 use super::{Failure, Outcome, open_app};
-use crate::pipeline;
+use crate::cycle;
 
 /// `feedbrief members import FILE.csv`.
 pub fn import(config_path: &Path, file: &Path) -> Outcome {
     let app = open_app(config_path)?;
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let r = pipeline::import_members_text(&app, &text, Utc::now())?;
+    let r = cycle::import_members_text(&app, &text, Utc::now())?;
     for e in &r.errors {
         eprintln!("{}: skipped {e}", file.display());
     }

@@ -18,9 +18,9 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::app::App;
 use crate::config::{self, Config};
 use crate::lock::DataDirLock;
-use crate::pipeline::{self, App};
 
 pub mod check;
 pub mod daemon;
@@ -80,8 +80,8 @@ fn open_config(config: Config) -> Result<Arc<App>, Failure> {
     // A broken template is a config problem: the operator must fix a file. A database or
     // data dir that cannot be opened is the machine's: a runtime failure.
     App::open(config).map_err(|e| match e {
-        pipeline::OpenError::Config(e) => Failure::Usage(e),
-        pipeline::OpenError::Runtime(e) => Failure::Runtime(e),
+        crate::app::OpenError::Config(e) => Failure::Usage(e),
+        crate::app::OpenError::Runtime(e) => Failure::Runtime(e),
     })
 }
 

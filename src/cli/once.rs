@@ -8,14 +8,14 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Outcome, open_app_locked, spawn_signal_handler};
-use crate::pipeline;
+use crate::cycle;
 
 /// `feedbrief once [--no-send]`: exit 1 when a member's delivery failed or was deferred.
 pub async fn once(config_path: &Path, no_send: bool) -> Outcome {
     let (app, _lock) = open_app_locked(config_path, "once")?;
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
-    let report = pipeline::once(&app, Utc::now(), !no_send, &cancel).await?;
+    let report = cycle::once(&app, Utc::now(), !no_send, &cancel).await?;
     print!("{report}");
     let d = &report.delivery;
     Ok(if d.failed > 0 || d.deferred > 0 {
@@ -29,7 +29,7 @@ pub async fn once(config_path: &Path, no_send: bool) -> Outcome {
 pub async fn fetch(config_path: &Path) -> Outcome {
     let (app, _lock) = open_app_locked(config_path, "fetch")?;
     let now = Utc::now();
-    let members = pipeline::import_members(&app, now)?;
+    let members = cycle::import_members(&app, now)?;
     for e in &members.errors {
         eprintln!("members: skipped {e}");
     }
@@ -44,13 +44,13 @@ pub async fn fetch(config_path: &Path) -> Outcome {
         );
         bar
     });
-    let on_feed = |r: &pipeline::FeedResult| {
+    let on_feed = |r: &cycle::FeedResult| {
         if let Some(bar) = &bar {
             bar.set_message(r.name.clone());
             bar.inc(1);
         }
     };
-    let report = pipeline::fetch_all_with_progress(&app, now, true, &cancel, &on_feed).await?;
+    let report = cycle::fetch_all_with_progress(&app, now, true, &cancel, &on_feed).await?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

@@ -9,14 +9,15 @@ use anyhow::Context;
 use chrono::Utc;
 
 use super::{Failure, Outcome, open_app};
-use crate::pipeline;
-use crate::render::Recipient;
+use crate::cycle;
+use crate::mail;
+use crate::mail::render::Recipient;
 use crate::select::Digest;
 
 /// `feedbrief preview [--out FILE] [--text]`.
 pub fn preview(config_path: &Path, out: Option<&Path>, text: bool) -> Outcome {
     let app = open_app(config_path)?;
-    let Some(digest) = pipeline::next_digest(&app, Utc::now())? else {
+    let Some(digest) = cycle::next_digest(&app, Utc::now())? else {
         eprintln!(
             "no new stories since the last digest; nothing to preview (run `feedbrief fetch` first?)"
         );
@@ -27,8 +28,8 @@ pub fn preview(config_path: &Path, out: Option<&Path>, text: bool) -> Outcome {
         email: "preview@example.org".into(),
         sections: Vec::new(),
     };
-    let brief = pipeline::brief_info(&app.config, None, digest.created_at);
-    let (unsub, _) = pipeline::unsubscribe_url(&app.config, &app.secret, 0, &recipient.email);
+    let brief = mail::brief_info(&app.config, None, digest.created_at);
+    let (unsub, _) = mail::unsubscribe_url(&app.config, &app.secret, 0, &recipient.email);
     let rendered = app.templates.render(
         &digest,
         &brief,
@@ -56,7 +57,7 @@ pub async fn send(config_path: &Path, to: &str) -> Outcome {
     let app = open_app(config_path)?;
     let email =
         crate::members::normalise_address(to).map_err(|m| Failure::Usage(anyhow::anyhow!(m)))?;
-    let digest: Digest = match pipeline::next_digest(&app, Utc::now())? {
+    let digest: Digest = match cycle::next_digest(&app, Utc::now())? {
         Some(d) => d,
         None => {
             let store = app.store();
@@ -72,7 +73,7 @@ pub async fn send(config_path: &Path, to: &str) -> Outcome {
         email,
         sections: Vec::new(),
     };
-    let message = pipeline::message_for(
+    let message = mail::message_for(
         &app,
         None,
         &digest,
@@ -80,7 +81,7 @@ pub async fn send(config_path: &Path, to: &str) -> Outcome {
         &recipient,
         std::time::SystemTime::now(),
     )?;
-    let sender = crate::deliver::Sender::new(
+    let sender = crate::mail::transport::Sender::new(
         &app.config.delivery.transport,
         1,
         app.config.delivery.timeout,

@@ -8,8 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use feedbrief::deliver::Sender;
-use feedbrief::pipeline::{self, App};
+use feedbrief::app::App;
+use feedbrief::cycle;
+use feedbrief::mail;
+use feedbrief::mail::transport::Sender;
 use tokio_util::sync::CancellationToken;
 
 use super::{config_text, open, smtp_transport, spawn_http, spawn_smtp};
@@ -134,12 +136,12 @@ async fn two_apps_delivering_from_one_database_never_double_a_member() {
         &members(MEMBERS),
     );
     let now = super::now();
-    pipeline::import_members(&env.app, now).expect("members");
+    cycle::import_members(&env.app, now).expect("members");
     super::fetch(&env, now).await;
-    let digest = pipeline::next_digest(&env.app, now)
+    let digest = cycle::next_digest(&env.app, now)
         .expect("select")
         .expect("a digest");
-    pipeline::record_digest(&env.app, &digest, now).expect("record");
+    cycle::record_digest(&env.app, &digest, now).expect("record");
     let other = App::open(env.app.config.clone()).expect("second app");
     let deliver = |app: Arc<App>| async move {
         let sender = Arc::new(
@@ -150,7 +152,7 @@ async fn two_apps_delivering_from_one_database_never_double_a_member() {
             )
             .expect("sender"),
         );
-        let report = pipeline::deliver_pending(&app, &sender, &CancellationToken::new())
+        let report = mail::deliver_pending(&app, &sender, &CancellationToken::new())
             .await
             .expect("deliver");
         sender.close().await;
@@ -252,7 +254,7 @@ async fn an_entry_stored_between_choosing_and_recording_a_digest_is_not_skipped(
     let env = open(&config_text(&http, "transport = \"outbox\"", ""), "");
     let now = super::now();
     super::fetch(&env, now).await;
-    let digest = pipeline::next_digest(&env.app, now)
+    let digest = cycle::next_digest(&env.app, now)
         .expect("select")
         .expect("a digest");
     let title = "Late-Arriving Story About Snow Budgets";
@@ -281,9 +283,9 @@ async fn an_entry_stored_between_choosing_and_recording_a_digest_is_not_skipped(
             1
         );
     }
-    pipeline::record_digest(&env.app, &digest, now).expect("record");
+    cycle::record_digest(&env.app, &digest, now).expect("record");
     let later = now + chrono::Duration::hours(1);
-    let next = pipeline::next_digest(&env.app, later)
+    let next = cycle::next_digest(&env.app, later)
         .expect("select")
         .expect("the late story makes a digest");
     assert!(

@@ -5,8 +5,8 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
+use feedbrief::cycle;
 use feedbrief::parse::parse_feed;
-use feedbrief::pipeline;
 use url::Url;
 
 /// `../shared/data/feeds` beside the crate, when this checkout has it.
@@ -38,7 +38,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn inspect(body: &[u8], url: &Url) -> Result<Counts, String> {
     let feed = parse_feed(body, url).map_err(|e| e.to_string())?;
     for e in &feed.entries {
-        let _ = pipeline::entry_from_feed(e.clone(), false);
+        let _ = cycle::entry_from_feed(e.clone(), false);
     }
     Ok(Counts {
         kept: feed.entries.len(),
@@ -415,8 +415,8 @@ mod properties {
     use std::path::Path;
     use std::time::{Duration, Instant};
 
+    use feedbrief::cycle;
     use feedbrief::parse::parse_feed;
-    use feedbrief::pipeline;
     use proptest::prelude::*;
     use url::Url;
 
@@ -543,7 +543,7 @@ mod properties {
     fn inspect(body: &[u8]) {
         if let Ok(feed) = parse_feed(body, &feed_url()) {
             for e in feed.entries {
-                let _ = pipeline::entry_from_feed(e, false);
+                let _ = cycle::entry_from_feed(e, false);
             }
         }
     }

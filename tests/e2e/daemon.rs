@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use feedbrief::daemon::{self, Clock, Options, SharedApp};
-use feedbrief::pipeline::App;
+use feedbrief::app::App;
+use feedbrief::app::SharedApp;
+use feedbrief::daemon::{self, Clock, Options};
 use tokio_util::sync::CancellationToken;
 
 fn at(s: &str) -> DateTime<Utc> {

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use feedbrief::pipeline::{self, App};
+use feedbrief::app::App;
+use feedbrief::cycle;
+use feedbrief::mail;
 use tokio_util::sync::CancellationToken;
 
 use super::{Env, config_text, fetch, header, now, open, smtp_transport, spawn_http, spawn_smtp};
@@ -70,7 +72,7 @@ async fn one_click_post_unsubscribes_get_does_not_and_reimport_does_not_resubscr
     let (http, _) = spawn_http().await;
     let members = "ann@example.org,Ann\nbo@example.org,Bo\ncy@example.org,Cy\n";
     let env = open(&config_text(&http, "transport = \"outbox\"", ""), members);
-    pipeline::import_members(&env.app, now()).expect("import");
+    cycle::import_members(&env.app, now()).expect("import");
     let web = spawn_web(&env.app).await;
     let c = client();
     let url = format!("{web}/unsubscribe/{}", token_of(&env, "ann@example.org"));
@@ -105,12 +107,12 @@ async fn one_click_post_unsubscribes_get_does_not_and_reimport_does_not_resubscr
     assert_eq!(status_of(&env, "bo@example.org"), "unsubscribed");
 
     // A re-import of the same file does not resubscribe anyone.
-    pipeline::import_members(&env.app, now()).expect("import");
+    cycle::import_members(&env.app, now()).expect("import");
     assert_eq!(status_of(&env, "ann@example.org"), "unsubscribed");
     assert_eq!(status_of(&env, "bo@example.org"), "unsubscribed");
 
     // The next digest goes to the one member left.
-    let report = pipeline::once(&env.app, now(), true, &CancellationToken::new())
+    let report = cycle::once(&env.app, now(), true, &CancellationToken::new())
         .await
         .expect("cycle");
     assert_eq!(report.delivery.sent, 1, "{report}");
@@ -123,7 +125,7 @@ async fn forged_or_foreign_token_gets_404_and_changes_nothing() {
         &config_text(&http, "transport = \"outbox\"", ""),
         "ann@example.org,Ann\nbo@example.org,Bo\n",
     );
-    pipeline::import_members(&env.app, now()).expect("import");
+    cycle::import_members(&env.app, now()).expect("import");
     let web = spawn_web(&env.app).await;
     let c = client();
     let real = token_of(&env, "ann@example.org");
@@ -167,26 +169,26 @@ async fn unsubscribe_takes_effect_for_the_next_message_of_a_digest_in_progress()
         &config_text(&http, "transport = \"outbox\"", ""),
         "ann@example.org,Ann\nbo@example.org,Bo\n",
     );
-    pipeline::import_members(&env.app, now()).expect("import");
+    cycle::import_members(&env.app, now()).expect("import");
     fetch(&env, now()).await;
-    let digest = pipeline::next_digest(&env.app, now())
+    let digest = cycle::next_digest(&env.app, now())
         .expect("select")
         .expect("a digest");
-    pipeline::record_digest(&env.app, &digest, now()).expect("record");
+    cycle::record_digest(&env.app, &digest, now()).expect("record");
     // Deliveries are owed to both; Bo unsubscribes before his message goes out.
     let web = spawn_web(&env.app).await;
     let url = format!("{web}/unsubscribe/{}", token_of(&env, "bo@example.org"));
     let r = one_click(&client(), &url).await;
     assert_eq!(r.status(), 200);
     let sender = Arc::new(
-        feedbrief::deliver::Sender::new(
+        feedbrief::mail::transport::Sender::new(
             &env.app.config.delivery.transport,
             1,
             Duration::from_secs(5),
         )
         .expect("sender"),
     );
-    let report = pipeline::deliver_pending(&env.app, &sender, &CancellationToken::new())
+    let report = mail::deliver_pending(&env.app, &sender, &CancellationToken::new())
         .await
         .expect("deliver");
     assert_eq!(report.sent, 1);
@@ -203,7 +205,7 @@ async fn archive_shows_sent_digests_without_any_member_token() {
         &config_text(&http, "transport = \"outbox\"", ""),
         "ann@example.org,Ann\n",
     );
-    pipeline::once(&env.app, now(), true, &CancellationToken::new())
+    cycle::once(&env.app, now(), true, &CancellationToken::new())
         .await
         .expect("cycle");
     let web = spawn_web(&env.app).await;
@@ -249,7 +251,7 @@ async fn a_421_after_data_is_retried_and_delivered_once() {
         &config_text(&http, &smtp_transport(smtp.port), ""),
         "once421@example.org,Once\nann@example.org,Ann\n",
     );
-    let report = pipeline::once(&env.app, now(), true, &CancellationToken::new())
+    let report = cycle::once(&env.app, now(), true, &CancellationToken::new())
         .await
         .expect("cycle");
     assert_eq!(report.delivery.sent, 2, "{report}");
@@ -272,7 +274,7 @@ async fn a_550_suppresses_the_member_for_good() {
         &config_text(&http, &smtp_transport(smtp.port), ""),
         "ann@example.org,Ann\nbounce@example.org,Gone\n",
     );
-    let report = pipeline::once(&env.app, now(), true, &CancellationToken::new())
+    let report = cycle::once(&env.app, now(), true, &CancellationToken::new())
         .await
         .expect("cycle");
     assert_eq!(report.delivery.failed, 1, "{report}");
@@ -286,7 +288,7 @@ async fn a_550_suppresses_the_member_for_good() {
         .find(|m| m.email == "bounce@example.org")
         .and_then(|m| m.reason);
     assert!(reason.is_some_and(|r| r.contains("550")));
-    pipeline::import_members(&env.app, now()).expect("re-import");
+    cycle::import_members(&env.app, now()).expect("re-import");
     assert_eq!(
         status_of(&env, "bounce@example.org"),
         "bounced",
@@ -306,7 +308,7 @@ async fn dkim_signature_verifies_over_the_listed_headers() {
         key.display()
     );
     let env = open(&config_text(&http, &transport, ""), "ann@example.org,Ann\n");
-    pipeline::once(&env.app, now(), true, &CancellationToken::new())
+    cycle::once(&env.app, now(), true, &CancellationToken::new())
         .await
         .expect("cycle");
     let mails = smtp.mails();
@@ -551,12 +553,12 @@ async fn an_unreadable_digest_is_set_aside_and_the_next_one_still_goes_out() {
         "ann@example.org,Ann\nbo@example.org,Bo\n",
     );
     let now = now();
-    pipeline::import_members(&env.app, now).expect("members");
+    cycle::import_members(&env.app, now).expect("members");
     fetch(&env, now).await;
-    let digest = pipeline::next_digest(&env.app, now)
+    let digest = cycle::next_digest(&env.app, now)
         .expect("select")
         .expect("a digest");
-    let damaged = pipeline::record_digest(&env.app, &digest, now).expect("record");
+    let damaged = cycle::record_digest(&env.app, &digest, now).expect("record");
     let db = rusqlite::Connection::open(env.dir.path().join("data/feedbrief.sqlite")).expect("db");
     db.execute(
         "UPDATE digests SET content = '{\"created_at\": ' WHERE id = ?1",
@@ -586,7 +588,7 @@ async fn an_unreadable_digest_is_set_aside_and_the_next_one_still_goes_out() {
             .insert_entries(feed.id, &[entry], now)
             .expect("insert");
     }
-    let report = pipeline::once(
+    let report = cycle::once(
         &env.app,
         now + chrono::Duration::hours(2),
         true,
@@ -600,7 +602,7 @@ async fn an_unreadable_digest_is_set_aside_and_the_next_one_still_goes_out() {
         "{text}"
     );
     assert!(
-        matches!(report.digest, pipeline::DigestOutcome::Built { id: Some(id), .. } if id != damaged),
+        matches!(report.digest, cycle::DigestOutcome::Built { id: Some(id), .. } if id != damaged),
         "{text}"
     );
     assert_eq!(report.delivery.sent, 2, "{text}");

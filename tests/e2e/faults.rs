@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
-use feedbrief::pipeline::{self, FeedOutcome, FetchReport};
+use feedbrief::cycle::{self, FeedOutcome, FetchReport};
 use tokio_util::sync::CancellationToken;
 
 use super::{fetch, now, open};
@@ -277,7 +277,7 @@ async fn failing_feeds_back_off_and_are_listed_as_needing_attention() {
     let mut t = now();
     let mut waits = Vec::new();
     for _ in 0..4 {
-        pipeline::fetch_all(&env.app, t, false, &cancel)
+        cycle::fetch_all(&env.app, t, false, &cancel)
             .await
             .expect("fetch");
         let next = env
@@ -292,23 +292,23 @@ async fn failing_feeds_back_off_and_are_listed_as_needing_attention() {
         t = next;
     }
     assert_eq!(waits, vec![30, 60, 120, 240], "exponential backoff");
-    let not_due = pipeline::fetch_all(&env.app, t - chrono::Duration::minutes(1), false, &cancel)
+    let not_due = cycle::fetch_all(&env.app, t - chrono::Duration::minutes(1), false, &cancel)
         .await
         .expect("fetch");
     assert!(matches!(outcome(&not_due, "Error"), FeedOutcome::NotDue));
     // After 12 h of failures the feed needs attention, in the report and in the cycle.
     let later = now() + chrono::Duration::hours(13);
-    let r = pipeline::fetch_all(&env.app, later, true, &cancel)
+    let r = cycle::fetch_all(&env.app, later, true, &cancel)
         .await
         .expect("fetch");
     let text = r.to_string();
     assert!(text.contains("feeds needing attention: 1"), "{text}");
     assert!(text.contains("failing since"), "{text}");
-    let cycle = pipeline::once(&env.app, later, true, &cancel)
+    let cycle = cycle::once(&env.app, later, true, &cancel)
         .await
         .expect("cycle");
     assert!(cycle.attention_mailed, "{cycle}");
-    let again = pipeline::once(&env.app, later + chrono::Duration::hours(2), true, &cancel)
+    let again = cycle::once(&env.app, later + chrono::Duration::hours(2), true, &cancel)
         .await
         .expect("cycle");
     assert!(!again.attention_mailed, "at most once a day");
@@ -326,20 +326,20 @@ fn next_fetch_time_honours_ttl_max_age_retry_after_and_caps_at_a_day() {
     let m = |mins: i64| t + chrono::Duration::minutes(mins);
     let interval = Duration::from_secs(1800);
     assert_eq!(
-        pipeline::next_fetch_at(t, interval, None, None, 0, None),
+        cycle::next_fetch_at(t, interval, None, None, 0, None),
         m(30)
     );
     assert_eq!(
-        pipeline::next_fetch_at(t, interval, Some(Duration::from_secs(7200)), None, 0, None),
+        cycle::next_fetch_at(t, interval, Some(Duration::from_secs(7200)), None, 0, None),
         m(120)
     );
     assert_eq!(
-        pipeline::next_fetch_at(t, interval, None, Some(Duration::from_secs(60)), 0, None),
+        cycle::next_fetch_at(t, interval, None, Some(Duration::from_secs(60)), 0, None),
         m(30),
         "max-age never shortens"
     );
     assert_eq!(
-        pipeline::next_fetch_at(
+        cycle::next_fetch_at(
             t,
             interval,
             Some(Duration::from_secs(30 * 86_400)),
@@ -350,12 +350,12 @@ fn next_fetch_time_honours_ttl_max_age_retry_after_and_caps_at_a_day() {
         m(24 * 60)
     );
     assert_eq!(
-        pipeline::next_fetch_at(t, interval, None, None, 20, None),
+        cycle::next_fetch_at(t, interval, None, None, 20, None),
         m(24 * 60),
         "backoff capped at a day"
     );
     assert_eq!(
-        pipeline::next_fetch_at(
+        cycle::next_fetch_at(
             t,
             interval,
             None,

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use feedbrief::pipeline::{self, App, FeedOutcome};
+use feedbrief::app::App;
+use feedbrief::cycle::{self, FeedOutcome};
 use tokio_util::sync::CancellationToken;
 
 use super::{now, smtp_transport, spawn_smtp};
@@ -131,7 +132,7 @@ async fn feed_redirect_into_the_internal_network_is_refused_and_nothing_of_it_is
         &redirect_config(port, &smtp_transport(smtp.port), false),
         port,
     );
-    let report = pipeline::once(&app, now(), true, &CancellationToken::new())
+    let report = cycle::once(&app, now(), true, &CancellationToken::new())
         .await
         .expect("cycle runs");
     let text = report.to_string();
@@ -220,7 +221,7 @@ async fn feed_redirect_into_the_internal_network_is_refused_and_nothing_of_it_is
 async fn feed_redirect_into_the_internal_network_is_followed_when_private_addresses_are_allowed() {
     let (port, internal_hits) = spawn_redirecting().await;
     let (_dir, app) = open_resolving(&redirect_config(port, "", true), port);
-    let report = pipeline::fetch_all(&app, now(), true, &CancellationToken::new())
+    let report = cycle::fetch_all(&app, now(), true, &CancellationToken::new())
         .await
         .expect("fetch");
     let moved = report
@@ -246,7 +247,7 @@ async fn feed_configured_on_loopback_may_redirect_within_it() {
          [[feed]]\nname = \"Local\"\nurl = \"http://127.0.0.1:{port}/by-name.xml\"\n"
     );
     let (_dir, app) = open_resolving(&config, port);
-    let report = pipeline::fetch_all(&app, now(), true, &CancellationToken::new())
+    let report = cycle::fetch_all(&app, now(), true, &CancellationToken::new())
         .await
         .expect("fetch");
     assert!(

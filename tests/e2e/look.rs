@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use feedbrief::render::{BriefInfo, Recipient, Rendered, Templates};
+use feedbrief::mail::render::{BriefInfo, Recipient, Rendered, Templates};
 use feedbrief::select::Digest;
 
 /// Gmail clips an HTML part larger than this (102 KB, counted in bytes).
@@ -190,9 +190,9 @@ url = "https://www.thoughtleadersllc.com/feed/"
     drop(feedbrief::store::Store::open(&dir.path().join("data/feedbrief.sqlite")).expect("db"));
     std::fs::write(dir.path().join("data/secret"), "9".repeat(64)).expect("write secret");
     let config = feedbrief::config::load(&dir.path().join("feeds.toml")).expect("config");
-    let app = feedbrief::pipeline::App::open(config).expect("app opens");
+    let app = feedbrief::app::App::open(config).expect("app opens");
     let date = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_777_200);
-    let message = feedbrief::pipeline::message_for(&app, Some(42), &digest(), 7, &member(), date)
+    let message = feedbrief::mail::message_for(&app, Some(42), &digest(), 7, &member(), date)
         .expect("message composes");
     message.formatted()
 }

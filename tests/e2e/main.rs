@@ -12,7 +12,8 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use feedbrief::pipeline::{self, App, DigestOutcome, FeedOutcome};
+use feedbrief::app::App;
+use feedbrief::cycle::{self, DigestOutcome, FeedOutcome};
 use mailin_embedded::{Handler, Response as SmtpResponse, Server, response};
 use tokio_util::sync::CancellationToken;
 
@@ -370,8 +371,8 @@ fn open(config: &str, members: &str) -> Env {
 }
 
 /// A forced fetch of every feed at `at` (as `once` and `fetch` do), which must run.
-async fn fetch(env: &Env, at: DateTime<Utc>) -> pipeline::FetchReport {
-    pipeline::fetch_all(&env.app, at, true, &CancellationToken::new())
+async fn fetch(env: &Env, at: DateTime<Utc>) -> cycle::FetchReport {
+    cycle::fetch_all(&env.app, at, true, &CancellationToken::new())
         .await
         .expect("fetch")
 }
@@ -454,7 +455,7 @@ async fn once_mails_every_member_one_digest_and_a_second_once_sends_nothing() {
     let env = open(&config_text(&http, &smtp_transport(smtp.port), ""), MEMBERS);
     let cancel = CancellationToken::new();
 
-    let report = pipeline::once(&env.app, now(), true, &cancel)
+    let report = cycle::once(&env.app, now(), true, &cancel)
         .await
         .expect("cycle runs");
     let text = report.to_string();
@@ -591,7 +592,7 @@ async fn once_mails_every_member_one_digest_and_a_second_once_sends_nothing() {
 
     // Second cycle an hour later: nothing new, nothing sent, the ETag feed answers 304.
     let later = now() + chrono::Duration::hours(1);
-    let report2 = pipeline::once(&env.app, later, true, &cancel)
+    let report2 = cycle::once(&env.app, later, true, &cancel)
         .await
         .expect("cycle runs");
     let text2 = report2.to_string();
@@ -627,7 +628,7 @@ async fn transient_failure_is_retried_next_cycle_and_hard_bounce_is_recorded() {
     let env = open(&config_text(&http, &smtp_transport(smtp.port), ""), members);
     let cancel = CancellationToken::new();
 
-    let first = pipeline::once(&env.app, now(), true, &cancel)
+    let first = cycle::once(&env.app, now(), true, &cancel)
         .await
         .expect("cycle");
     assert_eq!(first.delivery.sent, 1, "{first}");
@@ -637,7 +638,7 @@ async fn transient_failure_is_retried_next_cycle_and_hard_bounce_is_recorded() {
 
     // The relay recovers; the next cycle sends only the deferred member.
     smtp.flaky.store(false, Ordering::SeqCst);
-    let second = pipeline::once(&env.app, now() + chrono::Duration::hours(1), true, &cancel)
+    let second = cycle::once(&env.app, now() + chrono::Duration::hours(1), true, &cancel)
         .await
         .expect("cycle");
     assert_eq!(second.delivery.sent, 1, "{second}");
@@ -654,7 +655,7 @@ async fn transient_failure_is_retried_next_cycle_and_hard_bounce_is_recorded() {
         ]
     );
 
-    let third = pipeline::once(&env.app, now() + chrono::Duration::hours(2), true, &cancel)
+    let third = cycle::once(&env.app, now() + chrono::Duration::hours(2), true, &cancel)
         .await
         .expect("cycle");
     assert_eq!(third.delivery.sent, 0, "{third}");
@@ -665,7 +666,7 @@ async fn transient_failure_is_retried_next_cycle_and_hard_bounce_is_recorded() {
 async fn outbox_transport_writes_one_eml_per_member() {
     let (http, _) = spawn_http().await;
     let env = open(&config_text(&http, "transport = \"outbox\"", ""), MEMBERS);
-    let report = pipeline::once(&env.app, now(), true, &CancellationToken::new())
+    let report = cycle::once(&env.app, now(), true, &CancellationToken::new())
         .await
         .expect("cycle");
     assert_eq!(report.delivery.sent, 3, "{report}");
@@ -731,7 +732,7 @@ async fn article_pages_on_private_addresses_are_refused_and_feed_text_is_used() 
     }
     // The feeds themselves (operator-configured) were still read, and summaries come from
     // the feed's own text.
-    let digest = pipeline::next_digest(&env.app, now())
+    let digest = cycle::next_digest(&env.app, now())
         .expect("select")
         .expect("digest");
     let lead = digest.lead.summary.clone().unwrap_or_default();
@@ -824,7 +825,7 @@ url = "{http}/busy.xml"
 
 /// The busy brief's next digest, checked: stories 1, 3 and 4 (page 2 is page 1's story).
 fn busy_digest(env: &Env) -> feedbrief::select::Digest {
-    let digest = pipeline::next_digest(&env.app, now())
+    let digest = cycle::next_digest(&env.app, now())
         .expect("select")
         .expect("digest");
     let titles: Vec<&str> = digest.stories().map(|s| s.title.as_str()).collect();
@@ -861,7 +862,7 @@ async fn article_pages_are_read_only_for_the_stories_a_digest_carries() {
         assert!(summary.contains("finance directors"), "{summary}");
     }
     // A cycle an hour later finds nothing new and sends the digest: no page is read again.
-    let report = pipeline::once(
+    let report = cycle::once(
         &env.app,
         now() + chrono::Duration::hours(1),
         true,
@@ -919,7 +920,7 @@ async fn pages_that_keep_merging_stories_stop_at_the_page_budget_and_say_so() {
         text.contains("1 chosen stories keep their feed's text"),
         "{text}"
     );
-    let digest = pipeline::next_digest(&env.app, now())
+    let digest = cycle::next_digest(&env.app, now())
         .expect("select")
         .expect("digest");
     let titles: Vec<&str> = digest.stories().map(|s| s.title.as_str()).collect();

@@ -17,9 +17,9 @@ use crate::select::{Digest, Story};
 
 /// Template names and their built-in text.
 const BUILTIN: &[(&str, &str)] = &[
-    ("subject.txt", include_str!("../templates/subject.txt")),
-    ("digest.html", include_str!("../templates/digest.html")),
-    ("digest.txt", include_str!("../templates/digest.txt")),
+    ("subject.txt", include_str!("../../templates/subject.txt")),
+    ("digest.html", include_str!("../../templates/digest.html")),
+    ("digest.txt", include_str!("../../templates/digest.txt")),
 ];
 
 /// Width of the plain-text part (RFC 3676 suggests under 78).

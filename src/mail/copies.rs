@@ -19,7 +19,7 @@
 //! differ, and then every copy is rendered directly, as before.
 //!
 //! For delivery ([`Copies::copy`]) the shared copy's MIME body is encoded once too, with a
-//! hole where each mark stood ([`crate::deliver::BodyTemplate`]); a member's copy is that
+//! hole where each mark stood ([`crate::mail::mime::BodyTemplate`]); a member's copy is that
 //! body with the member's characters, escaped as above, encoded into the holes. Pure: no I/O.
 
 use std::collections::HashMap;
@@ -27,9 +27,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono_tz::Tz;
 
-use crate::deliver::{BodyTemplate, MimeBody, Piece};
+use crate::mail::mime::{BodyTemplate, MimeBody, Piece};
 
-use crate::render::{BriefInfo, Recipient, Rendered, Templates};
+use crate::mail::render::{BriefInfo, Recipient, Rendered, Templates};
 use crate::select::Digest;
 
 /// Noncharacters (Unicode reserves U+FDD0–U+FDEF for a program's internal use), one per
@@ -478,7 +478,7 @@ mod tests {
     }
 
     fn brief() -> BriefInfo {
-        crate::render::sample_brief()
+        crate::mail::render::sample_brief()
     }
 
     fn member(name: Option<&str>, email: &str, sections: &[&str]) -> Recipient {
@@ -519,7 +519,7 @@ mod tests {
     }
 
     fn templates_with(dir: &std::path::Path, html_extra: &str) -> Templates {
-        let builtin = include_str!("../templates/digest.html");
+        let builtin = include_str!("../../templates/digest.html");
         let html = builtin.replace("</body>", &format!("{html_extra}</body>"));
         std::fs::write(dir.join("digest.html"), html).expect("write template");
         Templates::load(dir).expect("templates load")
@@ -556,7 +556,7 @@ mod tests {
                 MemberCopy::Encoded { subject, body } => {
                     encoded += 1;
                     assert_eq!(subject, direct.subject, "{m:?}");
-                    let parts = crate::deliver::tests::decode_body(&body);
+                    let parts = crate::mail::mime::tests::decode_body(&body);
                     assert_eq!(parts.len(), 2);
                     assert_eq!(parts[0].1, crlf(&direct.text), "{m:?}");
                     assert_eq!(parts[1].1, crlf(&direct.html), "{m:?}");

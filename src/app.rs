@@ -1,0 +1,170 @@
+//! The app: everything a cycle, the daemon and the web endpoints share (config, database,
+//! templates, HTTP client, secret, DKIM key, metrics), opened and checked at startup so a
+//! bad config, template or database stops the program before any work.
+
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::fetch::Fetcher;
+use crate::mail::{mime, render::Templates};
+use crate::store::Store;
+use crate::token::Secret;
+
+/// Everything a cycle needs, opened and checked.
+pub struct App {
+    /// The validated config.
+    pub config: Config,
+    store: Mutex<Store>,
+    /// The checked templates.
+    pub templates: Templates,
+    /// The shared HTTP client.
+    pub fetcher: Fetcher,
+    /// The unsubscribe-token secret.
+    pub secret: Secret,
+    /// DKIM signing, when configured.
+    pub(crate) dkim: Option<lettre::message::dkim::DkimConfig>,
+    /// Timings of the last cycles, for `/metrics` and `/healthz`.
+    pub metrics: Metrics,
+}
+
+/// What the last cycles did, for `/metrics` and `/healthz`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inner: Mutex<MetricsState>,
+}
+
+/// A snapshot of [`Metrics`].
+#[derive(Debug, Clone, Default)]
+pub struct MetricsState {
+    /// Cycles (fetch or fetch-and-send) completed since start.
+    pub cycles: u64,
+    /// When the last cycle finished.
+    pub last_cycle_at: Option<DateTime<Utc>>,
+    /// Wall time of the last cycle.
+    pub last_cycle: Duration,
+    /// Wall time of the last fetch stage.
+    pub last_fetch: Duration,
+    /// Sum of fetch-stage wall times.
+    pub fetch_total: Duration,
+    /// Fetch runs (interval fetches and cycles) since start.
+    pub fetches: u64,
+    /// When the last fetch finished.
+    pub last_fetch_at: Option<DateTime<Utc>>,
+}
+
+impl Metrics {
+    /// Records a finished cycle.
+    pub fn cycle_done(&self, at: DateTime<Utc>, cycle: Duration, fetch: Duration) {
+        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        m.cycles += 1;
+        m.last_cycle_at = Some(at);
+        m.last_cycle = cycle;
+        m.last_fetch = fetch;
+        m.fetch_total += fetch;
+        m.fetches += 1;
+        m.last_fetch_at = Some(at);
+    }
+
+    /// Records a fetch-only run (the daemon's interval fetches).
+    pub fn fetch_done(&self, at: DateTime<Utc>, fetch: Duration) {
+        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        m.last_fetch = fetch;
+        m.fetch_total += fetch;
+        m.fetches += 1;
+        m.last_fetch_at = Some(at);
+    }
+
+    /// A copy of the current figures.
+    pub fn snapshot(&self) -> MetricsState {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl App {
+    /// Opens the database and loads the templates; any failure here is fatal.
+    pub fn open(config: Config) -> Result<Arc<Self>, OpenError> {
+        let templates = Templates::load(&config.brief.templates)
+            .with_context(|| {
+                format!(
+                    "loading templates from {}",
+                    config.brief.templates.display()
+                )
+            })
+            .map_err(OpenError::Config)?;
+        let dkim = config
+            .delivery
+            .dkim
+            .as_ref()
+            .map(mime::dkim_config)
+            .transpose()
+            .map_err(OpenError::Config)?;
+        let store = Store::open(&config.brief.data_dir.join("feedbrief.sqlite"))
+            .map_err(|e| OpenError::Runtime(e.into()))?;
+        let fetcher = Fetcher::new(&config.fetch).map_err(OpenError::Runtime)?;
+        let secret = Secret::load_or_create(&config.brief.data_dir).map_err(OpenError::Runtime)?;
+        Ok(Arc::new(Self {
+            metrics: Metrics::default(),
+            dkim,
+            config,
+            store: Mutex::new(store),
+            templates,
+            fetcher,
+            secret,
+        }))
+    }
+
+    /// The database, locked for a short, synchronous use (never held across `.await`).
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Why [`App::open`] failed: a file the operator must fix (templates, DKIM key: exit 2),
+/// or the machine (the database, the data dir, the secret: exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Templates or DKIM settings are unusable.
+    #[error("{0:#}")]
+    Config(anyhow::Error),
+    /// The database, data dir or secret could not be opened.
+    #[error("{0:#}")]
+    Runtime(anyhow::Error),
+}
+
+/// Logs a database error that should not stop the cycle.
+pub(crate) fn record(result: anyhow::Result<()>) {
+    if let Err(e) = result {
+        tracing::error!("database: {e:#}");
+    }
+}
+
+/// The app the daemon and the web endpoints share; replaced whole on reload.
+#[derive(Clone)]
+pub struct SharedApp(Arc<RwLock<Arc<App>>>);
+
+impl SharedApp {
+    /// Wraps an opened app.
+    pub fn new(app: Arc<App>) -> Self {
+        Self(Arc::new(RwLock::new(app)))
+    }
+
+    /// The current app.
+    pub fn get(&self) -> Arc<App> {
+        Arc::clone(&self.0.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Puts a reloaded app in place; requests under way keep the one they had.
+    pub fn replace(&self, app: Arc<App>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = app;
+    }
+}
+
+impl From<Arc<App>> for SharedApp {
+    fn from(app: Arc<App>) -> Self {
+        Self::new(app)
+    }
+}

@@ -1,0 +1,537 @@
+//! Delivery: the owed deliveries of recorded digests → one message per member, sent with
+//! retries and recorded. Claims each delivery first (so no two processes send it),
+//! checks the member right before their message, paces to `rate_per_second`, and builds
+//! each member's message from the digest's [`Copies`] (unsubscribe URL, Message-ID,
+//! DKIM). Also the archive's web copy and the editor's "feeds needing attention" mail.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use lettre::message::Mailbox;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{App, record};
+use crate::config::Config;
+use crate::cycle::report::{DeliveryReport, FeedResult, FetchReport};
+use crate::mail::copies::{Copies, MemberCopy};
+use crate::mail::mime;
+use crate::mail::render::{BriefInfo, Recipient};
+use crate::mail::transport::{SendError, Sender};
+use crate::select::Digest;
+use crate::store::{ClaimCheck, PendingDelivery};
+use crate::token::Secret;
+
+/// The facts about the brief the templates show, for a digest built at `created_at`.
+pub fn brief_info(config: &Config, digest_id: Option<i64>, created_at: DateTime<Utc>) -> BriefInfo {
+    let local = created_at.with_timezone(&config.brief.timezone);
+    let base = config.brief.base_url.as_ref();
+    BriefInfo {
+        name: config.brief.name.clone(),
+        tagline: config.brief.tagline.clone(),
+        date_long: local.format("%A, %B %-d, %Y").to_string(),
+        date_short: local.format("%-m/%-d/%Y").to_string(),
+        web_url: base
+            .zip(digest_id)
+            .and_then(|(b, id)| b.join(&format!("archive/{id}")).ok())
+            .map(|u| u.to_string()),
+        archive_url: base
+            .and_then(|b| b.join("archive").ok())
+            .map(|u| u.to_string()),
+        base_url: base.map(|u| u.to_string()),
+        postal_address: config.brief.postal_address.clone(),
+        lang: config.brief.lang.clone(),
+        from_address: config.brief.from.email.to_string(),
+    }
+}
+
+/// The member's one-click unsubscribe URL (https when `base_url` is set, else mailto).
+pub fn unsubscribe_url(
+    config: &Config,
+    secret: &Secret,
+    member_id: i64,
+    email: &str,
+) -> (String, Option<String>) {
+    let token = secret.token(member_id, email);
+    match config
+        .brief
+        .base_url
+        .as_ref()
+        .and_then(|b| b.join(&format!("unsubscribe/{token}")).ok())
+    {
+        Some(u) => (u.to_string(), Some(u.to_string())),
+        None => (
+            format!("mailto:{}?subject=unsubscribe", config.brief.from.email),
+            None,
+        ),
+    }
+}
+
+/// Renders and composes one member's message for a recorded digest.
+pub fn message_for(
+    app: &App,
+    digest_id: Option<i64>,
+    digest: &Digest,
+    member_id: i64,
+    member: &Recipient,
+    date: SystemTime,
+) -> anyhow::Result<lettre::Message> {
+    let config = &app.config;
+    let brief = brief_info(config, digest_id, digest.created_at);
+    let (unsub, https) = unsubscribe_url(config, &app.secret, member_id, &member.email);
+    let rendered = app
+        .templates
+        .render(digest, &brief, member, &unsub, config.brief.timezone)?;
+    compose_for(
+        app,
+        digest_id,
+        member_id,
+        member,
+        MemberCopy::Rendered(rendered),
+        https,
+        date,
+    )
+}
+
+/// [`message_for`] from a digest's [`Copies`]: the same message without rendering the
+/// templates or encoding the MIME body for every member.
+fn message_from_copies(
+    app: &App,
+    digest_id: i64,
+    copies: &Copies,
+    member_id: i64,
+    member: &Recipient,
+    date: SystemTime,
+) -> anyhow::Result<lettre::Message> {
+    let (unsub, https) = unsubscribe_url(&app.config, &app.secret, member_id, &member.email);
+    let copy = copies.copy(&app.templates, member, &unsub)?;
+    compose_for(app, Some(digest_id), member_id, member, copy, https, date)
+}
+
+fn compose_for(
+    app: &App,
+    digest_id: Option<i64>,
+    member_id: i64,
+    member: &Recipient,
+    copy: MemberCopy,
+    https: Option<String>,
+    date: SystemTime,
+) -> anyhow::Result<lettre::Message> {
+    let config = &app.config;
+    let to = Mailbox::new(
+        member.name.clone(),
+        member
+            .email
+            .parse()
+            .with_context(|| format!("member address {:?}", member.email))?,
+    );
+    let domain = config.brief.from.email.domain().to_string();
+    let label = format!(
+        "{}.{member_id}",
+        digest_id.map_or("test".to_string(), |d| d.to_string())
+    );
+    let message_id = format!("{label}.{}@{domain}", app.secret.tag(&label));
+    let envelope = mime::Envelope {
+        to,
+        message_id,
+        unsubscribe_https: https.as_deref(),
+        date,
+    };
+    let mut message = match copy {
+        MemberCopy::Encoded { subject, body } => {
+            mime::compose_mime(&config.brief, &subject, body, &envelope)?
+        }
+        MemberCopy::Rendered(rendered) => mime::compose(&config.brief, &rendered, &envelope)?,
+    };
+    if let Some(dkim) = &app.dkim {
+        message.sign(dkim);
+    }
+    Ok(message)
+}
+
+/// A recorded digest, read back from its row.
+fn read_digest(app: &App, digest_id: i64) -> anyhow::Result<Digest> {
+    let row = app
+        .store()
+        .digest(digest_id)?
+        .with_context(|| format!("digest {digest_id} is missing"))?;
+    serde_json::from_str(&row.content).context("its stored content is unreadable")
+}
+
+/// The web version of a recorded digest (for the archive): no member, no token.
+pub fn web_version(app: &App, digest_id: i64) -> anyhow::Result<Option<String>> {
+    let Some(row) = app.store().digest(digest_id)? else {
+        return Ok(None);
+    };
+    let digest: Digest = serde_json::from_str(&row.content)
+        .with_context(|| format!("digest {digest_id} content is unreadable"))?;
+    let config = &app.config;
+    let brief = brief_info(config, Some(digest_id), digest.created_at);
+    let reader = Recipient {
+        name: None,
+        email: String::new(),
+        sections: Vec::new(),
+    };
+    // The archive copy's unsubscribe link leads to the archive: it must identify no one.
+    let unsubscribe = brief
+        .archive_url
+        .clone()
+        .unwrap_or_else(|| format!("mailto:{}?subject=unsubscribe", config.brief.from.email));
+    let rendered = app.templates.render(
+        &digest,
+        &brief,
+        &reader,
+        &unsubscribe,
+        config.brief.timezone,
+    )?;
+    Ok(Some(rendered.html))
+}
+
+/// How long a claim on a delivery holds without being renewed: long enough for one
+/// message's every attempt, so a claim only runs out for a process that stopped or stalled.
+fn claim_lease(config: &Config) -> chrono::Duration {
+    let attempts = config.delivery.attempts.max(1);
+    let per_message = (config.delivery.timeout + Duration::from_secs(1))
+        .saturating_mul(attempts)
+        .saturating_mul(4);
+    chrono::Duration::from_std(per_message.max(Duration::from_secs(300)))
+        .unwrap_or(chrono::Duration::hours(1))
+}
+
+/// Sends every delivery still owed (this digest's and earlier cycles' leftovers).
+///
+/// The owed deliveries are first claimed in the database, so another process on the same
+/// database (a second `once`, a daemon on another machine) never sends the same one; a
+/// claim whose process died is taken back. Each member is checked right before their
+/// message (an unsubscribe mid-send holds, and so does a claim another process took over),
+/// each acceptance is recorded at once, transient failures are retried with backoff up to
+/// `[delivery] attempts` and then left for the next cycle, permanent ones recorded. What a
+/// stop leaves unsent is given back, owed again.
+pub async fn deliver_pending(
+    app: &Arc<App>,
+    sender: &Arc<Sender>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<DeliveryReport> {
+    let result = deliver_claimed(app, sender, cancel).await;
+    if let Err(e) = app.store().release_claims() {
+        tracing::error!(
+            "giving back unsent deliveries: {e:#}; they are owed again once their claim runs out"
+        );
+    }
+    result
+}
+
+async fn deliver_claimed(
+    app: &Arc<App>,
+    sender: &Arc<Sender>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<DeliveryReport> {
+    let lease = claim_lease(&app.config);
+    let now = Utc::now();
+    let mut pending = app.store().claim_deliveries(now, now + lease)?;
+    let mut report = DeliveryReport::default();
+    // One set of copies per digest: its templates render once per kind of member. A
+    // digest that cannot be read is set aside (its deliveries failed, with why), and the
+    // others go on: one damaged row must not stop every later digest.
+    let mut digests: std::collections::HashMap<i64, Arc<Copies>> = std::collections::HashMap::new();
+    let mut unreadable = std::collections::HashSet::new();
+    for p in &pending {
+        if digests.contains_key(&p.digest_id) || unreadable.contains(&p.digest_id) {
+            continue;
+        }
+        match read_digest(app, p.digest_id) {
+            Ok(digest) => {
+                let brief = brief_info(&app.config, Some(p.digest_id), digest.created_at);
+                let copies = Copies::new(digest, brief, app.config.brief.timezone);
+                digests.insert(p.digest_id, Arc::new(copies));
+            }
+            Err(e) => {
+                let why = format!("{e:#}");
+                tracing::error!(digest = p.digest_id, error = %why, "digest set aside");
+                let set_aside = app
+                    .store()
+                    .set_digest_aside(p.digest_id, &why, Utc::now())?;
+                report.failed += set_aside;
+                report.errors.push(format!(
+                    "digest #{}: {why}; its {set_aside} owed deliveries were set aside (restore the row from a backup to send it)",
+                    p.digest_id
+                ));
+                unreadable.insert(p.digest_id);
+            }
+        }
+    }
+    pending.retain(|p| !unreadable.contains(&p.digest_id));
+    let report = Arc::new(Mutex::new(report));
+    let pace = app
+        .config
+        .delivery
+        .rate_per_second
+        .map(|r| Arc::new(Pace::new(r)));
+    let connections = app.config.delivery.connections;
+    // Each member's send is made only when a connection can take it: 10,000 futures built
+    // up front held ~10 KB each (96 MB). The closure owns what it clones (Arcs), which keeps
+    // the lazily built futures Send.
+    let (app_for, sender_for, cancel_for) = (Arc::clone(app), Arc::clone(sender), cancel.clone());
+    let report_for = Arc::clone(&report);
+    let futures = pending.into_iter().map(move |p| {
+        let app = Arc::clone(&app_for);
+        let sender = Arc::clone(&sender_for);
+        let digest = Arc::clone(&digests[&p.digest_id]);
+        let report = Arc::clone(&report_for);
+        let pace = pace.clone();
+        let cancel = cancel_for.clone();
+        async move {
+            if cancel.is_cancelled() {
+                return;
+            }
+            if let Some(p) = &pace {
+                p.wait().await;
+            }
+            let outcome = deliver_one(&app, &sender, &digest, &p).await;
+            let mut r = report.lock().unwrap_or_else(|e| e.into_inner());
+            match outcome {
+                Delivered::Sent => r.sent += 1,
+                Delivered::Skipped => r.skipped += 1,
+                Delivered::TakenOver => r.taken_over += 1,
+                Delivered::Deferred(e) => {
+                    r.deferred += 1;
+                    if r.errors.len() < 10 {
+                        r.errors
+                            .push(format!("{}: {e} (will retry next cycle)", p.member.email));
+                    }
+                }
+                Delivered::Failed(e) => {
+                    r.failed += 1;
+                    if r.errors.len() < 10 {
+                        r.errors.push(format!("{}: {e}", p.member.email));
+                    }
+                }
+            }
+        }
+    });
+    futures::stream::iter(futures)
+        .buffer_unordered(connections.max(1))
+        .collect::<Vec<()>>()
+        .await;
+    let report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Ok(report)
+}
+
+/// Holds messages to `[delivery] rate_per_second`: one per period, and after a stall (a
+/// slow relay, a retry) no burst to catch up, so the rate is never exceeded.
+struct Pace(tokio::sync::Mutex<tokio::time::Interval>);
+
+impl Pace {
+    fn new(rate_per_second: f64) -> Self {
+        // The config caps the rate; the floor keeps a period tokio accepts whatever it says.
+        let period = Duration::from_secs_f64(1.0 / rate_per_second).max(Duration::from_micros(1));
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self(tokio::sync::Mutex::new(interval))
+    }
+
+    async fn wait(&self) {
+        self.0.lock().await.tick().await;
+    }
+}
+
+enum Delivered {
+    Sent,
+    Skipped,
+    /// Another process claimed it after our lease ran out: it sends it, not us.
+    TakenOver,
+    Deferred(String),
+    Failed(String),
+}
+
+async fn deliver_one(
+    app: &App,
+    sender: &Sender,
+    copies: &Copies,
+    p: &PendingDelivery,
+) -> Delivered {
+    let member = &p.member;
+    let lease_until = Utc::now() + claim_lease(&app.config);
+    match app.store().claim_check(p.digest_id, member.id, lease_until) {
+        Ok(ClaimCheck::Send) => {}
+        Ok(ClaimCheck::MemberLeft) => return Delivered::Skipped,
+        Ok(ClaimCheck::Lost) => {
+            tracing::warn!(member = %member.email, digest = p.digest_id, "another process took this delivery over; not sending it");
+            return Delivered::TakenOver;
+        }
+        Err(e) => return Delivered::Deferred(format!("database: {e:#}")),
+    }
+    let recipient = Recipient {
+        name: member.name.clone(),
+        email: member.email.clone(),
+        sections: member.sections.clone(),
+    };
+    let message = match message_from_copies(
+        app,
+        p.digest_id,
+        copies,
+        member.id,
+        &recipient,
+        SystemTime::now(),
+    ) {
+        Ok(m) => m,
+        Err(e) => {
+            let msg = format!("{e:#}");
+            record(
+                app.store()
+                    .delivery_failed(p.digest_id, member.id, Utc::now(), &msg, true),
+            );
+            return Delivered::Failed(msg);
+        }
+    };
+    let name = format!("digest-{}-member-{}", p.digest_id, member.id);
+    let attempts = app.config.delivery.attempts;
+    let mut backoff = Duration::from_millis(500);
+    for attempt in 1..=attempts {
+        match sender.send(&message, &name).await {
+            Ok(()) => {
+                match app
+                    .store()
+                    .delivery_sent(p.digest_id, member.id, Utc::now())
+                {
+                    Ok(true) => {}
+                    Ok(false) => tracing::error!(
+                        member = %member.email,
+                        digest = p.digest_id,
+                        "sent, but the delivery's claim had passed to another process; it may send it too"
+                    ),
+                    Err(e) => tracing::error!("database: {e:#}"),
+                }
+                return Delivered::Sent;
+            }
+            Err(SendError::Permanent { message, bounce }) => {
+                tracing::warn!(member = %member.email, error = %message, bounce, "delivery refused");
+                let store = app.store();
+                record(store.delivery_failed(p.digest_id, member.id, Utc::now(), &message, true));
+                if bounce {
+                    // A hard bounce suppresses the member; no re-import brings them back.
+                    let reason = format!("hard bounce: {message}");
+                    record(
+                        store
+                            .set_member_status(&member.email, "bounced", &reason, Utc::now())
+                            .map(|_| ()),
+                    );
+                }
+                return Delivered::Failed(message);
+            }
+            Err(SendError::Transient(e)) if attempt == attempts => {
+                tracing::warn!(member = %member.email, error = %e, "delivery deferred to next cycle");
+                record(
+                    app.store()
+                        .delivery_failed(p.digest_id, member.id, Utc::now(), &e, false),
+                );
+                return Delivered::Deferred(e);
+            }
+            Err(SendError::Transient(e)) => {
+                tracing::info!(member = %member.email, error = %e, attempt, "retrying delivery");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+        }
+    }
+    Delivered::Deferred("no attempt made ([delivery] attempts is 0)".into())
+}
+
+/// Mails the "feeds needing attention" list to `[brief] editor`, at most once a day.
+/// Returns whether a mail went out; a failure is logged, never fatal.
+pub(crate) async fn mail_attention(
+    app: &App,
+    sender: &Sender,
+    fetch: &FetchReport,
+    now: DateTime<Utc>,
+) -> bool {
+    let Some(editor) = &app.config.brief.editor else {
+        return false;
+    };
+    let feeds: Vec<&FeedResult> = fetch.attention().collect();
+    if feeds.is_empty() {
+        return false;
+    }
+    let last = app
+        .store()
+        .meta("attention_mailed_at")
+        .ok()
+        .flatten()
+        .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
+        .map(|d| d.with_timezone(&Utc));
+    if last.is_some_and(|l| now - l < chrono::Duration::hours(24)) {
+        return false;
+    }
+    let mut body = format!(
+        "{} feed(s) of {} need attention:\n\n",
+        feeds.len(),
+        app.config.brief.name
+    );
+    for f in &feeds {
+        body.push_str(&format!(
+            "- {} <{}>\n  {}\n",
+            f.name,
+            f.url,
+            f.attention.as_deref().unwrap_or("")
+        ));
+    }
+    body.push_str(
+        "\nFix or remove them in feeds.toml; `feedbrief feeds status` shows every feed.\n",
+    );
+    let message = lettre::Message::builder()
+        .from(app.config.brief.from.clone())
+        .to(editor.clone())
+        .subject(format!(
+            "{}: {} feed(s) need attention",
+            app.config.brief.name,
+            feeds.len()
+        ))
+        .date(SystemTime::now())
+        .body(body);
+    let message = match message {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!("building the attention mail: {e}");
+            return false;
+        }
+    };
+    let name = format!("attention-{}", now.format("%Y%m%dT%H%M%S"));
+    match sender.send(&message, &name).await {
+        Ok(()) => {
+            record(
+                app.store()
+                    .set_meta("attention_mailed_at", &now.to_rfc3339()),
+            );
+            true
+        }
+        Err(e) => {
+            tracing::warn!("mailing the attention report to {editor}: {e}");
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_delivery_pace_never_bursts_after_a_stall() {
+        let pace = Pace::new(10.0);
+        pace.wait().await;
+        // A stall of ten seconds (a slow relay), then as many messages as it lets through
+        // in the next second: tokio's default would fire the hundred missed ticks at once.
+        tokio::time::advance(Duration::from_secs(10)).await;
+        let start = tokio::time::Instant::now();
+        let mut sent = 0;
+        while tokio::time::Instant::now() - start < Duration::from_secs(1) {
+            pace.wait().await;
+            sent += 1;
+        }
+        assert!(sent <= 11, "{sent} messages in one second at 10 a second");
+        // The largest rate the config accepts gives a period tokio takes.
+        Pace::new(crate::config::MAX_RATE_PER_SECOND).wait().await;
+    }
+}
