@@ -117,6 +117,22 @@ impl App {
         }))
     }
 
+    /// Runs `work` with this app on a blocking thread and waits for it: the database
+    /// (SQLite, its lock, the disk), template rendering, CSS inlining, DKIM signing and
+    /// HTML parsing never run on the async workers, so a slow disk or a large render never
+    /// stalls the web endpoints or the SMTP sessions. A panic in `work` comes back as an
+    /// error naming `stage`.
+    pub async fn blocking<T, F>(self: &Arc<Self>, stage: &str, work: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&App) -> anyhow::Result<T> + Send + 'static,
+    {
+        let app = Arc::clone(self);
+        off_async(stage, move || work(&app))
+            .await
+            .map_err(anyhow::Error::msg)?
+    }
+
     /// The database, locked for a short, synchronous use (never held across `.await`).
     pub fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
@@ -136,6 +152,28 @@ pub enum OpenError {
 }
 
 /// Logs a database error that should not stop the cycle.
+/// Runs CPU or blocking work off the async threads. A panic in it comes back as an error
+/// naming the stage and the panic's message, for the caller to report as that item's
+/// failure.
+pub async fn off_async<T: Send + 'static>(
+    stage: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        if !e.is_panic() {
+            return format!("{stage} was cancelled");
+        }
+        let panic = e.into_panic();
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_string());
+        let message = message.lines().next().unwrap_or_default();
+        format!("{stage} failed: feedbrief panicked ({message}); please report it")
+    })
+}
+
 pub(crate) fn record(result: anyhow::Result<()>) {
     if let Err(e) = result {
         tracing::error!("database: {e:#}");

@@ -122,7 +122,10 @@ pub async fn run(
         }
         let app = shared.get();
         let now = opts.clock.now();
-        match due_slot(&app, now) {
+        match app
+            .blocking("finding the due slot", move |app| due_slot(app, now))
+            .await
+        {
             Ok(Some(slot)) => {
                 tracing::info!(slot = %slot.to_rfc3339(), "sending the digest for this slot");
                 match cycle::cycle(&app, now, true, Some(slot), &cancel).await {
@@ -131,7 +134,12 @@ pub async fn run(
                 }
                 // Handled even when it failed part-way: owed deliveries are retried by the
                 // next cycle, and the slot is never sent twice.
-                if let Err(e) = app.store().set_meta(LAST_SLOT, &slot.to_rfc3339()) {
+                let stored = app
+                    .blocking("recording the slot", move |app| {
+                        app.store().set_meta(LAST_SLOT, &slot.to_rfc3339())
+                    })
+                    .await;
+                if let Err(e) = stored {
                     tracing::error!("recording the slot: {e:#}");
                 }
                 next_fetch = tokio::time::Instant::now() + tick;
@@ -142,7 +150,12 @@ pub async fn run(
         }
         if tokio::time::Instant::now() >= next_fetch {
             let started = std::time::Instant::now();
-            match cycle::import_members(&app, now) {
+            match app
+                .blocking("importing members", move |app| {
+                    cycle::import_members(app, now)
+                })
+                .await
+            {
                 Ok(r) if !r.errors.is_empty() => {
                     tracing::warn!(skipped = r.errors.len(), "members file has bad rows")
                 }

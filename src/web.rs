@@ -289,18 +289,24 @@ fn not_found() -> Response {
     )
 }
 
-/// The member a token names, when it is genuine.
-fn member_for(app: &App, token: &str) -> Option<crate::store::Member> {
-    let store = app.store();
-    let id = app.secret.verify(token, |id| {
-        store.member_by_id(id).ok().flatten().map(|m| m.email)
-    })?;
-    store.member_by_id(id).ok().flatten()
+/// The member a token names, when it is genuine (the lookup on a blocking thread).
+async fn member_for(app: &Arc<App>, token: &str) -> Option<crate::store::Member> {
+    let token = token.to_string();
+    app.blocking("looking up a token's member", move |app| {
+        let store = app.store();
+        let id = app.secret.verify(&token, |id| {
+            store.member_by_id(id).ok().flatten().map(|m| m.email)
+        });
+        Ok(id.and_then(|id| store.member_by_id(id).ok().flatten()))
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 async fn unsubscribe_page(State(shared): State<SharedApp>, Path(token): Path<String>) -> Response {
     let app = shared.get();
-    let Some(member) = member_for(&app, &token) else {
+    let Some(member) = member_for(&app, &token).await else {
         return not_found();
     };
     let brief = escape(&app.config.brief.name);
@@ -444,7 +450,7 @@ async fn unsubscribe(
     body: Bytes,
 ) -> Response {
     let app = shared.get();
-    let Some(member) = member_for(&app, &token) else {
+    let Some(member) = member_for(&app, &token).await else {
         return not_found();
     };
     if !is_one_click(&headers, &body) {
@@ -454,7 +460,12 @@ async fn unsubscribe(
             "<h1>Nothing changed</h1><p>This request did not say <code>List-Unsubscribe=One-Click</code>.</p>",
         );
     }
-    let changed = app.store().unsubscribe(member.id, Utc::now());
+    let id = member.id;
+    let changed = app
+        .blocking("unsubscribing", move |app| {
+            app.store().unsubscribe(id, Utc::now())
+        })
+        .await;
     match changed {
         Ok(changed) => {
             if changed {
@@ -483,7 +494,10 @@ async fn unsubscribe(
 
 async fn archive_index(State(shared): State<SharedApp>) -> Response {
     let app = shared.get();
-    let digests = match app.store().digests() {
+    let digests = match app
+        .blocking("listing the archive", |app| app.store().digests())
+        .await
+    {
         Ok(d) => d,
         Err(e) => {
             tracing::error!("archive: {e:#}");
@@ -519,7 +533,13 @@ async fn archive_issue(State(shared): State<SharedApp>, Path(id): Path<String>) 
     let Ok(id) = id.trim_end_matches(".html").parse::<i64>() else {
         return page(StatusCode::NOT_FOUND, "Not found", "<h1>No such issue</h1>");
     };
-    match crate::mail::web_version(&app, id) {
+    // Rendering the templates and inlining the CSS: a blocking thread's work.
+    let html = app
+        .blocking("rendering an archived issue", move |app| {
+            crate::mail::web_version(app, id)
+        })
+        .await;
+    match html {
         Ok(Some(html)) => (
             StatusCode::OK,
             [(header::CACHE_CONTROL, "public, max-age=300")],
@@ -540,7 +560,11 @@ async fn archive_issue(State(shared): State<SharedApp>, Path(id): Path<String>) 
 
 async fn healthz(State(shared): State<SharedApp>) -> Response {
     let app = shared.get();
-    let last = app.store().last_digest().ok().flatten();
+    let last = app
+        .blocking("reading the last digest", |app| app.store().last_digest())
+        .await
+        .ok()
+        .flatten();
     let m = app.metrics.snapshot();
     let body = serde_json::json!({
         "status": "ok",
@@ -567,10 +591,13 @@ async fn metrics(State(shared): State<SharedApp>) -> Response {
             out.push_str(&format!("{name}{labels} {v}\n"));
         }
     };
-    let store_counts = {
-        let store = app.store();
-        (store.feeds_by_state(), store.counts())
-    };
+    let store_counts = app
+        .blocking("counting for the metrics", |app| {
+            let store = app.store();
+            Ok((store.feeds_by_state(), store.counts()))
+        })
+        .await
+        .unwrap_or_else(|e| (Err(anyhow::anyhow!("{e:#}")), Err(e)));
     match store_counts {
         (Ok(feeds), Ok(counts)) => {
             let samples: Vec<(String, f64)> = feeds

@@ -106,7 +106,9 @@ pub async fn cycle(
         no_send: !send,
         ..CycleReport::default()
     };
-    report.members = import_members(app, now)?;
+    report.members = app
+        .blocking("importing members", move |app| import_members(app, now))
+        .await?;
     report.fetch = fetch_all(app, now, true, cancel).await?;
     let sender = if send {
         Some(Arc::new(Sender::new(
@@ -132,18 +134,25 @@ pub async fn cycle(
             report.fetch.pages.errors.extend(more.errors);
             report.fetch.pages.unread = more.unread;
         }
-        next_digest(app, now)?
+        app.blocking("choosing the digest", move |app| next_digest(app, now))
+            .await?
     };
     if let Some(digest) = digest {
+        let (subject, stories) = (digest.lead.title.clone(), digest.stories().count());
         let id = if send {
-            Some(record_digest_for_slot(app, &digest, now, slot)?)
+            Some(
+                app.blocking("recording the digest", move |app| {
+                    record_digest_for_slot(app, &digest, now, slot)
+                })
+                .await?,
+            )
         } else {
             None
         };
         report.digest = DigestOutcome::Built {
             id,
-            subject: digest.lead.title.clone(),
-            stories: digest.stories().count(),
+            subject,
+            stories,
         };
         if let Some(sender) = &sender {
             let more = deliver_pending(app, sender, cancel).await?;

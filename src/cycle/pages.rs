@@ -13,7 +13,7 @@ use crate::config::Articles;
 use crate::cycle::digest::next_digest;
 use crate::cycle::report::PagesReport;
 use crate::parse::{self, ParsedEntry};
-use crate::store::{NewEntry, PageUpdate};
+use crate::store::{NewEntry, PageUpdate, WantedPage};
 use crate::summarize;
 
 /// Most pages one call reads for the chosen stories, per story a digest carries. A page
@@ -41,7 +41,11 @@ pub async fn fetch_story_pages(
         Articles::Off => return Ok(report),
         Articles::Chosen => {}
         Articles::All => {
-            let wanted = app.store().all_wanted_pages()?;
+            let wanted = app
+                .blocking("listing the wanted pages", |app| {
+                    app.store().all_wanted_pages()
+                })
+                .await?;
             read_pages(app, by_turns_of_host(wanted), &mut report).await?;
         }
     }
@@ -49,11 +53,19 @@ pub async fn fetch_story_pages(
     let mut spent = 0;
     // Each turn either stops or reads at least one page of the budget: bounded.
     while !cancel.is_cancelled() {
-        let Some(digest) = next_digest(app, now)? else {
+        // Selection is CPU and database work: on a blocking thread.
+        let chosen = app
+            .blocking("choosing the stories whose pages to read", move |app| {
+                let Some(digest) = next_digest(app, now)? else {
+                    return Ok(None);
+                };
+                let ids: Vec<i64> = digest.stories().map(|s| s.entry_id).collect();
+                app.store().wanted_pages(&ids).map(Some)
+            })
+            .await?;
+        let Some(mut wanted) = chosen else {
             break;
         };
-        let ids: Vec<i64> = digest.stories().map(|s| s.entry_id).collect();
-        let mut wanted = app.store().wanted_pages(&ids)?;
         if wanted.is_empty() {
             break;
         }
@@ -80,8 +92,8 @@ pub async fn fetch_story_pages(
 /// `wanted` reordered so consecutive pages are on different hosts where possible: in
 /// entry order one feed's pages come together, and `per_host` would let only two of the
 /// reads under way proceed (35,000 pages took 253 s instead of about 50).
-fn by_turns_of_host(wanted: Vec<crate::store::WantedPage>) -> Vec<crate::store::WantedPage> {
-    let mut hosts: Vec<(String, std::collections::VecDeque<crate::store::WantedPage>)> = Vec::new();
+fn by_turns_of_host(wanted: Vec<WantedPage>) -> Vec<WantedPage> {
+    let mut hosts: Vec<(String, std::collections::VecDeque<WantedPage>)> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for w in wanted {
         let host = url::Url::parse(&w.url)
@@ -108,7 +120,7 @@ fn by_turns_of_host(wanted: Vec<crate::store::WantedPage>) -> Vec<crate::store::
 /// comes; returns whether one changed what selection ranks on.
 async fn read_pages(
     app: &Arc<App>,
-    wanted: Vec<crate::store::WantedPage>,
+    wanted: Vec<WantedPage>,
     report: &mut PagesReport,
 ) -> anyhow::Result<bool> {
     let futures = wanted.into_iter().map(|w| {
@@ -124,12 +136,15 @@ async fn read_pages(
     while let Some((w, update)) = updates.next().await {
         let update = update.unwrap_or_else(|e| {
             tracing::info!(page = %w.url, feed = %w.feed_url, error = %e, "article page unavailable; feed text used");
-            report.errors.push(e);
+            report.errors.push(e.to_string());
             PageUpdate::default()
         });
         report.read += usize::from(update.from_page);
         reselect |= changes_selection(&w, &update);
-        app.store().set_page(w.id, &update)?;
+        app.blocking("storing what a page told", move |app| {
+            app.store().set_page(w.id, &update)
+        })
+        .await?;
     }
     Ok(reselect)
 }
@@ -137,36 +152,96 @@ async fn read_pages(
 /// Whether what a page told us can change the selection that chose its entry: a new URL
 /// (two stories may now be one), no summary after all (a lower score), or a date where the
 /// feed gave none (another age). Its site name or paywall cannot.
-fn changes_selection(w: &crate::store::WantedPage, update: &PageUpdate) -> bool {
+fn changes_selection(w: &WantedPage, update: &PageUpdate) -> bool {
     update.url.as_deref().is_some_and(|u| u != w.url)
         || !(w.has_summary || update.summary.is_some() || update.description.is_some())
         || (!w.has_date && update.published_at.is_some())
 }
 
-/// Fetches and reads one wanted page; `Err` says why it could not be had, naming its URL.
-async fn read_page(app: &App, w: &crate::store::WantedPage) -> Result<PageUpdate, String> {
+/// Why an article page could not be had (the entry keeps its feed's text).
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// The feed's link is not a URL.
+    #[error("{url}: not a URL ({source})")]
+    BadUrl {
+        /// The link as the feed gave it.
+        url: String,
+        /// Why it does not parse.
+        #[source]
+        source: url::ParseError,
+    },
+    /// Fetching it failed.
+    #[error("{url}: {source}")]
+    Fetch {
+        /// The page.
+        url: String,
+        /// What went wrong.
+        #[source]
+        source: crate::fetch::FetchError,
+    },
+    /// It is not HTML (a PDF, an image).
+    #[error("{url}: not an HTML page ({content_type})")]
+    NotHtml {
+        /// The page.
+        url: String,
+        /// What the server said it is.
+        content_type: String,
+    },
+    /// Reading it failed (the database, or a panic while extracting).
+    #[error("{url}: {source:#}")]
+    Reading {
+        /// The page.
+        url: String,
+        /// What went wrong.
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
+/// Fetches and reads one wanted page.
+async fn read_page(app: &Arc<App>, w: &WantedPage) -> Result<PageUpdate, PageError> {
     // Another feed's entry may have read this article since.
-    if let Ok(Some(facts)) = app.store().page_facts(&w.url) {
+    let known_url = w.url.clone();
+    let known = app
+        .blocking("looking for the page's facts", move |app| {
+            app.store().page_facts(&known_url)
+        })
+        .await;
+    if let Ok(Some(facts)) = known {
         return Ok(page_known(facts));
     }
-    let url = url::Url::parse(&w.url).map_err(|e| format!("{}: {e}", w.url))?;
+    let url = url::Url::parse(&w.url).map_err(|source| PageError::BadUrl {
+        url: w.url.clone(),
+        source,
+    })?;
     let fetched = app
         .fetcher
         .get_page(&url)
         .await
-        .map_err(|e| format!("{url}: {e}"))?;
+        .map_err(|source| PageError::Fetch {
+            url: url.to_string(),
+            source,
+        })?;
     if !fetched.is_html() {
-        return Err(format!(
-            "{url}: not an HTML page ({})",
-            fetched.content_type.as_deref().unwrap_or("no content type")
-        ));
+        return Err(PageError::NotHtml {
+            url: url.to_string(),
+            content_type: fetched
+                .content_type
+                .clone()
+                .unwrap_or_else(|| "no content type".into()),
+        });
     }
     let (html, final_url) = (fetched.text(), fetched.final_url);
     let title = w.title.clone();
     // Extraction is CPU work (and scraper's DOM is not Send): off the async threads.
-    tokio::task::spawn_blocking(move || page_update(&title, &html, &final_url))
-        .await
-        .map_err(|e| format!("{url}: reading the page failed: {e}"))
+    app.blocking("reading the page", move |_| {
+        Ok(page_update(&title, &html, &final_url))
+    })
+    .await
+    .map_err(|source| PageError::Reading {
+        url: url.to_string(),
+        source,
+    })
 }
 
 /// What another entry's reading of the same page told us.

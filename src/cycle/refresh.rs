@@ -15,7 +15,8 @@ use crate::cycle::digest::oldest_selectable;
 use crate::cycle::pages::{apply_page, entry_from_feed, fetch_story_pages, page_known};
 use crate::cycle::report::{FeedOutcome, FeedResult, FetchReport};
 use crate::fetch::{FetchError, Outcome};
-use crate::parse::{self, ParsedEntry};
+use crate::parse;
+use crate::store::{FeedState, FetchRecord, NewEntry};
 
 /// When to fetch a feed again after a fetch at `now`.
 ///
@@ -81,7 +82,11 @@ pub async fn fetch_all_with_progress(
         .iter()
         .map(|f| (f.url.to_string(), f.name.clone()))
         .collect();
-    let states = app.store().sync_feeds(&pairs)?;
+    let states = app
+        .blocking("listing the feeds", move |app| {
+            app.store().sync_feeds(&pairs)
+        })
+        .await?;
     let attention_after = attention_after(&app.config);
     // The futures are built eagerly: a lazily mapping closure that borrows `app` would
     // make this future non-Send (rustc's higher-ranked lifetime limitation).
@@ -98,7 +103,14 @@ pub async fn fetch_all_with_progress(
                     fetch_one(&app, &state, now, force).await
                 };
                 // Read back what the fetch recorded, to say whether the feed needs attention.
-                let after = app.store().feed_state(&state.url).ok().flatten();
+                let url = state.url.clone();
+                let after = app
+                    .blocking("reading the feed's state", move |app| {
+                        app.store().feed_state(&url)
+                    })
+                    .await
+                    .ok()
+                    .flatten();
                 let attention = after.and_then(|s| s.attention(now, attention_after));
                 let result = FeedResult {
                     name: state.name.clone(),
@@ -138,9 +150,11 @@ pub async fn fetch_all_with_progress(
     Ok(report)
 }
 
+/// One feed: its schedule checked, the document fetched (the async part), then read and
+/// stored on a blocking thread ([`read_feed`]).
 async fn fetch_one(
     app: &Arc<App>,
-    state: &crate::store::FeedState,
+    state: &FeedState,
     now: DateTime<Utc>,
     force: bool,
 ) -> (FeedOutcome, Option<String>) {
@@ -161,109 +175,166 @@ async fn fetch_one(
     if !force && state.next_fetch_at.is_some_and(|t| t > now) {
         return (FeedOutcome::NotDue, None);
     }
-    let interval = app.config.fetch.interval;
-    let failures = u32::try_from(state.error_count)
-        .unwrap_or(u32::MAX)
-        .saturating_add(1);
-    let failed = |msg: String, retry_after: Option<Duration>, disabled: Option<&str>| {
-        let next = next_fetch_at(now, interval, None, None, failures, retry_after);
-        record(
-            app.store().record_fetch(
-                state.id,
-                now,
-                &crate::store::FetchRecord {
-                    error: Some(&msg),
-                    next_fetch_at: Some(next),
-                    not_before: retry_after
-                        .and_then(|d| chrono::Duration::from_std(d).ok())
-                        .map(|d| now + d),
-                    disabled,
-                    ..Default::default()
-                },
-            ),
-        );
-        (FeedOutcome::Failed(msg), None)
-    };
     let location = state.fetch_url.as_deref().unwrap_or(&state.url);
-    let Ok(url) = url::Url::parse(location) else {
-        return failed(
-            format!("stored URL {location:?} does not parse"),
-            None,
-            None,
-        );
+    let result = match url::Url::parse(location) {
+        Err(_) => Err(Failure::new(format!(
+            "stored URL {location:?} does not parse"
+        ))),
+        Ok(url) => fetch_document(app, &url, state).await,
     };
-    let result = match app.fetcher.get(&url, &state.validators).await {
+    let (state, for_failure) = (state.clone(), state.clone());
+    let done = app
+        .blocking("reading the feed", move |app| {
+            Ok(match result {
+                Ok(Outcome::NotModified) => {
+                    let next = next_fetch_at(now, app.config.fetch.interval, None, None, 0, None);
+                    record(app.store().record_fetch(
+                        state.id,
+                        now,
+                        &FetchRecord {
+                            next_fetch_at: Some(next),
+                            ..Default::default()
+                        },
+                    ));
+                    (FeedOutcome::NotModified, None)
+                }
+                Ok(Outcome::Fetched(fetched)) => read_feed(app, &state, *fetched, now),
+                Err(failure) => record_failure(app, &state, now, failure),
+            })
+        })
+        .await;
+    match done {
+        Ok(done) => done,
+        // A panic while reading is this feed's failure: its validators are not advanced,
+        // so the same document is fetched and read again next time instead of its posts
+        // being lost.
+        Err(e) => {
+            let why = format!("{e:#}");
+            let recorded = app
+                .blocking("recording the feed's failure", move |app| {
+                    Ok(record_failure(app, &for_failure, now, Failure::new(why)))
+                })
+                .await;
+            recorded.unwrap_or_else(|e| (FeedOutcome::Failed(format!("{e:#}")), None))
+        }
+    }
+}
+
+/// A failed fetch, as it is recorded: why, and a `Retry-After` or a reason to stop.
+struct Failure {
+    why: String,
+    retry_after: Option<Duration>,
+    disabled: Option<String>,
+}
+
+impl Failure {
+    fn new(why: String) -> Self {
+        Self {
+            why,
+            retry_after: None,
+            disabled: None,
+        }
+    }
+}
+
+/// Fetches the feed document, waiting out a short `Retry-After` once.
+async fn fetch_document(app: &App, url: &url::Url, state: &FeedState) -> Result<Outcome, Failure> {
+    let result = match app.fetcher.get(url, &state.validators).await {
         // A short Retry-After is worth waiting for within the cycle; a long one is not.
         Err(FetchError::RateLimited {
             retry_after: Some(d),
             ..
         }) if d <= Duration::from_secs(5) => {
             tokio::time::sleep(d).await;
-            app.fetcher.get(&url, &state.validators).await
+            app.fetcher.get(url, &state.validators).await
         }
         other => other,
     };
-    let fetched = match result {
-        Ok(Outcome::NotModified) => {
-            let next = next_fetch_at(now, interval, None, None, 0, None);
-            record(app.store().record_fetch(
-                state.id,
-                now,
-                &crate::store::FetchRecord {
-                    next_fetch_at: Some(next),
-                    ..Default::default()
-                },
-            ));
-            return (FeedOutcome::NotModified, None);
+    result.map_err(|e| {
+        tracing::warn!(feed = %state.url, error = %e, "fetch failed");
+        let why = e.to_string();
+        match e {
+            FetchError::RateLimited { retry_after, .. } => Failure {
+                why,
+                retry_after: Some(retry_after.unwrap_or(Duration::from_secs(3600))),
+                disabled: None,
+            },
+            FetchError::Gone => Failure {
+                why,
+                retry_after: None,
+                disabled: Some(format!(
+                    "HTTP 410 Gone on {}",
+                    Utc::now().format("%Y-%m-%d")
+                )),
+            },
+            _ => Failure::new(why),
         }
-        Ok(Outcome::Fetched(f)) => *f,
-        Err(e) => {
-            tracing::warn!(feed = %state.url, error = %e, "fetch failed");
-            return match e {
-                FetchError::RateLimited { retry_after, .. } => failed(
-                    e.to_string(),
-                    Some(retry_after.unwrap_or(Duration::from_secs(3600))),
-                    None,
-                ),
-                FetchError::Gone => failed(
-                    e.to_string(),
-                    None,
-                    Some(&format!("HTTP 410 Gone on {}", now.format("%Y-%m-%d"))),
-                ),
-                other => failed(other.to_string(), None, None),
-            };
-        }
-    };
+    })
+}
+
+/// Records a failed fetch (the validators stay as they were) and reports it.
+fn record_failure(
+    app: &App,
+    state: &FeedState,
+    now: DateTime<Utc>,
+    failure: Failure,
+) -> (FeedOutcome, Option<String>) {
+    let failures = u32::try_from(state.error_count)
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
+    let next = next_fetch_at(
+        now,
+        app.config.fetch.interval,
+        None,
+        None,
+        failures,
+        failure.retry_after,
+    );
+    record(
+        app.store().record_fetch(
+            state.id,
+            now,
+            &FetchRecord {
+                error: Some(&failure.why),
+                next_fetch_at: Some(next),
+                not_before: failure
+                    .retry_after
+                    .and_then(|d| chrono::Duration::from_std(d).ok())
+                    .map(|d| now + d),
+                disabled: failure.disabled.as_deref(),
+                ..Default::default()
+            },
+        ),
+    );
+    (FeedOutcome::Failed(failure.why), None)
+}
+
+/// Reads a fetched feed document and stores its new entries with their feed's text, then
+/// the feed's new validators. Blocking work: parsing, summarizing, the database.
+fn read_feed(
+    app: &App,
+    state: &FeedState,
+    fetched: crate::fetch::Fetched,
+    now: DateTime<Utc>,
+) -> (FeedOutcome, Option<String>) {
     let moved_to = fetched.moved_to.as_ref().map(|u| u.to_string());
     if let Some(to) = &moved_to {
         tracing::warn!(feed = %state.url, moved_to = %to, "feed moved permanently; update feeds.toml");
     }
-    let feed_url = fetched.final_url.clone();
-    let body = fetched.body;
-    let parsed = match off_async("parsing the feed", move || {
-        parse::parse_feed(&body, &feed_url)
-    })
-    .await
-    {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => return failed(e.to_string(), None, None),
-        Err(e) => return failed(e, None, None),
+    let parsed = match parse::parse_feed(&fetched.body, &fetched.final_url) {
+        Ok(p) => p,
+        Err(e) => return record_failure(app, state, now, Failure::new(e.to_string())),
     };
     let total = parsed.entries.len();
+    let store = app.store();
     let known = {
         let keys: Vec<&str> = parsed.entries.iter().map(|e| e.key.as_str()).collect();
-        match app.store().known_keys(state.id, &keys) {
+        match store.known_keys(state.id, &keys) {
             Ok(k) => k,
             Err(e) => return (FeedOutcome::Failed(format!("database: {e:#}")), moved_to),
         }
     };
-    let fresh: Vec<ParsedEntry> = parsed
-        .entries
-        .into_iter()
-        .zip(known)
-        .filter(|(_, known)| !known)
-        .map(|(e, _)| e)
-        .collect();
+    drop(store);
     // New entries are stored at once with their feed's text. Their article pages wait
     // until they contend for a digest ([`fetch_story_pages`]): a page is read for the
     // dozen stories a digest carries, not for every post of every feed.
@@ -272,23 +343,17 @@ async fn fetch_one(
         Err(e) => return (FeedOutcome::Failed(format!("database: {e:#}")), moved_to),
     };
     let articles = app.config.fetch.articles;
-    let new_entries = off_async("summarizing the feed's entries", move || {
-        fresh
-            .into_iter()
-            .map(|e| {
-                // A post older than any digest can carry never contends.
-                let selectable = e.published.is_none_or(|p| p >= oldest);
-                entry_from_feed(e, articles != Articles::Off && selectable)
-            })
-            .collect::<Vec<_>>()
-    })
-    .await;
-    // A panic is this feed's failure: its validators are not advanced, so the same
-    // document is fetched and read again next time instead of its posts being lost.
-    let mut new_entries = match new_entries {
-        Ok(entries) => entries,
-        Err(e) => return failed(e, None, None),
-    };
+    let mut new_entries: Vec<NewEntry> = parsed
+        .entries
+        .into_iter()
+        .zip(known)
+        .filter(|(_, known)| !known)
+        .map(|(e, _)| {
+            // A post older than any digest can carry never contends.
+            let selectable = e.published.is_none_or(|p| p >= oldest);
+            entry_from_feed(e, articles != Articles::Off && selectable)
+        })
+        .collect();
     let store = app.store();
     // Another feed's entry may already have read this article's page.
     for e in new_entries.iter_mut().filter(|e| e.page_wanted) {
@@ -305,11 +370,18 @@ async fn fetch_one(
     let ttl = parsed
         .ttl_minutes
         .map(|m| Duration::from_secs(u64::from(m) * 60));
-    let next = next_fetch_at(now, interval, ttl, fetched.max_age, 0, None);
+    let next = next_fetch_at(
+        now,
+        app.config.fetch.interval,
+        ttl,
+        fetched.max_age,
+        0,
+        None,
+    );
     record(store.record_fetch(
         state.id,
         now,
-        &crate::store::FetchRecord {
+        &FetchRecord {
             validators: Some(&fetched.validators),
             title: parsed.title.as_deref(),
             next_fetch_at: Some(next),
@@ -328,29 +400,6 @@ async fn fetch_one(
         },
         moved_to,
     )
-}
-
-/// Runs CPU work off the async threads. A panic in it comes back as an error naming the
-/// stage and the panic's message, for the caller to report as that item's failure.
-pub(crate) async fn off_async<T: Send + 'static>(
-    stage: &str,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, String> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| {
-        if !e.is_panic() {
-            return format!("{stage} was cancelled");
-        }
-        let panic = e.into_panic();
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "no message".to_string());
-        let message = message.lines().next().unwrap_or_default();
-        format!(
-            "{stage} failed: feedbrief panicked ({message}); please report it with this feed's URL"
-        )
-    })
 }
 
 #[cfg(test)]

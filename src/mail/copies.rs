@@ -211,7 +211,7 @@ impl Copies {
         if !fillable(&member.email) || !fillable(unsubscribe_url) || !name.is_none_or(fillable) {
             return direct().map(Lookup::Direct);
         }
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.verified == Some(false) {
             drop(state);
             return direct().map(Lookup::Direct);
@@ -228,58 +228,65 @@ impl Copies {
             email: shape(&member.email, EMAIL_MARK),
             unsubscribe: shape(unsubscribe_url, UNSUBSCRIBE_MARK),
         };
-        let mut k = key(state.name_shown);
-        if !state.shared.contains_key(&k) {
-            let placeholders = Recipient {
-                name: name.map(|n| shape(n, NAME_MARK)),
-                email: k.email.clone(),
-                sections: member.sections.clone(),
-            };
-            let rendered = templates.render(
-                &self.digest,
-                &self.brief,
-                &placeholders,
-                &k.unsubscribe,
-                self.tz,
-            )?;
-            if [&rendered.subject, &rendered.html, &rendered.text]
-                .iter()
-                .any(|s| s.contains(NAME_MARK))
-                && !state.name_shown
-            {
-                state.name_shown = true;
-                k = key(true);
-            }
-            let name_shown = state.name_shown;
-            let k = key(name_shown);
-            let count = |v: &str| v.chars().filter(|c| !c.is_whitespace()).count();
-            let lens = [
-                count(&k.email),
-                k.name.as_deref().map_or(0, count),
-                count(&k.unsubscribe),
-            ];
-            let shared = Shared {
-                rendered,
-                lens,
-                body: OnceLock::new(),
-            };
-            // Each kind's first copy is compared with a direct rendering: a template may
-            // branch on a member's values (their sections, the length of their name), so
-            // one kind rendering right says nothing of the next.
+        let name_shown = state.name_shown;
+        let k = key(name_shown);
+        if let Some(shared) = state.shared.get(&k) {
+            let shared = Arc::clone(shared);
+            drop(state);
             let values = values(&k, member, unsubscribe_url);
-            let expected = direct()?;
-            if expected != fill(&shared.rendered, &values) {
+            return Ok(Lookup::Shared { shared, values });
+        }
+        // A new kind of member: rendered and checked outside the lock (milliseconds of
+        // templates and CSS inlining), so the other copies go on meanwhile.
+        drop(state);
+        let placeholders = Recipient {
+            name: name.map(|n| shape(n, NAME_MARK)),
+            email: k.email.clone(),
+            sections: member.sections.clone(),
+        };
+        let rendered = templates.render(
+            &self.digest,
+            &self.brief,
+            &placeholders,
+            &k.unsubscribe,
+            self.tz,
+        )?;
+        let shows_name = [&rendered.subject, &rendered.html, &rendered.text]
+            .iter()
+            .any(|s| s.contains(NAME_MARK));
+        let k = key(name_shown || shows_name);
+        let count = |v: &str| v.chars().filter(|c| !c.is_whitespace()).count();
+        let lens = [
+            count(&k.email),
+            k.name.as_deref().map_or(0, count),
+            count(&k.unsubscribe),
+        ];
+        let shared = Shared {
+            rendered,
+            lens,
+            body: OnceLock::new(),
+        };
+        // Each kind's first copy is compared with a direct rendering: a template may
+        // branch on a member's values (their sections, the length of their name), so one
+        // kind rendering right says nothing of the next.
+        let values = values(&k, member, unsubscribe_url);
+        let expected = direct()?;
+        let same = expected == fill(&shared.rendered, &values);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.name_shown |= shows_name;
+        if !same || state.verified == Some(false) {
+            if !same {
                 state.verified = Some(false);
                 tracing::warn!(
                     "the templates transform a member's values; rendering each copy in full (slower)"
                 );
-                return Ok(Lookup::Direct(expected));
             }
-            state.verified = Some(true);
-            state.shared.insert(k.clone(), Arc::new(shared));
+            return Ok(Lookup::Direct(expected));
         }
-        let shared = Arc::clone(&state.shared[&k]);
-        let values = values(&k, member, unsubscribe_url);
+        state.verified = Some(true);
+        // Another thread may have made the same kind meanwhile: one copy is kept.
+        let shared = Arc::clone(state.shared.entry(k).or_insert_with(|| Arc::new(shared)));
+        drop(state);
         Ok(Lookup::Shared { shared, values })
     }
 }

@@ -215,7 +215,12 @@ pub async fn deliver_pending(
     cancel: &CancellationToken,
 ) -> anyhow::Result<DeliveryReport> {
     let result = deliver_claimed(app, sender, cancel).await;
-    if let Err(e) = app.store().release_claims() {
+    let released = app
+        .blocking("giving back unsent deliveries", |app| {
+            app.store().release_claims()
+        })
+        .await;
+    if let Err(e) = released {
         tracing::error!(
             "giving back unsent deliveries: {e:#}; they are owed again once their claim runs out"
         );
@@ -223,18 +228,20 @@ pub async fn deliver_pending(
     result
 }
 
-async fn deliver_claimed(
-    app: &Arc<App>,
-    sender: &Arc<Sender>,
-    cancel: &CancellationToken,
-) -> anyhow::Result<DeliveryReport> {
-    let lease = claim_lease(&app.config);
+/// The claimed deliveries, with the copies of each digest they are for. A digest that
+/// cannot be read is set aside (its deliveries failed, with why), and the others go on:
+/// one damaged row must not stop every later digest.
+type Claimed = (
+    Vec<PendingDelivery>,
+    std::collections::HashMap<i64, Arc<Copies>>,
+    DeliveryReport,
+);
+
+fn claim_and_read(app: &App, lease: chrono::Duration) -> anyhow::Result<Claimed> {
     let now = Utc::now();
     let mut pending = app.store().claim_deliveries(now, now + lease)?;
     let mut report = DeliveryReport::default();
-    // One set of copies per digest: its templates render once per kind of member. A
-    // digest that cannot be read is set aside (its deliveries failed, with why), and the
-    // others go on: one damaged row must not stop every later digest.
+    // One set of copies per digest: its templates render once per kind of member.
     let mut digests: std::collections::HashMap<i64, Arc<Copies>> = std::collections::HashMap::new();
     let mut unreadable = std::collections::HashSet::new();
     for p in &pending {
@@ -263,6 +270,20 @@ async fn deliver_claimed(
         }
     }
     pending.retain(|p| !unreadable.contains(&p.digest_id));
+    Ok((pending, digests, report))
+}
+
+async fn deliver_claimed(
+    app: &Arc<App>,
+    sender: &Arc<Sender>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<DeliveryReport> {
+    let lease = claim_lease(&app.config);
+    let (pending, digests, report) = app
+        .blocking("claiming the owed deliveries", move |app| {
+            claim_and_read(app, lease)
+        })
+        .await?;
     let report = Arc::new(Mutex::new(report));
     let pace = app
         .config
@@ -346,29 +367,37 @@ enum Delivered {
     Failed(String),
 }
 
-async fn deliver_one(
+/// What preparing one delivery gave: the message to send, or the delivery's end.
+enum Prepared {
+    Send(lettre::Message),
+    Done(Delivered),
+}
+
+/// Right before a member's message: their claim checked (and renewed), then the message
+/// built from the digest's copies, composed and signed. Blocking work (the database,
+/// rendering a new kind of member, DKIM's RSA): run on a blocking thread.
+fn prepare(
     app: &App,
-    sender: &Sender,
     copies: &Copies,
     p: &PendingDelivery,
-) -> Delivered {
+    lease_until: DateTime<Utc>,
+) -> Prepared {
     let member = &p.member;
-    let lease_until = Utc::now() + claim_lease(&app.config);
     match app.store().claim_check(p.digest_id, member.id, lease_until) {
         Ok(ClaimCheck::Send) => {}
-        Ok(ClaimCheck::MemberLeft) => return Delivered::Skipped,
+        Ok(ClaimCheck::MemberLeft) => return Prepared::Done(Delivered::Skipped),
         Ok(ClaimCheck::Lost) => {
             tracing::warn!(member = %member.email, digest = p.digest_id, "another process took this delivery over; not sending it");
-            return Delivered::TakenOver;
+            return Prepared::Done(Delivered::TakenOver);
         }
-        Err(e) => return Delivered::Deferred(format!("database: {e:#}")),
+        Err(e) => return Prepared::Done(Delivered::Deferred(format!("database: {e:#}"))),
     }
     let recipient = Recipient {
         name: member.name.clone(),
         email: member.email.clone(),
         sections: member.sections.clone(),
     };
-    let message = match message_from_copies(
+    match message_from_copies(
         app,
         p.digest_id,
         copies,
@@ -376,58 +405,97 @@ async fn deliver_one(
         &recipient,
         SystemTime::now(),
     ) {
-        Ok(m) => m,
+        Ok(m) => Prepared::Send(m),
         Err(e) => {
             let msg = format!("{e:#}");
             record(
                 app.store()
                     .delivery_failed(p.digest_id, member.id, Utc::now(), &msg, true),
             );
-            return Delivered::Failed(msg);
+            Prepared::Done(Delivered::Failed(msg))
         }
+    }
+}
+
+/// What a send attempt ended in, to record.
+enum Outcome {
+    Sent,
+    Refused { message: String, bounce: bool },
+    Deferred(String),
+}
+
+/// Records a delivery's outcome (a blocking thread's work): sent, refused (a hard bounce
+/// suppresses the member), or deferred to the next cycle.
+fn record_outcome(app: &App, p: &PendingDelivery, outcome: &Outcome) {
+    let member = &p.member;
+    let store = app.store();
+    match outcome {
+        Outcome::Sent => match store.delivery_sent(p.digest_id, member.id, Utc::now()) {
+            Ok(true) => {}
+            Ok(false) => tracing::error!(
+                member = %member.email,
+                digest = p.digest_id,
+                "sent, but the delivery's claim had passed to another process; it may send it too"
+            ),
+            Err(e) => tracing::error!("database: {e:#}"),
+        },
+        Outcome::Refused { message, bounce } => {
+            record(store.delivery_failed(p.digest_id, member.id, Utc::now(), message, true));
+            if *bounce {
+                // A hard bounce suppresses the member; no re-import brings them back.
+                let reason = format!("hard bounce: {message}");
+                record(
+                    store
+                        .set_member_status(&member.email, "bounced", &reason, Utc::now())
+                        .map(|_| ()),
+                );
+            }
+        }
+        Outcome::Deferred(e) => {
+            record(store.delivery_failed(p.digest_id, member.id, Utc::now(), e, false));
+        }
+    }
+}
+
+async fn deliver_one(
+    app: &Arc<App>,
+    sender: &Sender,
+    copies: &Arc<Copies>,
+    p: &PendingDelivery,
+) -> Delivered {
+    let lease_until = Utc::now() + claim_lease(&app.config);
+    let (for_prepare, copies) = (p.clone(), Arc::clone(copies));
+    let message = match app
+        .blocking("preparing a message", move |app| {
+            Ok(prepare(app, &copies, &for_prepare, lease_until))
+        })
+        .await
+    {
+        Ok(Prepared::Send(m)) => m,
+        Ok(Prepared::Done(done)) => return done,
+        Err(e) => return Delivered::Deferred(format!("{e:#}")),
     };
+    let member = &p.member;
     let name = format!("digest-{}-member-{}", p.digest_id, member.id);
     let attempts = app.config.delivery.attempts;
     let mut backoff = Duration::from_millis(500);
-    for attempt in 1..=attempts {
+    let mut attempt = 0;
+    let (outcome, delivered) = loop {
+        attempt += 1;
+        if attempt > attempts {
+            let why = "no attempt made ([delivery] attempts is 0)".to_string();
+            break (Outcome::Deferred(why.clone()), Delivered::Deferred(why));
+        }
         match sender.send(&message, &name).await {
-            Ok(()) => {
-                match app
-                    .store()
-                    .delivery_sent(p.digest_id, member.id, Utc::now())
-                {
-                    Ok(true) => {}
-                    Ok(false) => tracing::error!(
-                        member = %member.email,
-                        digest = p.digest_id,
-                        "sent, but the delivery's claim had passed to another process; it may send it too"
-                    ),
-                    Err(e) => tracing::error!("database: {e:#}"),
-                }
-                return Delivered::Sent;
-            }
+            Ok(()) => break (Outcome::Sent, Delivered::Sent),
             Err(SendError::Permanent { message, bounce }) => {
                 tracing::warn!(member = %member.email, error = %message, bounce, "delivery refused");
-                let store = app.store();
-                record(store.delivery_failed(p.digest_id, member.id, Utc::now(), &message, true));
-                if bounce {
-                    // A hard bounce suppresses the member; no re-import brings them back.
-                    let reason = format!("hard bounce: {message}");
-                    record(
-                        store
-                            .set_member_status(&member.email, "bounced", &reason, Utc::now())
-                            .map(|_| ()),
-                    );
-                }
-                return Delivered::Failed(message);
+                let delivered = Delivered::Failed(message.clone());
+                break (Outcome::Refused { message, bounce }, delivered);
             }
             Err(SendError::Transient(e)) if attempt == attempts => {
                 tracing::warn!(member = %member.email, error = %e, "delivery deferred to next cycle");
-                record(
-                    app.store()
-                        .delivery_failed(p.digest_id, member.id, Utc::now(), &e, false),
-                );
-                return Delivered::Deferred(e);
+                break (Outcome::Deferred(e.clone()), Delivered::Deferred(e));
             }
             Err(SendError::Transient(e)) => {
                 tracing::info!(member = %member.email, error = %e, attempt, "retrying delivery");
@@ -435,14 +503,24 @@ async fn deliver_one(
                 backoff *= 2;
             }
         }
+    };
+    let p = p.clone();
+    if let Err(e) = app
+        .blocking("recording a delivery", move |app| {
+            record_outcome(app, &p, &outcome);
+            Ok(())
+        })
+        .await
+    {
+        tracing::error!("{e:#}");
     }
-    Delivered::Deferred("no attempt made ([delivery] attempts is 0)".into())
+    delivered
 }
 
 /// Mails the "feeds needing attention" list to `[brief] editor`, at most once a day.
 /// Returns whether a mail went out; a failure is logged, never fatal.
 pub(crate) async fn mail_attention(
-    app: &App,
+    app: &Arc<App>,
     sender: &Sender,
     fetch: &FetchReport,
     now: DateTime<Utc>,
@@ -455,8 +533,10 @@ pub(crate) async fn mail_attention(
         return false;
     }
     let last = app
-        .store()
-        .meta("attention_mailed_at")
+        .blocking("reading when the editor was last mailed", |app| {
+            app.store().meta("attention_mailed_at")
+        })
+        .await
         .ok()
         .flatten()
         .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
@@ -500,10 +580,13 @@ pub(crate) async fn mail_attention(
     let name = format!("attention-{}", now.format("%Y%m%dT%H%M%S"));
     match sender.send(&message, &name).await {
         Ok(()) => {
-            record(
-                app.store()
-                    .set_meta("attention_mailed_at", &now.to_rfc3339()),
-            );
+            let stored = app
+                .blocking("recording the editor's mail", move |app| {
+                    app.store()
+                        .set_meta("attention_mailed_at", &now.to_rfc3339())
+                })
+                .await;
+            record(stored);
             true
         }
         Err(e) => {

@@ -293,3 +293,59 @@ async fn an_entry_stored_between_choosing_and_recording_a_digest_is_not_skipped(
         "the late story is a candidate"
     );
 }
+
+/// A slow disk (the database held by another thread for as long as the test likes) must
+/// not stall the web endpoints: the requests that need the database wait on blocking
+/// threads, and one that does not is answered meanwhile, even with one async worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_held_database_never_stalls_the_web_endpoints() {
+    let env = open(
+        &config_text("http://127.0.0.1:9", "transport = \"outbox\"", ""),
+        "",
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind web");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(feedbrief::web::serve(
+        Arc::clone(&env.app),
+        listener,
+        CancellationToken::new(),
+    ));
+    feedbrief::fetch::install_crypto_provider();
+    let client = reqwest::Client::new();
+    // Another thread holds the database until told to let go (at most 20 s).
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (held, is_held) = std::sync::mpsc::channel::<()>();
+    let app = Arc::clone(&env.app);
+    let holder = std::thread::spawn(move || {
+        let _store = app.store();
+        held.send(()).expect("held");
+        let _ = released.recv_timeout(Duration::from_secs(20));
+    });
+    is_held.recv().expect("the database is held");
+    // Requests that need the database, each waiting for it.
+    let waiting: Vec<_> = ["/healthz", "/metrics", "/archive", "/unsubscribe/1.00"]
+        .iter()
+        .map(|path| tokio::spawn(client.get(format!("{base}{path}")).send()))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // One that does not is answered while the database is still held.
+    let answered = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.get(format!("{base}/archive/not-a-number")).send(),
+    )
+    .await;
+    let _ = release.send(());
+    holder.join().expect("holder");
+    let answered = answered.expect("the web endpoints stalled behind the database");
+    assert_eq!(answered.expect("response").status(), 404);
+    for w in waiting {
+        let r = w.await.expect("task").expect("response");
+        assert!(
+            r.status().is_success() || r.status() == 404,
+            "{}",
+            r.status()
+        );
+    }
+}
