@@ -213,7 +213,7 @@ pub struct Fetcher {
     pages: reqwest::Client,
     allow_private: bool,
     global: Arc<Semaphore>,
-    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    hosts: HostLimits,
     per_host: usize,
     max_body: u64,
     timeout: Duration,
@@ -335,15 +335,10 @@ impl Fetcher {
         validators: &Validators,
     ) -> Result<Outcome, FetchError> {
         let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-        let host_limit = {
-            let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-            hosts
-                .entry(host)
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
-                .clone()
-        };
-        // Per-host first, so a slow host's queue does not hold global permits.
-        let _host_permit = host_limit.acquire_owned().await;
+        let host_limit = HostLimit::claim(&self.hosts, host, self.per_host);
+        // Per-host first, so a slow host's queue does not hold global permits. The permit
+        // borrows `host_limit`, so it is released before the limit's entry is pruned.
+        let _host_permit = host_limit.limit.acquire().await;
         let _permit = self.global.acquire().await;
 
         // Redirects are followed here rather than by reqwest, to learn whether every hop
@@ -552,6 +547,52 @@ impl Fetcher {
             format!("{host}: {inner}")
         };
         FetchError::Network(msg)
+    }
+}
+
+/// The per-host limits of the hosts with requests in flight or waiting, by host name.
+type HostLimits = Arc<Mutex<HashMap<String, Arc<Semaphore>>>>;
+
+/// One request's hold on its host's limit. While any request holds one, the host's entry
+/// stays in the map and every request to the host shares its semaphore; the last to let go
+/// removes the entry, so a daemon that meets a new page host every few minutes for months
+/// keeps only the hosts it is talking to now.
+struct HostLimit {
+    hosts: HostLimits,
+    host: String,
+    limit: Arc<Semaphore>,
+}
+
+impl HostLimit {
+    /// Takes a hold on `host`'s limit, creating it with `per_host` permits if none is held.
+    fn claim(hosts: &HostLimits, host: String, per_host: usize) -> Self {
+        let limit = {
+            // Held for a map lookup only, never across an await.
+            let mut map = hosts.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(host.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(per_host)))
+                .clone()
+        };
+        Self {
+            hosts: hosts.clone(),
+            host,
+            limit,
+        }
+    }
+}
+
+impl Drop for HostLimit {
+    fn drop(&mut self) {
+        let mut map = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        // Two references (the map's and ours) mean no other request holds or awaits this
+        // limit; any other request takes its clone under this same lock, so none can be
+        // claiming it now. A cancelled request prunes here too.
+        if map
+            .get(&self.host)
+            .is_some_and(|l| Arc::ptr_eq(l, &self.limit) && Arc::strong_count(l) == 2)
+        {
+            map.remove(&self.host);
+        }
     }
 }
 
@@ -839,6 +880,129 @@ mod tests {
             .await
             .expect_err("closed port");
         assert!(matches!(err, FetchError::Network(_)), "{err:?}");
+    }
+
+    /// `[fetch]` settings from an otherwise empty config.
+    fn settings() -> FetchSettings {
+        crate::config::parse(
+            "[brief]\nname = \"x\"\nfrom = \"x@example.org\"\n",
+            std::path::Path::new("feeds.toml"),
+            |_| None,
+        )
+        .expect("config")
+        .fetch
+    }
+
+    /// Requests in flight at a test server, per `Host` header, and the most seen at once.
+    #[derive(Default)]
+    struct InFlight {
+        now: HashMap<String, usize>,
+        most: HashMap<String, usize>,
+    }
+
+    /// An HTML server on loopback that holds every request until `release` turns true,
+    /// counting the requests in flight per host. Returns its address.
+    async fn spawn_holding_server(
+        in_flight: Arc<Mutex<InFlight>>,
+        release: tokio::sync::watch::Receiver<bool>,
+    ) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = axum::Router::new().route(
+            "/page",
+            axum::routing::get(move |headers: axum::http::HeaderMap| {
+                let in_flight = in_flight.clone();
+                let mut release = release.clone();
+                async move {
+                    let host = headers
+                        .get(axum::http::header::HOST)
+                        .and_then(|h| h.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    {
+                        let mut f = in_flight.lock().expect("lock");
+                        let now = f.now.entry(host.clone()).or_default();
+                        *now += 1;
+                        let now = *now;
+                        let most = f.most.entry(host.clone()).or_default();
+                        *most = (*most).max(now);
+                    }
+                    // Bounded: a test that forgets to release fails on its own timeout.
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(10),
+                        release.wait_for(|released| *released),
+                    )
+                    .await;
+                    *in_flight.lock().expect("lock").now.entry(host).or_default() -= 1;
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "text/html")],
+                        "<!DOCTYPE html><html><body>ok</body></html>",
+                    )
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        addr
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pages_from_many_hosts_leave_no_per_host_limits_behind() {
+        let (_open, release) = tokio::sync::watch::channel(true);
+        let addr = spawn_holding_server(Arc::default(), release).await;
+        let mut settings = settings();
+        let names: Vec<String> = (0..50).map(|i| format!("host{i}.example.org")).collect();
+        settings.resolve = names.iter().map(|n| (n.clone(), addr)).collect();
+        let f = Fetcher::new(&settings).expect("fetcher");
+        for name in &names {
+            let url = Url::parse(&format!("http://{name}:{}/page", addr.port())).expect("url");
+            f.get_page(&url).await.expect("page");
+        }
+        let left = f.hosts.lock().expect("lock").len();
+        assert_eq!(left, 0, "a limit stays behind for each idle host");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn per_host_limit_holds_while_requests_are_in_flight_and_is_dropped_after() {
+        let in_flight = Arc::new(Mutex::new(InFlight::default()));
+        let (release_tx, release) = tokio::sync::watch::channel(false);
+        let addr = spawn_holding_server(in_flight.clone(), release).await;
+        let mut settings = settings();
+        settings.per_host = 2;
+        settings.concurrency = 16;
+        let names = ["a.example.org", "b.example.org", "c.example.org"];
+        settings.resolve = names.iter().map(|n| (n.to_string(), addr)).collect();
+        let f = Fetcher::new(&settings).expect("fetcher");
+        let mut tasks = Vec::new();
+        for name in names {
+            for _ in 0..4 {
+                let f = f.clone();
+                let url = Url::parse(&format!("http://{name}:{}/page", addr.port())).expect("url");
+                tasks.push(tokio::spawn(async move { f.get_page(&url).await }));
+            }
+        }
+        // Wait (bounded) until each host has its two requests at the server.
+        let total = || in_flight.lock().expect("lock").now.values().sum::<usize>();
+        for _ in 0..500 {
+            if total() == 6 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(total(), 6, "two requests per host reach the server");
+        // A host with requests in flight (or waiting) keeps its one limit.
+        assert_eq!(f.hosts.lock().expect("lock").len(), 3);
+        release_tx.send(true).expect("release");
+        for t in tasks {
+            t.await.expect("task").expect("page");
+        }
+        let most = in_flight.lock().expect("lock").most.clone();
+        assert_eq!(most.len(), 3, "{most:?}");
+        for (host, n) in &most {
+            assert_eq!(*n, 2, "{host}: at most per_host = 2 in flight");
+        }
+        assert_eq!(f.hosts.lock().expect("lock").len(), 0);
     }
 
     #[test]
