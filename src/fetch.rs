@@ -138,9 +138,10 @@ pub enum FetchError {
     /// The request timed out.
     #[error("timed out after {0:?} ([fetch] timeout)")]
     Timeout(Duration),
-    /// Connection or protocol failure.
-    #[error("{0}")]
-    Network(String),
+    /// Connection or protocol failure: its kind, one line for the operator, and the error
+    /// underneath as the source.
+    #[error(transparent)]
+    Network(NetworkError),
     /// A local file could not be read.
     #[error("cannot read {path}: {reason}")]
     File {
@@ -186,6 +187,54 @@ impl FetchError {
     }
 }
 
+/// What kind of connection or protocol failure a [`FetchError::Network`] was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkFailure {
+    /// The host name did not resolve.
+    Resolve,
+    /// Nothing accepted the connection: the port is closed.
+    Refused,
+    /// Any other failure to connect (unreachable network or host).
+    Connect,
+    /// The server reset or closed the connection before its answer was complete.
+    Reset,
+    /// The TLS handshake failed: not TLS on that port, or a certificate we do not accept.
+    Tls,
+    /// Too many redirects, or a redirect that cannot be followed.
+    Redirect,
+    /// The server broke HTTP: a malformed response, or a body that does not decode.
+    Protocol,
+    /// Anything else.
+    Other,
+}
+
+/// A connection or protocol failure: one line saying what failed and what to do, with the
+/// error that caused it kept as its source.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct NetworkError {
+    kind: NetworkFailure,
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl NetworkError {
+    /// A failure we detected ourselves, with no error underneath.
+    fn new(kind: NetworkFailure, message: String) -> Self {
+        Self {
+            kind,
+            message,
+            source: None,
+        }
+    }
+
+    /// What kind of failure this was.
+    pub fn kind(&self) -> NetworkFailure {
+        self.kind
+    }
+}
+
 fn status_hint(status: u16) -> &'static str {
     match status {
         401 | 403 => " (the server refuses us; check the URL or whether the site blocks bots)",
@@ -213,7 +262,7 @@ pub struct Fetcher {
     pages: reqwest::Client,
     allow_private: bool,
     global: Arc<Semaphore>,
-    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    hosts: HostLimits,
     per_host: usize,
     max_body: u64,
     timeout: Duration,
@@ -229,7 +278,10 @@ impl Fetcher {
                 .user_agent(settings.user_agent.clone())
                 .connect_timeout(settings.connect_timeout)
                 .timeout(settings.timeout)
-                .pool_max_idle_per_host(settings.per_host);
+                .pool_max_idle_per_host(settings.per_host)
+                // Ours, so a name that does not resolve fails with an error we can name;
+                // the guarded clients replace it with the public-only one.
+                .dns_resolver(Arc::new(SystemResolver { public_only: false }));
             // Overrides are answered before any resolver, ours included.
             for (host, addr) in &settings.resolve {
                 b = b.resolve(host, *addr);
@@ -251,7 +303,7 @@ impl Fetcher {
                 builder()
                     .pool_max_idle_per_host(0)
                     .redirect(reqwest::redirect::Policy::none())
-                    .dns_resolver(Arc::new(PublicOnlyResolver))
+                    .dns_resolver(Arc::new(SystemResolver { public_only: true }))
                     .no_proxy()
                     .build()
                     .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?,
@@ -262,20 +314,20 @@ impl Fetcher {
             // Direct connections only: through `HTTP(S)_PROXY` the proxy would resolve the
             // page's host, and our resolver would never see where it leads.
             pages = pages.no_proxy();
-            pages = pages.dns_resolver(Arc::new(PublicOnlyResolver)).redirect(
-                reqwest::redirect::Policy::custom(|attempt| {
+            pages = pages
+                .dns_resolver(Arc::new(SystemResolver { public_only: true }))
+                .redirect(reqwest::redirect::Policy::custom(|attempt| {
                     // An IP literal skips the resolver, so redirects are checked here too.
                     if attempt.previous().len() >= 10 {
                         attempt.error("too many redirects")
                     } else if let Some(ip) = literal_ip(attempt.url())
                         && !is_public(ip)
                     {
-                        attempt.error(format!("redirect to private address {ip}"))
+                        attempt.error(PrivateAddress(ip.to_string()))
                     } else {
                         attempt.follow()
                     }
-                }),
-            );
+                }));
         } else {
             pages = pages.redirect(reqwest::redirect::Policy::limited(10));
         }
@@ -335,15 +387,10 @@ impl Fetcher {
         validators: &Validators,
     ) -> Result<Outcome, FetchError> {
         let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-        let host_limit = {
-            let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-            hosts
-                .entry(host)
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
-                .clone()
-        };
-        // Per-host first, so a slow host's queue does not hold global permits.
-        let _host_permit = host_limit.acquire_owned().await;
+        let host_limit = HostLimit::claim(&self.hosts, host, self.per_host);
+        // Per-host first, so a slow host's queue does not hold global permits. The permit
+        // borrows `host_limit`, so it is released before the limit's entry is pruned.
+        let _host_permit = host_limit.limit.acquire().await;
         let _permit = self.global.acquire().await;
 
         // Redirects are followed here rather than by reqwest, to learn whether every hop
@@ -385,12 +432,19 @@ impl Fetcher {
             else {
                 return Err(FetchError::Status(resp.status().as_u16()));
             };
-            let next = current.join(location).map_err(|_| {
-                FetchError::Network(format!("redirect to an unparsable location {location:?}"))
+            let next = current.join(location).map_err(|e| {
+                FetchError::Network(NetworkError {
+                    kind: NetworkFailure::Redirect,
+                    message: format!("redirect to an unparsable location {location:?}"),
+                    source: Some(Box::new(e)),
+                })
             })?;
             if !matches!(next.scheme(), "http" | "https") {
-                return Err(FetchError::Network(format!(
-                    "redirect to a non-HTTP URL ({next}); only http and https are followed"
+                return Err(FetchError::Network(NetworkError::new(
+                    NetworkFailure::Redirect,
+                    format!(
+                        "redirect to a non-HTTP URL ({next}); only http and https are followed"
+                    ),
                 )));
             }
             if guard.is_none() {
@@ -415,8 +469,9 @@ impl Fetcher {
             }
             hops += 1;
             if hops > MAX_REDIRECTS || next == current {
-                return Err(FetchError::Network(format!(
-                    "too many redirects (a redirect loop?) ending at {next}"
+                return Err(FetchError::Network(NetworkError::new(
+                    NetworkFailure::Redirect,
+                    format!("too many redirects (a redirect loop?) ending at {next}"),
                 )));
             }
             permanent &= matches!(
@@ -513,45 +568,164 @@ impl Fetcher {
         })))
     }
 
+    /// Names a failed request by what happened, from reqwest's flags and the types in
+    /// its source chain (never its message text), keeping the error as the source.
     fn classify(&self, err: reqwest::Error) -> FetchError {
-        if err.is_timeout() {
+        use NetworkFailure as K;
+        let causes = causes(&err);
+        if let Some(p) = causes
+            .iter()
+            .find_map(|e| e.downcast_ref::<PrivateAddress>())
+        {
+            return FetchError::Private(p.0.clone());
+        }
+        let io_kind = |kinds: &[std::io::ErrorKind]| {
+            causes.iter().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| kinds.contains(&io.kind()))
+            })
+        };
+        let hyper = causes.iter().find_map(|e| e.downcast_ref::<hyper::Error>());
+        if err.is_timeout()
+            || io_kind(&[std::io::ErrorKind::TimedOut])
+            || hyper.is_some_and(hyper::Error::is_timeout)
+        {
             return FetchError::Timeout(self.timeout);
         }
-        let debug = format!("{err:?}");
-        if let Some(pos) = debug.find(PRIVATE_MARK) {
-            let rest = &debug[pos + PRIVATE_MARK.len()..];
-            let what: String = rest
-                .chars()
-                .take_while(|c| *c != '"' && *c != ')')
-                .collect();
-            return FetchError::Private(what.trim().to_string());
-        }
-        if err.is_redirect() {
-            return FetchError::Network("too many redirects (a redirect loop?)".into());
-        }
-        // reqwest's own message repeats the URL; the innermost source says what happened
-        // ("Name or service not known", "Connection refused").
-        let mut inner = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(s) = source {
-            inner = s.to_string();
-            source = s.source();
-        }
-        let host = err
-            .url()
-            .and_then(|u| u.host_str())
-            .unwrap_or("the server")
-            .to_string();
-        let msg = if err.is_connect() {
-            if format!("{err:?}").contains("dns error") {
-                format!("cannot resolve {host} ({inner}); check the URL and this machine's DNS")
-            } else {
-                format!("cannot connect to {host} ({inner})")
+        let place = err.url().map_or("the server".to_string(), |u| {
+            let host = u.host_str().unwrap_or("the server");
+            match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
             }
+        });
+        // reqwest's own message repeats the URL; the innermost cause says what happened
+        // ("Connection refused", "received corrupt message").
+        let inner = causes.last().map_or(err.to_string(), |e| e.to_string());
+        use std::io::ErrorKind as Io;
+        let (kind, message) = if let Some(u) =
+            causes.iter().find_map(|e| e.downcast_ref::<Unresolved>())
+        {
+            (
+                K::Resolve,
+                format!(
+                    "cannot resolve {} ({}); check the URL and this machine's DNS",
+                    u.host, u.source
+                ),
+            )
+        } else if let Some(tls) = causes
+            .iter()
+            .find_map(|e| e.downcast_ref::<rustls::Error>())
+        {
+            (
+                K::Tls,
+                format!(
+                    "TLS with {place} failed ({tls}); check that the URL's scheme fits its port \
+                     (https to a plain-HTTP port fails so) and the server's certificate"
+                ),
+            )
+        } else if io_kind(&[Io::ConnectionRefused]) {
+            (
+                K::Refused,
+                format!(
+                    "cannot connect to {place}: connection refused (nothing listens there); \
+                     check the URL and that the server is up"
+                ),
+            )
+        } else if io_kind(&[
+            Io::ConnectionReset,
+            Io::ConnectionAborted,
+            Io::BrokenPipe,
+            Io::UnexpectedEof,
+        ]) || hyper.is_some_and(|h| h.is_incomplete_message() || h.is_closed())
+        {
+            let when = if err.is_body() {
+                "in the middle of the body"
+            } else {
+                "before answering"
+            };
+            (
+                K::Reset,
+                format!("{place} closed the connection {when} ({inner}); will retry next cycle"),
+            )
+        } else if err.is_redirect() {
+            (K::Redirect, "too many redirects (a redirect loop?)".into())
+        } else if hyper.is_some_and(hyper::Error::is_parse) {
+            (
+                K::Protocol,
+                format!("{place} sent a malformed HTTP response ({inner})"),
+            )
+        } else if err.is_decode() {
+            (
+                K::Protocol,
+                format!(
+                    "{place} sent a body that does not decode ({inner}); its compression is \
+                     broken, will retry next cycle"
+                ),
+            )
+        } else if err.is_connect() {
+            (
+                K::Connect,
+                format!(
+                    "cannot connect to {place} ({inner}); check the URL and this machine's network"
+                ),
+            )
+        } else if err.is_body() {
+            (K::Protocol, format!("{place} sent a broken body ({inner})"))
         } else {
-            format!("{host}: {inner}")
+            (K::Other, format!("{place}: {inner}"))
         };
-        FetchError::Network(msg)
+        FetchError::Network(NetworkError {
+            kind,
+            message,
+            source: Some(Box::new(err)),
+        })
+    }
+}
+
+/// The per-host limits of the hosts with requests in flight or waiting, by host name.
+type HostLimits = Arc<Mutex<HashMap<String, Arc<Semaphore>>>>;
+
+/// One request's hold on its host's limit. While any request holds one, the host's entry
+/// stays in the map and every request to the host shares its semaphore; the last to let go
+/// removes the entry, so a daemon that meets a new page host every few minutes for months
+/// keeps only the hosts it is talking to now.
+struct HostLimit {
+    hosts: HostLimits,
+    host: String,
+    limit: Arc<Semaphore>,
+}
+
+impl HostLimit {
+    /// Takes a hold on `host`'s limit, creating it with `per_host` permits if none is held.
+    fn claim(hosts: &HostLimits, host: String, per_host: usize) -> Self {
+        let limit = {
+            // Held for a map lookup only, never across an await.
+            let mut map = hosts.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(host.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(per_host)))
+                .clone()
+        };
+        Self {
+            hosts: hosts.clone(),
+            host,
+            limit,
+        }
+    }
+}
+
+impl Drop for HostLimit {
+    fn drop(&mut self) {
+        let mut map = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        // Two references (the map's and ours) mean no other request holds or awaits this
+        // limit; any other request takes its clone under this same lock, so none can be
+        // claiming it now. A cancelled request prunes here too.
+        if map
+            .get(&self.host)
+            .is_some_and(|l| Arc::ptr_eq(l, &self.limit) && Arc::strong_count(l) == 2)
+        {
+            map.remove(&self.host);
+        }
     }
 }
 
@@ -581,18 +755,69 @@ pub fn max_age(cache_control: &str) -> Option<Duration> {
     age
 }
 
-/// Prefix of the resolver's and redirect policy's refusal, recognised in `classify`.
-const PRIVATE_MARK: &str = "private address ";
+/// Every error in `err`'s source chain, outermost first, including the error an
+/// `io::Error` wraps (its `source()` skips straight past it, and tokio-rustls puts the
+/// TLS error there).
+fn causes<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut next = Some(err);
+    // Bounded: real chains are a handful deep.
+    while let Some(e) = next
+        && out.len() < 32
+    {
+        out.push(e);
+        // An io::Error's source is its wrapped error's source: step into the wrapped
+        // error itself instead (it may be another io::Error wrapping a rustls::Error).
+        next = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    out
+}
 
-/// A resolver that drops loopback, private, link-local and multicast answers.
-struct PublicOnlyResolver;
+/// Refusal of a name (by our resolver) or a redirect (by the page policy) that leads to a
+/// private or local address; `classify` finds it by type in the error chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} is a private or local address")]
+struct PrivateAddress(String);
 
-impl reqwest::dns::Resolve for PublicOnlyResolver {
+/// The system resolver had no address for a name.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot resolve {host}")]
+struct Unresolved {
+    host: String,
+    #[source]
+    source: std::io::Error,
+}
+
+/// The system resolver (getaddrinfo, off the async threads), failing with errors
+/// `classify` can recognise; with `public_only`, it drops loopback, private, link-local
+/// and multicast answers and refuses a name that has nothing else.
+struct SystemResolver {
+    public_only: bool,
+}
+
+impl reqwest::dns::Resolve for SystemResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_string();
+        let public_only = self.public_only;
         Box::pin(async move {
-            let addrs: Vec<std::net::SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(|source| Unresolved {
+                    host: host.clone(),
+                    source,
+                })?
+                .collect();
+            if !public_only {
+                return Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs);
+            }
             let public: Vec<std::net::SocketAddr> = addrs
                 .iter()
                 .copied()
@@ -602,7 +827,7 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
                 let first = addrs
                     .first()
                     .map_or(host.clone(), |a| format!("{host} ({})", a.ip()));
-                return Err(format!("{PRIVATE_MARK}{first}").into());
+                return Err(PrivateAddress(first).into());
             }
             Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
         })
@@ -839,6 +1064,362 @@ mod tests {
             .await
             .expect_err("closed port");
         assert!(matches!(err, FetchError::Network(_)), "{err:?}");
+    }
+
+    /// `[fetch]` settings from an otherwise empty config.
+    fn settings() -> FetchSettings {
+        crate::config::parse(
+            "[brief]\nname = \"x\"\nfrom = \"x@example.org\"\n",
+            std::path::Path::new("feeds.toml"),
+            |_| None,
+        )
+        .expect("config")
+        .fetch
+    }
+
+    /// Requests in flight at a test server, per `Host` header, and the most seen at once.
+    #[derive(Default)]
+    struct InFlight {
+        now: HashMap<String, usize>,
+        most: HashMap<String, usize>,
+    }
+
+    /// An HTML server on loopback that holds every request until `release` turns true,
+    /// counting the requests in flight per host. Returns its address.
+    async fn spawn_holding_server(
+        in_flight: Arc<Mutex<InFlight>>,
+        release: tokio::sync::watch::Receiver<bool>,
+    ) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = axum::Router::new().route(
+            "/page",
+            axum::routing::get(move |headers: axum::http::HeaderMap| {
+                let in_flight = in_flight.clone();
+                let mut release = release.clone();
+                async move {
+                    let host = headers
+                        .get(axum::http::header::HOST)
+                        .and_then(|h| h.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    {
+                        let mut f = in_flight.lock().expect("lock");
+                        let now = f.now.entry(host.clone()).or_default();
+                        *now += 1;
+                        let now = *now;
+                        let most = f.most.entry(host.clone()).or_default();
+                        *most = (*most).max(now);
+                    }
+                    // Bounded: a test that forgets to release fails on its own timeout.
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(10),
+                        release.wait_for(|released| *released),
+                    )
+                    .await;
+                    *in_flight.lock().expect("lock").now.entry(host).or_default() -= 1;
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "text/html")],
+                        "<!DOCTYPE html><html><body>ok</body></html>",
+                    )
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        addr
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pages_from_many_hosts_leave_no_per_host_limits_behind() {
+        let (_open, release) = tokio::sync::watch::channel(true);
+        let addr = spawn_holding_server(Arc::default(), release).await;
+        let mut settings = settings();
+        let names: Vec<String> = (0..50).map(|i| format!("host{i}.example.org")).collect();
+        settings.resolve = names.iter().map(|n| (n.clone(), addr)).collect();
+        let f = Fetcher::new(&settings).expect("fetcher");
+        for name in &names {
+            let url = Url::parse(&format!("http://{name}:{}/page", addr.port())).expect("url");
+            f.get_page(&url).await.expect("page");
+        }
+        let left = f.hosts.lock().expect("lock").len();
+        assert_eq!(left, 0, "a limit stays behind for each idle host");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn per_host_limit_holds_while_requests_are_in_flight_and_is_dropped_after() {
+        let in_flight = Arc::new(Mutex::new(InFlight::default()));
+        let (release_tx, release) = tokio::sync::watch::channel(false);
+        let addr = spawn_holding_server(in_flight.clone(), release).await;
+        let mut settings = settings();
+        settings.per_host = 2;
+        settings.concurrency = 16;
+        let names = ["a.example.org", "b.example.org", "c.example.org"];
+        settings.resolve = names.iter().map(|n| (n.to_string(), addr)).collect();
+        let f = Fetcher::new(&settings).expect("fetcher");
+        let mut tasks = Vec::new();
+        for name in names {
+            for _ in 0..4 {
+                let f = f.clone();
+                let url = Url::parse(&format!("http://{name}:{}/page", addr.port())).expect("url");
+                tasks.push(tokio::spawn(async move { f.get_page(&url).await }));
+            }
+        }
+        // Wait (bounded) until each host has its two requests at the server.
+        let total = || in_flight.lock().expect("lock").now.values().sum::<usize>();
+        for _ in 0..500 {
+            if total() == 6 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(total(), 6, "two requests per host reach the server");
+        // A host with requests in flight (or waiting) keeps its one limit.
+        assert_eq!(f.hosts.lock().expect("lock").len(), 3);
+        release_tx.send(true).expect("release");
+        for t in tasks {
+            t.await.expect("task").expect("page");
+        }
+        let most = in_flight.lock().expect("lock").most.clone();
+        assert_eq!(most.len(), 3, "{most:?}");
+        for (host, n) in &most {
+            assert_eq!(*n, 2, "{host}: at most per_host = 2 in flight");
+        }
+        assert_eq!(f.hosts.lock().expect("lock").len(), 0);
+    }
+
+    /// What a raw test server does with each connection it accepts.
+    #[derive(Clone, Copy)]
+    enum Misbehaviour {
+        /// Reads the first bytes of the request and closes with the rest unread, which
+        /// makes the kernel answer with a reset.
+        Reset,
+        /// Reads the whole request head and closes without a word.
+        Hangup,
+        /// Reads the request and never answers (for ten seconds, then closes).
+        Stall,
+    }
+
+    /// A TCP server on loopback that misbehaves with every connection. Returns its address.
+    async fn spawn_raw(how: Misbehaviour) -> std::net::SocketAddr {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    // Bounded: a request head is far shorter than 64 reads.
+                    for _ in 0..64 {
+                        let want = if matches!(how, Misbehaviour::Reset) {
+                            8
+                        } else {
+                            1024
+                        };
+                        match conn.read(&mut buf[..want]).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                        if matches!(how, Misbehaviour::Reset)
+                            || head.windows(4).any(|w| w == b"\r\n\r\n")
+                        {
+                            break;
+                        }
+                    }
+                    if matches!(how, Misbehaviour::Stall) {
+                        tokio::time::sleep(Duration::from_secs(10)).await;
+                    }
+                    drop(conn);
+                });
+            }
+        });
+        addr
+    }
+
+    /// An HTTP server on loopback with a redirect loop (`/loop-a` ↔ `/loop-b`) and a page
+    /// (`/page`). Returns its address.
+    async fn spawn_loops() -> std::net::SocketAddr {
+        use axum::http::{StatusCode, header};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = axum::Router::new()
+            .route(
+                "/loop-a",
+                axum::routing::get(|| async {
+                    (StatusCode::FOUND, [(header::LOCATION, "/loop-b")])
+                }),
+            )
+            .route(
+                "/loop-b",
+                axum::routing::get(|| async {
+                    (StatusCode::FOUND, [(header::LOCATION, "/loop-a")])
+                }),
+            )
+            .route("/page", axum::routing::get(|| async { "a page" }));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        addr
+    }
+
+    /// The network failure inside `result`, checking what every one must have: a single
+    /// line, and (when reqwest failed) the error underneath kept as the source.
+    fn network_failure<T: std::fmt::Debug>(result: Result<T, FetchError>) -> NetworkError {
+        let err = result.expect_err("the fetch fails");
+        let line = err.to_string();
+        assert!(!line.contains('\n'), "one line: {line:?}");
+        match err {
+            FetchError::Network(e) => e,
+            other => panic!("expected a network failure, got {other:?}: {other}"),
+        }
+    }
+
+    fn assert_has_source(e: &NetworkError) {
+        assert!(
+            std::error::Error::source(e).is_some(),
+            "the cause is kept as the source: {e:?}"
+        );
+    }
+
+    fn feed_url(addr: std::net::SocketAddr, scheme: &str) -> Url {
+        Url::parse(&format!("{scheme}://{addr}/feed.xml")).expect("url")
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_a_refused_connection() {
+        let addr = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr")
+        };
+        let f = Fetcher::new(&settings()).expect("fetcher");
+        let e = network_failure(f.get(&feed_url(addr, "http"), &Validators::default()).await);
+        assert_eq!(e.kind(), NetworkFailure::Refused, "{e}");
+        assert!(e.to_string().contains("connection refused"), "{e}");
+        assert!(e.to_string().contains(&addr.to_string()), "{e}");
+        assert_has_source(&e);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_resets_or_hangs_up_before_answering_is_a_reset() {
+        let f = Fetcher::new(&settings()).expect("fetcher");
+        for how in [Misbehaviour::Reset, Misbehaviour::Hangup] {
+            let addr = spawn_raw(how).await;
+            let e = network_failure(f.get(&feed_url(addr, "http"), &Validators::default()).await);
+            assert_eq!(e.kind(), NetworkFailure::Reset, "{e}");
+            assert!(e.to_string().contains("closed the connection"), "{e}");
+            assert_has_source(&e);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_server_that_stalls_past_the_timeout_is_a_timeout() {
+        let addr = spawn_raw(Misbehaviour::Stall).await;
+        let mut settings = settings();
+        settings.timeout = Duration::from_millis(300);
+        let f = Fetcher::new(&settings).expect("fetcher");
+        let err = f
+            .get(&feed_url(addr, "http"), &Validators::default())
+            .await
+            .expect_err("stalls");
+        assert!(
+            matches!(err, FetchError::Timeout(d) if d == settings.timeout),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_redirect_loop_is_a_redirect_failure_for_feeds_and_pages() {
+        let addr = spawn_loops().await;
+        let loop_url =
+            |host: &str| Url::parse(&format!("http://{host}:{}/loop-a", addr.port())).expect("url");
+        // Feeds follow redirects themselves.
+        let f = Fetcher::new(&settings()).expect("fetcher");
+        let e = network_failure(f.get(&loop_url("127.0.0.1"), &Validators::default()).await);
+        assert_eq!(e.kind(), NetworkFailure::Redirect, "{e}");
+        assert!(e.to_string().contains("too many redirects"), "{e}");
+        // Pages through reqwest's policies: the guarded one (a public-looking name) and,
+        // with private addresses allowed, the plain limit.
+        let mut guarded = settings();
+        guarded.resolve = vec![("loop.example.org".into(), addr)];
+        let mut open = settings();
+        open.allow_private_addresses = true;
+        for (settings, host) in [(guarded, "loop.example.org"), (open, "127.0.0.1")] {
+            let f = Fetcher::new(&settings).expect("fetcher");
+            let e = network_failure(f.get_page(&loop_url(host)).await);
+            assert_eq!(e.kind(), NetworkFailure::Redirect, "{host}: {e}");
+            assert!(e.to_string().contains("too many redirects"), "{e}");
+            assert_has_source(&e);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tls_handshake_with_a_plain_http_port_is_a_tls_failure() {
+        let addr = spawn_loops().await;
+        let f = Fetcher::new(&settings()).expect("fetcher");
+        let e = network_failure(
+            f.get(&feed_url(addr, "https"), &Validators::default())
+                .await,
+        );
+        assert_eq!(e.kind(), NetworkFailure::Tls, "{e}");
+        assert!(e.to_string().contains("TLS"), "{e}");
+        assert_has_source(&e);
+    }
+
+    #[tokio::test]
+    async fn a_name_that_does_not_resolve_is_a_resolve_failure_for_feeds_and_pages() {
+        // A label over 63 bytes: the system resolver refuses it without sending a query,
+        // so the test stays on this machine.
+        let host = format!("{}.example.org", "a".repeat(70));
+        let url = Url::parse(&format!("http://{host}/feed.xml")).expect("url");
+        let f = Fetcher::new(&settings()).expect("fetcher");
+        let from_feed = network_failure(f.get(&url, &Validators::default()).await);
+        // Pages go through the public-only resolver.
+        let from_page = network_failure(f.get_page(&url).await);
+        for e in [from_feed, from_page] {
+            assert_eq!(e.kind(), NetworkFailure::Resolve, "{e}");
+            assert!(e.to_string().contains("cannot resolve"), "{e}");
+            assert!(e.to_string().contains("DNS"), "{e}");
+            assert_has_source(&e);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_page_redirected_to_a_private_address_is_refused_as_private() {
+        let addr = spawn_loops().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let target = format!("http://127.0.0.1:{}/page", addr.port());
+        let router = axum::Router::new().route(
+            "/away",
+            axum::routing::get(move || {
+                let target = target.clone();
+                async move {
+                    (
+                        axum::http::StatusCode::FOUND,
+                        [(axum::http::header::LOCATION, target)],
+                    )
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let mut settings = settings();
+        settings.resolve = vec![(
+            "away.example.org".into(),
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        )];
+        let f = Fetcher::new(&settings).expect("fetcher");
+        let url = Url::parse(&format!("http://away.example.org:{port}/away")).expect("url");
+        let err = f.get_page(&url).await.expect_err("refused");
+        assert!(
+            matches!(&err, FetchError::Private(what) if what == "127.0.0.1"),
+            "{err:?}"
+        );
     }
 
     #[test]
