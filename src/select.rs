@@ -97,7 +97,8 @@ impl Digest {
 /// Builds the digest from `candidates`, or `None` when there is no story to send.
 ///
 /// `recently_sent` holds (title, url) of stories earlier digests carried; `oldest` drops
-/// entries published before it (a newly added feed's backlog).
+/// entries published before it (a newly added feed's backlog). Scored, then each story's
+/// best copy among feeds kept, then chosen within the section limits, then arranged.
 pub fn select(
     config: &Config,
     candidates: &[StoredEntry],
@@ -105,33 +106,58 @@ pub fn select(
     oldest: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Option<Digest> {
-    let sent_urls: HashSet<&str> = recently_sent
-        .iter()
-        .filter_map(|(_, u)| u.as_deref())
-        .collect();
-    let sent_titles: Vec<Title> = recently_sent.iter().map(|(t, _)| Title::new(t)).collect();
     let first_section = config
         .sections
         .first()
         .map(|s| s.name.clone())
         .unwrap_or_default();
+    let (scored, titles) = score(
+        config,
+        candidates,
+        recently_sent,
+        oldest,
+        now,
+        &first_section,
+    );
+    let best = best_copies(&scored, &titles);
+    let chosen = choose(config, &scored, &best);
+    let high_water = candidates.iter().map(|c| c.id).max().unwrap_or(0);
+    arrange(config, chosen, now, &first_section, high_water)
+}
 
+/// A candidate kept as references with its score; a [`Story`] (with its own copies of the
+/// strings) is built only for the dozen chosen, so 35,000 candidates cost little.
+struct Scored<'a> {
+    score: f64,
+    entry: &'a StoredEntry,
+    url: &'a str,
+    feed: &'a crate::config::Feed,
+    section: &'a str,
+    date: DateTime<Utc>,
+}
+
+/// The candidates that may be sent (a link, a configured feed, not too old, not carried
+/// by a recent digest under any headline), scored and sorted best first, with their
+/// headlines' word sets.
+fn score<'a>(
+    config: &'a Config,
+    candidates: &'a [StoredEntry],
+    recently_sent: &[(String, Option<String>)],
+    oldest: DateTime<Utc>,
+    now: DateTime<Utc>,
+    first_section: &'a str,
+) -> (Vec<Scored<'a>>, Vec<Title>) {
+    let sent_urls: HashSet<&str> = recently_sent
+        .iter()
+        .filter_map(|(_, u)| u.as_deref())
+        .collect();
+    let sent_titles: Vec<Title> = recently_sent.iter().map(|(t, _)| Title::new(t)).collect();
     let feeds: HashMap<&str, &crate::config::Feed> = config
         .feeds
         .iter()
         .rev()
         .map(|f| (f.url.as_str(), f))
         .collect(); // first wins
-    // Candidates are kept as references with their score; a Story (with its own copies of
-    // the strings) is built only for the dozen chosen, so 35,000 candidates cost little.
-    struct Scored<'a> {
-        score: f64,
-        entry: &'a StoredEntry,
-        url: &'a str,
-        feed: &'a crate::config::Feed,
-        section: &'a str,
-        date: DateTime<Utc>,
-    }
     let mut scored: Vec<(Scored<'_>, Title)> = Vec::new();
     for e in candidates {
         let Some(url) = e.url.as_deref() else {
@@ -162,7 +188,7 @@ pub fn select(
         if e.has_summary || (e.page_wanted && config.fetch.articles != Articles::Off) {
             score *= 1.5;
         }
-        let section = feed.section.as_deref().unwrap_or(&first_section);
+        let section = feed.section.as_deref().unwrap_or(first_section);
         scored.push((
             Scored {
                 score,
@@ -182,10 +208,13 @@ pub fn select(
             .unwrap_or(std::cmp::Ordering::Equal)
             .then(a.0.entry.id.cmp(&b.0.entry.id))
     });
-    let (scored, titles): (Vec<Scored<'_>>, Vec<Title>) = scored.into_iter().unzip();
+    scored.into_iter().unzip()
+}
 
-    // The same story may come from several feeds under slightly different headlines or
-    // with the same URL; group those (transitively) and keep each group's best copy.
+/// Indexes into `scored` of each story's best copy, best first: the same story may come
+/// from several feeds under slightly different headlines or with the same URL; those are
+/// grouped (transitively) and the group's best copy kept.
+fn best_copies(scored: &[Scored<'_>], titles: &[Title]) -> Vec<usize> {
     let mut group: Vec<usize> = (0..scored.len()).collect();
     fn root(group: &mut [usize], mut i: usize) -> usize {
         while group[i] != i {
@@ -195,18 +224,24 @@ pub fn select(
         i
     }
     let urls: Vec<&str> = scored.iter().map(|s| s.url).collect();
-    for (i, j) in duplicate_pairs(&urls, &titles) {
+    for (i, j) in duplicate_pairs(&urls, titles) {
         let (a, b) = (root(&mut group, i), root(&mut group, j));
         // Point the later root at the earlier one, so a group's root is its best copy.
         group[a.max(b)] = a.min(b);
     }
+    (0..scored.len())
+        .filter(|&i| root(&mut group, i) == i)
+        .collect()
+}
+
+/// The stories of the digest, lead first: the best copies in order, up to `max_stories`,
+/// at most `per_section` in a section when there are several.
+fn choose(config: &Config, scored: &[Scored<'_>], best: &[usize]) -> Vec<Story> {
     let mut chosen: Vec<Story> = Vec::new();
-    for (i, c) in scored.into_iter().enumerate() {
+    for &i in best {
+        let c = &scored[i];
         if chosen.len() >= config.brief.max_stories {
             break;
-        }
-        if root(&mut group, i) != i {
-            continue;
         }
         let in_section = chosen
             .iter()
@@ -236,6 +271,18 @@ pub fn select(
             access_note: e.paywalled.then(|| "subscription required".to_string()),
         });
     }
+    chosen
+}
+
+/// The chosen stories arranged as the digest: the lead, then the sections in config
+/// order (at most six), with the announcements and sponsors current `now`.
+fn arrange(
+    config: &Config,
+    chosen: Vec<Story>,
+    now: DateTime<Utc>,
+    first_section: &str,
+    high_water: i64,
+) -> Option<Digest> {
     let mut chosen = chosen.into_iter();
     let lead = chosen.next()?;
     let rest: Vec<Story> = chosen.collect();
@@ -255,15 +302,15 @@ pub fn select(
         .collect();
     let today = now.with_timezone(&config.brief.timezone).date_naive();
     let announcements =
-        current_announcements(&config.announcements, today, &sections, &first_section);
-    let sponsors = current_announcements(&config.sponsors, today, &sections, &first_section);
+        current_announcements(&config.announcements, today, &sections, first_section);
+    let sponsors = current_announcements(&config.sponsors, today, &sections, first_section);
     Some(Digest {
         created_at: now,
         lead,
         sections,
         announcements,
         sponsors,
-        high_water: candidates.iter().map(|c| c.id).max().unwrap_or(0),
+        high_water,
     })
 }
 

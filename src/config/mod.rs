@@ -1,0 +1,608 @@
+//! Configuration: `feeds.toml` text → a validated [`Config`].
+//!
+//! Parsing happens in two steps (zola, mdBook): serde with `deny_unknown_fields` into the
+//! `Raw*` structs, then validation into typed values (URLs, mailboxes, cron, time zone,
+//! durations). Every mistake becomes one [`ConfigError`] naming the file, line and key.
+//! Paths resolve relative to the config file, never the working directory.
+
+mod raw;
+mod validate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use croner::Cron;
+use lettre::message::Mailbox;
+use url::Url;
+
+use raw::RawConfig;
+use validate::Validator;
+
+/// Environment variable holding the SMTP password; never read from the config file.
+pub const SMTP_PASSWORD_ENV: &str = "FEEDBRIEF_SMTP_PASSWORD";
+
+/// One problem in the config file, located as precisely as we can.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The config file.
+    pub file: PathBuf,
+    /// 1-based line, when the problem has a place in the file.
+    pub line: Option<usize>,
+    /// Dotted key path such as `brief.timezone`, when known.
+    pub key: Option<String>,
+    /// What is wrong and what is expected.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The highest `[delivery] rate_per_second` (a message every 10 µs); past it, leave the
+/// key out.
+pub const MAX_RATE_PER_SECOND: f64 = 100_000.0;
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was read from.
+    pub path: PathBuf,
+    /// The brief itself: name, sender, schedule.
+    pub brief: Brief,
+    /// How feeds and pages are fetched.
+    pub fetch: FetchSettings,
+    /// How mail leaves.
+    pub delivery: Delivery,
+    /// The web endpoint settings.
+    pub web: Web,
+    /// Where the member list comes from.
+    pub members: Members,
+    /// Named sections, in digest order.
+    pub sections: Vec<Section>,
+    /// Feeds to follow.
+    pub feeds: Vec<Feed>,
+    /// The association's announcements.
+    pub announcements: Vec<Announcement>,
+    /// Sponsored blocks, shown labelled "ADVERTISEMENT".
+    pub sponsors: Vec<Announcement>,
+}
+
+/// `[brief]`.
+#[derive(Debug, Clone)]
+pub struct Brief {
+    /// Name shown in the header and `List-Id`.
+    pub name: String,
+    /// Line under the name.
+    pub tagline: Option<String>,
+    /// Sender mailbox.
+    pub from: Mailbox,
+    /// Optional Reply-To mailbox.
+    pub reply_to: Option<Mailbox>,
+    /// When digests go out, in `timezone`.
+    pub schedule: Cron,
+    /// The brief's time zone (dates in the digest, schedule).
+    pub timezone: Tz,
+    /// Public URL of the web endpoints (unsubscribe, archive).
+    pub base_url: Option<Url>,
+    /// Postal address printed in the footer (CAN-SPAM).
+    pub postal_address: Option<String>,
+    /// Most stories in one digest.
+    pub max_stories: usize,
+    /// Most stories per section.
+    pub per_section: usize,
+    /// How far back the first digest looks.
+    pub first_window: Duration,
+    /// Directory with the database and outbox.
+    pub data_dir: PathBuf,
+    /// Directory whose templates override the built-in ones.
+    pub templates: PathBuf,
+    /// BCP 47 language of the digest (`lang` attribute).
+    pub lang: String,
+    /// Who gets the "feeds needing attention" mail (at most once a day).
+    pub editor: Option<Mailbox>,
+    /// How late a missed schedule slot may still be sent when the daemon starts.
+    pub catch_up: Duration,
+}
+
+/// `[fetch]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchSettings {
+    /// How often the daemon refreshes feeds.
+    pub interval: Duration,
+    /// Total time for one request, body included.
+    pub timeout: Duration,
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Requests in flight at once to one host.
+    pub per_host: usize,
+    /// `User-Agent` header.
+    pub user_agent: String,
+    /// Largest body read, decompressed, in bytes.
+    pub max_body: u64,
+    /// Which article pages are read (see [`Articles`]).
+    pub articles: Articles,
+    /// Allow article URLs on loopback or private networks.
+    pub allow_private_addresses: bool,
+    /// A feed failing for longer than this is listed as needing attention.
+    pub attention_after: Duration,
+    /// Host names answered with these addresses instead of DNS, like curl's `--resolve`.
+    /// Not a `feeds.toml` key (always empty from a file): tests use it to give a
+    /// public-looking name to a server on loopback. The names count as public: the
+    /// private-address guards judge only addresses that DNS or a URL gives.
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
+}
+
+impl Default for FetchSettings {
+    /// The settings of an empty `[fetch]` table (a test keeps the two the same), for
+    /// reading one feed or page from the command line without a config.
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(30 * 60),
+            timeout: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(10),
+            concurrency: 16,
+            per_host: 2,
+            user_agent: format!(
+                "feedbrief/{} (RSS digest; +no-url-configured)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            max_body: 5 * 1024 * 1024,
+            articles: Articles::Chosen,
+            allow_private_addresses: false,
+            attention_after: Duration::from_secs(24 * 3600),
+            resolve: Vec::new(),
+        }
+    }
+}
+
+/// `[fetch] articles`: which entries' article pages are read and summarized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Articles {
+    /// `false`: none; summaries come from the feeds alone.
+    Off,
+    /// `true` (the default): the pages of the stories a digest would carry.
+    Chosen,
+    /// `"all"`: every new entry's page that a digest could still carry.
+    All,
+}
+
+/// How digests leave the machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// Write one `.eml` per message into this directory.
+    Outbox(PathBuf),
+    /// Send through an SMTP relay.
+    Smtp(SmtpSettings),
+}
+
+/// SMTP relay settings parsed from `smtp_url`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    /// Relay host name.
+    pub host: String,
+    /// Relay port.
+    pub port: u16,
+    /// TLS mode.
+    pub tls: SmtpTls,
+    /// User name, when the relay wants authentication.
+    pub user: Option<String>,
+    /// Password from [`SMTP_PASSWORD_ENV`].
+    pub password: Option<String>,
+}
+
+impl fmt::Debug for SmtpSettings {
+    // Written by hand so the password never reaches a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// TLS mode of the SMTP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text (only sensible on loopback).
+    None,
+    /// STARTTLS if offered.
+    Opportunistic,
+    /// STARTTLS, required.
+    Required,
+    /// TLS from the first byte (port 465).
+    Wrapper,
+}
+
+/// `[delivery]`.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Where messages go.
+    pub transport: Transport,
+    /// Concurrent SMTP connections.
+    pub connections: usize,
+    /// Most messages per second, when set.
+    pub rate_per_second: Option<f64>,
+    /// Time allowed for one SMTP command.
+    pub timeout: Duration,
+    /// Attempts per member within one cycle for transient failures.
+    pub attempts: u32,
+    /// DKIM signing, when selector, domain and key are all configured.
+    pub dkim: Option<Dkim>,
+}
+
+/// DKIM signing settings.
+#[derive(Clone)]
+pub struct Dkim {
+    /// Selector (`s=`): the key is published at `{selector}._domainkey.{domain}`.
+    pub selector: String,
+    /// Signing domain (`d=`).
+    pub domain: String,
+    /// The RSA private key, PKCS#1 PEM.
+    pub key_pem: String,
+}
+
+impl fmt::Debug for Dkim {
+    // The key never reaches a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dkim")
+            .field("selector", &self.selector)
+            .field("domain", &self.domain)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `[web]`.
+#[derive(Debug, Clone)]
+pub struct Web {
+    /// Address the web endpoints listen on.
+    pub listen: std::net::SocketAddr,
+    /// Time a client has to send a request's headers, from connecting or from the end of
+    /// its previous request (a keep-alive connection waiting for its next request).
+    pub header_timeout: Duration,
+    /// A connection on which nothing is sent or received for this long is closed (a body
+    /// that stalls, a response nobody reads).
+    pub idle_timeout: Duration,
+    /// Connections served at once; further clients wait in the listen queue.
+    pub max_connections: usize,
+    /// Largest request body accepted, in bytes (413 beyond).
+    pub max_body: usize,
+}
+
+/// `[members]`.
+#[derive(Debug, Clone)]
+pub struct Members {
+    /// The CSV file, when one is configured and exists.
+    pub file: Option<PathBuf>,
+}
+
+/// `[[section]]`.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// Section title in the digest.
+    pub name: String,
+}
+
+/// `[[feed]]`.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    /// Source name shown in `Full Story: Source`.
+    pub name: String,
+    /// Feed URL (http, https or file).
+    pub url: Url,
+    /// Section its stories go to; `None` means the first section.
+    pub section: Option<String>,
+    /// Ranking weight; 1.0 is neutral.
+    pub weight: f64,
+}
+
+/// `[[announcement]]`.
+#[derive(Debug, Clone)]
+pub struct Announcement {
+    /// Headline.
+    pub title: String,
+    /// One or two sentences.
+    pub body: String,
+    /// Where the call to action goes.
+    pub link: Url,
+    /// Button text.
+    pub cta: String,
+    /// Optional image URL.
+    pub image: Option<Url>,
+    /// Alt text for the image.
+    pub image_alt: Option<String>,
+    /// Last day (inclusive, in the brief's time zone) it is shown.
+    pub until: Option<NaiveDate>,
+    /// Section after which it appears; `None` places it after the first section.
+    pub after_section: Option<String>,
+}
+
+/// Reads and validates the config file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+        file: path.to_path_buf(),
+        line: None,
+        key: None,
+        message: format!(
+            "cannot read the config file: {err}; pass --config PATH or set FEEDBRIEF_CONFIG"
+        ),
+    })?;
+    parse(&text, path, |name| std::env::var(name).ok())
+}
+
+/// Parses and validates config `text` that was read from `path`.
+///
+/// `env` looks up environment variables (the SMTP password), so tests need not touch the
+/// process environment.
+pub fn parse(
+    text: &str,
+    path: &Path,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let v = Validator::new(text, path);
+    let raw: RawConfig = toml::from_str(text).map_err(|err| v.toml_error(&err))?;
+    let brief = validate::brief(&v, raw.brief)?;
+    let fetch = validate::fetch(&v, raw.fetch, brief.base_url.as_ref())?;
+    let delivery = validate::delivery(&v, raw.delivery, &brief.data_dir, env(SMTP_PASSWORD_ENV))?;
+    let web = validate::web(&v, &raw.web)?;
+    let members = Members {
+        file: Some(v.rel(raw.members.file.as_deref().unwrap_or("members.csv"))),
+    };
+    let sections = validate::sections(&v, &raw.section)?;
+    let feeds = validate::feeds(&v, &raw.feed, &sections)?;
+    let announcements = validate::blocks(&v, raw.announcement, "announcement", &sections)?;
+    let sponsors = validate::blocks(&v, raw.sponsor, "sponsor", &sections)?;
+    Ok(Config {
+        path: path.to_path_buf(),
+        brief,
+        fetch,
+        delivery,
+        web,
+        members,
+        sections,
+        feeds,
+        announcements,
+        sponsors,
+    })
+}
+
+/// Parses a human duration such as `30m`, `1h 30m` or `45s`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| {
+        format!("{s:?} is not a duration ({e}); expected e.g. \"30m\", \"2h\", \"45s\"")
+    })
+}
+
+/// Parses a byte size such as `5MB`, `512KiB` or `1048576`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size; expected e.g. \"5MB\" or \"512KB\""))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" | "kib" => 1024,
+        "mb" | "m" | "mib" => 1024 * 1024,
+        "gb" | "g" | "gib" => 1024 * 1024 * 1024,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?}; expected B, KB, MB or GB"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{s:?} is out of range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_fetch_settings_are_those_of_an_empty_fetch_table() {
+        let c = parse(
+            "[brief]\nname = \"B\"\nfrom = \"b@example.org\"\n",
+            Path::new("feeds.toml"),
+            |_| None,
+        )
+        .expect("config");
+        assert_eq!(c.fetch, FetchSettings::default());
+    }
+
+    const MINIMAL: &str = r#"
+[brief]
+name = "Test Brief"
+from = "Brief <brief@example.org>"
+
+[[section]]
+name = "Leading Edge"
+
+[[feed]]
+name = "Blog"
+url = "https://blog.example.org/feed/"
+"#;
+
+    fn parse_str(text: &str) -> Result<Config, ConfigError> {
+        parse(text, Path::new("/etc/feedbrief/feeds.toml"), |_| None)
+    }
+
+    #[test]
+    fn minimal_config_gets_documented_defaults() {
+        let c = parse_str(MINIMAL).expect("valid");
+        assert_eq!(c.brief.max_stories, 12);
+        assert_eq!(c.brief.timezone, Tz::UTC);
+        assert_eq!(c.fetch.interval, Duration::from_secs(1800));
+        assert_eq!(c.brief.data_dir, PathBuf::from("/etc/feedbrief/data"));
+        assert_eq!(
+            c.delivery.transport,
+            Transport::Outbox(PathBuf::from("/etc/feedbrief/data/outbox"))
+        );
+        assert_eq!(c.fetch.max_body, 5 * 1024 * 1024);
+    }
+
+    #[test]
+    fn web_limits_have_defaults_and_bad_values_name_their_key() {
+        let c = parse_str(MINIMAL).expect("valid");
+        assert_eq!(c.web.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.web.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.web.max_connections, 256);
+        assert_eq!(c.web.max_body, 64 * 1024);
+        let text = format!(
+            "{MINIMAL}\n[web]\nheader_timeout = \"2s\"\nidle_timeout = \"5s\"\nmax_connections = 8\nmax_body = \"16KB\"\n"
+        );
+        let c = parse_str(&text).expect("valid");
+        assert_eq!(c.web.header_timeout, Duration::from_secs(2));
+        assert_eq!(c.web.idle_timeout, Duration::from_secs(5));
+        assert_eq!(c.web.max_connections, 8);
+        assert_eq!(c.web.max_body, 16 * 1024);
+        for (line, key) in [
+            ("max_connections = 0", "web.max_connections"),
+            ("max_body = \"10\"", "web.max_body"),
+            ("header_timeout = \"0s\"", "web.header_timeout"),
+            ("idle_timeout = \"soon\"", "web.idle_timeout"),
+        ] {
+            let err = parse_str(&format!("{MINIMAL}\n[web]\n{line}\n")).expect_err(line);
+            assert_eq!(err.key.as_deref(), Some(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let text = MINIMAL.replace("name = \"Blog\"", "name = \"Blog\"\nsectoin = \"x\"");
+        let err = parse_str(&text).expect_err("unknown key");
+        assert_eq!(err.line, Some(11));
+        assert_eq!(err.key.as_deref(), Some("feed.sectoin"));
+        assert!(err.message.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn bad_time_zone_names_line_and_key() {
+        let text = MINIMAL.replace(
+            "from = \"Brief <brief@example.org>\"",
+            "from = \"Brief <brief@example.org>\"\ntimezone = \"America/NewYork\"",
+        );
+        let err = parse_str(&text).expect_err("bad tz");
+        assert_eq!(err.line, Some(5));
+        assert_eq!(err.key.as_deref(), Some("brief.timezone"));
+        let line = err.to_string();
+        assert!(
+            line.starts_with("/etc/feedbrief/feeds.toml:5: key `brief.timezone`"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn articles_takes_true_false_or_all_and_names_a_wrong_value() {
+        assert_eq!(
+            parse_str(MINIMAL).expect("valid").fetch.articles,
+            Articles::Chosen
+        );
+        for (value, want) in [
+            ("true", Articles::Chosen),
+            ("false", Articles::Off),
+            ("\"all\"", Articles::All),
+        ] {
+            let text = format!("{MINIMAL}\n[fetch]\narticles = {value}\n");
+            assert_eq!(parse_str(&text).expect("valid").fetch.articles, want);
+        }
+        let text = format!("{MINIMAL}\n[fetch]\narticles = \"some\"\n");
+        let err = parse_str(&text).expect_err("not a choice");
+        assert_eq!(err.key.as_deref(), Some("fetch.articles"));
+        assert_eq!(err.line, Some(14));
+        assert!(err.message.contains("\"all\""), "{err}");
+    }
+
+    #[test]
+    fn cron_with_six_fields_is_rejected() {
+        let text = MINIMAL.replace(
+            "from = \"Brief <brief@example.org>\"",
+            "from = \"Brief <brief@example.org>\"\nschedule = \"0 0 6 * * *\"",
+        );
+        let err = parse_str(&text).expect_err("6 fields");
+        assert_eq!(err.key.as_deref(), Some("brief.schedule"));
+        assert!(err.message.contains("expected 5"));
+    }
+
+    #[test]
+    fn feed_in_unknown_section_is_rejected() {
+        let text = format!("{MINIMAL}section = \"Nope\"\n");
+        let err = parse_str(&text).expect_err("unknown section");
+        assert_eq!(err.key.as_deref(), Some("feed.section"));
+        assert!(err.message.contains("Leading Edge"));
+    }
+
+    #[test]
+    fn smtp_url_is_parsed_and_password_comes_from_env() {
+        let text = format!(
+            "{MINIMAL}\n[delivery]\ntransport = \"smtp\"\nsmtp_url = \"smtp://me%40example.org@mail.example.org:2525?tls=required\"\n"
+        )
+        .replace("[[section]]", "[[section]]");
+        // [delivery] after [[feed]] is fine in TOML: it starts a new table.
+        let c = parse(&text, Path::new("feeds.toml"), |k| {
+            (k == SMTP_PASSWORD_ENV).then(|| "s3cret".to_string())
+        })
+        .expect("valid");
+        let Transport::Smtp(s) = c.delivery.transport else {
+            panic!("expected smtp")
+        };
+        assert_eq!(s.host, "mail.example.org");
+        assert_eq!(s.port, 2525);
+        assert_eq!(s.tls, SmtpTls::Required);
+        assert_eq!(s.user.as_deref(), Some("me@example.org"));
+        assert_eq!(s.password.as_deref(), Some("s3cret"));
+        assert!(!format!("{s:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn password_in_smtp_url_is_refused() {
+        let text = format!(
+            "{MINIMAL}\n[delivery]\ntransport = \"smtp\"\nsmtp_url = \"smtp://u:pw@mail.example.org\"\n"
+        );
+        let err = parse_str(&text).expect_err("password in url");
+        assert!(err.message.contains(SMTP_PASSWORD_ENV));
+    }
+
+    #[test]
+    fn sizes_and_durations_parse() {
+        assert_eq!(parse_size("5MB"), Ok(5 * 1024 * 1024));
+        assert_eq!(parse_size("512 KB"), Ok(512 * 1024));
+        assert!(parse_size("5 parsecs").is_err());
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn shipped_example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds.toml");
+        let c = load(&path).expect("feeds.toml is valid");
+        assert!(c.feeds.len() >= 5);
+        assert!(c.sections.len() >= 2);
+        assert!(
+            c.announcements
+                .iter()
+                .any(|a| a.title.contains("Membership Dues") && a.cta == "LEARN MORE")
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! The `feeds.toml` tables as serde reads them (`deny_unknown_fields`), before
+//! validation: strings and numbers with their spans, so an error can name the line.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) brief: RawBrief,
+    #[serde(default)]
+    pub(super) fetch: RawFetch,
+    #[serde(default)]
+    pub(super) delivery: RawDelivery,
+    #[serde(default)]
+    pub(super) web: RawWeb,
+    #[serde(default)]
+    pub(super) members: RawMembers,
+    #[serde(default)]
+    pub(super) section: Vec<RawSection>,
+    #[serde(default)]
+    pub(super) feed: Vec<RawFeed>,
+    #[serde(default)]
+    pub(super) announcement: Vec<RawAnnouncement>,
+    #[serde(default)]
+    pub(super) sponsor: Vec<RawAnnouncement>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBrief {
+    pub(super) name: Spanned<String>,
+    pub(super) tagline: Option<String>,
+    pub(super) from: Spanned<String>,
+    pub(super) reply_to: Option<Spanned<String>>,
+    pub(super) schedule: Option<Spanned<String>>,
+    pub(super) timezone: Option<Spanned<String>>,
+    pub(super) base_url: Option<Spanned<String>>,
+    pub(super) postal_address: Option<String>,
+    pub(super) max_stories: Option<Spanned<i64>>,
+    pub(super) per_section: Option<Spanned<i64>>,
+    pub(super) first_window: Option<Spanned<String>>,
+    pub(super) data_dir: Option<String>,
+    pub(super) templates: Option<String>,
+    pub(super) lang: Option<String>,
+    pub(super) editor: Option<Spanned<String>>,
+    pub(super) catch_up: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawArticles {
+    Switch(bool),
+    Mode(String),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFetch {
+    pub(super) interval: Option<Spanned<String>>,
+    pub(super) timeout: Option<Spanned<String>>,
+    pub(super) connect_timeout: Option<Spanned<String>>,
+    pub(super) concurrency: Option<Spanned<i64>>,
+    pub(super) per_host: Option<Spanned<i64>>,
+    pub(super) user_agent: Option<String>,
+    pub(super) max_body: Option<Spanned<String>>,
+    pub(super) articles: Option<Spanned<RawArticles>>,
+    pub(super) allow_private_addresses: Option<bool>,
+    pub(super) attention_after: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDelivery {
+    pub(super) transport: Option<Spanned<String>>,
+    pub(super) smtp_url: Option<Spanned<String>>,
+    pub(super) outbox: Option<String>,
+    pub(super) connections: Option<Spanned<i64>>,
+    pub(super) rate_per_second: Option<Spanned<f64>>,
+    pub(super) timeout: Option<Spanned<String>>,
+    pub(super) attempts: Option<Spanned<i64>>,
+    pub(super) dkim_selector: Option<Spanned<String>>,
+    pub(super) dkim_domain: Option<Spanned<String>>,
+    pub(super) dkim_key: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWeb {
+    pub(super) listen: Option<Spanned<String>>,
+    pub(super) header_timeout: Option<Spanned<String>>,
+    pub(super) idle_timeout: Option<Spanned<String>>,
+    pub(super) max_connections: Option<Spanned<i64>>,
+    pub(super) max_body: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMembers {
+    pub(super) file: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSection {
+    pub(super) name: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFeed {
+    pub(super) name: Spanned<String>,
+    pub(super) url: Spanned<String>,
+    pub(super) section: Option<Spanned<String>>,
+    pub(super) weight: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAnnouncement {
+    pub(super) title: String,
+    pub(super) body: String,
+    pub(super) link: Spanned<String>,
+    pub(super) cta: Option<String>,
+    pub(super) image: Option<Spanned<String>>,
+    pub(super) image_alt: Option<String>,
+    pub(super) until: Option<Spanned<toml::value::Datetime>>,
+    pub(super) after_section: Option<Spanned<String>>,
+}

@@ -1,0 +1,735 @@
+//! Validation: the raw `feeds.toml` tables → typed settings, one function per table,
+//! each mistake a [`ConfigError`] naming the file, line and key.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use croner::Cron;
+use lettre::message::Mailbox;
+use toml::Spanned;
+use url::Url;
+
+use super::raw::{
+    RawAnnouncement, RawArticles, RawBrief, RawDelivery, RawFeed, RawFetch, RawSection, RawWeb,
+};
+use super::*;
+
+/// `[brief]`.
+pub(super) fn brief(v: &Validator<'_>, b: RawBrief) -> Result<Brief, ConfigError> {
+    let name = v.nonempty(&b.name, "brief.name")?;
+    let from = v.mailbox(&b.from, "brief.from")?;
+    let reply_to = b
+        .reply_to
+        .as_ref()
+        .map(|s| v.mailbox(s, "brief.reply_to"))
+        .transpose()?;
+    let schedule = match &b.schedule {
+        Some(s) => v.cron(s, "brief.schedule")?,
+        None => Cron::from_str("0 6 * * Mon-Fri").map_err(|e| v.plain(format!("{e}")))?,
+    };
+    let timezone = match &b.timezone {
+        Some(s) => s.get_ref().parse::<Tz>().map_err(|_| {
+            v.at(
+                s.span(),
+                "brief.timezone",
+                format!(
+                    "unknown time zone {:?}; expected an IANA name such as \"America/New_York\"",
+                    s.get_ref()
+                ),
+            )
+        })?,
+        None => Tz::UTC,
+    };
+    let base_url = b
+        .base_url
+        .as_ref()
+        .map(|s| v.http_url(s, "brief.base_url"))
+        .transpose()?;
+    Ok(Brief {
+        name,
+        tagline: b.tagline.filter(|t| !t.trim().is_empty()),
+        from,
+        reply_to,
+        schedule,
+        timezone,
+        base_url,
+        postal_address: b.postal_address.filter(|t| !t.trim().is_empty()),
+        max_stories: v.count(b.max_stories.as_ref(), "brief.max_stories", 12, 1, 100)?,
+        per_section: v.count(b.per_section.as_ref(), "brief.per_section", 3, 1, 20)?,
+        first_window: v.duration(b.first_window.as_ref(), "brief.first_window", "24h")?,
+        data_dir: v.rel(b.data_dir.as_deref().unwrap_or("data")),
+        templates: v.rel(b.templates.as_deref().unwrap_or("templates")),
+        lang: b.lang.unwrap_or_else(|| "en".to_string()),
+        editor: b
+            .editor
+            .as_ref()
+            .map(|s| v.mailbox(s, "brief.editor"))
+            .transpose()?,
+        catch_up: match &b.catch_up {
+            Some(s) => {
+                parse_duration(s.get_ref()).map_err(|m| v.at(s.span(), "brief.catch_up", m))?
+            }
+            None => Duration::from_secs(6 * 3600),
+        },
+    })
+}
+
+/// `[fetch]`; the default `User-Agent` names `base_url`.
+pub(super) fn fetch(
+    v: &Validator<'_>,
+    f: RawFetch,
+    base_url: Option<&Url>,
+) -> Result<FetchSettings, ConfigError> {
+    Ok(FetchSettings {
+        interval: v.duration(f.interval.as_ref(), "fetch.interval", "30m")?,
+        timeout: v.duration(f.timeout.as_ref(), "fetch.timeout", "20s")?,
+        connect_timeout: v.duration(f.connect_timeout.as_ref(), "fetch.connect_timeout", "10s")?,
+        concurrency: v.count(f.concurrency.as_ref(), "fetch.concurrency", 16, 1, 1024)?,
+        per_host: v.count(f.per_host.as_ref(), "fetch.per_host", 2, 1, 64)?,
+        user_agent: f.user_agent.unwrap_or_else(|| {
+            format!(
+                "feedbrief/{} (RSS digest; +{})",
+                env!("CARGO_PKG_VERSION"),
+                base_url.map_or("no-url-configured", |u| u.as_str())
+            )
+        }),
+        max_body: match &f.max_body {
+            Some(s) => parse_size(s.get_ref()).map_err(|m| v.at(s.span(), "fetch.max_body", m))?,
+            None => 5 * 1024 * 1024,
+        },
+        articles: match &f.articles {
+            None => Articles::Chosen,
+            Some(a) => match a.get_ref() {
+                RawArticles::Switch(true) => Articles::Chosen,
+                RawArticles::Switch(false) => Articles::Off,
+                RawArticles::Mode(m) if m == "all" => Articles::All,
+                RawArticles::Mode(m) => {
+                    return Err(v.at(
+                        a.span(),
+                        "fetch.articles",
+                        format!("{m:?} is not a choice; use true (the stories a digest carries), \"all\" or false"),
+                    ));
+                }
+            },
+        },
+        allow_private_addresses: f.allow_private_addresses.unwrap_or(false),
+        attention_after: v.duration(f.attention_after.as_ref(), "fetch.attention_after", "24h")?,
+        resolve: Vec::new(),
+    })
+}
+
+/// `[delivery]`; the outbox defaults to `data_dir/outbox`, the SMTP password comes from
+/// the environment.
+pub(super) fn delivery(
+    v: &Validator<'_>,
+    d: RawDelivery,
+    data_dir: &Path,
+    smtp_password: Option<String>,
+) -> Result<Delivery, ConfigError> {
+    let transport_name = d
+        .transport
+        .as_ref()
+        .map_or("outbox", |s| s.get_ref().as_str());
+    let transport = match transport_name {
+        "outbox" => Transport::Outbox(match &d.outbox {
+            Some(p) => v.rel(p),
+            None => data_dir.join("outbox"),
+        }),
+        "smtp" => {
+            let Some(smtp_url) = &d.smtp_url else {
+                return Err(v.plain_key(
+                    "delivery.smtp_url",
+                    "transport = \"smtp\" needs smtp_url, e.g. \"smtp://user@mail.example.org:587?tls=required\"",
+                ));
+            };
+            v.smtp(smtp_url, smtp_password)?
+        }
+        other => {
+            let span = d.transport.as_ref().map(|s| s.span());
+            return Err(v.maybe_at(
+                span,
+                "delivery.transport",
+                format!("unknown transport {other:?}; expected \"outbox\" or \"smtp\""),
+            ));
+        }
+    };
+    Ok(Delivery {
+        transport,
+        connections: v.count(d.connections.as_ref(), "delivery.connections", 4, 1, 256)?,
+        rate_per_second: match &d.rate_per_second {
+            Some(r) if *r.get_ref() > 0.0 && *r.get_ref() <= MAX_RATE_PER_SECOND => {
+                Some(*r.get_ref())
+            }
+            Some(r) => {
+                return Err(v.at(
+                    r.span(),
+                    "delivery.rate_per_second",
+                    format!(
+                        "expected a number of messages per second above 0 and at most {MAX_RATE_PER_SECOND}; leave the key out for no limit"
+                    ),
+                ));
+            }
+            None => None,
+        },
+        timeout: v.duration(d.timeout.as_ref(), "delivery.timeout", "60s")?,
+        attempts: v.count(d.attempts.as_ref(), "delivery.attempts", 3, 1, 10)? as u32,
+        dkim: match (&d.dkim_selector, &d.dkim_domain, &d.dkim_key) {
+            (None, None, None) => None,
+            (Some(selector), Some(domain), Some(key)) => {
+                let path = v.rel(key.get_ref());
+                let key_pem = std::fs::read_to_string(&path).map_err(|e| {
+                    v.at(
+                        key.span(),
+                        "delivery.dkim_key",
+                        format!("cannot read the DKIM key {}: {e}", path.display()),
+                    )
+                })?;
+                // Parse now so a bad key stops the program at startup, not mid-send.
+                lettre::message::dkim::DkimSigningKey::new(
+                    &key_pem,
+                    lettre::message::dkim::DkimSigningAlgorithm::Rsa,
+                )
+                .map_err(|e| {
+                    v.at(
+                        key.span(),
+                        "delivery.dkim_key",
+                        format!(
+                            "{} is not an RSA private key in PKCS#1 PEM ({e}); create one with `openssl genrsa -traditional -out dkim.pem 2048`",
+                            path.display()
+                        ),
+                    )
+                })?;
+                Some(Dkim {
+                    selector: v.nonempty(selector, "delivery.dkim_selector")?,
+                    domain: v.nonempty(domain, "delivery.dkim_domain")?,
+                    key_pem,
+                })
+            }
+            _ => {
+                return Err(v.plain_key(
+                    "delivery.dkim_selector",
+                    "DKIM needs all three of dkim_selector, dkim_domain and dkim_key",
+                ));
+            }
+        },
+    })
+}
+
+/// `[web]`.
+pub(super) fn web(v: &Validator<'_>, w: &RawWeb) -> Result<Web, ConfigError> {
+    Ok(Web {
+        listen: match &w.listen {
+            Some(s) => s.get_ref().parse().map_err(|_| {
+                v.at(
+                    s.span(),
+                    "web.listen",
+                    format!(
+                        "{:?} is not a socket address; expected e.g. \"127.0.0.1:8080\"",
+                        s.get_ref()
+                    ),
+                )
+            })?,
+            None => std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+        },
+        header_timeout: v.duration(w.header_timeout.as_ref(), "web.header_timeout", "10s")?,
+        idle_timeout: v.duration(w.idle_timeout.as_ref(), "web.idle_timeout", "60s")?,
+        max_connections: v.count(
+            w.max_connections.as_ref(),
+            "web.max_connections",
+            256,
+            1,
+            65_536,
+        )?,
+        max_body: match &w.max_body {
+            Some(s) => parse_size(s.get_ref())
+                .ok()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| *n >= 1024)
+                .ok_or_else(|| {
+                    v.at(
+                        s.span(),
+                        "web.max_body",
+                        format!(
+                            "{:?} is not a size of at least 1KB; expected e.g. \"64KB\"",
+                            s.get_ref()
+                        ),
+                    )
+                })?,
+            None => 64 * 1024,
+        },
+    })
+}
+
+/// `[[section]]`s; none configured gives the one implicit "Top Stories".
+pub(super) fn sections(v: &Validator<'_>, raw: &[RawSection]) -> Result<Vec<Section>, ConfigError> {
+    let mut sections: Vec<Section> = Vec::new();
+    for s in raw {
+        let name = v.nonempty(&s.name, "section.name")?;
+        if sections.iter().any(|x| x.name == name) {
+            return Err(v.at(
+                s.name.span(),
+                "section.name",
+                format!("section {name:?} is listed twice"),
+            ));
+        }
+        sections.push(Section { name });
+    }
+    if sections.is_empty() {
+        sections.push(Section {
+            name: "Top Stories".to_string(),
+        });
+    }
+    Ok(sections)
+}
+
+/// A section named by a feed or announcement, which must be one of `sections`.
+fn section_ref(
+    v: &Validator<'_>,
+    sections: &[Section],
+    s: &Spanned<String>,
+    key: &str,
+) -> Result<String, ConfigError> {
+    if sections.iter().any(|x| &x.name == s.get_ref()) {
+        Ok(s.get_ref().clone())
+    } else {
+        Err(v.at(
+            s.span(),
+            key,
+            format!(
+                "no [[section]] is named {:?}; known sections: {}",
+                s.get_ref(),
+                sections
+                    .iter()
+                    .map(|x| format!("{:?}", x.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
+    }
+}
+
+/// `[[feed]]`s: each URL once, a positive weight, a known section.
+pub(super) fn feeds(
+    v: &Validator<'_>,
+    raw: &[RawFeed],
+    sections: &[Section],
+) -> Result<Vec<Feed>, ConfigError> {
+    let mut feeds: Vec<Feed> = Vec::new();
+    for f in raw {
+        let url = v.feed_url(&f.url, "feed.url")?;
+        if feeds.iter().any(|x| x.url == url) {
+            return Err(v.at(
+                f.url.span(),
+                "feed.url",
+                format!("feed {url} is listed twice"),
+            ));
+        }
+        let weight = match &f.weight {
+            Some(w) if *w.get_ref() > 0.0 && w.get_ref().is_finite() => *w.get_ref(),
+            Some(w) => {
+                return Err(v.at(
+                    w.span(),
+                    "feed.weight",
+                    "expected a positive number (1.0 is neutral)".into(),
+                ));
+            }
+            None => 1.0,
+        };
+        feeds.push(Feed {
+            name: v.nonempty(&f.name, "feed.name")?,
+            url,
+            section: f
+                .section
+                .as_ref()
+                .map(|s| section_ref(v, sections, s, "feed.section"))
+                .transpose()?,
+            weight,
+        });
+    }
+    Ok(feeds)
+}
+
+/// `[[announcement]]`s or `[[sponsor]]`s (`kind`): dated, linked, placed after a section.
+pub(super) fn blocks(
+    v: &Validator<'_>,
+    raw: Vec<RawAnnouncement>,
+    kind: &str,
+    sections: &[Section],
+) -> Result<Vec<Announcement>, ConfigError> {
+    let mut announcements = Vec::new();
+    for a in raw {
+        let until = match &a.until {
+            Some(d) => Some(match d.get_ref().date {
+                Some(date) if d.get_ref().time.is_none() => {
+                    NaiveDate::from_ymd_opt(date.year.into(), date.month.into(), date.day.into())
+                        .ok_or_else(|| {
+                            v.at(
+                                d.span(),
+                                &format!("{kind}.until"),
+                                "not a calendar date".into(),
+                            )
+                        })?
+                }
+                _ => {
+                    return Err(v.at(
+                        d.span(),
+                        &format!("{kind}.until"),
+                        "expected a date such as 2026-12-31".into(),
+                    ));
+                }
+            }),
+            None => None,
+        };
+        announcements.push(Announcement {
+            title: a.title,
+            body: a.body,
+            link: v.http_url(&a.link, &format!("{kind}.link"))?,
+            cta: a.cta.unwrap_or_else(|| "LEARN MORE".to_string()),
+            image: a
+                .image
+                .as_ref()
+                .map(|s| v.http_url(s, &format!("{kind}.image")))
+                .transpose()?,
+            image_alt: a.image_alt,
+            until,
+            after_section: a
+                .after_section
+                .as_ref()
+                .map(|s| section_ref(v, sections, s, &format!("{kind}.after_section")))
+                .transpose()?,
+        });
+    }
+    Ok(announcements)
+}
+
+/// Builds errors that point into the config text.
+pub(super) struct Validator<'a> {
+    text: &'a str,
+    path: &'a Path,
+    /// The config file's directory: relative paths in it start there.
+    base_dir: PathBuf,
+}
+
+impl<'a> Validator<'a> {
+    pub(super) fn new(text: &'a str, path: &'a Path) -> Self {
+        let base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        Self {
+            text,
+            path,
+            base_dir,
+        }
+    }
+
+    /// `p` resolved against the config file's directory (absolute paths stay).
+    pub(super) fn rel(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    pub(super) fn line_of(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    pub(super) fn at(
+        &self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        message: String,
+    ) -> ConfigError {
+        ConfigError {
+            file: self.path.to_path_buf(),
+            line: Some(self.line_of(span.start)),
+            key: Some(key.to_string()),
+            message,
+        }
+    }
+
+    pub(super) fn maybe_at(
+        &self,
+        span: Option<std::ops::Range<usize>>,
+        key: &str,
+        message: String,
+    ) -> ConfigError {
+        match span {
+            Some(span) => self.at(span, key, message),
+            None => self.plain_key(key, &message),
+        }
+    }
+
+    pub(super) fn plain(&self, message: String) -> ConfigError {
+        ConfigError {
+            file: self.path.to_path_buf(),
+            line: None,
+            key: None,
+            message,
+        }
+    }
+
+    pub(super) fn plain_key(&self, key: &str, message: &str) -> ConfigError {
+        ConfigError {
+            file: self.path.to_path_buf(),
+            line: None,
+            key: Some(key.to_string()),
+            message: message.to_string(),
+        }
+    }
+
+    /// Turns a toml/serde error into one line with the key it happened at.
+    pub(super) fn toml_error(&self, err: &toml::de::Error) -> ConfigError {
+        let message = err.message().trim().replace('\n', " ");
+        let Some(span) = err.span() else {
+            return self.plain(message);
+        };
+        let line = self.line_of(span.start);
+        // The span covers the offending key or value; its table header is the nearest
+        // `[name]` or `[[name]]` line above it.
+        let table = self.text[..span.start.min(self.text.len())]
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| l.starts_with('['))
+            .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+        let snippet = self
+            .text
+            .get(span.clone())
+            .unwrap_or("")
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim();
+        let key_at_line = self
+            .text
+            .lines()
+            .nth(line - 1)
+            .and_then(|l| l.split_once('='))
+            .map(|(k, _)| k.trim().trim_matches('"').to_string())
+            .filter(|k| !k.is_empty() && !k.starts_with('['));
+        let leaf = if !snippet.is_empty()
+            && snippet
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            && !snippet.chars().all(|c| c.is_ascii_digit())
+        {
+            Some(snippet.to_string())
+        } else {
+            key_at_line
+        };
+        let key = match (table, leaf) {
+            (Some(t), Some(l)) if !l.is_empty() => Some(format!("{t}.{l}")),
+            (Some(t), None) => Some(t),
+            (None, Some(l)) => Some(l),
+            _ => None,
+        };
+        ConfigError {
+            file: self.path.to_path_buf(),
+            line: Some(line),
+            key,
+            message,
+        }
+    }
+
+    pub(super) fn nonempty(&self, s: &Spanned<String>, key: &str) -> Result<String, ConfigError> {
+        let t = s.get_ref().trim();
+        if t.is_empty() {
+            return Err(self.at(s.span(), key, "must not be empty".into()));
+        }
+        Ok(t.to_string())
+    }
+
+    pub(super) fn mailbox(&self, s: &Spanned<String>, key: &str) -> Result<Mailbox, ConfigError> {
+        s.get_ref().parse::<Mailbox>().map_err(|e| {
+            self.at(
+                s.span(),
+                key,
+                format!(
+                    "{:?} is not a mailbox ({e}); expected e.g. \"Leadership Brief <brief@example.org>\"",
+                    s.get_ref()
+                ),
+            )
+        })
+    }
+
+    pub(super) fn cron(&self, s: &Spanned<String>, key: &str) -> Result<Cron, ConfigError> {
+        let fields = s.get_ref().split_whitespace().count();
+        if fields != 5 {
+            return Err(self.at(
+                s.span(),
+                key,
+                format!(
+                    "{:?} has {fields} fields; expected 5 (minute hour day-of-month month day-of-week), e.g. \"0 6 * * Mon-Fri\"",
+                    s.get_ref()
+                ),
+            ));
+        }
+        Cron::from_str(s.get_ref()).map_err(|e| {
+            self.at(
+                s.span(),
+                key,
+                format!(
+                    "{:?} is not a cron expression ({e}); expected e.g. \"0 6 * * Mon-Fri\"",
+                    s.get_ref()
+                ),
+            )
+        })
+    }
+
+    pub(super) fn http_url(&self, s: &Spanned<String>, key: &str) -> Result<Url, ConfigError> {
+        match Url::parse(s.get_ref().trim()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u),
+            Ok(_) | Err(_) => Err(self.at(
+                s.span(),
+                key,
+                format!(
+                    "{:?} is not an absolute http(s) URL; expected e.g. \"https://example.org/\"",
+                    s.get_ref()
+                ),
+            )),
+        }
+    }
+
+    pub(super) fn feed_url(&self, s: &Spanned<String>, key: &str) -> Result<Url, ConfigError> {
+        match Url::parse(s.get_ref().trim()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u),
+            Ok(u) if u.scheme() == "file" => Ok(u),
+            Ok(_) | Err(_) => Err(self.at(
+                s.span(),
+                key,
+                format!(
+                    "{:?} is not a feed URL; expected an absolute http(s) URL such as \"https://example.org/feed/\"",
+                    s.get_ref()
+                ),
+            )),
+        }
+    }
+
+    pub(super) fn duration(
+        &self,
+        s: Option<&Spanned<String>>,
+        key: &str,
+        default: &str,
+    ) -> Result<Duration, ConfigError> {
+        match s {
+            Some(s) => {
+                let d = parse_duration(s.get_ref()).map_err(|m| self.at(s.span(), key, m))?;
+                if d.is_zero() {
+                    return Err(self.at(s.span(), key, "must be longer than zero".into()));
+                }
+                Ok(d)
+            }
+            None => parse_duration(default).map_err(|m| self.plain_key(key, &m)),
+        }
+    }
+
+    pub(super) fn count(
+        &self,
+        s: Option<&Spanned<i64>>,
+        key: &str,
+        default: usize,
+        min: i64,
+        max: i64,
+    ) -> Result<usize, ConfigError> {
+        match s {
+            Some(n) if (min..=max).contains(n.get_ref()) => Ok(*n.get_ref() as usize),
+            Some(n) => Err(self.at(
+                n.span(),
+                key,
+                format!("{} is out of range; expected {min} to {max}", n.get_ref()),
+            )),
+            None => Ok(default),
+        }
+    }
+
+    pub(super) fn smtp(
+        &self,
+        s: &Spanned<String>,
+        password: Option<String>,
+    ) -> Result<Transport, ConfigError> {
+        let key = "delivery.smtp_url";
+        let bad = |m: String| self.at(s.span(), key, m);
+        let url = Url::parse(s.get_ref()).map_err(|e| {
+            bad(format!(
+                "{:?} is not a URL ({e}); expected e.g. \"smtp://user@mail.example.org:587?tls=required\"",
+                s.get_ref()
+            ))
+        })?;
+        if url.password().is_some() {
+            return Err(bad(format!(
+                "smtp_url must not contain a password; put it in the {SMTP_PASSWORD_ENV} environment variable"
+            )));
+        }
+        let (default_port, default_tls) = match url.scheme() {
+            "smtp" => (587, SmtpTls::Opportunistic),
+            "smtps" => (465, SmtpTls::Wrapper),
+            other => {
+                return Err(bad(format!(
+                    "unknown scheme {other:?}; expected smtp:// or smtps://"
+                )));
+            }
+        };
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad("smtp_url has no host".into()))?
+            .trim_matches(|c| c == '[' || c == ']')
+            .to_string();
+        let mut tls = default_tls;
+        for (k, val) in url.query_pairs() {
+            match (k.as_ref(), val.as_ref()) {
+                ("tls", "required") => tls = SmtpTls::Required,
+                ("tls", "opportunistic") => tls = SmtpTls::Opportunistic,
+                ("tls", "none") => tls = SmtpTls::None,
+                ("tls", "wrapper") => tls = SmtpTls::Wrapper,
+                ("tls", other) => {
+                    return Err(bad(format!(
+                        "unknown tls mode {other:?}; expected required, opportunistic, wrapper or none"
+                    )));
+                }
+                (other, _) => return Err(bad(format!("unknown smtp_url parameter {other:?}"))),
+            }
+        }
+        let user = (!url.username().is_empty()).then(|| percent_decode(url.username()));
+        Ok(Transport::Smtp(SmtpSettings {
+            host,
+            port: url.port().unwrap_or(default_port),
+            tls,
+            user,
+            password,
+        }))
+    }
+}
+
+/// Decodes `%XX` escapes (user names like `me%40example.org` in URLs).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(s.get(i + 1..i + 3).unwrap_or(""), 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
