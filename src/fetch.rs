@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use reqwest::StatusCode;
@@ -295,7 +296,7 @@ impl Fetcher {
             .pool_max_idle_per_host(0)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
+            .context("building the HTTP client")?;
         let feeds_guarded = if settings.allow_private_addresses {
             None
         } else {
@@ -306,7 +307,7 @@ impl Fetcher {
                     .dns_resolver(Arc::new(SystemResolver { public_only: true }))
                     .no_proxy()
                     .build()
-                    .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?,
+                    .context("building the HTTP client")?,
             )
         };
         let mut pages = builder();
@@ -331,9 +332,7 @@ impl Fetcher {
         } else {
             pages = pages.redirect(reqwest::redirect::Policy::limited(10));
         }
-        let pages = pages
-            .build()
-            .map_err(|e| anyhow::anyhow!("building the HTTP client: {e}"))?;
+        let pages = pages.build().context("building the HTTP client")?;
         Ok(Self {
             client,
             feeds_guarded,
@@ -858,6 +857,18 @@ async fn origin_is_private(url: &Url, timeout: Duration) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether `url` names a private or local address itself: a non-public IP literal, or
+/// `localhost` (no DNS is asked).
+pub fn names_private_address(url: &Url) -> bool {
+    if let Some(ip) = literal_ip(url) {
+        return !is_public(ip);
+    }
+    url.host_str().is_some_and(|h| {
+        let h = h.trim_end_matches('.').to_ascii_lowercase();
+        h == "localhost" || h.ends_with(".localhost")
+    })
 }
 
 /// The IP address a URL names literally, if it does.

@@ -76,7 +76,7 @@ pub fn import_opml(config_path: &Path, file: &Path) -> Outcome {
         .map_err(|e| Failure::Usage(anyhow::anyhow!("{}: {e}", config_path.display())))?;
     // Never write a config that would not load.
     crate::config::parse(&new_text, config_path, |name| std::env::var(name).ok())
-        .map_err(|e| anyhow::anyhow!("the imported feeds would make feeds.toml invalid: {e}"))?;
+        .context("the imported feeds would make feeds.toml invalid")?;
     if !summary.added.is_empty() {
         let tmp = config_path.with_extension("toml.tmp");
         std::fs::write(&tmp, &new_text).with_context(|| format!("writing {}", tmp.display()))?;

@@ -175,7 +175,11 @@ async fn fetch_one(
     if !force && state.next_fetch_at.is_some_and(|t| t > now) {
         return (FeedOutcome::NotDue, None);
     }
-    let location = state.fetch_url.as_deref().unwrap_or(&state.url);
+    let location = fetch_location(
+        &state.url,
+        state.fetch_url.as_deref(),
+        app.config.fetch.allow_private_addresses,
+    );
     let result = match url::Url::parse(location) {
         Err(_) => Err(Failure::new(format!(
             "stored URL {location:?} does not parse"
@@ -217,6 +221,27 @@ async fn fetch_one(
                 .await;
             recorded.unwrap_or_else(|e| (FeedOutcome::Failed(format!("{e:#}")), None))
         }
+    }
+}
+
+/// Where to fetch a feed: where it moved (a stored permanent redirect), else its
+/// configured URL. A move to a private or local address is ignored unless the configured
+/// URL is itself one or private addresses are allowed: versions before the redirect guard
+/// followed and stored such moves.
+fn fetch_location<'a>(configured: &'a str, moved: Option<&'a str>, allow_private: bool) -> &'a str {
+    let private =
+        |u: &str| url::Url::parse(u).is_ok_and(|u| crate::fetch::names_private_address(&u));
+    match moved {
+        Some(m) if !allow_private && private(m) && !private(configured) => {
+            tracing::warn!(
+                feed = configured,
+                moved_to = m,
+                "ignoring a stored move to a private address; fetching the configured URL"
+            );
+            configured
+        }
+        Some(m) => m,
+        None => configured,
     }
 }
 
@@ -406,6 +431,32 @@ fn read_feed(
 mod tests {
     use super::*;
     use crate::cycle::pages::tests::PANIC_TITLE;
+
+    #[test]
+    fn a_stored_move_to_a_private_address_is_not_followed_unless_allowed() {
+        let public = "https://feeds.example.com/feed.xml";
+        let moved = Some("http://127.0.0.1:8080/admin.xml");
+        assert_eq!(fetch_location(public, moved, false), public);
+        assert_eq!(
+            fetch_location(public, Some("http://localhost/x"), false),
+            public
+        );
+        assert_eq!(
+            fetch_location(public, moved, true),
+            "http://127.0.0.1:8080/admin.xml"
+        );
+        let local = "http://127.0.0.1:9000/feed.xml";
+        assert_eq!(
+            fetch_location(local, moved, false),
+            "http://127.0.0.1:8080/admin.xml"
+        );
+        let elsewhere = Some("https://new.example.org/feed.xml");
+        assert_eq!(
+            fetch_location(public, elsewhere, false),
+            "https://new.example.org/feed.xml"
+        );
+        assert_eq!(fetch_location(public, None, false), public);
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panic_while_reading_a_feed_is_its_failure_and_keeps_its_validators() {

@@ -34,8 +34,7 @@ pub fn dkim_config(d: &crate::config::Dkim) -> anyhow::Result<lettre::message::d
         DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
         DkimSigningKey,
     };
-    let key = DkimSigningKey::new(&d.key_pem, DkimSigningAlgorithm::Rsa)
-        .map_err(|e| anyhow::anyhow!("DKIM key: {e}"))?;
+    let key = DkimSigningKey::new(&d.key_pem, DkimSigningAlgorithm::Rsa).context("DKIM key")?;
     Ok(DkimConfig::new(
         d.selector.clone(),
         d.domain.clone(),

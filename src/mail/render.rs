@@ -234,7 +234,7 @@ impl Templates {
             self.env
                 .get_template(name)
                 .and_then(|t| t.render(&ctx))
-                .map_err(|e| anyhow::anyhow!("template {name}: {e:#}"))
+                .with_context(|| format!("template {name}"))
         };
         let subject = render("subject.txt")?
             .split_whitespace()
@@ -289,9 +289,7 @@ pub fn inline_css(html: &str) -> anyhow::Result<String> {
         .load_remote_stylesheets(false)
         .keep_style_tags(false)
         .build();
-    inliner
-        .inline(html)
-        .map_err(|e| anyhow::anyhow!("inlining the digest's CSS: {e}"))
+    inliner.inline(html).context("inlining the digest's CSS")
 }
 
 /// Wraps lines longer than `width` at spaces; a word longer than the width (a URL) gets

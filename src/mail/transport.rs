@@ -92,7 +92,7 @@ impl Sender {
         match self {
             Self::Outbox(dir) => Ok(format!("outbox {} is writable", dir.display())),
             Self::Smtp(pool) => {
-                let mut conn = pool.connect().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                let mut conn = pool.connect().await.context("connecting to the relay")?;
                 let _ = conn.smtp.quit().await;
                 Ok(format!(
                     "SMTP relay {}:{} accepted a connection",
