@@ -13,7 +13,7 @@ use crate::app::{App, record};
 use crate::config::{Articles, Config};
 use crate::cycle::digest::oldest_selectable;
 use crate::cycle::pages::{apply_page, entry_from_feed, fetch_story_pages, page_known};
-use crate::cycle::report::{FeedOutcome, FeedResult, FetchReport};
+use crate::cycle::report::{FeedError, FeedOutcome, FeedResult, FetchReport};
 use crate::fetch::{FetchError, Outcome};
 use crate::parse;
 use crate::store::{FeedState, FetchRecord, NewEntry};
@@ -181,9 +181,7 @@ async fn fetch_one(
         app.config.fetch.allow_private_addresses,
     );
     let result = match url::Url::parse(location) {
-        Err(_) => Err(Failure::new(format!(
-            "stored URL {location:?} does not parse"
-        ))),
+        Err(_) => Err(Failure::new(FeedError::BadUrl(location.to_string()))),
         Ok(url) => fetch_document(app, &url, state).await,
     };
     let (state, for_failure) = (state.clone(), state.clone());
@@ -213,13 +211,14 @@ async fn fetch_one(
         // so the same document is fetched and read again next time instead of its posts
         // being lost.
         Err(e) => {
-            let why = format!("{e:#}");
+            let why = FeedError::Panicked(Arc::new(e));
             let recorded = app
                 .blocking("recording the feed's failure", move |app| {
                     Ok(record_failure(app, &for_failure, now, Failure::new(why)))
                 })
                 .await;
-            recorded.unwrap_or_else(|e| (FeedOutcome::Failed(format!("{e:#}")), None))
+            recorded
+                .unwrap_or_else(|e| (FeedOutcome::Failed(FeedError::Panicked(Arc::new(e))), None))
         }
     }
 }
@@ -247,13 +246,13 @@ fn fetch_location<'a>(configured: &'a str, moved: Option<&'a str>, allow_private
 
 /// A failed fetch, as it is recorded: why, and a `Retry-After` or a reason to stop.
 struct Failure {
-    why: String,
+    why: FeedError,
     retry_after: Option<Duration>,
     disabled: Option<String>,
 }
 
 impl Failure {
-    fn new(why: String) -> Self {
+    fn new(why: FeedError) -> Self {
         Self {
             why,
             retry_after: None,
@@ -277,22 +276,29 @@ async fn fetch_document(app: &App, url: &url::Url, state: &FeedState) -> Result<
     };
     result.map_err(|e| {
         tracing::warn!(feed = %state.url, error = %e, "fetch failed");
-        let why = e.to_string();
-        match e {
-            FetchError::RateLimited { retry_after, .. } => Failure {
-                why,
-                retry_after: Some(retry_after.unwrap_or(Duration::from_secs(3600))),
-                disabled: None,
-            },
-            FetchError::Gone => Failure {
+        let retry_after = match &e {
+            FetchError::RateLimited { retry_after, .. } => {
+                Some(retry_after.unwrap_or(Duration::from_secs(3600)))
+            }
+            _ => None,
+        };
+        let gone = matches!(e, FetchError::Gone);
+        let why = FeedError::Fetch(Arc::new(e));
+        if gone {
+            Failure {
                 why,
                 retry_after: None,
                 disabled: Some(format!(
                     "HTTP 410 Gone on {}",
                     Utc::now().format("%Y-%m-%d")
                 )),
-            },
-            _ => Failure::new(why),
+            }
+        } else {
+            Failure {
+                why,
+                retry_after,
+                disabled: None,
+            }
         }
     })
 }
@@ -320,7 +326,7 @@ fn record_failure(
             state.id,
             now,
             &FetchRecord {
-                error: Some(&failure.why),
+                error: Some(&failure.why.to_string()),
                 next_fetch_at: Some(next),
                 not_before: failure
                     .retry_after
@@ -348,7 +354,9 @@ fn read_feed(
     }
     let parsed = match parse::parse_feed(&fetched.body, &fetched.final_url) {
         Ok(p) => p,
-        Err(e) => return record_failure(app, state, now, Failure::new(e.to_string())),
+        Err(e) => {
+            return record_failure(app, state, now, Failure::new(FeedError::Parse(Arc::new(e))));
+        }
     };
     let total = parsed.entries.len();
     let store = app.store();
@@ -356,7 +364,12 @@ fn read_feed(
         let keys: Vec<&str> = parsed.entries.iter().map(|e| e.key.as_str()).collect();
         match store.known_keys(state.id, &keys) {
             Ok(k) => k,
-            Err(e) => return (FeedOutcome::Failed(format!("database: {e:#}")), moved_to),
+            Err(e) => {
+                return (
+                    FeedOutcome::Failed(FeedError::Database(Arc::new(e))),
+                    moved_to,
+                );
+            }
         }
     };
     drop(store);
@@ -365,7 +378,12 @@ fn read_feed(
     // dozen stories a digest carries, not for every post of every feed.
     let oldest = match oldest_selectable(app, now) {
         Ok(t) => t,
-        Err(e) => return (FeedOutcome::Failed(format!("database: {e:#}")), moved_to),
+        Err(e) => {
+            return (
+                FeedOutcome::Failed(FeedError::Database(Arc::new(e))),
+                moved_to,
+            );
+        }
     };
     let articles = app.config.fetch.articles;
     let mut new_entries: Vec<NewEntry> = parsed
@@ -390,7 +408,12 @@ fn read_feed(
     }
     let inserted = match store.insert_entries(state.id, &new_entries, now) {
         Ok(n) => n,
-        Err(e) => return (FeedOutcome::Failed(format!("database: {e:#}")), moved_to),
+        Err(e) => {
+            return (
+                FeedOutcome::Failed(FeedError::Database(Arc::new(e))),
+                moved_to,
+            );
+        }
     };
     let ttl = parsed
         .ttl_minutes
@@ -500,14 +523,15 @@ mod tests {
         let report = fetch_all(&app, Utc::now(), true, &CancellationToken::new())
             .await
             .expect("fetch");
-        let FeedOutcome::Failed(why) = &report.feeds[0].outcome else {
+        let FeedOutcome::Failed(FeedError::Panicked(why)) = &report.feeds[0].outcome else {
             panic!(
                 "the feed is not reported failed: {:?}",
                 report.feeds[0].outcome
             );
         };
         assert!(
-            why.contains("feedbrief panicked") && why.contains("injected panic"),
+            why.to_string().contains("feedbrief panicked")
+                && why.to_string().contains("injected panic"),
             "{why}"
         );
         let state = app

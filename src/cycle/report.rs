@@ -2,6 +2,7 @@
 //! the one screen `once` and `fetch` print.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cycle::pages::PAGE_BUDGET_PER_STORY;
@@ -25,7 +26,28 @@ pub enum FeedOutcome {
     /// Not fetched this time, and why (Retry-After, disabled after 410).
     Skipped(String),
     /// Failed, with the reason and what to do.
-    Failed(String),
+    Failed(FeedError),
+}
+
+/// Why a feed could not be read this time. Its `Display` is the report's one line: what
+/// failed and what to do; the source error is kept for logs.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FeedError {
+    /// Fetching failed: HTTP status, network, limits, a refused redirect.
+    #[error(transparent)]
+    Fetch(Arc<crate::fetch::FetchError>),
+    /// The document is not a feed we can read, even leniently.
+    #[error(transparent)]
+    Parse(Arc<crate::parse::ParseError>),
+    /// The stored address of the feed does not parse.
+    #[error("stored URL {0:?} does not parse; check the feed's url in feeds.toml")]
+    BadUrl(String),
+    /// The database failed while storing the feed's entries.
+    #[error("database: {0:#}")]
+    Database(Arc<anyhow::Error>),
+    /// Reading the feed panicked (a bug: the message says so).
+    #[error("{0:#}")]
+    Panicked(Arc<anyhow::Error>),
 }
 
 /// One feed's line in the report.

@@ -156,7 +156,7 @@ fn outcome<'a>(r: &'a FetchReport, name: &str) -> &'a FeedOutcome {
 fn failed_with(r: &FetchReport, name: &str, needle: &str) {
     match outcome(r, name) {
         FeedOutcome::Failed(why) => assert!(
-            why.contains(needle),
+            why.to_string().contains(needle),
             "{name}: {why:?} lacks {needle:?}\n{r}"
         ),
         other => panic!("{name}: expected a failure mentioning {needle:?}, got {other:?}\n{r}"),

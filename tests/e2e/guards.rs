@@ -165,6 +165,7 @@ async fn feed_redirect_into_the_internal_network_is_refused_and_nothing_of_it_is
         let FeedOutcome::Failed(why) = &result.outcome else {
             panic!("{name} must fail: {text}");
         };
+        let why = why.to_string();
         assert!(
             why.contains("refused") && why.contains(&target),
             "{name}: {why}"

@@ -476,7 +476,7 @@ async fn once_mails_every_member_one_digest_and_a_second_once_sends_nothing() {
             .expect("feed in report")
     };
     assert!(
-        matches!(outcome("Half Feed"), FeedOutcome::Failed(ref why) if why.contains("not a readable feed")),
+        matches!(outcome("Half Feed"), FeedOutcome::Failed(ref why) if why.to_string().contains("not a readable feed")),
         "{text}"
     );
     for name in [
@@ -692,7 +692,7 @@ async fn rate_limited_feed_is_skipped_until_retry_after() {
     let r1 = fetch(&env, now()).await;
     let busy = r1.feeds.iter().find(|f| f.name == "Busy").expect("busy");
     assert!(
-        matches!(&busy.outcome, FeedOutcome::Failed(why) if why.contains("rate limited")),
+        matches!(&busy.outcome, FeedOutcome::Failed(why) if why.to_string().contains("rate limited")),
         "{r1}"
     );
     let r2 = fetch(&env, now() + chrono::Duration::minutes(10)).await;
