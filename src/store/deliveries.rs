@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::members::split_sections;
-use super::{ClaimCheck, Member, PendingDelivery, Store, ts};
+use super::{ClaimCheck, DeliveryStatus, Member, PendingDelivery, StatusCount, Store, ts};
 
 impl Store {
     /// Claims every delivery still owed (pending or transiently failed, to members still
@@ -159,7 +159,11 @@ impl Store {
             params![
                 digest_id,
                 member_id,
-                if permanent { "failed" } else { "retry" },
+                if permanent {
+                    DeliveryStatus::Failed
+                } else {
+                    DeliveryStatus::Retry
+                },
                 error,
                 ts(now),
                 self.owner
@@ -185,11 +189,19 @@ impl Store {
     }
 
     /// Delivery counts of one digest by status.
-    pub fn delivery_counts(&self, digest_id: i64) -> anyhow::Result<Vec<(String, i64)>> {
+    pub fn delivery_counts(
+        &self,
+        digest_id: i64,
+    ) -> anyhow::Result<Vec<StatusCount<DeliveryStatus>>> {
         let mut stmt = self.conn.prepare(
             "SELECT status, COUNT(*) FROM deliveries WHERE digest_id = ?1 GROUP BY status ORDER BY status",
         )?;
-        let rows = stmt.query_map([digest_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map([digest_id], |r| {
+            Ok(StatusCount {
+                status: r.get(0)?,
+                count: r.get(1)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
@@ -249,6 +261,7 @@ fn owner_is_dead(owner: &str) -> bool {
 mod tests {
     use super::*;
     use crate::members::MemberRow;
+    use crate::store::MemberStatus;
     use crate::store::testing::{entry, now};
 
     #[test]
@@ -277,7 +290,7 @@ mod tests {
             },
         ];
         s.import_members(&rows, now()).expect("import");
-        s.set_member_status("b@example.org", "unsubscribed", "test", now())
+        s.set_member_status("b@example.org", MemberStatus::Unsubscribed, "test", now())
             .expect("status");
         let c = s
             .candidates(None, now() - chrono::Duration::hours(1))
@@ -314,7 +327,10 @@ mod tests {
         );
         assert_eq!(
             s.delivery_counts(id).expect("counts"),
-            vec![("sent".into(), 1)]
+            vec![StatusCount {
+                status: DeliveryStatus::Sent,
+                count: 1
+            }]
         );
         assert!(s.claim_deliveries(now(), lease).expect("claim").is_empty());
         // Re-import does not resubscribe.

@@ -5,34 +5,42 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{DigestRow, Store, from_ts, ts};
+use super::{ArchivedDigest, DigestRow, LastDigest, SentStory, Store, from_ts, ts};
 
 impl Store {
     /// The newest digest, if any.
-    pub fn last_digest(&self) -> anyhow::Result<Option<(i64, DateTime<Utc>, i64)>> {
+    pub fn last_digest(&self) -> anyhow::Result<Option<LastDigest>> {
         Ok(self
             .conn
             .query_row(
                 "SELECT id, created_at, max_entry_id FROM digests ORDER BY id DESC LIMIT 1",
                 [],
-                |r| Ok((r.get(0)?, from_ts(r.get(1)?), r.get(2)?)),
+                |r| {
+                    Ok(LastDigest {
+                        id: r.get(0)?,
+                        created_at: from_ts(r.get(1)?),
+                        max_entry_id: r.get(2)?,
+                    })
+                },
             )
             .optional()?)
     }
 
     /// Titles and URLs of stories recent digests carried, to keep a story from returning
     /// through another feed.
-    pub fn recently_sent(
-        &self,
-        since: DateTime<Utc>,
-    ) -> anyhow::Result<Vec<(String, Option<String>)>> {
+    pub fn recently_sent(&self, since: DateTime<Utc>) -> anyhow::Result<Vec<SentStory>> {
         let mut stmt = self.conn.prepare(
             "SELECT e.title, e.url FROM digest_entries d
              JOIN entries e ON e.id = d.entry_id
              JOIN digests g ON g.id = d.digest_id
              WHERE g.created_at >= ?1",
         )?;
-        let rows = stmt.query_map([ts(since)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map([ts(since)], |r| {
+            Ok(SentStory {
+                title: r.get(0)?,
+                url: r.get(1)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -89,12 +97,18 @@ impl Store {
             .optional()?)
     }
 
-    /// Recorded digests, newest first: (id, created, subject).
-    pub fn digests(&self) -> anyhow::Result<Vec<(i64, DateTime<Utc>, String)>> {
+    /// Recorded digests, newest first.
+    pub fn digests(&self) -> anyhow::Result<Vec<ArchivedDigest>> {
         let mut stmt = self
             .conn
             .prepare("SELECT id, created_at, subject FROM digests ORDER BY id DESC")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, from_ts(r.get(1)?), r.get(2)?)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ArchivedDigest {
+                id: r.get(0)?,
+                created_at: from_ts(r.get(1)?),
+                subject: r.get(2)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

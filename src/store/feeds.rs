@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{FeedState, FetchRecord, Store, from_ts, ts};
+use super::{FeedHealth, FeedState, FetchRecord, StatusCount, Store, from_ts, ts};
 use crate::fetch::Validators;
 
 impl Store {
@@ -109,7 +109,7 @@ impl Store {
     }
 
     /// Feeds by state: `ok`, `failing`, `disabled`, `never_fetched`.
-    pub fn feeds_by_state(&self) -> anyhow::Result<Vec<(String, i64)>> {
+    pub fn feeds_by_state(&self) -> anyhow::Result<Vec<StatusCount<FeedHealth>>> {
         let mut stmt = self.conn.prepare(
             "SELECT CASE WHEN disabled IS NOT NULL THEN 'disabled'
                          WHEN last_fetch_at IS NULL THEN 'never_fetched'
@@ -117,7 +117,12 @@ impl Store {
                          ELSE 'ok' END AS state, COUNT(*)
              FROM feeds GROUP BY state ORDER BY state",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(StatusCount {
+                status: r.get(0)?,
+                count: r.get(1)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

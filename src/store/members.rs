@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{ImportCounts, Member, Store, ts};
+use super::{ImportCounts, Member, MemberStatus, Store, ts};
 use crate::members::MemberRow;
 
 impl Store {
@@ -119,12 +119,12 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Sets a member's status (`removed`, `unsubscribed`, `bounced`) with a reason.
+    /// Sets a member's status (removed, unsubscribed, bounced) with a reason.
     /// Returns false when no member has that address.
     pub fn set_member_status(
         &self,
         email: &str,
-        status: &str,
+        status: MemberStatus,
         reason: &str,
         now: DateTime<Utc>,
     ) -> anyhow::Result<bool> {

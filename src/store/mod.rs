@@ -253,8 +253,8 @@ pub struct Member {
     pub name: Option<String>,
     /// Sections chosen; empty means all.
     pub sections: Vec<String>,
-    /// `active`, `unsubscribed`, `bounced` or `removed`.
-    pub status: String,
+    /// Whether digests go to them.
+    pub status: MemberStatus,
     /// Why the status is what it is.
     pub reason: Option<String>,
 }
@@ -292,6 +292,226 @@ pub struct PendingDelivery {
     pub member: Member,
     /// Attempts so far.
     pub attempts: i64,
+}
+
+/// A member's status: whether digests go to them and, when not, why. Stored as the text
+/// [`MemberStatus::as_str`] gives (`active`, `unsubscribed`, `bounced`, `removed`); the
+/// SQL in this module spells the same words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberStatus {
+    /// Receives digests.
+    Active,
+    /// Left through the unsubscribe link.
+    Unsubscribed,
+    /// Their address bounced permanently.
+    Bounced,
+    /// An operator removed them (`members remove`).
+    Removed,
+}
+
+impl MemberStatus {
+    /// Every status.
+    pub const ALL: [Self; 4] = [
+        Self::Active,
+        Self::Unsubscribed,
+        Self::Bounced,
+        Self::Removed,
+    ];
+
+    /// The stored (and shown) text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Unsubscribed => "unsubscribed",
+            Self::Bounced => "bounced",
+            Self::Removed => "removed",
+        }
+    }
+}
+
+/// A delivery's status: owed (`pending`, `retry` after a transient failure), claimed by
+/// a process sending it (`sending`), or done (`sent`, `failed` for good). Stored as the
+/// text [`DeliveryStatus::as_str`] gives; the SQL in this module spells the same words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Owed, never tried.
+    Pending,
+    /// Owed again after a transient failure.
+    Retry,
+    /// Claimed by a process that is sending it.
+    Sending,
+    /// Accepted by the relay (or written to the outbox).
+    Sent,
+    /// Failed for good (a permanent failure, or its digest set aside).
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// Every status.
+    pub const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Retry,
+        Self::Sending,
+        Self::Sent,
+        Self::Failed,
+    ];
+
+    /// The stored (and shown) text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Retry => "retry",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// A feed's health, as `/metrics` counts it (worst first: a disabled feed is not also
+/// failing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeedHealth {
+    /// Its last fetch succeeded.
+    Ok,
+    /// Its last fetch failed.
+    Failing,
+    /// No longer fetched (410 Gone).
+    Disabled,
+    /// Not fetched yet.
+    NeverFetched,
+}
+
+impl FeedHealth {
+    /// Every state.
+    pub const ALL: [Self; 4] = [Self::Ok, Self::Failing, Self::Disabled, Self::NeverFetched];
+
+    /// The text `/metrics` shows (and the feeds query computes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Failing => "failing",
+            Self::Disabled => "disabled",
+            Self::NeverFetched => "never_fetched",
+        }
+    }
+}
+
+/// A status text this feedbrief does not know, read from the database.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown {kind} status {text:?} (known: {known}); the database was written by another program or a newer feedbrief"
+)]
+pub struct UnknownStatus {
+    /// Which status (`member`, `delivery`, `feed`).
+    pub kind: &'static str,
+    /// The text found.
+    pub text: String,
+    /// The texts known.
+    pub known: String,
+}
+
+/// `Display`, `FromStr` and the SQLite conversions of a status enum, all through its
+/// `as_str` and `ALL`, so the stored words are written once.
+macro_rules! stored_as_text {
+    ($ty:ty, $kind:literal) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = UnknownStatus;
+
+            fn from_str(text: &str) -> Result<Self, UnknownStatus> {
+                Self::ALL
+                    .into_iter()
+                    .find(|s| s.as_str() == text)
+                    .ok_or_else(|| UnknownStatus {
+                        kind: $kind,
+                        text: text.to_string(),
+                        known: Self::ALL.map(Self::as_str).join(", "),
+                    })
+            }
+        }
+
+        impl rusqlite::types::ToSql for $ty {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+
+        impl rusqlite::types::FromSql for $ty {
+            fn column_result(
+                value: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                value
+                    .as_str()?
+                    .parse()
+                    .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+            }
+        }
+    };
+}
+
+stored_as_text!(MemberStatus, "member");
+stored_as_text!(DeliveryStatus, "delivery");
+stored_as_text!(FeedHealth, "feed");
+
+/// How many rows have one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusCount<S> {
+    /// The status.
+    pub status: S,
+    /// How many rows have it.
+    pub count: i64,
+}
+
+/// What `/metrics` counts in the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counts {
+    /// Entries stored.
+    pub entries: i64,
+    /// Digests recorded.
+    pub digests: i64,
+    /// Deliveries by status, in the order of their text.
+    pub deliveries: Vec<StatusCount<DeliveryStatus>>,
+    /// Members by status, in the order of their text.
+    pub members: Vec<StatusCount<MemberStatus>>,
+}
+
+/// The newest digest: where the next digest's candidates begin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastDigest {
+    /// Row id.
+    pub id: i64,
+    /// When it was built.
+    pub created_at: DateTime<Utc>,
+    /// The highest entry id when it was built; later entries are the next candidates.
+    pub max_entry_id: i64,
+}
+
+/// A digest as the archive lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedDigest {
+    /// Row id.
+    pub id: i64,
+    /// When it was built.
+    pub created_at: DateTime<Utc>,
+    /// Subject line.
+    pub subject: String,
+}
+
+/// A story a recent digest carried, so it is not sent again through another feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentStory {
+    /// Headline.
+    pub title: String,
+    /// Its URL, when it has one.
+    pub url: Option<String>,
 }
 
 fn ts(t: DateTime<Utc>) -> i64 {
@@ -401,31 +621,32 @@ impl Store {
     }
 
     /// Counts for `/metrics`: entries, digests, deliveries by status, members by status.
-    pub fn counts(&self) -> anyhow::Result<Vec<(String, String, i64)>> {
-        let mut out = Vec::new();
+    pub fn counts(&self) -> anyhow::Result<Counts> {
         let one =
             |sql: &str| -> anyhow::Result<i64> { Ok(self.conn.query_row(sql, [], |r| r.get(0))?) };
-        out.push((
-            "entries".into(),
-            String::new(),
-            one("SELECT COUNT(*) FROM entries")?,
-        ));
-        out.push((
-            "digests".into(),
-            String::new(),
-            one("SELECT COUNT(*) FROM digests")?,
-        ));
-        for (table, metric) in [("deliveries", "deliveries"), ("members", "members")] {
-            let mut stmt = self.conn.prepare(&format!(
-                "SELECT status, COUNT(*) FROM {table} GROUP BY status"
-            ))?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-            for row in rows {
-                let (status, n) = row?;
-                out.push((metric.to_string(), status, n));
-            }
-        }
-        Ok(out)
+        Ok(Counts {
+            entries: one("SELECT COUNT(*) FROM entries")?,
+            digests: one("SELECT COUNT(*) FROM digests")?,
+            deliveries: self.by_status("deliveries")?,
+            members: self.by_status("members")?,
+        })
+    }
+
+    /// The rows of `table` counted by their `status` column.
+    fn by_status<S: rusqlite::types::FromSql>(
+        &self,
+        table: &str,
+    ) -> anyhow::Result<Vec<StatusCount<S>>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT status, COUNT(*) FROM {table} GROUP BY status ORDER BY status"
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(StatusCount {
+                status: r.get(0)?,
+                count: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 
@@ -497,5 +718,200 @@ mod tests {
             .err()
             .expect("refused");
         assert!(err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn statuses_keep_the_words_the_database_always_held() {
+        let members: Vec<String> = MemberStatus::ALL.iter().map(ToString::to_string).collect();
+        assert_eq!(members, ["active", "unsubscribed", "bounced", "removed"]);
+        let deliveries: Vec<String> = DeliveryStatus::ALL
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            deliveries,
+            ["pending", "retry", "sending", "sent", "failed"]
+        );
+        for s in MemberStatus::ALL {
+            assert_eq!(s.to_string().parse::<MemberStatus>(), Ok(s));
+        }
+        for s in DeliveryStatus::ALL {
+            assert_eq!(s.to_string().parse::<DeliveryStatus>(), Ok(s));
+        }
+        let err = "paused".parse::<MemberStatus>().expect_err("unknown");
+        assert!(
+            err.to_string().contains(
+                "unknown member status \"paused\" (known: active, unsubscribed, bounced, removed)"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rows_written_with_the_stored_words_read_back_as_statuses() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("f.sqlite")).expect("open");
+        // Rows as any earlier version wrote them: plain words, no migration.
+        for (i, word) in ["active", "unsubscribed", "bounced", "removed"]
+            .iter()
+            .enumerate()
+        {
+            s.conn
+                .execute(
+                    "INSERT INTO members (email, status, created_at, updated_at)
+                     VALUES (?1, ?2, 0, 0)",
+                    params![format!("m{i}@example.org"), word],
+                )
+                .expect("member");
+        }
+        let statuses: Vec<MemberStatus> = s
+            .members()
+            .expect("members")
+            .into_iter()
+            .map(|m| m.status)
+            .collect();
+        assert_eq!(statuses, MemberStatus::ALL);
+        s.conn
+            .execute(
+                "INSERT INTO digests (created_at, max_entry_id, subject, content) VALUES (0, 0, 'S', '{}')",
+                [],
+            )
+            .expect("digest");
+        for (member, word) in [(1, "sent"), (2, "failed"), (3, "retry"), (4, "sent")] {
+            s.conn
+                .execute(
+                    "INSERT INTO deliveries (digest_id, member_id, status, updated_at) VALUES (1, ?1, ?2, 0)",
+                    params![member, word],
+                )
+                .expect("delivery");
+        }
+        assert_eq!(
+            s.delivery_counts(1).expect("counts"),
+            [
+                StatusCount {
+                    status: DeliveryStatus::Failed,
+                    count: 1
+                },
+                StatusCount {
+                    status: DeliveryStatus::Retry,
+                    count: 1
+                },
+                StatusCount {
+                    status: DeliveryStatus::Sent,
+                    count: 2
+                },
+            ]
+        );
+        // Setting a status writes the same word back.
+        assert!(
+            s.set_member_status(
+                "m0@example.org",
+                MemberStatus::Removed,
+                "test",
+                testing::now()
+            )
+            .expect("set")
+        );
+        let word: String = s
+            .conn
+            .query_row(
+                "SELECT status FROM members WHERE email = 'm0@example.org'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("word");
+        assert_eq!(word, "removed");
+        // A word no feedbrief wrote is an error that names it, not a silent default.
+        s.conn
+            .execute("UPDATE members SET status = 'paused' WHERE id = 2", [])
+            .expect("odd word");
+        let err = s.members().expect_err("an unknown status");
+        assert!(
+            format!("{err:#}").contains("unknown member status \"paused\""),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn queries_name_what_they_return() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("f.sqlite")).expect("open");
+        let now = testing::now();
+        assert!(s.last_digest().expect("none yet").is_none());
+        let feeds = s
+            .sync_feeds(&[
+                ("https://a.example/feed".into(), "A".into()),
+                ("https://b.example/feed".into(), "B".into()),
+                ("https://c.example/feed".into(), "C".into()),
+            ])
+            .expect("feeds");
+        s.insert_entries(
+            feeds[0].id,
+            &[testing::entry("1"), testing::entry("2")],
+            now,
+        )
+        .expect("insert");
+        s.record_fetch(feeds[0].id, now, &FetchRecord::default())
+            .expect("ok");
+        let failed = FetchRecord {
+            error: Some("timed out"),
+            ..FetchRecord::default()
+        };
+        s.record_fetch(feeds[1].id, now, &failed).expect("failing");
+        assert_eq!(
+            s.feeds_by_state().expect("states"),
+            [
+                StatusCount {
+                    status: FeedHealth::Failing,
+                    count: 1
+                },
+                StatusCount {
+                    status: FeedHealth::NeverFetched,
+                    count: 1
+                },
+                StatusCount {
+                    status: FeedHealth::Ok,
+                    count: 1
+                },
+            ]
+        );
+        let later = now + chrono::Duration::hours(1);
+        s.create_digest(now, 1, "First", "{}", &[1], None)
+            .expect("first");
+        let second = s
+            .create_digest(later, 2, "Second", "{}", &[2], None)
+            .expect("second");
+        assert_eq!(
+            s.last_digest().expect("last"),
+            Some(LastDigest {
+                id: second,
+                created_at: later,
+                max_entry_id: 2
+            })
+        );
+        let archive = s.digests().expect("archive");
+        assert_eq!(
+            archive
+                .iter()
+                .map(|d| (d.subject.as_str(), d.created_at))
+                .collect::<Vec<_>>(),
+            [("Second", later), ("First", now)],
+            "newest first"
+        );
+        let sent = s.recently_sent(now).expect("sent");
+        assert_eq!(sent.len(), 2);
+        assert!(sent.contains(&SentStory {
+            title: "Story 1".into(),
+            url: Some("https://ex.org/1".into())
+        }));
+        assert_eq!(
+            s.counts().expect("counts"),
+            Counts {
+                entries: 2,
+                digests: 2,
+                deliveries: vec![],
+                members: vec![]
+            }
+        );
     }
 }
