@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{NewEntry, PageFacts, PageUpdate, Store, StoredEntry, WantedPage, from_ts, ts};
+use super::{
+    NewEntry, PageFacts, PageFields, PageUpdate, Store, StoredEntry, WantedPage, from_ts, ts,
+};
 
 impl Store {
     /// Which of `keys` the feed already has (so only new entries are summarized).
@@ -172,29 +174,53 @@ impl Store {
         Ok(out)
     }
 
-    /// Records what an entry's article page said; the page is no longer wanted either way.
+    /// Records what an entry's article page said, by [`PageUpdate::apply`] (the rule a
+    /// new entry gets too); the page is no longer wanted either way. The row is read,
+    /// changed and written back in one transaction.
     pub fn set_page(&self, id: i64, page: &PageUpdate) -> anyhow::Result<()> {
-        self.conn
+        // IMMEDIATE: the write lock is held from the read, so no other process changes the
+        // row in between (nor can a read snapshot fail to upgrade to a write).
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
+        let fields = tx
             .prepare_cached(
-                "UPDATE entries SET page_wanted = 0,
-                        url = COALESCE(?2, url),
-                        summary = COALESCE(?3, summary, ?8),
-                        source = COALESCE(?4, source),
-                        paywalled = ?5,
-                        published_at = COALESCE(published_at, ?6),
-                        from_page = ?7
+                "SELECT url, summary, source, paywalled, published_at, from_page, page_wanted
+                 FROM entries WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(PageFields {
+                    url: r.get(0)?,
+                    summary: r.get(1)?,
+                    source: r.get(2)?,
+                    paywalled: r.get(3)?,
+                    published_at: r.get::<_, Option<i64>>(4)?.map(from_ts),
+                    from_page: r.get(5)?,
+                    page_wanted: r.get(6)?,
+                })
+            })
+            .optional()?;
+        // An entry that is gone has nothing to change.
+        if let Some(mut f) = fields {
+            page.apply(&mut f);
+            tx.prepare_cached(
+                "UPDATE entries SET url = ?2, summary = ?3, source = ?4, paywalled = ?5,
+                        published_at = ?6, from_page = ?7, page_wanted = ?8
                  WHERE id = ?1",
             )?
             .execute(params![
                 id,
-                page.url,
-                page.summary,
-                page.source,
-                page.paywalled,
-                page.published_at.map(ts),
-                page.from_page,
-                page.description,
+                f.url,
+                f.summary,
+                f.source,
+                f.paywalled,
+                f.published_at.map(ts),
+                f.from_page,
+                f.page_wanted,
             ])?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -203,5 +229,140 @@ impl Store {
         Ok(self
             .conn
             .query_row("SELECT COALESCE(MAX(id), 0) FROM entries", [], |r| r.get(0))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use crate::store::testing::{entry, now};
+    use crate::store::{NewEntry, PageUpdate, Store, from_ts};
+
+    /// The entry stored under `key`, its key left out (what is compared is the rest).
+    fn entry_as_stored(s: &Store, key: &str) -> NewEntry {
+        s.conn
+            .query_row(
+                "SELECT url, title, author, published_at, summary, source, paywalled, from_page,
+                        page_wanted
+                 FROM entries WHERE key = ?1",
+                [key],
+                |r| {
+                    Ok(NewEntry {
+                        key: String::new(),
+                        url: r.get(0)?,
+                        title: r.get(1)?,
+                        author: r.get(2)?,
+                        published_at: r.get::<_, Option<i64>>(3)?.map(from_ts),
+                        summary: r.get(4)?,
+                        source: r.get(5)?,
+                        paywalled: r.get(6)?,
+                        from_page: r.get(7)?,
+                        page_wanted: r.get(8)?,
+                    })
+                },
+            )
+            .expect("stored entry")
+    }
+
+    fn id_of(s: &Store, key: &str) -> i64 {
+        s.conn
+            .query_row("SELECT id FROM entries WHERE key = ?1", [key], |r| r.get(0))
+            .expect("id")
+    }
+
+    #[test]
+    fn a_page_changes_an_entry_alike_before_it_is_stored_and_after() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("f.sqlite")).expect("open");
+        let feed = s
+            .sync_feeds(&[("https://ex.org/feed".into(), "Ex".into())])
+            .expect("feed")[0]
+            .id;
+        let day = |d: &str| -> DateTime<Utc> {
+            DateTime::parse_from_rfc3339(d)
+                .expect("date")
+                .with_timezone(&Utc)
+        };
+        // Entries as feeds give them: with or without a summary, a date, a site name.
+        let entries = [
+            entry("full"),
+            NewEntry {
+                summary: None,
+                published_at: None,
+                ..entry("bare")
+            },
+            NewEntry {
+                source: Some("Feed Site".into()),
+                paywalled: true,
+                ..entry("known")
+            },
+        ];
+        // Pages as they come: read in full, unreadable, a description only, a date only.
+        let updates = [
+            PageUpdate {
+                url: Some("https://ex.org/canonical".into()),
+                summary: Some("The page's summary.".into()),
+                description: Some("Its description.".into()),
+                source: Some("Page Site".into()),
+                paywalled: true,
+                published_at: Some(day("2026-11-20T08:00:00Z")),
+                from_page: true,
+            },
+            PageUpdate::default(),
+            PageUpdate {
+                description: Some("Its description.".into()),
+                from_page: true,
+                ..PageUpdate::default()
+            },
+            PageUpdate {
+                published_at: Some(day("2026-11-21T08:00:00Z")),
+                from_page: true,
+                ..PageUpdate::default()
+            },
+        ];
+        let mut n = 0;
+        for e in &entries {
+            for update in &updates {
+                n += 1;
+                let wanted = NewEntry {
+                    page_wanted: true,
+                    ..e.clone()
+                };
+                // Refreshing a feed: the page applied to the new entry, then stored.
+                let mut applied = NewEntry {
+                    key: format!("applied-{n}"),
+                    ..wanted.clone()
+                };
+                applied.apply_page(update);
+                // Reading a story's page: the entry stored, then the page set on its row.
+                let stored = NewEntry {
+                    key: format!("stored-{n}"),
+                    ..wanted
+                };
+                s.insert_entries(feed, &[applied, stored], now())
+                    .expect("insert");
+                s.set_page(id_of(&s, &format!("stored-{n}")), update)
+                    .expect("set page");
+                assert_eq!(
+                    entry_as_stored(&s, &format!("applied-{n}")),
+                    entry_as_stored(&s, &format!("stored-{n}")),
+                    "{e:?} with {update:?}"
+                );
+            }
+        }
+        // And the rule did something: a read page moves the entry, a description fills a
+        // missing summary, a feed's date is kept.
+        let read = entry_as_stored(&s, "stored-1");
+        assert_eq!(read.url.as_deref(), Some("https://ex.org/canonical"));
+        assert_eq!(read.summary.as_deref(), Some("The page's summary."));
+        assert_eq!(read.published_at, Some(now()));
+        assert!(!read.page_wanted && read.from_page);
+        let described = entry_as_stored(&s, "stored-7");
+        assert_eq!(described.summary.as_deref(), Some("Its description."));
+        assert_eq!(
+            entry_as_stored(&s, "stored-8").published_at,
+            Some(day("2026-11-21T08:00:00Z"))
+        );
     }
 }

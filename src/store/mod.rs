@@ -144,7 +144,7 @@ pub struct FetchRecord<'a> {
 }
 
 /// An entry ready to be stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewEntry {
     /// Our stable key within the feed.
     pub key: String,
@@ -185,6 +185,74 @@ pub struct PageUpdate {
     pub published_at: Option<DateTime<Utc>>,
     /// The page was read (false: it could not be had; the feed's text stays).
     pub from_page: bool,
+}
+
+/// What an article page can change of an entry: the fields [`PageUpdate::apply`] rewrites,
+/// whether the entry is new ([`NewEntry::apply_page`]) or stored ([`Store::set_page`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageFields {
+    /// Canonical URL.
+    pub url: Option<String>,
+    /// Two-sentence summary.
+    pub summary: Option<String>,
+    /// Site name.
+    pub source: Option<String>,
+    /// Behind a paywall.
+    pub paywalled: bool,
+    /// Publication time.
+    pub published_at: Option<DateTime<Utc>>,
+    /// The summary and facts came from the article page itself.
+    pub from_page: bool,
+    /// The article page is yet to be fetched.
+    pub page_wanted: bool,
+}
+
+impl PageUpdate {
+    /// The one rule for what a page changes: the page is no longer wanted; its URL and
+    /// site name replace the entry's when it has them; its summary comes first, then the
+    /// entry's own, then the page's description; its paywall and whether it was read
+    /// replace the entry's; its date is used only where the entry has none.
+    pub fn apply(&self, e: &mut PageFields) {
+        e.page_wanted = false;
+        if let Some(u) = &self.url {
+            e.url = Some(u.clone());
+        }
+        e.summary = self
+            .summary
+            .clone()
+            .or(e.summary.take())
+            .or(self.description.clone());
+        if let Some(s) = &self.source {
+            e.source = Some(s.clone());
+        }
+        e.paywalled = self.paywalled;
+        e.published_at = e.published_at.or(self.published_at);
+        e.from_page = self.from_page;
+    }
+}
+
+impl NewEntry {
+    /// `update` applied to this entry before it is stored, by [`PageUpdate::apply`], as
+    /// [`Store::set_page`] applies it to a stored one.
+    pub fn apply_page(&mut self, update: &PageUpdate) {
+        let mut f = PageFields {
+            url: self.url.take(),
+            summary: self.summary.take(),
+            source: self.source.take(),
+            paywalled: self.paywalled,
+            published_at: self.published_at,
+            from_page: self.from_page,
+            page_wanted: self.page_wanted,
+        };
+        update.apply(&mut f);
+        self.url = f.url;
+        self.summary = f.summary;
+        self.source = f.source;
+        self.paywalled = f.paywalled;
+        self.published_at = f.published_at;
+        self.from_page = f.from_page;
+        self.page_wanted = f.page_wanted;
+    }
 }
 
 /// An entry whose article page is wanted: what fetching and reading the page needs.
