@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Announcement, Articles, Config};
-use crate::store::StoredEntry;
+use crate::store::{SentStory, StoredEntry};
 
 /// Most sections one digest shows (SmartBrief's layout).
 pub const MAX_SECTIONS: usize = 6;
@@ -96,13 +96,13 @@ impl Digest {
 
 /// Builds the digest from `candidates`, or `None` when there is no story to send.
 ///
-/// `recently_sent` holds (title, url) of stories earlier digests carried; `oldest` drops
+/// `recently_sent` holds the stories earlier digests carried; `oldest` drops
 /// entries published before it (a newly added feed's backlog). Scored, then each story's
 /// best copy among feeds kept, then chosen within the section limits, then arranged.
 pub fn select(
     config: &Config,
     candidates: &[StoredEntry],
-    recently_sent: &[(String, Option<String>)],
+    recently_sent: &[SentStory],
     oldest: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Option<Digest> {
@@ -142,16 +142,16 @@ struct Scored<'a> {
 fn score<'a>(
     config: &'a Config,
     candidates: &'a [StoredEntry],
-    recently_sent: &[(String, Option<String>)],
+    recently_sent: &[SentStory],
     oldest: DateTime<Utc>,
     now: DateTime<Utc>,
     first_section: &'a str,
 ) -> (Vec<Scored<'a>>, Vec<Title>) {
     let sent_urls: HashSet<&str> = recently_sent
         .iter()
-        .filter_map(|(_, u)| u.as_deref())
+        .filter_map(|s| s.url.as_deref())
         .collect();
-    let sent_titles: Vec<Title> = recently_sent.iter().map(|(t, _)| Title::new(t)).collect();
+    let sent_titles: Vec<Title> = recently_sent.iter().map(|s| Title::new(&s.title)).collect();
     let feeds: HashMap<&str, &crate::config::Feed> = config
         .feeds
         .iter()
@@ -755,10 +755,10 @@ url = "https://a.example.org/feed"
                 24 * 30,
             ),
         ];
-        let sent = vec![(
-            "Already sent headline for the city".to_string(),
-            Some("https://elsewhere.org/a".to_string()),
-        )];
+        let sent = vec![SentStory {
+            title: "Already sent headline for the city".to_string(),
+            url: Some("https://elsewhere.org/a".to_string()),
+        }];
         assert!(select(&c, &cands, &sent, now() - chrono::Duration::days(2), now()).is_none());
     }
     #[test]

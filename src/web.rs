@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 use crate::app::SharedApp;
+use crate::store::{MemberStatus, StatusCount};
 
 /// The router for all web endpoints.
 pub fn router(app: SharedApp) -> Router {
@@ -310,7 +311,7 @@ async fn unsubscribe_page(State(shared): State<SharedApp>, Path(token): Path<Str
         return not_found();
     };
     let brief = escape(&app.config.brief.name);
-    if member.status != "active" {
+    if member.status != MemberStatus::Active {
         return page(
             StatusCode::OK,
             "Unsubscribed",
@@ -511,11 +512,12 @@ async fn archive_index(State(shared): State<SharedApp>) -> Response {
     let tz = app.config.brief.timezone;
     let items: String = digests
         .iter()
-        .map(|(id, created, subject)| {
+        .map(|d| {
             format!(
-                "<li><a href=\"archive/{id}\">{}</a> &mdash; {}</li>",
-                escape(subject),
-                created.with_timezone(&tz).format("%B %-d, %Y")
+                "<li><a href=\"archive/{}\">{}</a> &mdash; {}</li>",
+                d.id,
+                escape(&d.subject),
+                d.created_at.with_timezone(&tz).format("%B %-d, %Y")
             )
         })
         .collect();
@@ -571,7 +573,7 @@ async fn healthz(State(shared): State<SharedApp>) -> Response {
         "cycles": m.cycles,
         "last_cycle_at": m.last_cycle_at.map(|t| t.to_rfc3339()),
         "last_fetch_at": m.last_fetch_at.map(|t| t.to_rfc3339()),
-        "last_digest": last.map(|(id, at, _)| serde_json::json!({"id": id, "created_at": at.to_rfc3339()})),
+        "last_digest": last.map(|d| serde_json::json!({"id": d.id, "created_at": d.created_at.to_rfc3339()})),
     });
     (
         StatusCode::OK,
@@ -579,6 +581,14 @@ async fn healthz(State(shared): State<SharedApp>) -> Response {
         body.to_string(),
     )
         .into_response()
+}
+
+/// Samples labelled by status, in the order the database lists them.
+fn by_status<S: std::fmt::Display>(counts: &[StatusCount<S>]) -> Vec<(String, f64)> {
+    counts
+        .iter()
+        .map(|c| (format!("{{status=\"{}\"}}", c.status), c.count as f64))
+        .collect()
 }
 
 /// Prometheus text format (version 0.0.4).
@@ -594,15 +604,14 @@ async fn metrics(State(shared): State<SharedApp>) -> Response {
     let store_counts = app
         .blocking("counting for the metrics", |app| {
             let store = app.store();
-            Ok((store.feeds_by_state(), store.counts()))
+            Ok((store.feeds_by_state()?, store.counts()?))
         })
-        .await
-        .unwrap_or_else(|e| (Err(anyhow::anyhow!("{e:#}")), Err(e)));
+        .await;
     match store_counts {
-        (Ok(feeds), Ok(counts)) => {
+        Ok((feeds, counts)) => {
             let samples: Vec<(String, f64)> = feeds
                 .iter()
-                .map(|(state, n)| (format!("{{state=\"{state}\"}}"), *n as f64))
+                .map(|c| (format!("{{state=\"{}\"}}", c.status), c.count as f64))
                 .collect();
             family(
                 "feedbrief_feeds",
@@ -610,46 +619,32 @@ async fn metrics(State(shared): State<SharedApp>) -> Response {
                 "Feeds by state (ok, failing, disabled, never_fetched).",
                 &samples,
             );
-            let pick = |metric: &str| -> Vec<(String, f64)> {
-                counts
-                    .iter()
-                    .filter(|(m, _, _)| m == metric)
-                    .map(|(_, label, n)| {
-                        let labels = if label.is_empty() {
-                            String::new()
-                        } else {
-                            format!("{{status=\"{label}\"}}")
-                        };
-                        (labels, *n as f64)
-                    })
-                    .collect()
-            };
             family(
                 "feedbrief_entries",
                 "gauge",
                 "Entries stored.",
-                &pick("entries"),
+                &[(String::new(), counts.entries as f64)],
             );
             family(
                 "feedbrief_digests",
                 "gauge",
                 "Digests recorded.",
-                &pick("digests"),
+                &[(String::new(), counts.digests as f64)],
             );
             family(
                 "feedbrief_deliveries",
                 "gauge",
                 "Deliveries by outcome (pending, retry, sent, failed).",
-                &pick("deliveries"),
+                &by_status(&counts.deliveries),
             );
             family(
                 "feedbrief_members",
                 "gauge",
                 "Members by status (active, unsubscribed, bounced, removed).",
-                &pick("members"),
+                &by_status(&counts.members),
             );
         }
-        (Err(e), _) | (_, Err(e)) => {
+        Err(e) => {
             tracing::error!("metrics: {e:#}");
             return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response();
         }

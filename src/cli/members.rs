@@ -8,6 +8,7 @@ use chrono::Utc;
 
 use super::{Failure, Outcome, open_app};
 use crate::cycle;
+use crate::store::MemberStatus;
 
 /// `feedbrief members import FILE.csv`.
 pub fn import(config_path: &Path, file: &Path) -> Outcome {
@@ -55,7 +56,10 @@ pub fn list(config_path: &Path) -> Outcome {
             m.name.as_deref().unwrap_or("-")
         );
     }
-    let active = members.iter().filter(|m| m.status == "active").count();
+    let active = members
+        .iter()
+        .filter(|m| m.status == MemberStatus::Active)
+        .count();
     println!("{} members, {active} active", members.len());
     Ok(ExitCode::SUCCESS)
 }
@@ -65,10 +69,12 @@ pub fn remove(config_path: &Path, address: &str) -> Outcome {
     let app = open_app(config_path)?;
     let email = crate::members::normalise_address(address)
         .map_err(|m| Failure::Usage(anyhow::anyhow!(m)))?;
-    if app
-        .store()
-        .set_member_status(&email, "removed", "removed by an operator", Utc::now())?
-    {
+    if app.store().set_member_status(
+        &email,
+        MemberStatus::Removed,
+        "removed by an operator",
+        Utc::now(),
+    )? {
         println!("{email} removed; no further digests will be sent to it");
         Ok(ExitCode::SUCCESS)
     } else {

@@ -64,7 +64,7 @@ pub async fn send(config_path: &Path, to: &str) -> Outcome {
             let last = store
                 .last_digest()?
                 .context("no new stories and no earlier digest to send")?;
-            let row = store.digest(last.0)?.context("the last digest vanished")?;
+            let row = store.digest(last.id)?.context("the last digest vanished")?;
             serde_json::from_str(&row.content).context("reading the last digest")?
         }
     };

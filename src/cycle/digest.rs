@@ -18,7 +18,7 @@ fn first_window(app: &App) -> chrono::Duration {
 pub fn oldest_selectable(app: &App, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
     let window = first_window(app);
     let since = match app.store().last_digest()? {
-        Some((_, created, _)) => created,
+        Some(last) => last.created_at,
         None => now - window,
     };
     Ok(since - window)
@@ -31,7 +31,7 @@ pub fn next_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<Diges
     let last = store.last_digest()?;
     let window = first_window(app);
     let (after, since) = match last {
-        Some((_, created, max_id)) => (Some(max_id), created),
+        Some(last) => (Some(last.max_entry_id), last.created_at),
         None => (None, now - window),
     };
     let candidates = store.candidates(after, since)?;

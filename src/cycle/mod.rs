@@ -52,7 +52,7 @@ pub fn import_members(app: &App, now: DateTime<Utc>) -> anyhow::Result<MembersRe
         .store()
         .members()?
         .iter()
-        .filter(|m| m.status == "active")
+        .filter(|m| m.status == crate::store::MemberStatus::Active)
         .count();
     Ok(report)
 }

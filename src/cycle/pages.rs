@@ -306,25 +306,6 @@ pub fn page_update(title: &str, html: &str, final_url: &url::Url) -> PageUpdate 
     }
 }
 
-/// `update` applied to `entry` as [`crate::store::Store::set_page`] applies it to the row.
-pub(crate) fn apply_page(entry: &mut NewEntry, update: &PageUpdate) {
-    entry.page_wanted = false;
-    if let Some(u) = &update.url {
-        entry.url = Some(u.clone());
-    }
-    entry.summary = update
-        .summary
-        .clone()
-        .or(entry.summary.take())
-        .or(update.description.clone());
-    if update.source.is_some() {
-        entry.source = update.source.clone();
-    }
-    entry.paywalled = update.paywalled;
-    entry.published_at = entry.published_at.or(update.published_at);
-    entry.from_page = update.from_page;
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -353,7 +334,7 @@ pub(crate) mod tests {
         let entry = parsed("https://feeds.example.org/~r/pwj/123");
         let update = page_update(&entry.title, &html, &final_url);
         let mut e = entry_from_feed(entry, true);
-        apply_page(&mut e, &update);
+        e.apply_page(&update);
         assert_eq!(e.source.as_deref(), Some("Public Works Journal"));
         assert!(e.paywalled);
         assert_eq!(e.url.as_deref(), Some("https://pwj.example.org/snow-plans"));

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{App, record};
 use crate::config::{Articles, Config};
 use crate::cycle::digest::oldest_selectable;
-use crate::cycle::pages::{apply_page, entry_from_feed, fetch_story_pages, page_known};
+use crate::cycle::pages::{entry_from_feed, fetch_story_pages, page_known};
 use crate::cycle::report::{FeedError, FeedOutcome, FeedResult, FetchReport};
 use crate::fetch::{FetchError, Outcome};
 use crate::parse;
@@ -403,7 +403,7 @@ fn read_feed(
         if let Some(url) = &e.url
             && let Ok(Some(facts)) = store.page_facts(url)
         {
-            apply_page(e, &page_known(facts));
+            e.apply_page(&page_known(facts));
         }
     }
     let inserted = match store.insert_entries(state.id, &new_entries, now) {

@@ -21,7 +21,7 @@ use crate::mail::mime;
 use crate::mail::render::{BriefInfo, Recipient};
 use crate::mail::transport::{SendError, Sender};
 use crate::select::Digest;
-use crate::store::{ClaimCheck, PendingDelivery};
+use crate::store::{ClaimCheck, MemberStatus, PendingDelivery};
 use crate::token::Secret;
 
 /// The facts about the brief the templates show, for a digest built at `created_at`.
@@ -446,7 +446,12 @@ fn record_outcome(app: &App, p: &PendingDelivery, outcome: &Outcome) {
                 let reason = format!("hard bounce: {message}");
                 record(
                     store
-                        .set_member_status(&member.email, "bounced", &reason, Utc::now())
+                        .set_member_status(
+                            &member.email,
+                            MemberStatus::Bounced,
+                            &reason,
+                            Utc::now(),
+                        )
                         .map(|_| ()),
                 );
             }

@@ -74,7 +74,7 @@ fn open_app(dir: &Path, extra_brief: &str) -> Arc<App> {
     App::open(feedbrief::config::load(&dir.join("feeds.toml")).expect("valid")).expect("open")
 }
 
-fn digests(app: &App) -> Vec<(i64, DateTime<Utc>, String)> {
+fn digests(app: &App) -> Vec<feedbrief::store::ArchivedDigest> {
     app.store().digests().expect("digests")
 }
 
@@ -132,7 +132,7 @@ async fn daemon_sends_at_each_slot_once_and_skips_days_without_news() {
     run_for(Duration::from_secs(120)).await;
     let d = digests(&app);
     assert_eq!(d.len(), 1, "one digest at the slot");
-    assert_eq!(d[0].2, "Budgets Before the Storm");
+    assert_eq!(d[0].subject, "Budgets Before the Storm");
     assert_eq!(outbox_files(dir.path()), 2, "one message per member");
 
     // The next day brings no news: no digest, nothing sent.
@@ -151,7 +151,7 @@ async fn daemon_sends_at_each_slot_once_and_skips_days_without_news() {
     run_for(Duration::from_secs(24 * 3600)).await;
     let d = digests(&app);
     assert_eq!(d.len(), 2, "{d:?}");
-    assert_eq!(d[0].2, "Council Retreats That Work");
+    assert_eq!(d[0].subject, "Council Retreats That Work");
     assert_eq!(outbox_files(dir.path()), 4);
 
     cancel.cancel();

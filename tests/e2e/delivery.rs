@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use feedbrief::app::App;
 use feedbrief::cycle;
 use feedbrief::mail;
+use feedbrief::store::MemberStatus;
 use tokio_util::sync::CancellationToken;
 
 use super::{Env, config_text, fetch, header, now, open, smtp_transport, spawn_http, spawn_smtp};
@@ -44,7 +45,7 @@ async fn one_click(c: &reqwest::Client, url: &str) -> reqwest::Response {
         .expect("post")
 }
 
-fn status_of(env: &Env, email: &str) -> String {
+fn status_of(env: &Env, email: &str) -> MemberStatus {
     env.app
         .store()
         .members()
@@ -83,7 +84,7 @@ async fn one_click_post_unsubscribes_get_does_not_and_reimport_does_not_resubscr
     let html = page.text().await.expect("body");
     assert!(html.contains("<form method=\"post\">"), "{html}");
     assert!(html.contains("name=\"List-Unsubscribe\" value=\"One-Click\""));
-    assert_eq!(status_of(&env, "ann@example.org"), "active");
+    assert_eq!(status_of(&env, "ann@example.org"), MemberStatus::Active);
 
     // RFC 8058 one-click POST: 200, no redirect, no cookie; repeating it is harmless.
     for _ in 0..2 {
@@ -92,7 +93,10 @@ async fn one_click_post_unsubscribes_get_does_not_and_reimport_does_not_resubscr
         assert!(r.headers().get("location").is_none());
         assert!(r.headers().get("set-cookie").is_none());
     }
-    assert_eq!(status_of(&env, "ann@example.org"), "unsubscribed");
+    assert_eq!(
+        status_of(&env, "ann@example.org"),
+        MemberStatus::Unsubscribed
+    );
 
     // Multipart bodies work too (some providers send those).
     let bo = format!("{web}/unsubscribe/{}", token_of(&env, "bo@example.org"));
@@ -104,12 +108,21 @@ async fn one_click_post_unsubscribes_get_does_not_and_reimport_does_not_resubscr
         .await
         .expect("post");
     assert_eq!(r.status(), 200);
-    assert_eq!(status_of(&env, "bo@example.org"), "unsubscribed");
+    assert_eq!(
+        status_of(&env, "bo@example.org"),
+        MemberStatus::Unsubscribed
+    );
 
     // A re-import of the same file does not resubscribe anyone.
     cycle::import_members(&env.app, now()).expect("import");
-    assert_eq!(status_of(&env, "ann@example.org"), "unsubscribed");
-    assert_eq!(status_of(&env, "bo@example.org"), "unsubscribed");
+    assert_eq!(
+        status_of(&env, "ann@example.org"),
+        MemberStatus::Unsubscribed
+    );
+    assert_eq!(
+        status_of(&env, "bo@example.org"),
+        MemberStatus::Unsubscribed
+    );
 
     // The next digest goes to the one member left.
     let report = cycle::once(&env.app, now(), true, &CancellationToken::new())
@@ -158,8 +171,8 @@ async fn forged_or_foreign_token_gets_404_and_changes_nothing() {
             404
         );
     }
-    assert_eq!(status_of(&env, "ann@example.org"), "active");
-    assert_eq!(status_of(&env, "bo@example.org"), "active");
+    assert_eq!(status_of(&env, "ann@example.org"), MemberStatus::Active);
+    assert_eq!(status_of(&env, "bo@example.org"), MemberStatus::Active);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,7 +291,7 @@ async fn a_550_suppresses_the_member_for_good() {
         .await
         .expect("cycle");
     assert_eq!(report.delivery.failed, 1, "{report}");
-    assert_eq!(status_of(&env, "bounce@example.org"), "bounced");
+    assert_eq!(status_of(&env, "bounce@example.org"), MemberStatus::Bounced);
     let reason = env
         .app
         .store()
@@ -291,7 +304,7 @@ async fn a_550_suppresses_the_member_for_good() {
     cycle::import_members(&env.app, now()).expect("re-import");
     assert_eq!(
         status_of(&env, "bounce@example.org"),
-        "bounced",
+        MemberStatus::Bounced,
         "re-import does not undo a bounce"
     );
 }
@@ -616,4 +629,43 @@ async fn an_unreadable_digest_is_set_aside_and_the_next_one_still_goes_out() {
         subjects.iter().all(|s| s.contains("Four-Day")),
         "{subjects:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_feeds_entries_digests_deliveries_and_members_by_status() {
+    let (http, _) = spawn_http().await;
+    let env = open(
+        &config_text(&http, "transport = \"outbox\"", ""),
+        "ann@example.org,Ann\nbo@example.org,Bo\n",
+    );
+    cycle::import_members(&env.app, now()).expect("import");
+    let web = spawn_web(&env.app).await;
+    let c = client();
+    let bo = format!("{web}/unsubscribe/{}", token_of(&env, "bo@example.org"));
+    assert_eq!(one_click(&c, &bo).await.status(), 200);
+    cycle::once(&env.app, now(), true, &CancellationToken::new())
+        .await
+        .expect("cycle");
+    let r = c.get(format!("{web}/metrics")).send().await.expect("get");
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.expect("body");
+    for line in [
+        "feedbrief_feeds{state=\"failing\"} 1",
+        "feedbrief_feeds{state=\"ok\"} 4",
+        "feedbrief_digests 1",
+        "feedbrief_deliveries{status=\"sent\"} 1",
+        "feedbrief_members{status=\"active\"} 1",
+        "feedbrief_members{status=\"unsubscribed\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+    }
+    let entries: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("feedbrief_entries "))
+        .and_then(|n| n.parse().ok())
+        .expect("an entries count");
+    assert!(entries > 0.0, "{text}");
+    // Only statuses some row has are listed, each once.
+    assert!(!text.contains("status=\"bounced\""), "{text}");
+    assert_eq!(text.matches("feedbrief_members{").count(), 2, "{text}");
 }

@@ -1,0 +1,238 @@
+//! Migrations: the schema, built by versioned migrations run on open (`PRAGMA
+//! user_version` counts them), and a read-only look at a database's version for
+//! `feedbrief check`.
+
+use std::path::Path;
+
+use anyhow::Context;
+use rusqlite::Connection;
+
+/// Migrations in order; `user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE feeds (
+    id              INTEGER PRIMARY KEY,
+    url             TEXT NOT NULL UNIQUE,
+    name            TEXT NOT NULL,
+    title           TEXT,
+    etag            TEXT,
+    last_modified   TEXT,
+    last_fetch_at   INTEGER,
+    last_success_at INTEGER,
+    last_error      TEXT,
+    error_count     INTEGER NOT NULL DEFAULT 0,
+    not_before      INTEGER
+);
+CREATE TABLE entries (
+    id            INTEGER PRIMARY KEY,
+    feed_id       INTEGER NOT NULL REFERENCES feeds(id),
+    key           TEXT NOT NULL,
+    url           TEXT,
+    title         TEXT NOT NULL,
+    author        TEXT,
+    published_at  INTEGER,
+    first_seen_at INTEGER NOT NULL,
+    summary       TEXT,
+    UNIQUE (feed_id, key)
+);
+CREATE INDEX entries_first_seen ON entries(first_seen_at);
+CREATE INDEX entries_url ON entries(url);
+CREATE TABLE digests (
+    id           INTEGER PRIMARY KEY,
+    created_at   INTEGER NOT NULL,
+    max_entry_id INTEGER NOT NULL,
+    subject      TEXT NOT NULL,
+    content      TEXT NOT NULL
+);
+CREATE TABLE digest_entries (
+    digest_id INTEGER NOT NULL REFERENCES digests(id),
+    entry_id  INTEGER NOT NULL REFERENCES entries(id),
+    position  INTEGER NOT NULL,
+    PRIMARY KEY (digest_id, entry_id)
+);
+CREATE INDEX digest_entries_entry ON digest_entries(entry_id);
+CREATE TABLE members (
+    id         INTEGER PRIMARY KEY,
+    email      TEXT NOT NULL UNIQUE,
+    name       TEXT,
+    sections   TEXT,
+    status     TEXT NOT NULL DEFAULT 'active',
+    reason     TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE deliveries (
+    digest_id  INTEGER NOT NULL REFERENCES digests(id),
+    member_id  INTEGER NOT NULL REFERENCES members(id),
+    status     TEXT NOT NULL DEFAULT 'pending',
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    updated_at INTEGER NOT NULL,
+    sent_at    INTEGER,
+    PRIMARY KEY (digest_id, member_id)
+);
+CREATE INDEX deliveries_status ON deliveries(status);
+"#,
+    // 2: extra CSV columns kept per member, as a JSON object.
+    "ALTER TABLE members ADD COLUMN attributes TEXT;",
+    // 3: what the article page said about itself.
+    "ALTER TABLE entries ADD COLUMN source TEXT;
+     ALTER TABLE entries ADD COLUMN paywalled INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE entries ADD COLUMN from_page INTEGER NOT NULL DEFAULT 0;",
+    // 4: per-feed schedule and health; digest slots; small key-value facts.
+    "ALTER TABLE feeds ADD COLUMN fetch_url TEXT;
+     ALTER TABLE feeds ADD COLUMN next_fetch_at INTEGER;
+     ALTER TABLE feeds ADD COLUMN failing_since INTEGER;
+     ALTER TABLE feeds ADD COLUMN disabled TEXT;
+     ALTER TABLE digests ADD COLUMN slot INTEGER;
+     CREATE UNIQUE INDEX digests_slot ON digests(slot) WHERE slot IS NOT NULL;
+     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 5: the article page is still to be fetched, should the entry contend for a digest.
+    "ALTER TABLE entries ADD COLUMN page_wanted INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX entries_page_wanted ON entries(id) WHERE page_wanted = 1;",
+    // 6: a delivery being sent is claimed by one process (status 'sending'), so two
+    // processes on one database never send it both; the database's own id, which the
+    // data dir's marker file repeats (an emptied database is then told from a new one).
+    "ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+     ALTER TABLE deliveries ADD COLUMN claimed_until INTEGER;
+     INSERT OR IGNORE INTO meta (key, value)
+         VALUES ('database_id', lower(hex(randomblob(16))));",
+];
+
+/// Runs the migrations `conn` has not run yet, each in its own transaction.
+pub(super) fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    loop {
+        // IMMEDIATE takes the write lock before the version is read, so two processes
+        // opening a new database run each migration once between them.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version = usize::try_from(version).unwrap_or(usize::MAX);
+        if version > MIGRATIONS.len() {
+            anyhow::bail!(
+                "the database schema is version {version}, newer than this feedbrief knows ({}); upgrade feedbrief",
+                MIGRATIONS.len()
+            );
+        }
+        if version == MIGRATIONS.len() {
+            break;
+        }
+        tx.execute_batch(MIGRATIONS[version])
+            .with_context(|| format!("running migration {}", version + 1))?;
+        tx.pragma_update(None, "user_version", (version + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// What `feedbrief check` sees of a database file, without changing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseState {
+    /// No file yet: the first run creates it.
+    Missing,
+    /// A database at this schema version (migrations still to run, if below ours).
+    Version {
+        /// `PRAGMA user_version`.
+        version: usize,
+        /// The version this binary migrates to.
+        current: usize,
+    },
+}
+
+impl std::fmt::Display for DatabaseState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Missing => f.write_str("not created yet (the first run creates it)"),
+            Self::Version { version, current } if version == current => {
+                write!(f, "schema version {version}, up to date")
+            }
+            Self::Version { version, current } => write!(
+                f,
+                "schema version {version}; the next run migrates it to {current}"
+            ),
+        }
+    }
+}
+
+/// Looks at the database at `path` read-only: no migration runs and nothing is created.
+/// A schema newer than this binary, or a file that is not a database, is an error.
+pub fn inspect(path: &Path) -> anyhow::Result<DatabaseState> {
+    if !path.exists() {
+        return Ok(DatabaseState::Missing);
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| format!("opening {} read-only", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .with_context(|| format!("reading {}", path.display()))?;
+    // Reading the schema proves the file is a database, not just a file.
+    conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .with_context(|| format!("{} is not a readable SQLite database", path.display()))?;
+    let version = usize::try_from(version).unwrap_or(usize::MAX);
+    if version > MIGRATIONS.len() {
+        anyhow::bail!(
+            "{}: schema version {version} is newer than this feedbrief knows ({}); upgrade feedbrief",
+            path.display(),
+            MIGRATIONS.len()
+        );
+    }
+    Ok(DatabaseState::Version {
+        version,
+        current: MIGRATIONS.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+    use crate::store::testing::{entry, now};
+    use crate::store::{MARKER_FILE, Store};
+
+    #[test]
+    fn migrations_run_once_and_reopen_keeps_data() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db/feedbrief.sqlite");
+        {
+            let s = Store::open(&path).expect("open");
+            let feeds = s
+                .sync_feeds(&[("https://ex.org/feed".into(), "Ex".into())])
+                .expect("sync");
+            assert_eq!(
+                s.insert_entries(feeds[0].id, &[entry("a")], now())
+                    .expect("insert"),
+                1
+            );
+        }
+        let s = Store::open(&path).expect("reopen");
+        let feeds = s
+            .sync_feeds(&[("https://ex.org/feed".into(), "Ex".into())])
+            .expect("sync");
+        assert_eq!(
+            s.insert_entries(feeds[0].id, &[entry("a"), entry("b")], now())
+                .expect("insert"),
+            1,
+            "the known entry is not inserted again"
+        );
+    }
+
+    #[test]
+    fn many_processes_creating_the_database_at_once_all_open_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("feedbrief.sqlite");
+        std::thread::scope(|scope| {
+            let opens: Vec<_> = (0..8).map(|_| scope.spawn(|| Store::open(&path))).collect();
+            for o in opens {
+                o.join().expect("thread").expect("every open succeeds");
+            }
+        });
+        let s = Store::open(&path).expect("reopen");
+        let version: i64 = s
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version as usize, MIGRATIONS.len());
+        assert!(dir.path().join(MARKER_FILE).exists());
+    }
+}
