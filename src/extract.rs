@@ -2604,6 +2604,136 @@ mod tests {
         assert_eq!(Json::parse(&"[".repeat(1000)), None);
     }
 
+    // What the JSON-LD reader tolerates, case by case: pages ship hand-edited JSON-LD, and
+    // each of these shapes was read before the reader moved to serde_json.
+
+    #[test]
+    fn json_ld_wrapped_in_an_html_comment_or_cdata_is_read() {
+        let want = Some(Json::Obj(vec![("a".into(), Json::Str("b".into()))]));
+        assert_eq!(Json::parse(r#"<!-- {"a":"b"} -->"#), want);
+        assert_eq!(Json::parse("//<![CDATA[\n{\"a\":\"b\"}\n//]]>"), want);
+    }
+
+    #[test]
+    fn a_trailing_semicolon_after_json_ld_is_tolerated() {
+        assert_eq!(
+            Json::parse("{\"a\":true} ; \n"),
+            Some(Json::Obj(vec![("a".into(), Json::Bool(true))]))
+        );
+        assert_eq!(Json::parse("{\"a\":true};;"), None);
+    }
+
+    #[test]
+    fn raw_control_characters_inside_json_ld_strings_are_kept() {
+        assert_eq!(
+            Json::parse("[\"line one\nline\ttwo\u{1}\"]"),
+            Some(Json::Arr(vec![Json::Str(
+                "line one\nline\ttwo\u{1}".into()
+            )]))
+        );
+    }
+
+    #[test]
+    fn json_ld_tab_and_return_escapes_read_as_spaces_and_backspace_and_form_feed_vanish() {
+        assert_eq!(
+            Json::parse(r#"["a\tb\rc\nd\be\ff\/g\\h"]"#),
+            Some(Json::Arr(vec![Json::Str("a b c\ndef/g\\h".into())]))
+        );
+    }
+
+    #[test]
+    fn unknown_escapes_in_json_ld_keep_the_escaped_character() {
+        assert_eq!(
+            Json::parse("[\"it\\'s \\é \\\u{1}\"]"),
+            Some(Json::Arr(vec![Json::Str("it's é \u{1}".into())]))
+        );
+    }
+
+    #[test]
+    fn lone_surrogates_in_json_ld_become_replacement_characters() {
+        assert_eq!(
+            Json::parse(r#"["\ud83d x","\ude00","\ud83d\u0041","\u+04A"]"#),
+            Some(Json::Arr(vec![
+                Json::Str("\u{fffd} x".into()),
+                Json::Str("\u{fffd}".into()),
+                Json::Str("\u{1f441}".into()),
+                Json::Str("J".into()),
+            ]))
+        );
+        assert_eq!(Json::parse(r#"["\u12"]"#), None);
+        assert_eq!(Json::parse(r#"["\ud83d\uzzzz"]"#), None);
+    }
+
+    #[test]
+    fn loose_numbers_in_json_ld_are_read_as_numbers() {
+        assert_eq!(
+            Json::parse("[+1, 01, 1., .5, -, 1.2.3, e, 1e999999]"),
+            Some(Json::Arr(vec![Json::Num; 8]))
+        );
+        assert_eq!(Json::parse("[NaN]"), None);
+        assert_eq!(Json::parse("[1true]"), None);
+    }
+
+    #[test]
+    fn a_form_feed_between_json_ld_tokens_is_whitespace() {
+        assert_eq!(
+            Json::parse("{\u{c}\"a\"\u{c}:\u{c}null\u{c}}"),
+            Some(Json::Obj(vec![("a".into(), Json::Null)]))
+        );
+        // Inside a string it is a character like any other control character.
+        assert_eq!(
+            Json::parse("[\"\u{c}\"]"),
+            Some(Json::Arr(vec![Json::Str("\u{c}".into())]))
+        );
+        // Vertical tab is not JSON whitespace.
+        assert_eq!(Json::parse("[\u{b}1]"), None);
+    }
+
+    #[test]
+    fn json_ld_members_keep_their_order_and_duplicate_keys_are_all_kept() {
+        let parsed = Json::parse(r#"{"z":1,"a":"first","a":"second"}"#);
+        assert_eq!(
+            parsed,
+            Some(Json::Obj(vec![
+                ("z".into(), Json::Num),
+                ("a".into(), Json::Str("first".into())),
+                ("a".into(), Json::Str("second".into())),
+            ]))
+        );
+        // The first of duplicate keys is the one read.
+        let html = r#"<html><head><script type="application/ld+json">{"@type":"NewsArticle","headline":"First","headline":"Second"}</script></head></html>"#;
+        assert_eq!(extract(html, None).title.as_deref(), Some("First"));
+    }
+
+    #[test]
+    fn json_ld_nested_up_to_sixty_four_values_is_read_and_deeper_is_refused() {
+        // Depth counts every value, the innermost scalar included.
+        let nested = |depth: usize| "[".repeat(depth - 1) + "1" + &"]".repeat(depth - 1);
+        assert!(Json::parse(&nested(64)).is_some());
+        assert_eq!(Json::parse(&nested(65)), None);
+        assert!(Json::parse(&("[".repeat(63) + &"]".repeat(63))).is_some());
+        assert_eq!(Json::parse(&("[".repeat(65) + &"]".repeat(65))), None);
+    }
+
+    #[test]
+    fn json_ld_with_trailing_commas_or_several_documents_is_refused() {
+        assert_eq!(Json::parse(r#"{"a":1,}"#), None);
+        assert_eq!(Json::parse("[1,]"), None);
+        assert_eq!(Json::parse(r#"{"a":1}{"b":2}"#), None);
+        assert_eq!(Json::parse(r#"["unterminated]"#), None);
+        assert_eq!(Json::parse(""), None);
+        assert_eq!(Json::parse(r#"{a:1}"#), None);
+        assert_eq!(Json::parse("[tru]"), None);
+    }
+
+    #[test]
+    fn a_json_ld_graph_is_walked_for_the_article() {
+        let html = r#"<html><head><script type="application/ld+json">{"@context":"https://schema.org","@graph":[{"@type":"WebSite","name":"Site"},{"@type":["Thing","BlogPosting"],"headline":"From the graph","publisher":{"name":"Pub"}}]}</script></head></html>"#;
+        let a = extract(html, None);
+        assert_eq!(a.title.as_deref(), Some("From the graph"));
+        assert_eq!(a.site_name.as_deref(), Some("Pub"));
+    }
+
     #[test]
     fn dates_in_common_formats_parse() {
         for raw in [
