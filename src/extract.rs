@@ -22,8 +22,8 @@
 //!    trimmed, and a "Related stories" heading or a widget after a long run of short
 //!    blocks cuts the rest off.
 //!
-//! Metadata comes from `<meta>`/`<link>` tags, JSON-LD (read by a small JSON parser here)
-//! and `<time>`. Pure: no I/O, no clock, no globals.
+//! Metadata comes from `<meta>`/`<link>` tags, JSON-LD (serde_json, after a repair pass for
+//! the slips pages make) and `<time>`. Pure: no I/O, no clock, no globals.
 
 use html5ever::tree_builder::{NodeOrText, TreeSink};
 use scraper::{ElementRef, Html, Node};
@@ -2158,7 +2158,8 @@ impl JsonLdFacts {
     }
 }
 
-/// A JSON value, just enough to read JSON-LD.
+/// A JSON value, just enough to read JSON-LD: numbers are not kept, and an object keeps
+/// its members in document order, duplicates included (the first one is read).
 #[derive(Debug, Clone, PartialEq)]
 enum Json {
     Null,
@@ -2169,29 +2170,24 @@ enum Json {
     Obj(Vec<(String, Json)>),
 }
 
+/// Deepest nesting of values read (a scalar inside 63 arrays); deeper JSON-LD is refused.
+const MAX_JSON_DEPTH: u32 = 64;
+
 impl Json {
     /// Parses a JSON document; `None` on any syntax error. Pages wrap JSON-LD in HTML
-    /// comments or CDATA now and then, so those wrappers are tolerated.
+    /// comments or CDATA now and then, so those wrappers are tolerated, and so is what
+    /// [`strict_json`] repairs.
     fn parse(text: &str) -> Option<Json> {
         let t = text.trim();
         let t = t.strip_prefix("<!--").unwrap_or(t);
         let t = t.strip_suffix("-->").unwrap_or(t);
         let t = t.trim().strip_prefix("//<![CDATA[").unwrap_or(t);
         let t = t.trim().strip_suffix("//]]>").unwrap_or(t);
-        let bytes = t.trim().as_bytes();
-        let mut p = JsonParser {
-            s: bytes,
-            i: 0,
-            depth: 0,
-        };
-        let v = p.value()?;
-        p.ws();
-        // A trailing semicolon is a common slip in hand-written JSON-LD.
-        if p.i < p.s.len() && p.s[p.i] == b';' {
-            p.i += 1;
-            p.ws();
-        }
-        (p.i == p.s.len()).then_some(v)
+        let strict = strict_json(t.trim())?;
+        let mut de = serde_json::Deserializer::from_str(&strict);
+        let json = serde::de::DeserializeSeed::deserialize(JsonSeed { depth: 1 }, &mut de).ok()?;
+        de.end().ok()?;
+        Some(json)
     }
 
     fn as_str(&self) -> Option<&str> {
@@ -2202,160 +2198,185 @@ impl Json {
     }
 }
 
-/// A recursive-descent JSON parser over bytes.
-struct JsonParser<'a> {
-    s: &'a [u8],
-    i: usize,
+/// The slips of hand-written JSON-LD rewritten as strict JSON for serde_json, or `None`
+/// when a string is cut short or holds a bad `\u` escape.
+///
+/// Tolerated, as pages write them: raw control characters in strings; escapes JSON does not
+/// know (`\'` reads as `'`); lone surrogates (read as U+FFFD); numbers in any shape (`+1`,
+/// `.5`, `1.2.3`: only their presence matters, so each becomes `0`); form feeds between
+/// tokens; one trailing `;`. `\t` and `\r` read as spaces and `\b` and `\f` as nothing, as
+/// they always have here. Everything else (trailing commas, bare words, several documents)
+/// is left for serde_json to refuse.
+fn strict_json(text: &str) -> Option<String> {
+    let s = text.as_bytes();
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'"' => i = strict_string(s, i + 1, &mut out)?,
+            b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' => {
+                while i < s.len() && matches!(s[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                {
+                    i += 1;
+                }
+                out.push('0');
+            }
+            // A word (`true`, `null`, or a bare word serde_json refuses) is copied whole, so
+            // its letters are not read as a number's exponent.
+            c if c.is_ascii_alphabetic() => {
+                let end = s[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii_alphanumeric())
+                    .map_or(s.len(), |n| i + n);
+                out.push_str(&text[i..end]);
+                i = end;
+            }
+            b'\x0c' => {
+                out.push(' ');
+                i += 1;
+            }
+            b';' if s[i + 1..].iter().all(u8::is_ascii_whitespace) => break,
+            _ => {
+                // Everything else is ASCII punctuation or whitespace, or the start of a
+                // character serde_json will refuse: copied whole either way.
+                let len = text[i..].chars().next().map_or(1, char::len_utf8);
+                out.push_str(&text[i..i + len]);
+                i += len;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Copies the JSON string whose content starts at `s[i]` to `out` as a strict JSON string
+/// (see [`strict_json`]); returns the index after its closing quote.
+fn strict_string(s: &[u8], mut i: usize, out: &mut String) -> Option<usize> {
+    let mut content: Vec<u8> = Vec::new();
+    loop {
+        let c = *s.get(i)?;
+        i += 1;
+        match c {
+            b'"' => break,
+            b'\\' => {
+                let e = *s.get(i)?;
+                i += 1;
+                match e {
+                    b'n' => content.push(b'\n'),
+                    b't' | b'r' => content.push(b' '),
+                    b'b' | b'f' => {}
+                    b'u' => {
+                        let mut code = hex4(s, &mut i)?;
+                        // Surrogate pairs encode characters beyond the BMP (emoji).
+                        if (0xD800..0xDC00).contains(&code) && s[i..].starts_with(b"\\u") {
+                            i += 2;
+                            let low = hex4(s, &mut i)?;
+                            code = 0x10000
+                                + ((code - 0xD800) << 10)
+                                + (low.wrapping_sub(0xDC00) & 0x3FF);
+                        }
+                        let ch = char::from_u32(code).unwrap_or('\u{fffd}');
+                        let mut buf = [0u8; 4];
+                        content.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    }
+                    other => content.push(other),
+                }
+            }
+            _ => content.push(c),
+        }
+    }
+    // The content is whole characters of the (valid UTF-8) text and decoded escapes.
+    let content = String::from_utf8(content).ok()?;
+    out.push('"');
+    for ch in content.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    Some(i)
+}
+
+/// The four hex digits of a `\u` escape at `s[*i]`, stepping past them.
+fn hex4(s: &[u8], i: &mut usize) -> Option<u32> {
+    let h = s.get(*i..*i + 4)?;
+    *i += 4;
+    u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
+}
+
+/// Reads one value into a [`Json`] at a given depth, refusing what nests past
+/// [`MAX_JSON_DEPTH`] (before serde_json's own limit of 128, and before the stack).
+struct JsonSeed {
     depth: u32,
 }
 
-impl JsonParser<'_> {
-    fn ws(&mut self) {
-        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
-            self.i += 1;
+impl<'de> serde::de::DeserializeSeed<'de> for JsonSeed {
+    type Value = Json;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+        if self.depth > MAX_JSON_DEPTH {
+            return Err(serde::de::Error::custom("JSON-LD nested too deep"));
         }
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonSeed {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
     }
 
-    fn value(&mut self) -> Option<Json> {
-        self.ws();
-        self.depth += 1;
-        // Hostile nesting must not overflow the stack.
-        if self.depth > 64 {
-            return None;
-        }
-        let v = match *self.s.get(self.i)? {
-            b'{' => self.object(),
-            b'[' => self.array(),
-            b'"' => self.string().map(Json::Str),
-            b't' => self.word(b"true", Json::Bool(true)),
-            b'f' => self.word(b"false", Json::Bool(false)),
-            b'n' => self.word(b"null", Json::Null),
-            _ => self.number(),
-        };
-        self.depth -= 1;
-        v
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Json, E> {
+        Ok(Json::Null)
     }
 
-    fn word(&mut self, w: &[u8], v: Json) -> Option<Json> {
-        if self.s[self.i..].starts_with(w) {
-            self.i += w.len();
-            Some(v)
-        } else {
-            None
-        }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Json, E> {
+        Ok(Json::Bool(v))
     }
 
-    fn number(&mut self) -> Option<Json> {
-        let start = self.i;
-        while self.i < self.s.len()
-            && matches!(
-                self.s[self.i],
-                b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'
-            )
-        {
-            self.i += 1;
-        }
-        (self.i > start).then_some(Json::Num)
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Json, E> {
+        Ok(Json::Num)
     }
 
-    fn array(&mut self) -> Option<Json> {
-        self.i += 1;
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Json, E> {
+        Ok(Json::Num)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Json, E> {
+        Ok(Json::Num)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Json, E> {
+        Ok(Json::Str(v.to_string()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Json, E> {
+        Ok(Json::Str(v))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
         let mut items = Vec::new();
-        self.ws();
-        if self.s.get(self.i) == Some(&b']') {
-            self.i += 1;
-            return Some(Json::Arr(items));
+        while let Some(v) = seq.next_element_seed(JsonSeed {
+            depth: self.depth + 1,
+        })? {
+            items.push(v);
         }
-        loop {
-            items.push(self.value()?);
-            self.ws();
-            match self.s.get(self.i)? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Some(Json::Arr(items));
-                }
-                _ => return None,
-            }
-        }
+        Ok(Json::Arr(items))
     }
 
-    fn object(&mut self) -> Option<Json> {
-        self.i += 1;
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
         let mut fields = Vec::new();
-        self.ws();
-        if self.s.get(self.i) == Some(&b'}') {
-            self.i += 1;
-            return Some(Json::Obj(fields));
-        }
-        loop {
-            self.ws();
-            if self.s.get(self.i) != Some(&b'"') {
-                return None;
-            }
-            let key = self.string()?;
-            self.ws();
-            if self.s.get(self.i) != Some(&b':') {
-                return None;
-            }
-            self.i += 1;
-            let v = self.value()?;
+        while let Some(key) = map.next_key::<String>()? {
+            let v = map.next_value_seed(JsonSeed {
+                depth: self.depth + 1,
+            })?;
             fields.push((key, v));
-            self.ws();
-            match self.s.get(self.i)? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(Json::Obj(fields));
-                }
-                _ => return None,
-            }
         }
-    }
-
-    fn string(&mut self) -> Option<String> {
-        self.i += 1;
-        let mut out: Vec<u8> = Vec::new();
-        loop {
-            let c = *self.s.get(self.i)?;
-            self.i += 1;
-            match c {
-                b'"' => return String::from_utf8(out).ok(),
-                b'\\' => {
-                    let e = *self.s.get(self.i)?;
-                    self.i += 1;
-                    match e {
-                        b'n' => out.push(b'\n'),
-                        b't' | b'r' => out.push(b' '),
-                        b'b' | b'f' => {}
-                        b'u' => {
-                            let mut code = self.hex4()?;
-                            // Surrogate pairs encode characters beyond the BMP (emoji).
-                            if (0xD800..0xDC00).contains(&code)
-                                && self.s[self.i..].starts_with(b"\\u")
-                            {
-                                self.i += 2;
-                                let low = self.hex4()?;
-                                code = 0x10000
-                                    + ((code - 0xD800) << 10)
-                                    + (low.wrapping_sub(0xDC00) & 0x3FF);
-                            }
-                            let ch = char::from_u32(code).unwrap_or('\u{fffd}');
-                            let mut buf = [0u8; 4];
-                            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                        }
-                        other => out.push(other),
-                    }
-                }
-                _ => out.push(c),
-            }
-        }
-    }
-
-    fn hex4(&mut self) -> Option<u32> {
-        let h = self.s.get(self.i..self.i + 4)?;
-        self.i += 4;
-        u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
+        Ok(Json::Obj(fields))
     }
 }
 
