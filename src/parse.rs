@@ -731,7 +731,7 @@ fn untitled(html: Option<&str>) -> String {
 pub fn text_of(s: &str) -> String {
     let s = s.trim();
     let decoded: Cow<'_, str> = if s.contains('<') || s.contains('&') {
-        let frag = crate::extract::parse_fragment(s);
+        let frag = crate::article::parse_fragment(s);
         Cow::Owned(frag.root_element().text().collect::<String>())
     } else {
         Cow::Borrowed(s)
