@@ -28,6 +28,7 @@
 use super::blocks::{
     Attrs, Block, Flat, Kind, clean_text, flatten, html_to_blocks, parse_document, strip_raw_text,
 };
+use super::boilerplate;
 use super::metadata::read_metadata;
 
 /// The readable content and metadata of an article page.
@@ -212,26 +213,9 @@ fn is_stop_marker(b: &Block, hint: i8) -> bool {
         return true;
     }
     let lower = b.text.to_lowercase();
-    const MARKERS: &[&str] = &[
-        "related articles",
-        "related stories",
-        "related posts",
-        "related content",
-        "related coverage",
-        "you may also like",
-        "you might also like",
-        "you may like",
-        "recommended for you",
-        "more stories",
-        "more from",
-        "most popular",
-        "most read",
-        "trending now",
-        "read next",
-        "what to read next",
-        "also on",
-    ];
-    MARKERS.iter().any(|m| lower.starts_with(m))
+    boilerplate::STOP_MARKERS
+        .iter()
+        .any(|m| lower.starts_with(m))
 }
 
 /// Rough word count that also works for scripts written without spaces (CJK, Thai): there a
@@ -528,30 +512,12 @@ fn is_sign_off(text: &str) -> bool {
         return false;
     }
     let lower = text.to_lowercase();
-    const CONTAINS: &[&str] = &[
-        "contributed to this report",
-        "contributed to this story",
-        "contributed reporting",
-        "contributed to this article",
-        "additional reporting by",
-        "all rights reserved",
-        "this story has been updated",
-        "this article has been updated",
-        "if you enjoyed this article",
-    ];
-    const STARTS: &[&str] = &[
-        "reporting by",
-        "editing by",
-        "writing by",
-        "follow ",
-        "email ",
-        "listen to ",
-        "updated at",
-        "©",
-        "copyright",
-        "(reporting",
-    ];
-    CONTAINS.iter().any(|c| lower.contains(c)) || STARTS.iter().any(|s| lower.starts_with(s))
+    boilerplate::SIGN_OFF_PHRASES
+        .iter()
+        .any(|c| lower.contains(c))
+        || boilerplate::SIGN_OFF_OPENERS
+            .iter()
+            .any(|s| lower.starts_with(s))
 }
 
 /// Where a trailing widget starts, as an index into the container's blocks.
@@ -622,60 +588,17 @@ fn looks_like_meta(b: &Block) -> bool {
         return true;
     }
     let lower = text.to_lowercase();
-    const STARTS: &[&str] = &[
-        "by ",
-        "email ",
-        "contact ",
-        "posted",
-        "written by",
-        "published",
-        "updated",
-        "last updated",
-        "from ",
-        "par ",
-        "von ",
-        "por ",
-        "di ",
-        "door ",
-        "share",
-        "tags",
-        "filed",
-        "categories",
-        "category",
-        "source",
-        "photo",
-        "image",
-        "credit",
-        "comments",
-        "leave a",
-        "read more",
-        "related",
-        "advertisement",
-        "sponsored",
-        "follow",
-        "subscribe",
-        "sign up",
-        "copyright",
-        "©",
-    ];
-    if STARTS.iter().any(|p| lower.starts_with(p)) {
+    if boilerplate::META_OPENERS
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
         return true;
     }
     if is_byline_line(text) {
         return true;
     }
     // Photo credits ("Patrick Semansky, ASSOCIATED PRESS") and pagers ("1 - 5 of 36").
-    const CREDITS: &[&str] = &[
-        "associated press",
-        "getty images",
-        "reuters",
-        "afp",
-        "ap photo",
-        "shutterstock",
-        "istock",
-        "staff photographer",
-    ];
-    if words <= 8 && CREDITS.iter().any(|c| lower.contains(c)) {
+    if words <= 8 && boilerplate::PHOTO_CREDITS.iter().any(|c| lower.contains(c)) {
         return true;
     }
     let letters = text.chars().filter(|c| c.is_alphabetic()).count();
@@ -683,15 +606,14 @@ fn looks_like_meta(b: &Block) -> bool {
         return true;
     }
     let has_digit = text.chars().any(|c| c.is_ascii_digit());
-    const DATE_WORDS: &[&str] = &[
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", "am",
-        "pm", "ago", "min", "read", "gmt", "utc", "est", "et", "pt",
-    ];
     has_digit
         && words <= 12
-        && lower
-            .split(|c: char| !c.is_alphanumeric())
-            .any(|w| DATE_WORDS.iter().any(|d| w.starts_with(d) && w.len() <= 9))
+        && lower.split(|c: char| !c.is_alphanumeric()).any(|w| {
+            boilerplate::MONTH_ABBREVIATIONS
+                .iter()
+                .chain(boilerplate::CLOCK_WORDS)
+                .any(|d| w.starts_with(d) && w.len() <= 9)
+        })
 }
 
 /// Whether a line credits the author: "05/10/2018 - Published by: Jane - Category: Health",
@@ -701,18 +623,9 @@ fn is_byline_line(text: &str) -> bool {
         return false;
     }
     let lower = text.to_lowercase();
-    const MARKERS: &[&str] = &[
-        "posted by",
-        "written by",
-        "published by",
-        "publicado por",
-        "publié par",
-        "veröffentlicht von",
-        "pubblicato da",
-    ];
     // In running text "published by the city" is ordinary prose; a credit line starts with
     // the phrase or gives it a colon.
-    MARKERS.iter().any(|p| {
+    boilerplate::BYLINE_MARKERS.iter().any(|p| {
         lower.starts_with(p)
             || lower
                 .match_indices(p)
@@ -763,17 +676,9 @@ fn is_junk_line(text: &str) -> bool {
     // Captions that carry their credit inline: "Protesters march (Image: GETTY)".
     if len <= 300 && text.trim_end().ends_with(')') {
         let lower = text.to_lowercase();
-        if [
-            "(image:",
-            "(photo:",
-            "(picture:",
-            "(credit:",
-            "(photo by",
-            "(ap photo",
-            "(getty",
-        ]
-        .iter()
-        .any(|m| lower.contains(m))
+        if boilerplate::INLINE_CREDITS
+            .iter()
+            .any(|m| lower.contains(m))
         {
             return true;
         }
@@ -782,22 +687,17 @@ fn is_junk_line(text: &str) -> bool {
         let lower = text.to_lowercase();
         // Newsletter and sign-up promos: "Let our news meet your inbox. The news and
         // stories that matter, delivered weekday mornings."
-        const PROMO: &[&str] = &[
-            "sign up",
-            "subscribe",
-            "newsletter",
-            "inbox",
-            "delivered to",
-            "delivered weekday",
-            "delivered daily",
-            "free daily",
-        ];
-        if PROMO.iter().filter(|p| lower.contains(*p)).count() >= 2 {
+        if boilerplate::PROMO_WORDS
+            .iter()
+            .filter(|p| lower.contains(*p))
+            .count()
+            >= 2
+        {
             return true;
         }
         // Time stamps: "PUBLISHED: 10:48, Tue, Nov 19, 2019 | UPDATED: 11:05, …".
         if len <= 120
-            && ["published:", "updated:", "last updated:", "posted:"]
+            && boilerplate::STAMP_LABELS
                 .iter()
                 .any(|p| lower.starts_with(p))
         {
@@ -807,7 +707,7 @@ fn is_junk_line(text: &str) -> bool {
         let words: Vec<&str> = lower.split_whitespace().collect();
         let counter = match words.as_slice() {
             [kind, n, "of", m] => {
-                ["image", "photo", "picture", "slide"].contains(kind)
+                boilerplate::COUNTED_MEDIA.contains(kind)
                     && n.chars().all(|c| c.is_ascii_digit())
                     && m.chars().all(|c| c.is_ascii_digit())
             }
@@ -822,62 +722,13 @@ fn is_junk_line(text: &str) -> bool {
     }
     let lower = text.to_lowercase();
     let lower = lower.trim_matches(|c: char| !c.is_alphanumeric());
-    const LABELS: &[&str] = &[
-        "advertisement",
-        "advertisment",
-        "ad",
-        "sponsored",
-        "share",
-        "share this",
-        "share this article",
-        "share this story",
-        "comments",
-        "read more",
-        "continue reading",
-        "related",
-        "related articles",
-        "related stories",
-        "more",
-        "tweet",
-        "email",
-        "print",
-        "close",
-        "menu",
-        "don't miss",
-        "don’t miss",
-        "recommended",
-        "most popular",
-        "trending",
-        "more on this story",
-        "scroll to continue with content",
-        "advert",
-    ];
-    if LABELS.contains(&lower) {
+    if boilerplate::LABELS.contains(&lower) {
         return true;
     }
-    const PREFIXES: &[&str] = &[
-        "photo:",
-        "image:",
-        "photograph:",
-        "credit:",
-        "source: getty",
-        "sign up",
-        "subscribe to",
-        "click here",
-        "follow us",
-        "related:",
-        "read more:",
-        "see also:",
-        "also read:",
-        "posted in",
-        "filed under",
-        "tags:",
-        "published:",
-        "updated:",
-        "last updated:",
-        "posted:",
-    ];
-    PREFIXES.iter().any(|p| lower.starts_with(p))
+    boilerplate::LINE_OPENERS
+        .iter()
+        .chain(boilerplate::STAMP_LABELS)
+        .any(|p| lower.starts_with(p))
 }
 
 /// Whether a line reads like a paywall notice.
@@ -886,24 +737,9 @@ fn is_paywall_text(text: &str) -> bool {
         return false;
     }
     let lower = text.to_lowercase();
-    // Phrases a wall uses to ask for money or a login; generic ones ("subscription
-    // required" is how Wikipedia marks a paywalled citation) are left out.
-    const MARKERS: &[&str] = &[
-        "subscribe to continue",
-        "subscribe to read",
-        "subscribe now to",
-        "subscribers only",
-        "subscriber-only",
-        "already a subscriber",
-        "this article is reserved for",
-        "this content is reserved for",
-        "log in to continue reading",
-        "sign in to continue reading",
-        "register to continue reading",
-        "become a member to",
-        "unlock this article",
-    ];
-    MARKERS.iter().any(|m| lower.contains(m))
+    boilerplate::PAYWALL_NOTICES
+        .iter()
+        .any(|m| lower.contains(m))
 }
 
 #[cfg(test)]
