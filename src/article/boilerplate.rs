@@ -167,11 +167,17 @@ pub(super) fn element_hint(a: &Attrs<'_>, tag: &str) -> i8 {
     if a.itemprop.eq_ignore_ascii_case("articleBody") {
         return 2;
     }
-    let (class, id) = (a.class, a.id);
+    let story_tag = matches!(tag, "article" | "main") || role == "main";
+    name_hint(a.class, a.id, story_tag)
+}
+
+/// The hint class and id words give (see [`element_hint`]); `story_tag` when the tag or
+/// role already marks the element as story-like.
+fn name_hint(class: &str, id: &str, story_tag: bool) -> i8 {
     let mut strong_negative = false;
     let mut weak_negative = false;
     let mut outweighing = false;
-    let mut positive = matches!(tag, "article" | "main") || role == "main";
+    let mut positive = story_tag;
     let mut body = false;
     // An id slugged from a heading ("sharing-with-a-review-server") names the section's
     // topic, not its role.

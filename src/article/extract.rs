@@ -332,70 +332,8 @@ fn believed_boilerplate(flat: &Flat, weights: &[f64]) -> Vec<bool> {
 /// discounts for incoherence and for sitting inside boilerplate.
 fn choose_container(flat: &Flat, weights: &[f64], neg: &[bool]) -> usize {
     let n = flat.elems.len();
-    // Subtree sums. Good text in a boilerplate element (comments, related teasers, a
-    // gallery) counts against that element and every container above it, so containers
-    // stop short of it when they can. The penalty is small and capped per element: its job
-    // is to tip the balance between a container and its parent, not to outweigh a short
-    // story that has a big gallery embedded in it (the boilerplate's blocks are dropped
-    // from whatever container wins anyway).
-    const PENALTY_CAP: f64 = 100.0;
-    let mut score = vec![0.0f64; n];
-    let mut mass = vec![0.0f64; n];
-    let mut penalty = vec![0.0f64; n];
-    for (b, &w) in flat.blocks.iter().zip(weights) {
-        let positive = w.max(0.0);
-        let mut e = b.elem;
-        while e != usize::MAX {
-            // Mass (story-like text, for coherence below) stops at boilerplate too: a
-            // gallery's captions must not count as the story's text.
-            mass[e] += positive;
-            if w > 0.0 && neg[e] {
-                // The lowest boilerplate element above the block takes the penalty, charged
-                // below once per element; the block adds nothing further up.
-                penalty[e] += 0.5 * w;
-                break;
-            }
-            score[e] += w;
-            e = flat.elems[e].parent;
-        }
-    }
-    for (l, &p) in penalty.iter().enumerate() {
-        if p > 0.0 {
-            let charge = p.min(PENALTY_CAP);
-            let mut e = l;
-            while e != usize::MAX {
-                score[e] -= charge;
-                e = flat.elems[e].parent;
-            }
-        }
-    }
-    // Coherence: how much of a candidate's story-like text sits in its single best
-    // paragraph group (the text owned by one element, its children and, at half weight, its
-    // grandchildren: bodies split into sibling wrappers between ads stay one group). An
-    // article body is one such group; a page-wide wrapper that also spans a list of
-    // teasers is many small ones, and is discounted by the share outside its best group.
-    let mut core = vec![0.0f64; n];
-    for (b, &w) in flat.blocks.iter().zip(weights) {
-        if w <= 0.0 {
-            continue;
-        }
-        core[b.elem] += w;
-        let p = flat.elems[b.elem].parent;
-        if p != usize::MAX {
-            core[p] += w;
-            let g = flat.elems[p].parent;
-            if g != usize::MAX {
-                core[g] += 0.5 * w;
-            }
-        }
-    }
-    for i in (1..n).rev() {
-        let p = flat.elems[i].parent;
-        // A paragraph group inside boilerplate is nobody's story above it.
-        if p != usize::MAX && core[i] > core[p] && !neg[i] {
-            core[p] = core[i];
-        }
-    }
+    let (score, mass) = subtree_scores(flat, weights, neg);
+    let core = paragraph_groups(flat, weights, neg);
     // A container inside a boilerplate element (one comment of a thread, one teaser of a
     // "related" list) is a poor candidate even when it holds a long paragraph.
     let mut under_negative = vec![false; n];
@@ -437,6 +375,85 @@ fn choose_container(flat: &Flat, weights: &[f64], neg: &[bool]) -> usize {
     // No story-like text anywhere (a stub page, a few short lines): take the whole
     // document and let the block filters do what they can.
     if best.1 <= 0.0 { 0 } else { best.0 }
+}
+
+/// Each element's subtree sum of block weights (`score`, less the penalty for good text
+/// inside boilerplate below it) and of story-like weight (`mass`).
+fn subtree_scores(flat: &Flat, weights: &[f64], neg: &[bool]) -> (Vec<f64>, Vec<f64>) {
+    let n = flat.elems.len();
+    // Subtree sums. Good text in a boilerplate element (comments, related teasers, a
+    // gallery) counts against that element and every container above it, so containers
+    // stop short of it when they can. The penalty is small and capped per element: its job
+    // is to tip the balance between a container and its parent, not to outweigh a short
+    // story that has a big gallery embedded in it (the boilerplate's blocks are dropped
+    // from whatever container wins anyway).
+    const PENALTY_CAP: f64 = 100.0;
+    let mut score = vec![0.0f64; n];
+    let mut mass = vec![0.0f64; n];
+    let mut penalty = vec![0.0f64; n];
+    for (b, &w) in flat.blocks.iter().zip(weights) {
+        let positive = w.max(0.0);
+        let mut e = b.elem;
+        while e != usize::MAX {
+            // Mass (story-like text, for the coherence discount) stops at boilerplate too: a
+            // gallery's captions must not count as the story's text.
+            mass[e] += positive;
+            if w > 0.0 && neg[e] {
+                // The lowest boilerplate element above the block takes the penalty, charged
+                // below once per element; the block adds nothing further up.
+                penalty[e] += 0.5 * w;
+                break;
+            }
+            score[e] += w;
+            e = flat.elems[e].parent;
+        }
+    }
+    for (l, &p) in penalty.iter().enumerate() {
+        if p > 0.0 {
+            let charge = p.min(PENALTY_CAP);
+            let mut e = l;
+            while e != usize::MAX {
+                score[e] -= charge;
+                e = flat.elems[e].parent;
+            }
+        }
+    }
+    (score, mass)
+}
+
+/// Each element's best paragraph group: the story-like weight of the single group of
+/// paragraphs under it that weighs most, for the coherence discount of
+/// [`choose_container`].
+fn paragraph_groups(flat: &Flat, weights: &[f64], neg: &[bool]) -> Vec<f64> {
+    let n = flat.elems.len();
+    // Coherence: how much of a candidate's story-like text sits in its single best
+    // paragraph group (the text owned by one element, its children and, at half weight, its
+    // grandchildren: bodies split into sibling wrappers between ads stay one group). An
+    // article body is one such group; a page-wide wrapper that also spans a list of
+    // teasers is many small ones, and is discounted by the share outside its best group.
+    let mut core = vec![0.0f64; n];
+    for (b, &w) in flat.blocks.iter().zip(weights) {
+        if w <= 0.0 {
+            continue;
+        }
+        core[b.elem] += w;
+        let p = flat.elems[b.elem].parent;
+        if p != usize::MAX {
+            core[p] += w;
+            let g = flat.elems[p].parent;
+            if g != usize::MAX {
+                core[g] += 0.5 * w;
+            }
+        }
+    }
+    for i in (1..n).rev() {
+        let p = flat.elems[i].parent;
+        // A paragraph group inside boilerplate is nobody's story above it.
+        if p != usize::MAX && core[i] > core[p] && !neg[i] {
+            core[p] = core[i];
+        }
+    }
+    core
 }
 
 /// Which of the container's blocks (`inside`, in order) are story text.

@@ -30,21 +30,35 @@ const MAX_SITE_NAME_CHARS: usize = 100;
 
 /// Reads title, site name, canonical URL, dates, description and paywall flags.
 pub(super) fn read_metadata(doc: &Html, page_url: Option<&url::Url>) -> Meta {
-    let mut og_title = None;
-    let mut doc_title = None;
-    let mut h1 = None;
-    let mut og_site = None;
-    let mut app_name = None;
-    let mut canonical = None;
-    let mut og_url = None;
-    let mut meta_published = None;
-    let mut time_published = None;
-    let mut og_desc = None;
-    let mut meta_desc = None;
-    let mut paywalled = false;
-    let mut ld = JsonLdFacts::default();
-
+    let mut found = Found::default();
     for el in doc.root_element().descendent_elements() {
+        found.note(el);
+    }
+    found.into_meta(page_url)
+}
+
+/// Every candidate for each fact, as the page's elements are read in order; the first of
+/// each kind is kept.
+#[derive(Debug, Default)]
+struct Found {
+    og_title: Option<String>,
+    doc_title: Option<String>,
+    h1: Option<String>,
+    og_site: Option<String>,
+    app_name: Option<String>,
+    canonical: Option<String>,
+    og_url: Option<String>,
+    meta_published: Option<String>,
+    time_published: Option<chrono::DateTime<chrono::Utc>>,
+    og_desc: Option<String>,
+    meta_desc: Option<String>,
+    paywalled: bool,
+    ld: JsonLdFacts,
+}
+
+impl Found {
+    /// Notes what one element says, if anything.
+    fn note(&mut self, el: scraper::ElementRef<'_>) {
         let v = el.value();
         match v.name() {
             "meta" => {
@@ -54,46 +68,8 @@ pub(super) fn read_metadata(doc: &Html, page_url: Option<&url::Url>) -> Meta {
                     .or_else(|| v.attr("itemprop"))
                     .unwrap_or("")
                     .to_ascii_lowercase();
-                let Some(content) = v.attr("content").map(clean_text).filter(|c| !c.is_empty())
-                else {
-                    continue;
-                };
-                match key.as_str() {
-                    "og:title" | "twitter:title" => {
-                        og_title.get_or_insert(content);
-                    }
-                    "og:site_name" => {
-                        og_site.get_or_insert(content);
-                    }
-                    "application-name" => {
-                        app_name.get_or_insert(content);
-                    }
-                    "og:url" => {
-                        og_url.get_or_insert(content);
-                    }
-                    "article:published_time"
-                    | "datepublished"
-                    | "og:published_time"
-                    | "publish-date"
-                    | "pubdate"
-                    | "date"
-                    | "dc.date.issued"
-                    | "dc.date"
-                    | "sailthru.date"
-                    | "parsely-pub-date" => {
-                        meta_published.get_or_insert(content);
-                    }
-                    "og:description" | "twitter:description" => {
-                        og_desc.get_or_insert(content);
-                    }
-                    "description" => {
-                        meta_desc.get_or_insert(content);
-                    }
-                    "article:content_tier" => {
-                        paywalled |= content.eq_ignore_ascii_case("locked")
-                            || content.eq_ignore_ascii_case("metered");
-                    }
-                    _ => {}
+                if let Some(content) = v.attr("content").map(clean_text).filter(|c| !c.is_empty()) {
+                    self.note_meta(&key, content);
                 }
             }
             "link" => {
@@ -102,25 +78,26 @@ pub(super) fn read_metadata(doc: &Html, page_url: Option<&url::Url>) -> Meta {
                     .split_whitespace()
                     .any(|r| r.eq_ignore_ascii_case("canonical"));
                 if let Some(href) = v.attr("href").filter(|_| is_canonical) {
-                    canonical.get_or_insert(href.trim().to_string());
+                    self.canonical.get_or_insert(href.trim().to_string());
                 }
             }
-            "title" if doc_title.is_none() => {
-                doc_title =
+            "title" if self.doc_title.is_none() => {
+                self.doc_title =
                     Some(clean_text(&el.text().collect::<String>())).filter(|t| !t.is_empty());
             }
-            "h1" if h1.is_none() => {
-                h1 = Some(clean_text(&el.text().collect::<String>())).filter(|t| !t.is_empty());
+            "h1" if self.h1.is_none() => {
+                self.h1 =
+                    Some(clean_text(&el.text().collect::<String>())).filter(|t| !t.is_empty());
             }
-            "time" if time_published.is_none() => {
-                time_published = v.attr("datetime").and_then(parse_date);
+            "time" if self.time_published.is_none() => {
+                self.time_published = v.attr("datetime").and_then(parse_date);
             }
             "script" => {
                 let kind = v.attr("type").unwrap_or("");
                 if kind.eq_ignore_ascii_case("application/ld+json") {
                     let text: String = el.text().collect();
                     if let Some(json) = Json::parse(&text) {
-                        ld.collect(&json);
+                        self.ld.collect(&json);
                     }
                 }
             }
@@ -128,40 +105,93 @@ pub(super) fn read_metadata(doc: &Html, page_url: Option<&url::Url>) -> Meta {
         }
     }
 
-    let site_name = og_site
-        .or(app_name)
-        .or(ld.publisher)
-        .map(|s| crate::parse::clip(&s, MAX_SITE_NAME_CHARS));
-    // og:title sometimes carries the site name too ("Headline | Site"); only a tail that
-    // is the known site name is cut from it, while the <title> tag gets the usual guess.
-    let title = og_title
-        .map(|t| strip_site_suffix(&t, site_name.as_deref(), false))
-        .or(ld.headline)
-        .or_else(|| doc_title.map(|t| strip_site_suffix(&t, site_name.as_deref(), true)))
-        .or(h1);
-    let resolve = |href: String| -> Option<url::Url> {
-        match page_url {
-            Some(base) => base.join(&href).ok(),
-            None => url::Url::parse(&href).ok(),
+    /// Notes a `<meta>` tag's non-empty content under its lowercased property, name or
+    /// itemprop.
+    fn note_meta(&mut self, key: &str, content: String) {
+        match key {
+            "og:title" | "twitter:title" => {
+                self.og_title.get_or_insert(content);
+            }
+            "og:site_name" => {
+                self.og_site.get_or_insert(content);
+            }
+            "application-name" => {
+                self.app_name.get_or_insert(content);
+            }
+            "og:url" => {
+                self.og_url.get_or_insert(content);
+            }
+            "article:published_time"
+            | "datepublished"
+            | "og:published_time"
+            | "publish-date"
+            | "pubdate"
+            | "date"
+            | "dc.date.issued"
+            | "dc.date"
+            | "sailthru.date"
+            | "parsely-pub-date" => {
+                self.meta_published.get_or_insert(content);
+            }
+            "og:description" | "twitter:description" => {
+                self.og_desc.get_or_insert(content);
+            }
+            "description" => {
+                self.meta_desc.get_or_insert(content);
+            }
+            "article:content_tier" => {
+                self.paywalled |= content.eq_ignore_ascii_case("locked")
+                    || content.eq_ignore_ascii_case("metered");
+            }
+            _ => {}
         }
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-    };
-    let canonical_url = canonical
-        .and_then(resolve)
-        .or_else(|| og_url.and_then(resolve));
-    let published = meta_published
-        .as_deref()
-        .and_then(parse_date)
-        .or_else(|| ld.published.as_deref().and_then(parse_date))
-        .or(time_published);
-    Meta {
-        title,
-        site_name,
-        canonical_url,
-        published,
-        description: og_desc.or(meta_desc).or(ld.description),
-        paywalled: paywalled || ld.not_free,
-        json_body: ld.body,
+    }
+
+    /// Each fact from its best source: `<meta>` tags first, then JSON-LD, then the markup.
+    fn into_meta(self, page_url: Option<&url::Url>) -> Meta {
+        let ld = self.ld;
+        let site_name = self
+            .og_site
+            .or(self.app_name)
+            .or(ld.publisher)
+            .map(|s| crate::parse::clip(&s, MAX_SITE_NAME_CHARS));
+        // og:title sometimes carries the site name too ("Headline | Site"); only a tail that
+        // is the known site name is cut from it, while the <title> tag gets the usual guess.
+        let title = self
+            .og_title
+            .map(|t| strip_site_suffix(&t, site_name.as_deref(), false))
+            .or(ld.headline)
+            .or_else(|| {
+                self.doc_title
+                    .map(|t| strip_site_suffix(&t, site_name.as_deref(), true))
+            })
+            .or(self.h1);
+        let resolve = |href: String| -> Option<url::Url> {
+            match page_url {
+                Some(base) => base.join(&href).ok(),
+                None => url::Url::parse(&href).ok(),
+            }
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+        };
+        let canonical_url = self
+            .canonical
+            .and_then(resolve)
+            .or_else(|| self.og_url.and_then(resolve));
+        let published = self
+            .meta_published
+            .as_deref()
+            .and_then(parse_date)
+            .or_else(|| ld.published.as_deref().and_then(parse_date))
+            .or(self.time_published);
+        Meta {
+            title,
+            site_name,
+            canonical_url,
+            published,
+            description: self.og_desc.or(self.meta_desc).or(ld.description),
+            paywalled: self.paywalled || ld.not_free,
+            json_body: ld.body,
+        }
     }
 }
 

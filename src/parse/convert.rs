@@ -122,30 +122,7 @@ fn convert_entry(e: RawEntry, feed_url: &Url) -> Option<ParsedEntry> {
         title
     };
     let title = clip(&title, MAX_TITLE_CHARS);
-    let id = e.id.as_deref().map(str::trim).filter(|id| !id.is_empty());
-    let key = if let Some(id) = id {
-        if id.len() <= MAX_ID_BYTES {
-            format!("id:{id}")
-        } else {
-            format!(
-                "id:sha256:{}",
-                hex16(Sha256::digest(id.as_bytes()).as_slice())
-            )
-        }
-    } else if let Some(link) = &link {
-        format!("url:{link}")
-    } else {
-        let mut h = Sha256::new();
-        h.update(title.as_bytes());
-        h.update(b"\n");
-        h.update(
-            published
-                .map(|d| d.to_rfc3339())
-                .unwrap_or_default()
-                .as_bytes(),
-        );
-        format!("hash:{}", hex16(h.finalize().as_slice()))
-    };
+    let key = entry_key(e.id.as_deref(), link.as_ref(), &title, published);
     let author = e
         .authors
         .iter()
@@ -163,6 +140,40 @@ fn convert_entry(e: RawEntry, feed_url: &Url) -> Option<ParsedEntry> {
         content_html,
         summary_html,
     })
+}
+
+/// Our stable key for an entry: `id:<guid>` (a guid over [`MAX_ID_BYTES`] by its hash),
+/// else `url:<canonical link>`, else `hash:<sha256 of title and date>`.
+fn entry_key(
+    id: Option<&str>,
+    link: Option<&Url>,
+    title: &str,
+    published: Option<DateTime<Utc>>,
+) -> String {
+    let id = id.map(str::trim).filter(|id| !id.is_empty());
+    if let Some(id) = id {
+        if id.len() <= MAX_ID_BYTES {
+            format!("id:{id}")
+        } else {
+            format!(
+                "id:sha256:{}",
+                hex16(Sha256::digest(id.as_bytes()).as_slice())
+            )
+        }
+    } else if let Some(link) = link {
+        format!("url:{link}")
+    } else {
+        let mut h = Sha256::new();
+        h.update(title.as_bytes());
+        h.update(b"\n");
+        h.update(
+            published
+                .map(|d| d.to_rfc3339())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        format!("hash:{}", hex16(h.finalize().as_slice()))
+    }
 }
 
 /// The first 16 bytes of a digest in hex.
