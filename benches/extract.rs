@@ -12,7 +12,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use feedbrief::{extract, summarize};
+use feedbrief::article::{extract, summarize_with_title, word_count};
 
 fn main() {
     if let Err(err) = run() {
@@ -74,18 +74,17 @@ fn run() -> Result<(), String> {
         parse_times.push(start.elapsed().as_secs_f64() * 1000.0);
         drop(parsed);
         let start = Instant::now();
-        let article = extract::extract(&html, page_url.as_ref());
+        let article = extract(&html, page_url.as_ref());
         times.push(start.elapsed().as_secs_f64() * 1000.0);
         let text = article.text();
         let target = out.join(format!("{id}.txt"));
         std::fs::write(&target, &text).map_err(|e| format!("writing {}: {e}", target.display()))?;
         if n < summaries {
             let summary =
-                summarize::summarize_with_title(&article.blocks, article.title.as_deref())
-                    .unwrap_or_default();
+                summarize_with_title(&article.blocks, article.title.as_deref()).unwrap_or_default();
             println!(
                 "{id:.12} [{}w] {}\n    title: {:?}\n    {summary}\n",
-                summarize::word_count(&summary),
+                word_count(&summary),
                 page_url.map(|u| u.to_string()).unwrap_or_default(),
                 article.title,
             );

@@ -3,15 +3,15 @@
 //! The pipeline, one module per stage, in data-flow order:
 //!
 //! ```text
-//! feeds.toml ─▶ config ─▶ fetch ─▶ parse ─▶ extract + summarize ─▶ store ─▶ select ─▶ mail
+//! feeds.toml ─▶ config ─▶ fetch ─▶ parse ─▶ article ─────────────▶ store ─▶ select ─▶ mail
 //!                 │        reqwest  feed-rs   scraper                SQLite   rank      render → copies
 //!                 └ members (CSV) ─────────────────────────────────────┘               → mime → transport
 //! ```
 //!
 //! - Stages: [`config`] (feeds.toml → a validated [`config::Config`]), [`fetch`] (HTTP with
 //!   validators, limits and the private-address guard), [`parse`] (feed bytes → entries,
-//!   recovering broken feeds), [`extract`] and [`summarize`] (article HTML → main text →
-//!   two sentences), [`store`] (the SQLite file), [`members`] (the members CSV),
+//!   recovering broken feeds), [`article`] (article HTML → main text and metadata → two
+//!   sentences), [`store`] (the SQLite file), [`members`] (the members CSV),
 //!   [`select`] (candidates → the digest), [`mail`] (digest → each member's message →
 //!   outbox or SMTP, with [`mail::delivery`] claiming and recording each delivery).
 //! - Orchestration: [`cycle`] runs one cycle (`once`, and each daemon slot) by calling the
@@ -25,11 +25,11 @@
 //! inputs; only fetch, store, mail's transport and web touch the outside world.
 
 pub mod app;
+pub mod article;
 pub mod cli;
 pub mod config;
 pub mod cycle;
 pub mod daemon;
-pub mod extract;
 pub mod fetch;
 pub mod lock;
 pub mod mail;
@@ -38,6 +38,5 @@ pub mod opml;
 pub mod parse;
 pub mod select;
 pub mod store;
-pub mod summarize;
 pub mod token;
 pub mod web;

@@ -115,9 +115,9 @@ pub async fn extract(inputs: &[String], out_dir: Option<&Path>, summary: bool) -
         };
         let html = String::from_utf8_lossy(&bytes);
         let page_url = matches!(url.scheme(), "http" | "https").then_some(&url);
-        let article = crate::extract::extract(&html, page_url);
+        let article = crate::article::extract(&html, page_url);
         let text = if summary {
-            crate::summarize::summarize(&article.blocks).unwrap_or_default()
+            crate::article::summarize(&article.blocks).unwrap_or_default()
         } else {
             article.text()
         };

@@ -9,12 +9,12 @@ use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
+use crate::article;
 use crate::config::Articles;
 use crate::cycle::digest::next_digest;
 use crate::cycle::report::PagesReport;
 use crate::parse::{self, ParsedEntry};
 use crate::store::{NewEntry, PageUpdate, WantedPage};
-use crate::summarize;
 
 /// Most pages one call reads for the chosen stories, per story a digest carries. A page
 /// can move a story to its canonical URL (merging it with another feed's copy) or leave it
@@ -266,8 +266,8 @@ pub fn entry_from_feed(e: ParsedEntry, want_page: bool) -> NewEntry {
     assert_ne!(e.title, tests::PANIC_TITLE, "injected panic");
     let from_html = |html: &Option<String>| {
         html.as_deref()
-            .map(crate::extract::html_to_blocks)
-            .and_then(|blocks| summarize::summarize(&blocks))
+            .map(article::html_to_blocks)
+            .and_then(|blocks| article::summarize(&blocks))
     };
     let summary = from_html(&e.content_html).or_else(|| from_html(&e.summary_html));
     NewEntry {
@@ -289,7 +289,7 @@ pub fn entry_from_feed(e: ParsedEntry, want_page: bool) -> NewEntry {
 /// (FeedBurner and tracking redirectors resolve here) or its canonical link on the same
 /// host (any page can claim any canonical).
 pub fn page_update(title: &str, html: &str, final_url: &url::Url) -> PageUpdate {
-    let a = crate::extract::extract(html, Some(final_url));
+    let a = article::extract(html, Some(final_url));
     let canonical = a
         .canonical_url
         .as_ref()
@@ -297,8 +297,8 @@ pub fn page_update(title: &str, html: &str, final_url: &url::Url) -> PageUpdate 
         .unwrap_or(final_url);
     PageUpdate {
         url: Some(parse::canonical_url(canonical).to_string()),
-        summary: summarize::summarize_with_title(&a.blocks, Some(title)),
-        description: a.description.and_then(|d| summarize::summarize(&[d])),
+        summary: article::summarize_with_title(&a.blocks, Some(title)),
+        description: a.description.and_then(|d| article::summarize(&[d])),
         source: a.site_name,
         paywalled: a.paywalled,
         published_at: a.published,

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use feedbrief::extract::extract;
-use feedbrief::summarize::summarize;
+use feedbrief::article::extract;
+use feedbrief::article::summarize;
 
 fn page(name: &str) -> String {
     std::fs::read_to_string(super::fixtures().join("pages").join(name)).expect("fixture page")

@@ -10,6 +10,8 @@
 //! WordPress and FeedBurner footers) and where sentences end, which is harder than it looks
 //! ("Dr.", "U.S.", "No. 3", "J. R. R. Tolkien", quotes and ellipses).
 
+use super::boilerplate;
+
 /// Fewest words a summary should have before we stop adding sentences.
 const MIN_WORDS: usize = 35;
 /// Hard ceiling for the blurb, except when a single first sentence is already longer.
@@ -242,20 +244,7 @@ fn same_words(a: &str, b: &str) -> bool {
 /// Whether a sentence opens a post without telling its story ("Happy Friday!", "Hi all.").
 fn is_soft_opener(sentence: &str) -> bool {
     let lower = sentence.to_lowercase();
-    const GREETINGS: &[&str] = &[
-        "hi ",
-        "hi,",
-        "hello",
-        "hey ",
-        "happy ",
-        "welcome to",
-        "welcome back",
-        "greetings",
-        "good morning",
-        "good afternoon",
-        "dear ",
-    ];
-    GREETINGS.iter().any(|g| lower.starts_with(g)) && word_count(sentence) < 12
+    boilerplate::GREETINGS.iter().any(|g| lower.starts_with(g)) && word_count(sentence) < 12
 }
 
 /// Whether a whole block is not part of the story (byline, stamp, caption, share prompt…).
@@ -267,98 +256,21 @@ fn is_boilerplate_block(block: &str) -> bool {
     if is_byline(block, lower, words) {
         return true;
     }
-    const PREFIXES: &[&str] = &[
-        "posted by",
-        "posted in",
-        "posted on",
-        "written by",
-        "filed under",
-        "tags:",
-        "tagged:",
-        "tagged with",
-        "categories:",
-        "category:",
-        "photo:",
-        "photos:",
-        "image:",
-        "images:",
-        "photo credit",
-        "image credit",
-        "credit:",
-        "credits:",
-        "caption:",
-        "source:",
-        "video:",
-        "watch:",
-        "listen:",
-        "share this",
-        "share on",
-        "share:",
-        "subscribe",
-        "sign up",
-        "click here",
-        "read more",
-        "read the full",
-        "read next",
-        "continue reading",
-        "keep reading",
-        "related:",
-        "related articles",
-        "related posts",
-        "related stories",
-        "see also",
-        "advertisement",
-        "sponsored",
-        "table of contents",
-        "contents",
-        "follow us",
-        "follow me",
-        "like us on",
-        "join our",
-        "get our",
-        "download our",
-        "this post was originally",
-        "this article was originally",
-        "originally published",
-        "this story was originally",
-        "copyright",
-        "all rights reserved",
-        "email this",
-        "print this",
-    ];
-    if words <= 30 && PREFIXES.iter().any(|p| lower.starts_with(p)) {
+    if words <= 30
+        && boilerplate::BLOCK_OPENERS
+            .iter()
+            .any(|p| lower.starts_with(p))
+    {
         return true;
     }
-    if (lower.starts_with("updated")
-        || lower.starts_with("published")
-        || lower.starts_with("last updated")
-        || lower.starts_with("last modified"))
+    if boilerplate::STAMP_OPENERS
+        .iter()
+        .any(|p| lower.starts_with(p))
         && (words <= 12 || (words <= 20 && block.chars().any(|c| c.is_ascii_digit())))
     {
         return true;
     }
-    const ANYWHERE: &[&str] = &[
-        "appeared first on",
-        "first appeared on",
-        "feedburner",
-        "feeds.feedblitz",
-        "add to del.icio.us",
-        "digg this",
-        "(photo",
-        "(image",
-        "photo by ",
-        "photograph by",
-        "photo courtesy",
-        "image courtesy",
-        "getty images",
-        "ap photo",
-        "shutterstock",
-        "istockphoto",
-        "/reuters",
-        "reuters/",
-        "©",
-    ];
-    if words <= 40 && ANYWHERE.iter().any(|p| lower.contains(p)) {
+    if words <= 40 && boilerplate::BLOCK_MARKERS.iter().any(|p| lower.contains(p)) {
         return true;
     }
     if is_date_only(lower, words) {
@@ -370,7 +282,7 @@ fn is_boilerplate_block(block: &str) -> bool {
 
 /// Whether a block is a byline: "By Jane Doe", "By Jane Doe and John Roe, Reuters".
 fn is_byline(block: &str, lower: &str, words: usize) -> bool {
-    if !lower.starts_with("by ") || words > 12 {
+    if !lower.starts_with(boilerplate::BYLINE_OPENER) || words > 12 {
         return false;
     }
     // A byline is a list of names: mostly capitalised words, and no sentence after them.
@@ -387,29 +299,15 @@ fn is_date_only(lower: &str, words: usize) -> bool {
     if words > 7 {
         return false;
     }
-    const MONTHS: &[&str] = &[
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
     let has_month = lower.split(|c: char| !c.is_alphabetic()).any(|w| {
-        w.len() >= 3 && MONTHS.iter().any(|m| w.starts_with(m)) && {
-            // "mar" must not match "market": only month names and their abbreviations.
-            const FULL: &[&str] = &[
-                "january",
-                "february",
-                "march",
-                "april",
-                "may",
-                "june",
-                "july",
-                "august",
-                "september",
-                "sept",
-                "october",
-                "november",
-                "december",
-            ];
-            w.len() == 3 || FULL.contains(&w)
-        }
+        w.len() >= 3
+            && boilerplate::MONTH_ABBREVIATIONS
+                .iter()
+                .any(|m| w.starts_with(m))
+            && {
+                // "mar" must not match "market": only month names and their abbreviations.
+                w.len() == 3 || boilerplate::MONTH_NAMES.contains(&w)
+            }
     });
     has_month && lower.chars().any(|c| c.is_ascii_digit())
 }
@@ -428,48 +326,11 @@ fn is_story_sentence(sentence: &str, last_in_text: bool) -> bool {
         return false;
     }
     let lower = sentence.to_lowercase();
-    const JUNK: &[&str] = &[
-        "click here",
-        "read more",
-        "continue reading",
-        "subscribe to",
-        "sign up for",
-        "sign up to",
-        "share this",
-        "follow us",
-        "appeared first on",
-        "first appeared on",
-        "this post was originally",
-        "originally published",
-        "photo:",
-        "image:",
-        "related:",
-    ];
     // Wire captions read like sentences: "In this photo dated Tuesday, the rocket is …".
-    const CAPTION_OPENERS: &[&str] = &[
-        "in this photo",
-        "in this file photo",
-        "in this image",
-        "in this undated",
-        "in this handout",
-        "this undated photo",
-        "this photo shows",
-        "pictured:",
-        "above:",
-        // Notes about the article rather than its story.
-        "editor's note",
-        "editor’s note",
-        "editors' note",
-        "update:",
-        "updated:",
-        "correction:",
-        "clarification:",
-        "disclosure:",
-        "note:",
-        "sponsored:",
-        "advertisement:",
-    ];
-    !JUNK.iter().any(|j| lower.contains(j)) && !CAPTION_OPENERS.iter().any(|c| lower.starts_with(c))
+    !boilerplate::SENTENCE_JUNK.iter().any(|j| lower.contains(j))
+        && !boilerplate::CAPTION_OPENERS
+            .iter()
+            .any(|c| lower.starts_with(c))
 }
 
 /// Removes feed footers glued to the end of a paragraph ("Continue reading →", "[…]",
@@ -480,18 +341,12 @@ fn strip_trailing_junk(block: &str) -> String {
         let before = text.len();
         let lower = text.to_ascii_lowercase();
         if let Some(pos) = lower
-            .rfind("the post ")
-            .filter(|&p| lower[p..].contains("appeared first on"))
+            .rfind(boilerplate::FOOTER_OPENER)
+            .filter(|&p| lower[p..].contains(boilerplate::FOOTER_PHRASE))
         {
             text.truncate(pos);
         }
-        for marker in [
-            "continue reading",
-            "read more",
-            "keep reading",
-            "read the full story",
-            "read the full article",
-        ] {
+        for marker in boilerplate::TRAILING_LINKS {
             let lower = text.to_ascii_lowercase();
             if let Some(pos) = lower.rfind(marker) {
                 // Only when the marker is the tail ("… Continue reading →"), not a sentence
@@ -502,7 +357,7 @@ fn strip_trailing_junk(block: &str) -> String {
                 }
             }
         }
-        for marker in ["[…]", "[...]", "[&hellip;]", "(…)", "(...)"] {
+        for marker in boilerplate::CUT_MARKERS {
             if text.trim_end().ends_with(marker) {
                 let keep = text.trim_end().len() - marker.len();
                 text.truncate(keep);
@@ -561,20 +416,7 @@ fn strip_dateline(sentence: &str) -> String {
         // colon dateline must be all capitals and not a known label.
         let colon_ok = dash != ": "
             || (prefix.chars().all(|c| !c.is_lowercase())
-                && !matches!(
-                    prefix.trim().to_lowercase().as_str(),
-                    "note"
-                        | "update"
-                        | "updated"
-                        | "correction"
-                        | "editor's note"
-                        | "watch"
-                        | "photos"
-                        | "video"
-                        | "related"
-                        | "breaking"
-                        | "exclusive"
-                ));
+                && !boilerplate::DATELINE_LABELS.contains(&prefix.trim().to_lowercase().as_str()));
         // "RIVERTON, Ore." ends on a dot, but on an abbreviated state, not a sentence.
         let ends_on_abbreviation = prefix
             .trim_end()

@@ -1,0 +1,890 @@
+//! HTML → blocks: a page or fragment parsed with a depth bound, then flattened once into
+//! paragraph-level runs of clean text, each tied to the element that owns it.
+//!
+//! Input is HTML text; output is a [`Flat`]: the elements scoring needs (parent, tag, and a
+//! boilerplate hint from `boilerplate::element_hint`) and the blocks in reading order with
+//! their link text counted. Inline `<script>` and `<style>` bodies are emptied before
+//! parsing ([`strip_raw_text`]), and parsing stops at [`PARSE_DEPTH`], so hostile nesting
+//! costs linear time. Pure: no I/O, no clock, no globals.
+
+use html5ever::tree_builder::{NodeOrText, TreeSink};
+use scraper::{ElementRef, Html, Node};
+
+use super::boilerplate::element_hint;
+
+/// Clean text blocks (paragraph-level, entities decoded, whitespace collapsed) of an HTML
+/// fragment, e.g. a feed's content:encoded or description. Drops script/style/figure
+/// captions/share widgets; splits on block elements (p, div, li, h1-h6, blockquote, br br, etc.).
+pub fn html_to_blocks(html: &str) -> Vec<String> {
+    let doc = parse_fragment(html);
+    let flat = flatten(doc.root_element(), fragment_skip);
+    flat.blocks.into_iter().map(|b| b.text).collect()
+}
+
+/// What kind of element owns a block of text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// `<p>` and text directly in generic containers.
+    Para,
+    /// `<h1>`…`<h6>`, with the level.
+    Heading(u8),
+    /// `<li>`, `<dt>`, `<dd>`.
+    Item,
+    /// `<pre>`.
+    Pre,
+    /// Table rows and cells.
+    Table,
+    /// `<div>`, `<section>` and other generic blocks.
+    Other,
+}
+
+/// One element of the flattened DOM (only the parts scoring needs).
+#[derive(Debug)]
+pub(super) struct Elem {
+    /// Index of the parent in [`Flat::elems`]; `usize::MAX` for the root.
+    pub(super) parent: usize,
+    /// Tag name, lowercase.
+    pub(super) tag: &'static str,
+    /// Boilerplate likelihood from tag, class, id and role: negative means "not the story".
+    pub(super) hint: i8,
+}
+
+/// A paragraph-level run of text.
+#[derive(Debug)]
+pub(super) struct Block {
+    /// Whitespace-collapsed text.
+    pub(super) text: String,
+    /// Index of the innermost block-level element that holds the text.
+    pub(super) elem: usize,
+    /// Non-whitespace characters.
+    pub(super) chars: usize,
+    /// Non-whitespace characters inside links.
+    pub(super) link_chars: usize,
+    /// Non-whitespace characters of the link the block opens with (0 if it opens with text);
+    /// a teaser is a headline link followed by its blurb.
+    pub(super) lead_link: usize,
+    /// What owns the text.
+    pub(super) kind: Kind,
+}
+
+/// The DOM as blocks and their owning elements.
+#[derive(Debug, Default)]
+pub(super) struct Flat {
+    pub(super) elems: Vec<Elem>,
+    pub(super) blocks: Vec<Block>,
+}
+
+/// Elements that never hold readable text.
+const SKIP_TAGS: &[&str] = &[
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
+    "canvas", "video", "audio", "select", "option", "button", "input", "textarea", "head", "title",
+    "meta", "link", "map", "dialog",
+];
+
+/// Phrasing elements whose class names say nothing about the page's structure.
+const INLINE_TAGS: &[&str] = &[
+    "a", "b", "i", "em", "strong", "img", "sup", "sub", "abbr", "small", "u", "s", "font", "code",
+    "cite", "mark", "q", "wbr", "picture", "source",
+];
+
+/// Elements that start a new block of text.
+const BLOCK_TAGS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "body",
+    "caption",
+    "center",
+    "dd",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "hr",
+    "html",
+    "legend",
+    "li",
+    "main",
+    "menu",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "summary",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+];
+
+/// Skip rule for feed fragments: captions and share widgets are not the story.
+fn fragment_skip(a: &Attrs<'_>, tag: &str) -> bool {
+    if tag == "figcaption" {
+        return true;
+    }
+    let names = format!("{} {}", a.class, a.id).to_lowercase();
+    names.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| {
+        matches!(
+            t,
+            "share"
+                | "sharing"
+                | "sharedaddy"
+                | "social"
+                | "addtoany"
+                | "feedflare"
+                | "caption"
+                | "relatedposts"
+                | "related"
+        )
+    })
+}
+
+/// The attributes scoring reads, gathered in one pass (scraper looks attributes up by a
+/// linear scan, so asking for seven of them one by one costs seven scans).
+#[derive(Debug, Default)]
+pub(super) struct Attrs<'a> {
+    pub(super) class: &'a str,
+    pub(super) id: &'a str,
+    pub(super) role: &'a str,
+    pub(super) itemprop: &'a str,
+    pub(super) style: &'a str,
+    pub(super) hidden: bool,
+}
+
+impl<'a> Attrs<'a> {
+    fn of(el: &ElementRef<'a>) -> Attrs<'a> {
+        let mut a = Attrs::default();
+        for (name, value) in el.value().attrs() {
+            match name {
+                "class" => a.class = value,
+                "id" => a.id = value,
+                "role" => a.role = value,
+                "itemprop" => a.itemprop = value,
+                "style" => a.style = value,
+                "hidden" => a.hidden = true,
+                "aria-hidden" => a.hidden |= value == "true",
+                _ => {}
+            }
+        }
+        a
+    }
+}
+
+/// Whether an element is hidden from readers (`hidden`, `aria-hidden`, inline `display:none`).
+fn is_hidden(a: &Attrs<'_>) -> bool {
+    if a.hidden {
+        return true;
+    }
+    Some(a.style).filter(|s| !s.is_empty()).is_some_and(|s| {
+        // Cheap test first: most inline styles hide nothing.
+        if !(s.contains("none") || s.contains("hidden") || s.contains("NONE")) {
+            return false;
+        }
+        let s: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase();
+        s.contains("display:none") || s.contains("visibility:hidden")
+    })
+}
+
+/// State of one flattening walk.
+struct Walker<F> {
+    /// What has been flattened so far.
+    flat: Flat,
+    /// Which subtrees to leave out.
+    skip: F,
+    /// Raw text of the block being gathered.
+    buf: String,
+    /// Visible characters of `buf` inside links.
+    link_chars: usize,
+    /// Link characters seen before the block's first non-link text.
+    lead_link: usize,
+    /// Whether non-link text has been seen in the current block.
+    seen_plain: bool,
+    /// Element that owns the text being gathered (innermost open block element).
+    owner: usize,
+    /// How many `<a>` elements are open around the current text.
+    links: usize,
+    /// A `<br>` was just seen with no text after it; a second one ends the block.
+    pending_br: bool,
+}
+
+/// Flattens the tree under `root` into blocks; `skip` drops whole subtrees.
+pub(super) fn flatten<F>(root: ElementRef<'_>, skip: F) -> Flat
+where
+    F: Fn(&Attrs<'_>, &str) -> bool,
+{
+    let mut w = Walker {
+        flat: Flat::default(),
+        skip,
+        buf: String::new(),
+        link_chars: 0,
+        lead_link: 0,
+        seen_plain: false,
+        owner: 0,
+        links: 0,
+        pending_br: false,
+    };
+    w.walk(root, usize::MAX, 0);
+    w.flush();
+    w.flat
+}
+
+/// Deepest nesting we follow; deeper markup is broken or hostile and holds no article.
+const MAX_DEPTH: u16 = 256;
+
+/// Tree depth at which parsing stops (see [`parse_document`]): beyond the walker's
+/// [`MAX_DEPTH`] with room for `html`, `body` and a fragment's wrapper.
+const PARSE_DEPTH: usize = MAX_DEPTH as usize + 8;
+
+/// Bytes handed to the parser at a time; the depth is checked between pieces, so a piece
+/// can overshoot the limit by at most a few hundred levels.
+const PARSE_CHUNK: usize = 2048;
+
+impl<F> Walker<F>
+where
+    F: Fn(&Attrs<'_>, &str) -> bool,
+{
+    fn walk(&mut self, el: ElementRef<'_>, parent: usize, depth: u16) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        let tag = el.value().name();
+        if SKIP_TAGS.contains(&tag) {
+            return;
+        }
+        let attrs = Attrs::of(&el);
+        if is_hidden(&attrs) || (self.skip)(&attrs, tag) {
+            return;
+        }
+        if tag == "br" {
+            if self.pending_br {
+                self.flush();
+            } else {
+                self.pending_br = true;
+                self.buf.push(' ');
+            }
+            return;
+        }
+        let idx = self.flat.elems.len();
+        self.flat.elems.push(Elem {
+            parent,
+            tag: intern_tag(tag),
+            hint: if INLINE_TAGS.contains(&tag) {
+                0
+            } else {
+                element_hint(&attrs, tag)
+            },
+        });
+        let block = BLOCK_TAGS.contains(&tag);
+        let saved_owner = self.owner;
+        if block {
+            self.flush();
+            self.owner = idx;
+        }
+        let link = tag == "a";
+        if link {
+            self.links += 1;
+        }
+        for child in el.children() {
+            match child.value() {
+                Node::Text(t) => self.text(t),
+                Node::Element(_) => {
+                    if let Some(c) = ElementRef::wrap(child) {
+                        self.walk(c, idx, depth + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if link {
+            self.links -= 1;
+        }
+        if matches!(tag, "td" | "th") {
+            self.buf.push(' ');
+        }
+        if block {
+            self.flush();
+            self.owner = saved_owner;
+        }
+    }
+
+    fn text(&mut self, t: &str) {
+        let visible = t.chars().filter(|c| !c.is_whitespace()).count();
+        if visible > 0 {
+            self.pending_br = false;
+            if self.links > 0 {
+                self.link_chars += visible;
+                if !self.seen_plain {
+                    self.lead_link += visible;
+                }
+            } else {
+                self.seen_plain = true;
+            }
+        }
+        self.buf.push_str(t);
+    }
+
+    fn flush(&mut self) {
+        self.pending_br = false;
+        if self.buf.is_empty() {
+            return;
+        }
+        let text = clean_text(&self.buf);
+        self.buf.clear();
+        let link_chars = std::mem::take(&mut self.link_chars);
+        let lead_link = std::mem::take(&mut self.lead_link);
+        self.seen_plain = false;
+        if text.is_empty() {
+            return;
+        }
+        let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+        let kind = match self.flat.elems.get(self.owner).map(|e| e.tag) {
+            Some("p") => Kind::Para,
+            Some(h @ ("h1" | "h2" | "h3" | "h4" | "h5" | "h6")) => {
+                Kind::Heading(h.as_bytes()[1].saturating_sub(b'0'))
+            }
+            Some("li" | "dt" | "dd") => Kind::Item,
+            Some("pre") => Kind::Pre,
+            Some("td" | "th" | "tr" | "table" | "tbody" | "thead" | "tfoot") => Kind::Table,
+            _ => Kind::Other,
+        };
+        self.flat.blocks.push(Block {
+            text,
+            elem: self.owner,
+            chars,
+            link_chars: link_chars.min(chars),
+            lead_link: lead_link.min(chars),
+            kind,
+        });
+    }
+}
+
+/// Collapses whitespace (including no-break spaces) and drops invisible format characters.
+pub(super) fn clean_text(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut space = false;
+    for c in raw.chars() {
+        if c.is_whitespace() {
+            space = !out.is_empty();
+        } else if !matches!(
+            c,
+            '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{feff}' | '\u{ad}'
+        ) {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The tag names scoring looks at, as static strings (no allocation per element); any
+/// other tag is "other".
+fn intern_tag(tag: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "p",
+        "div",
+        "span",
+        "a",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "pre",
+        "blockquote",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "dl",
+        "dt",
+        "dd",
+        "section",
+        "article",
+        "main",
+        "aside",
+        "nav",
+        "header",
+        "footer",
+        "figure",
+        "figcaption",
+        "form",
+        "body",
+        "html",
+        "center",
+        "caption",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == tag)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// `html` parsed as a document, as scraper's `Html::parse_document` would, except that the
+/// parse stops once the tree is [`PARSE_DEPTH`] deep (plus at most one piece's worth).
+///
+/// html5ever's tree builder walks its stack of open elements for most tags (is a `<p>`
+/// open in button scope? is this end tag's element in scope?), so N nested elements cost
+/// N² steps: 100,000 `<div>`s, a 0.5 MB page, took half a minute. The walker never reads
+/// below [`MAX_DEPTH`] anyway, so the page is fed in [`PARSE_CHUNK`]-byte pieces and the
+/// rest dropped once that depth is passed: the cost is linear in the page, whatever its
+/// depth, and only what follows a nesting bomb is lost.
+pub(super) fn parse_document(html: &str) -> Html {
+    let sink = DepthSink::new(Html::new_document());
+    feed(
+        html5ever::driver::parse_document(sink, Default::default()),
+        html,
+    )
+}
+
+/// `html` parsed as a fragment in `<body>`, as scraper's `Html::parse_fragment` would, with
+/// the depth limit of [`parse_document`].
+pub(crate) fn parse_fragment(html: &str) -> Html {
+    use html5ever::{QualName, local_name, ns};
+    let sink = DepthSink::new(Html::new_fragment());
+    let body = QualName::new(None, ns!(html), local_name!("body"));
+    let parser =
+        html5ever::driver::parse_fragment(sink, Default::default(), body, Vec::new(), false);
+    feed(parser, html)
+}
+
+/// Feeds `html` to `parser` a piece at a time until it ends or the tree is too deep.
+fn feed(mut parser: html5ever::driver::Parser<DepthSink>, html: &str) -> Html {
+    use html5ever::tendril::TendrilSink;
+    let mut rest = html;
+    while !rest.is_empty() && parser.tokenizer.sink.sink.deepest.get() <= PARSE_DEPTH {
+        let mut cut = PARSE_CHUNK.min(rest.len());
+        while !rest.is_char_boundary(cut) {
+            cut += 1;
+        }
+        parser.process(rest[..cut].into());
+        rest = &rest[cut..];
+    }
+    parser.finish()
+}
+
+/// scraper's tree sink, noting how deep each element lands (the tree builder's stack of
+/// open elements is the chain of ancestors of the element being filled).
+struct DepthSink {
+    inner: scraper::HtmlTreeSink,
+    depth: std::cell::RefCell<std::collections::HashMap<Handle, usize>>,
+    deepest: std::cell::Cell<usize>,
+}
+
+impl DepthSink {
+    fn new(html: Html) -> Self {
+        DepthSink {
+            inner: scraper::HtmlTreeSink::new(html),
+            depth: Default::default(),
+            deepest: Default::default(),
+        }
+    }
+
+    fn depth_of(&self, node: &Handle) -> usize {
+        self.depth.borrow().get(node).copied().unwrap_or(0)
+    }
+
+    /// Records that `child`, if an element, now sits at `depth`.
+    fn place(&self, child: &NodeOrText<Handle>, depth: usize) {
+        if let NodeOrText::AppendNode(id) = child {
+            self.depth.borrow_mut().insert(*id, depth);
+            self.deepest.set(self.deepest.get().max(depth));
+        }
+    }
+}
+
+/// A node of scraper's tree.
+type Handle = <scraper::HtmlTreeSink as TreeSink>::Handle;
+
+/// Everything is scraper's; only where elements land is noted on the way.
+impl TreeSink for DepthSink {
+    type Handle = Handle;
+    type Output = Html;
+    type ElemName<'a> = <scraper::HtmlTreeSink as TreeSink>::ElemName<'a>;
+
+    fn finish(self) -> Html {
+        self.inner.finish()
+    }
+
+    fn parse_error(&self, msg: std::borrow::Cow<'static, str>) {
+        self.inner.parse_error(msg);
+    }
+
+    fn get_document(&self) -> Handle {
+        self.inner.get_document()
+    }
+
+    fn elem_name<'a>(&'a self, target: &'a Handle) -> Self::ElemName<'a> {
+        self.inner.elem_name(target)
+    }
+
+    fn create_element(
+        &self,
+        name: html5ever::QualName,
+        attrs: Vec<html5ever::Attribute>,
+        flags: html5ever::tree_builder::ElementFlags,
+    ) -> Handle {
+        self.inner.create_element(name, attrs, flags)
+    }
+
+    fn create_comment(&self, text: html5ever::tendril::StrTendril) -> Handle {
+        self.inner.create_comment(text)
+    }
+
+    fn create_pi(
+        &self,
+        target: html5ever::tendril::StrTendril,
+        data: html5ever::tendril::StrTendril,
+    ) -> Handle {
+        self.inner.create_pi(target, data)
+    }
+
+    fn append(&self, parent: &Handle, child: NodeOrText<Handle>) {
+        self.place(&child, self.depth_of(parent) + 1);
+        self.inner.append(parent, child);
+    }
+
+    fn append_based_on_parent_node(
+        &self,
+        element: &Handle,
+        prev_element: &Handle,
+        child: NodeOrText<Handle>,
+    ) {
+        // Lands beside `element` or under `prev_element`: count the deeper of the two.
+        let depth = self.depth_of(element).max(self.depth_of(prev_element) + 1);
+        self.place(&child, depth);
+        self.inner
+            .append_based_on_parent_node(element, prev_element, child);
+    }
+
+    fn append_doctype_to_document(
+        &self,
+        name: html5ever::tendril::StrTendril,
+        public_id: html5ever::tendril::StrTendril,
+        system_id: html5ever::tendril::StrTendril,
+    ) {
+        self.inner
+            .append_doctype_to_document(name, public_id, system_id);
+    }
+
+    fn mark_script_already_started(&self, node: &Handle) {
+        self.inner.mark_script_already_started(node);
+    }
+
+    fn pop(&self, node: &Handle) {
+        self.inner.pop(node);
+    }
+
+    fn get_template_contents(&self, target: &Handle) -> Handle {
+        // A template's contents hang off the tree, but its elements stay on the stack.
+        let contents = self.inner.get_template_contents(target);
+        self.place(&NodeOrText::AppendNode(contents), self.depth_of(target) + 1);
+        contents
+    }
+
+    fn same_node(&self, x: &Handle, y: &Handle) -> bool {
+        self.inner.same_node(x, y)
+    }
+
+    fn set_quirks_mode(&self, mode: html5ever::tree_builder::QuirksMode) {
+        self.inner.set_quirks_mode(mode);
+    }
+
+    fn append_before_sibling(&self, sibling: &Handle, new_node: NodeOrText<Handle>) {
+        self.place(&new_node, self.depth_of(sibling));
+        self.inner.append_before_sibling(sibling, new_node);
+    }
+
+    fn add_attrs_if_missing(&self, target: &Handle, attrs: Vec<html5ever::Attribute>) {
+        self.inner.add_attrs_if_missing(target, attrs);
+    }
+
+    fn associate_with_form(
+        &self,
+        target: &Handle,
+        form: &Handle,
+        nodes: (&Handle, Option<&Handle>),
+    ) {
+        self.inner.associate_with_form(target, form, nodes);
+    }
+
+    fn remove_from_parent(&self, target: &Handle) {
+        self.inner.remove_from_parent(target);
+    }
+
+    fn reparent_children(&self, node: &Handle, new_parent: &Handle) {
+        // The moved children keep their recorded depth: the adoption agency moves them one
+        // level at most, and whatever is added under them next is placed afresh.
+        self.inner.reparent_children(node, new_parent);
+    }
+
+    fn is_mathml_annotation_xml_integration_point(&self, handle: &Handle) -> bool {
+        self.inner
+            .is_mathml_annotation_xml_integration_point(handle)
+    }
+
+    fn set_current_line(&self, line_number: u64) {
+        self.inner.set_current_line(line_number);
+    }
+
+    fn allow_declarative_shadow_roots(&self, intended_parent: &Handle) -> bool {
+        self.inner.allow_declarative_shadow_roots(intended_parent)
+    }
+
+    fn attach_declarative_shadow(
+        &self,
+        location: &Handle,
+        template: &Handle,
+        attrs: &[html5ever::Attribute],
+    ) -> bool {
+        self.inner
+            .attach_declarative_shadow(location, template, attrs)
+    }
+
+    fn maybe_clone_an_option_into_selectedcontent(&self, option: &Handle) {
+        self.inner
+            .maybe_clone_an_option_into_selectedcontent(option);
+    }
+}
+
+/// Empties `<script>` (except JSON-LD) and `<style>` elements before parsing.
+///
+/// Half the bytes of a typical news page are inline script and CSS, which the tokenizer
+/// would otherwise copy character by character only for us to throw away. The scan follows
+/// the tokenizer's own rule (raw text ends at the first `</script` or `</style`) and steps
+/// over comments, so it removes exactly what the parser would have put in those elements.
+pub(super) fn strip_raw_text(html: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = html.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(off) = html.get(i..).and_then(|rest| rest.find('<')) {
+        let p = i + off;
+        let rest = &bytes[p..];
+        if rest.starts_with(b"<!--") {
+            i = html[p + 4..]
+                .find("-->")
+                .map_or(bytes.len(), |e| p + 4 + e + 3);
+            continue;
+        }
+        let name: &[u8] = if starts_with_ci(rest, b"<script") {
+            b"script"
+        } else if starts_with_ci(rest, b"<style") {
+            b"style"
+        } else {
+            i = p + 1;
+            continue;
+        };
+        let name_end = p + 1 + name.len();
+        if !matches!(
+            bytes.get(name_end),
+            Some(b' ' | b'>' | b'\t' | b'\n' | b'\r' | b'/' | b'\x0c')
+        ) {
+            i = p + 1;
+            continue;
+        }
+        let Some(gt) = bytes[name_end..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map(|g| name_end + g)
+        else {
+            break;
+        };
+        let Some(close) = find_end_tag(html, gt + 1, name) else {
+            break;
+        };
+        let keep = name == b"script" && find_ascii_ci(&bytes[p..gt], 0, b"ld+json").is_some();
+        if !keep && close > gt + 1 {
+            out.push_str(&html[copied..=gt]);
+            copied = close;
+        }
+        i = close + 2 + name.len();
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(html);
+    }
+    out.push_str(&html[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// Position of the first `</name` at or after `from`, name matched ASCII case-insensitively.
+fn find_end_tag(html: &str, from: usize, name: &[u8]) -> Option<usize> {
+    let mut i = from;
+    loop {
+        let p = i + html.get(i..)?.find("</")?;
+        if starts_with_ci(&html.as_bytes()[p + 2..], name) {
+            return Some(p);
+        }
+        i = p + 2;
+    }
+}
+
+/// Whether `hay` starts with `needle`, ASCII case-insensitively.
+fn starts_with_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len() && hay[..needle.len()].eq_ignore_ascii_case(needle)
+}
+
+/// Position of `needle` in `hay` at or after `from`, ASCII case-insensitively.
+fn find_ascii_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    let first = needle.first()?.to_ascii_lowercase();
+    let mut i = from;
+    while i + needle.len() <= hay.len() {
+        let pos = hay[i..=hay.len() - needle.len()]
+            .iter()
+            .position(|b| b.to_ascii_lowercase() == first)?;
+        let at = i + pos;
+        if hay[at..at + needle.len()].eq_ignore_ascii_case(needle) {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::article::extract;
+
+    #[test]
+    fn deeply_nested_markup_does_not_overflow_the_stack() {
+        let html = "<div>".repeat(5000) + "text" + &"</div>".repeat(5000);
+        let _ = extract(&html, None);
+    }
+
+    /// The deepest element of a parsed tree (document = 0), counted without recursion.
+    fn tree_depth(doc: &Html) -> usize {
+        let mut deepest = 0;
+        let mut stack = vec![(doc.tree.root(), 0usize)];
+        while let Some((node, depth)) = stack.pop() {
+            deepest = deepest.max(depth);
+            stack.extend(node.children().map(|c| (c, depth + 1)));
+        }
+        deepest
+    }
+
+    #[test]
+    fn a_page_nested_twenty_thousand_deep_is_parsed_only_to_the_depth_limit() {
+        // html5ever walks its stack of open elements for every start tag, so an unbounded
+        // depth costs time quadratic in the page size; the parse stops at the limit instead.
+        let n = 20_000;
+        let html = "<div>".repeat(n) + "deep" + &"</div>".repeat(n);
+        for doc in [parse_document(&html), parse_fragment(&html)] {
+            let depth = tree_depth(&doc);
+            assert!(
+                depth <= PARSE_DEPTH + PARSE_CHUNK,
+                "tree {depth} deep, limit {PARSE_DEPTH}"
+            );
+        }
+        // Still extracts (to nothing: the text lies below the limit) without overflowing.
+        assert!(extract(&html, None).blocks.len() <= 1);
+        assert!(html_to_blocks(&html).len() <= 1);
+    }
+
+    #[test]
+    fn nesting_within_the_limit_is_parsed_whole() {
+        let n = MAX_DEPTH as usize - 10;
+        let html = "<div>".repeat(n) + "<p>deep text</p>" + &"</div>".repeat(n) + "<p>after</p>";
+        assert_eq!(html_to_blocks(&html), ["deep text", "after"]);
+        let page = format!("<html><body>{html}</body></html>");
+        assert_eq!(extract(&page, None).blocks, ["deep text", "after"]);
+    }
+
+    #[test]
+    fn raw_text_stripping_keeps_json_ld_and_survives_comments_and_case() {
+        let html = "<SCRIPT>a<b</SCRIPT><!-- <script> --><p>x</p><script type=\"application/ld+json\">{\"a\":1}</script><style>p{}</STYLE>";
+        assert_eq!(
+            strip_raw_text(html),
+            "<SCRIPT></SCRIPT><!-- <script> --><p>x</p><script type=\"application/ld+json\">{\"a\":1}</script><style></STYLE>"
+        );
+        assert!(matches!(
+            strip_raw_text("<p>plain</p>"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn fragment_from_a_wordpress_feed_keeps_paragraphs_and_drops_feedburner_widgets() {
+        let html = r#"<p>Leaders who listen build teams that stay.</p>
+            <p>A survey of 2,000 workers shows why. <a class="more-link" href="/x">Continue reading <span class="meta-nav">&rarr;</span></a></p>
+            <div class="feedflare"><a href="http://feeds.feedburner.com/~ff/x?a=1"><img src="http://feeds.feedburner.com/~ff/x?d=yIl2AUoC8zA" border="0"></img></a> Share on Facebook</div>
+            <img src="http://feeds.feedburner.com/~r/x/~4/abc" height="1" width="1" alt=""/>
+            <p>The post <a href="/why">Why Listening Matters</a> appeared first on <a href="/">Thought Leaders</a>.</p>"#;
+        assert_eq!(
+            html_to_blocks(html),
+            vec![
+                "Leaders who listen build teams that stay.",
+                "A survey of 2,000 workers shows why. Continue reading →",
+                "The post Why Listening Matters appeared first on Thought Leaders.",
+            ]
+        );
+    }
+
+    #[test]
+    fn fragment_paragraphs_become_blocks_with_entities_decoded() {
+        let b =
+            html_to_blocks("<p>Fish &amp; chips&nbsp;are  <b>great</b>.</p><p>Second&#8230;</p>");
+        assert_eq!(b, vec!["Fish & chips are great.", "Second…"]);
+    }
+
+    #[test]
+    fn fragment_scripts_styles_and_captions_are_dropped() {
+        let b = html_to_blocks(
+            "<script>var x=1;</script><style>p{}</style><figure><img src=a><figcaption>A cat</figcaption></figure><p>Body text.</p>",
+        );
+        assert_eq!(b, vec!["Body text."]);
+    }
+
+    #[test]
+    fn fragment_double_br_splits_and_single_br_joins() {
+        let b = html_to_blocks("One line<br>same block<br><br>New block");
+        assert_eq!(b, vec!["One line same block", "New block"]);
+    }
+
+    #[test]
+    fn fragment_share_widgets_are_dropped() {
+        let b = html_to_blocks(
+            "<p>Story.</p><div class=\"sharedaddy sd-sharing-enabled\"><h3>Share this:</h3><ul><li>Twitter</li></ul></div><div class=\"feedflare\"><a href=x>Email</a></div>",
+        );
+        assert_eq!(b, vec!["Story."]);
+    }
+
+    #[test]
+    fn fragment_lists_and_headings_are_separate_blocks() {
+        let b = html_to_blocks("<h2>Title</h2>Intro text<ul><li>one</li><li>two</li></ul>");
+        assert_eq!(b, vec!["Title", "Intro text", "one", "two"]);
+    }
+}

@@ -1,0 +1,714 @@
+//! What boilerplate looks like, for extraction and summarizing alike: the class and id
+//! words that mark an element as not the story, and the phrases that mark a line or a
+//! sentence as page furniture (bylines, credits, share and sign-up prompts, "Related"
+//! headings, feed footers, paywall notices).
+//!
+//! Each phrase is written once: a phrase that several lists need is a named constant those
+//! lists share, and each list says how it is matched (at the start, anywhere, whole).
+
+use super::blocks::Attrs;
+
+/// Class and id words that mark boilerplate when they open a word ("comment-list").
+const NEGATIVE_PREFIXES: &[&str] = &[
+    "comment",
+    "disqus",
+    "sidebar",
+    "related",
+    "recommend",
+    "promo",
+    "newsletter",
+    "subscri",
+    "signup",
+    "share",
+    "sharing",
+    "social",
+    "footer",
+    "breadcrumb",
+    "advert",
+    "sponsor",
+    "byline",
+    "caption",
+    "outbrain",
+    "taboola",
+    "cookie",
+    "consent",
+    "popup",
+    "modal",
+    "masthead",
+    "copyright",
+    "navigation",
+    "respond",
+    "replies",
+    "gallery",
+    "slideshow",
+    "carousel",
+    "lightbox",
+];
+
+/// Boilerplate that can hold more text than the story itself (comment threads, photo
+/// galleries), so its size never excuses its name.
+const OUTWEIGHING_PREFIXES: &[&str] = &[
+    "comment",
+    "disqus",
+    "respond",
+    "replies",
+    "gallery",
+    "slideshow",
+    "carousel",
+    "lightbox",
+];
+
+/// Class and id words that mark boilerplate only as whole words ("ad", not "head"), and only
+/// when nothing marks the element as story.
+const NEGATIVE_WORDS: &[&str] = &[
+    "nav",
+    "navbar",
+    "menu",
+    "ad",
+    "ads",
+    "adslot",
+    "banner",
+    "author",
+    "credit",
+    "credits",
+    "tags",
+    "tag",
+    "meta",
+    "hidden",
+    "pager",
+    "pagination",
+    "popular",
+    "trending",
+    "rail",
+    "search",
+    "login",
+    "bio",
+    "more",
+    "print",
+    "skip",
+    "gdpr",
+    "follow",
+    "jump",
+    "header",
+    "topbar",
+    "toolbar",
+    "timestamp",
+    "date",
+    "time",
+    "dateline",
+    "hide",
+    "sr",
+    "visually",
+    "offscreen",
+    "screenreader",
+];
+
+/// Class and id words that mark the story's container.
+const POSITIVE_WORDS: &[&str] = &[
+    "article",
+    "articlebody",
+    "content",
+    "entry",
+    "main",
+    "post",
+    "text",
+    "body",
+    "story",
+    "blog",
+    "prose",
+    "richtext",
+    "paragraph",
+];
+
+/// Class-name prefixes that describe what a post *has* (WordPress taxonomy and state classes
+/// such as "tag-news", "has-post-thumbnail"), not what the element is.
+const TAXONOMY_PREFIXES: &[&str] = &[
+    "tag-",
+    "category-",
+    "has-",
+    "postid-",
+    "format-",
+    "status-",
+    "type-",
+    "post-template",
+    "page-id",
+    "author-",
+    "no-",
+    "single-",
+    "elementor-page",
+];
+
+/// Boilerplate likelihood of an element: −2 comment thread or gallery, −1 other
+/// boilerplate, 0 neutral, +1 story-like container, +2 explicitly the story body
+/// ("article-body", `itemprop=articleBody`).
+pub(super) fn element_hint(a: &Attrs<'_>, tag: &str) -> i8 {
+    if matches!(tag, "nav" | "aside" | "footer") {
+        return -1;
+    }
+    // Page-level classes describe the page ("single-post no-sidebar"), not an element.
+    if matches!(tag, "html" | "body") {
+        return 0;
+    }
+    let role = a.role;
+    if matches!(
+        role,
+        "navigation"
+            | "complementary"
+            | "contentinfo"
+            | "banner"
+            | "menu"
+            | "menubar"
+            | "search"
+            | "dialog"
+            | "alert"
+    ) {
+        return -1;
+    }
+    if a.itemprop.eq_ignore_ascii_case("articleBody") {
+        return 2;
+    }
+    let story_tag = matches!(tag, "article" | "main") || role == "main";
+    name_hint(a.class, a.id, story_tag)
+}
+
+/// The hint class and id words give (see [`element_hint`]); `story_tag` when the tag or
+/// role already marks the element as story-like.
+fn name_hint(class: &str, id: &str, story_tag: bool) -> i8 {
+    let mut strong_negative = false;
+    let mut weak_negative = false;
+    let mut outweighing = false;
+    let mut positive = story_tag;
+    let mut body = false;
+    // An id slugged from a heading ("sharing-with-a-review-server") names the section's
+    // topic, not its role.
+    let id = if id.split(['-', '_']).count() >= 4 {
+        ""
+    } else {
+        id
+    };
+    for name in class.split_whitespace().chain(std::iter::once(id)) {
+        let name: std::borrow::Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            name.to_ascii_lowercase().into()
+        } else {
+            name.into()
+        };
+        if name.is_empty() || TAXONOMY_PREFIXES.iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        let mut story_part = false;
+        let mut body_part = false;
+        for word in name.split(|c: char| !c.is_ascii_alphanumeric()) {
+            if word.is_empty() {
+                continue;
+            }
+            if NEGATIVE_PREFIXES.iter().any(|p| word.starts_with(p)) {
+                strong_negative = true;
+                outweighing |= OUTWEIGHING_PREFIXES.iter().any(|p| word.starts_with(p));
+            } else if NEGATIVE_WORDS.contains(&word) {
+                weak_negative = true;
+            } else if POSITIVE_WORDS.contains(&word) {
+                positive = true;
+            }
+            story_part |= matches!(
+                word,
+                "article" | "entry" | "post" | "story" | "blog" | "news"
+            );
+            body_part |= matches!(word, "body" | "content" | "text");
+            body |= matches!(
+                word,
+                "articlebody" | "storybody" | "articletext" | "storytext"
+            );
+        }
+        body |= story_part && body_part;
+    }
+    if body {
+        2
+    } else if outweighing {
+        -2
+    } else if strong_negative || (weak_negative && !positive) {
+        // "footer-text" and "comment-body" are boilerplate whatever else they say; a weak word
+        // like "meta" or "date" only counts when nothing marks the element as story.
+        -1
+    } else {
+        i8::from(positive)
+    }
+}
+
+// Phrases more than one list below needs, each written once. Lists match lowercased text.
+
+/// "Read on" links closing teasers and feed excerpts.
+const READ_MORE: &str = "read more";
+const CONTINUE_READING: &str = "continue reading";
+const KEEP_READING: &str = "keep reading";
+const READ_NEXT: &str = "read next";
+/// "Related" sections and their headings.
+const RELATED: &str = "related";
+const RELATED_COLON: &str = "related:";
+const RELATED_ARTICLES: &str = "related articles";
+const RELATED_STORIES: &str = "related stories";
+const RELATED_POSTS: &str = "related posts";
+const MOST_POPULAR: &str = "most popular";
+/// Share, follow and sign-up prompts, comment counts and ad labels.
+const SHARE: &str = "share";
+const SHARE_THIS: &str = "share this";
+const FOLLOW_US: &str = "follow us";
+const CLICK_HERE: &str = "click here";
+const SUBSCRIBE: &str = "subscribe";
+const SUBSCRIBE_TO: &str = "subscribe to";
+const SIGN_UP: &str = "sign up";
+const EMAIL: &str = "email ";
+const COMMENTS: &str = "comments";
+const ADVERTISEMENT: &str = "advertisement";
+const SPONSORED: &str = "sponsored";
+/// Bylines, time stamps and filing.
+const BY: &str = "by ";
+const WRITTEN_BY: &str = "written by";
+const POSTED_BY: &str = "posted by";
+const POSTED_IN: &str = "posted in";
+const FILED_UNDER: &str = "filed under";
+const TAGS_COLON: &str = "tags:";
+const PUBLISHED: &str = "published";
+const UPDATED: &str = "updated";
+const LAST_UPDATED: &str = "last updated";
+const UPDATED_COLON: &str = "updated:";
+/// Photo credits and rights.
+const PHOTO: &str = "photo";
+const IMAGE: &str = "image";
+const PHOTO_COLON: &str = "photo:";
+const IMAGE_COLON: &str = "image:";
+const CREDIT_COLON: &str = "credit:";
+const GETTY_IMAGES: &str = "getty images";
+const AP_PHOTO: &str = "ap photo";
+const SHUTTERSTOCK: &str = "shutterstock";
+const COPYRIGHT: &str = "copyright";
+const COPYRIGHT_SIGN: &str = "©";
+const ALL_RIGHTS_RESERVED: &str = "all rights reserved";
+/// Feed footers ("The post X appeared first on Y.").
+const APPEARED_FIRST_ON: &str = "appeared first on";
+const FIRST_APPEARED_ON: &str = "first appeared on";
+const THIS_POST_WAS_ORIGINALLY: &str = "this post was originally";
+const ORIGINALLY_PUBLISHED: &str = "originally published";
+/// Notes about the article rather than its story.
+const EDITORS_NOTE: &str = "editor's note";
+
+/// Month names as dates abbreviate them ("Nov 3", "Mar. 2019").
+pub(super) const MONTH_ABBREVIATIONS: &[&str] = &[
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+/// Month names written out, past their three-letter abbreviation (May is its own).
+pub(super) const MONTH_NAMES: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "sept",
+    "october",
+    "november",
+    "december",
+];
+
+/// Labels opening a time stamp line: "PUBLISHED: 10:48, Tue, Nov 19, 2019 | UPDATED: …".
+pub(super) const STAMP_LABELS: &[&str] = &["published:", UPDATED_COLON, "last updated:", "posted:"];
+
+// Extraction: a page's blocks (see `extract`).
+
+/// Headings that end the story when they open a short block (matched at the start).
+pub(super) const STOP_MARKERS: &[&str] = &[
+    RELATED_ARTICLES,
+    RELATED_STORIES,
+    RELATED_POSTS,
+    "related content",
+    "related coverage",
+    "you may also like",
+    "you might also like",
+    "you may like",
+    "recommended for you",
+    "more stories",
+    "more from",
+    MOST_POPULAR,
+    "most read",
+    "trending now",
+    READ_NEXT,
+    "what to read next",
+    "also on",
+];
+
+/// Credits and notes that close a story, found anywhere in a short closing line.
+pub(super) const SIGN_OFF_PHRASES: &[&str] = &[
+    "contributed to this report",
+    "contributed to this story",
+    "contributed reporting",
+    "contributed to this article",
+    "additional reporting by",
+    ALL_RIGHTS_RESERVED,
+    "this story has been updated",
+    "this article has been updated",
+    "if you enjoyed this article",
+];
+
+/// Openings of a short closing line that credits or points elsewhere.
+pub(super) const SIGN_OFF_OPENERS: &[&str] = &[
+    "reporting by",
+    "editing by",
+    "writing by",
+    "follow ",
+    EMAIL,
+    "listen to ",
+    "updated at",
+    COPYRIGHT_SIGN,
+    COPYRIGHT,
+    "(reporting",
+];
+
+/// Openings of page furniture around a story: bylines, dates, labels, prompts.
+pub(super) const META_OPENERS: &[&str] = &[
+    BY,
+    EMAIL,
+    "contact ",
+    "posted",
+    WRITTEN_BY,
+    PUBLISHED,
+    UPDATED,
+    LAST_UPDATED,
+    "from ",
+    "par ",
+    "von ",
+    "por ",
+    "di ",
+    "door ",
+    SHARE,
+    "tags",
+    "filed",
+    "categories",
+    "category",
+    "source",
+    PHOTO,
+    IMAGE,
+    "credit",
+    COMMENTS,
+    "leave a",
+    READ_MORE,
+    RELATED,
+    ADVERTISEMENT,
+    SPONSORED,
+    "follow",
+    SUBSCRIBE,
+    SIGN_UP,
+    COPYRIGHT,
+    COPYRIGHT_SIGN,
+];
+
+/// Agencies and stock libraries named in photo credits, found anywhere in a short line.
+pub(super) const PHOTO_CREDITS: &[&str] = &[
+    "associated press",
+    GETTY_IMAGES,
+    "reuters",
+    "afp",
+    AP_PHOTO,
+    SHUTTERSTOCK,
+    "istock",
+    "staff photographer",
+];
+
+/// Word starts of time stamps besides the months: "3 min read", "5 hours ago", "10:30 ET".
+pub(super) const CLOCK_WORDS: &[&str] = &[
+    "am", "pm", "ago", "min", "read", "gmt", "utc", "est", "et", "pt",
+];
+
+/// Phrases of a credit line: at its start, or anywhere when a colon follows them.
+pub(super) const BYLINE_MARKERS: &[&str] = &[
+    POSTED_BY,
+    WRITTEN_BY,
+    "published by",
+    "publicado por",
+    "publié par",
+    "veröffentlicht von",
+    "pubblicato da",
+];
+
+/// Credits captions carry inline ("Protesters march (Image: GETTY)"), found anywhere.
+pub(super) const INLINE_CREDITS: &[&str] = &[
+    "(image:",
+    "(photo:",
+    "(picture:",
+    "(credit:",
+    "(photo by",
+    "(ap photo",
+    "(getty",
+];
+
+/// Words of newsletter promos; two of them in a short line make it one.
+pub(super) const PROMO_WORDS: &[&str] = &[
+    SIGN_UP,
+    SUBSCRIBE,
+    "newsletter",
+    "inbox",
+    "delivered to",
+    "delivered weekday",
+    "delivered daily",
+    "free daily",
+];
+
+/// What gallery counters count: "Image 3 of 5".
+pub(super) const COUNTED_MEDIA: &[&str] = &[IMAGE, PHOTO, "picture", "slide"];
+
+/// Whole short lines that are labels, not text (matched whole, punctuation trimmed).
+pub(super) const LABELS: &[&str] = &[
+    ADVERTISEMENT,
+    "advertisment",
+    "ad",
+    SPONSORED,
+    SHARE,
+    SHARE_THIS,
+    "share this article",
+    "share this story",
+    COMMENTS,
+    READ_MORE,
+    CONTINUE_READING,
+    RELATED,
+    RELATED_ARTICLES,
+    RELATED_STORIES,
+    "more",
+    "tweet",
+    "email",
+    "print",
+    "close",
+    "menu",
+    "don't miss",
+    "don’t miss",
+    "recommended",
+    MOST_POPULAR,
+    "trending",
+    "more on this story",
+    "scroll to continue with content",
+    "advert",
+];
+
+/// Openings of short label lines (and [`STAMP_LABELS`]).
+pub(super) const LINE_OPENERS: &[&str] = &[
+    PHOTO_COLON,
+    IMAGE_COLON,
+    "photograph:",
+    CREDIT_COLON,
+    "source: getty",
+    SIGN_UP,
+    SUBSCRIBE_TO,
+    CLICK_HERE,
+    FOLLOW_US,
+    RELATED_COLON,
+    "read more:",
+    "see also:",
+    "also read:",
+    POSTED_IN,
+    FILED_UNDER,
+    TAGS_COLON,
+];
+
+/// Phrases a paywall uses to ask for money or a login, found anywhere in a short line;
+/// generic ones ("subscription required" is how Wikipedia marks a paywalled citation) are
+/// left out.
+pub(super) const PAYWALL_NOTICES: &[&str] = &[
+    "subscribe to continue",
+    "subscribe to read",
+    "subscribe now to",
+    "subscribers only",
+    "subscriber-only",
+    "already a subscriber",
+    "this article is reserved for",
+    "this content is reserved for",
+    "log in to continue reading",
+    "sign in to continue reading",
+    "register to continue reading",
+    "become a member to",
+    "unlock this article",
+];
+
+// Summarizing: a story's blocks and sentences (see `summarize`).
+
+/// Openings of a post that greet rather than tell ("Happy Friday!", "Hi all.").
+pub(super) const GREETINGS: &[&str] = &[
+    "hi ",
+    "hi,",
+    "hello",
+    "hey ",
+    "happy ",
+    "welcome to",
+    "welcome back",
+    "greetings",
+    "good morning",
+    "good afternoon",
+    "dear ",
+];
+
+/// The opening of a byline block ("By Jane Doe").
+pub(super) const BYLINE_OPENER: &str = BY;
+
+/// Openings of a block that is not the story: filing, credits, prompts, footers.
+pub(super) const BLOCK_OPENERS: &[&str] = &[
+    POSTED_BY,
+    POSTED_IN,
+    "posted on",
+    WRITTEN_BY,
+    FILED_UNDER,
+    TAGS_COLON,
+    "tagged:",
+    "tagged with",
+    "categories:",
+    "category:",
+    PHOTO_COLON,
+    "photos:",
+    IMAGE_COLON,
+    "images:",
+    "photo credit",
+    "image credit",
+    CREDIT_COLON,
+    "credits:",
+    "caption:",
+    "source:",
+    "video:",
+    "watch:",
+    "listen:",
+    SHARE_THIS,
+    "share on",
+    "share:",
+    SUBSCRIBE,
+    SIGN_UP,
+    CLICK_HERE,
+    READ_MORE,
+    "read the full",
+    READ_NEXT,
+    CONTINUE_READING,
+    KEEP_READING,
+    RELATED_COLON,
+    RELATED_ARTICLES,
+    RELATED_POSTS,
+    RELATED_STORIES,
+    "see also",
+    ADVERTISEMENT,
+    SPONSORED,
+    "table of contents",
+    "contents",
+    FOLLOW_US,
+    "follow me",
+    "like us on",
+    "join our",
+    "get our",
+    "download our",
+    THIS_POST_WAS_ORIGINALLY,
+    "this article was originally",
+    ORIGINALLY_PUBLISHED,
+    "this story was originally",
+    COPYRIGHT,
+    ALL_RIGHTS_RESERVED,
+    "email this",
+    "print this",
+];
+
+/// Openings of a time stamp block ("Updated 3:45 p.m. ET, March 2, 2020").
+pub(super) const STAMP_OPENERS: &[&str] = &[UPDATED, PUBLISHED, LAST_UPDATED, "last modified"];
+
+/// Phrases that mark a short block as not the story wherever they stand: feed footers,
+/// bookmarklets, photo credits.
+pub(super) const BLOCK_MARKERS: &[&str] = &[
+    APPEARED_FIRST_ON,
+    FIRST_APPEARED_ON,
+    "feedburner",
+    "feeds.feedblitz",
+    "add to del.icio.us",
+    "digg this",
+    "(photo",
+    "(image",
+    "photo by ",
+    "photograph by",
+    "photo courtesy",
+    "image courtesy",
+    GETTY_IMAGES,
+    AP_PHOTO,
+    SHUTTERSTOCK,
+    "istockphoto",
+    "/reuters",
+    "reuters/",
+    COPYRIGHT_SIGN,
+];
+
+/// Phrases that make a sentence a prompt or a footer wherever they stand.
+pub(super) const SENTENCE_JUNK: &[&str] = &[
+    CLICK_HERE,
+    READ_MORE,
+    CONTINUE_READING,
+    SUBSCRIBE_TO,
+    "sign up for",
+    "sign up to",
+    SHARE_THIS,
+    FOLLOW_US,
+    APPEARED_FIRST_ON,
+    FIRST_APPEARED_ON,
+    THIS_POST_WAS_ORIGINALLY,
+    ORIGINALLY_PUBLISHED,
+    PHOTO_COLON,
+    IMAGE_COLON,
+    RELATED_COLON,
+];
+
+/// Openings of sentences that caption a photo ("In this photo dated Tuesday, the rocket
+/// is …") or annotate the article rather than tell its story.
+pub(super) const CAPTION_OPENERS: &[&str] = &[
+    "in this photo",
+    "in this file photo",
+    "in this image",
+    "in this undated",
+    "in this handout",
+    "this undated photo",
+    "this photo shows",
+    "pictured:",
+    "above:",
+    // Notes about the article rather than its story.
+    EDITORS_NOTE,
+    "editor’s note",
+    "editors' note",
+    "update:",
+    UPDATED_COLON,
+    "correction:",
+    "clarification:",
+    "disclosure:",
+    "note:",
+    "sponsored:",
+    "advertisement:",
+];
+
+/// The feed footer "The post X appeared first on Y.": its opening, and the phrase after it.
+pub(super) const FOOTER_OPENER: &str = "the post ";
+/// See [`FOOTER_OPENER`].
+pub(super) const FOOTER_PHRASE: &str = APPEARED_FIRST_ON;
+
+/// Links glued to the end of a paragraph ("… Continue reading →"), cut in this order.
+pub(super) const TRAILING_LINKS: &[&str] = &[
+    CONTINUE_READING,
+    READ_MORE,
+    KEEP_READING,
+    "read the full story",
+    "read the full article",
+];
+
+/// Markers of an excerpt a feed cut short, cut from the end in this order.
+pub(super) const CUT_MARKERS: &[&str] = &["[…]", "[...]", "[&hellip;]", "(…)", "(...)"];
+
+/// Labels that look like a colon dateline ("NOTE: …", "UPDATE: …") but are not one.
+pub(super) const DATELINE_LABELS: &[&str] = &[
+    "note",
+    "update",
+    UPDATED,
+    "correction",
+    EDITORS_NOTE,
+    "watch",
+    "photos",
+    "video",
+    RELATED,
+    "breaking",
+    "exclusive",
+];

@@ -1,0 +1,1013 @@
+//! Main-content extraction: an article page's HTML → its text blocks and metadata.
+//!
+//! Input is a whole HTML page; output is an [`Article`]: the story's paragraphs in reading
+//! order plus title, site name, canonical URL, publication time, description and whether a
+//! paywall hides the rest.
+//!
+//! How the main text is found (our own scoring, after studying how readability,
+//! trafilatura and jusText decide):
+//! 1. Inline `<script>` and `<style>` bodies are emptied before parsing (half the bytes of
+//!    a news page), then the DOM is flattened once into *blocks* — paragraph-level runs of
+//!    text — each tied to the element that owns it, with its link text counted.
+//! 2. Every block gets a signed weight: long, sentence-like, link-poor text counts for the
+//!    story; link lists, short labels and headline-plus-blurb teasers count against it.
+//!    Class, id and role words mark boilerplate elements (comments, sidebars, share bars,
+//!    "related" sections), whose good text then counts against any container holding them
+//!    — unless the element carries most of the page's text, as misnamed wrappers do.
+//! 3. The container is the element with the largest subtree sum, discounted by how
+//!    scattered its text is: an article body is one group of paragraphs, a page wrapper
+//!    that also spans a list of teasers is many small groups.
+//! 4. Inside the container, blocks are filtered one by one (links, teasers, captions,
+//!    labels, bylines), leading and trailing page furniture (dates, bylines, tags) is
+//!    trimmed, and a "Related stories" heading or a widget after a long run of short
+//!    blocks cuts the rest off.
+//!
+//! Flattening is `blocks`' job and the metadata `metadata`'s; the class words and phrases
+//! that mark boilerplate live in `boilerplate`. Pure: no I/O, no clock, no globals.
+
+use super::blocks::{
+    Attrs, Block, Flat, Kind, clean_text, flatten, html_to_blocks, parse_document, strip_raw_text,
+};
+use super::boilerplate;
+use super::metadata::read_metadata;
+
+/// The readable content and metadata of an article page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Article {
+    /// Headline: `og:title`, else the page `<title>` without its site suffix, else the `<h1>`.
+    pub title: Option<String>,
+    /// Main text paragraphs in order (headings included as their own blocks).
+    pub blocks: Vec<String>,
+    /// Publication name: `og:site_name`, `application-name` or the JSON-LD publisher.
+    pub site_name: Option<String>,
+    /// `<link rel=canonical>` or `og:url`, resolved against the page URL.
+    pub canonical_url: Option<url::Url>,
+    /// `article:published_time`, JSON-LD `datePublished` or the first `<time datetime>`.
+    pub published: Option<chrono::DateTime<chrono::Utc>>,
+    /// `og:description` or the meta description.
+    pub description: Option<String>,
+    /// Whether a "subscription required" wall was detected (the text may be a teaser).
+    pub paywalled: bool,
+}
+
+impl Article {
+    /// The main text: blocks joined by blank lines.
+    pub fn text(&self) -> String {
+        self.blocks.join("\n\n")
+    }
+}
+
+/// Extracts the main content and metadata of an HTML page.
+///
+/// `page_url` resolves relative canonical links; without it only absolute ones are kept.
+/// Never fails: a page with no recognisable article gives an `Article` with empty `blocks`.
+pub fn extract(html: &str, page_url: Option<&url::Url>) -> Article {
+    let doc = parse_document(&strip_raw_text(html));
+    let meta = read_metadata(&doc, page_url);
+    let flat = flatten(doc.root_element(), page_skip);
+    let (mut blocks, wall_notice) = main_blocks(&flat, meta.title.as_deref());
+    // Some pages render the story with script and ship it only as JSON-LD `articleBody`;
+    // when the DOM yields much less than that, the structured copy is the better text.
+    if let Some(body) = &meta.json_body {
+        let dom_chars: usize = blocks.iter().map(|b| b.chars().count()).sum();
+        let body_chars = body.chars().count();
+        if body_chars > 200 && dom_chars * 2 < body_chars {
+            blocks = json_body_blocks(body);
+        }
+    }
+    let paywalled = meta.paywalled || wall_notice;
+    Article {
+        title: meta.title,
+        blocks,
+        site_name: meta.site_name,
+        canonical_url: meta.canonical_url,
+        published: meta.published,
+        description: meta.description,
+        paywalled,
+    }
+}
+
+/// Paragraphs of a JSON-LD `articleBody`: plain text with line breaks, or (from some
+/// CMSs) HTML, or plain text with entities left escaped.
+fn json_body_blocks(body: &str) -> Vec<String> {
+    if body.contains("</p>") || body.contains("<br") {
+        return html_to_blocks(body);
+    }
+    body.split('\n')
+        .flat_map(|line| {
+            if line.contains('&') {
+                html_to_blocks(line)
+            } else {
+                vec![clean_text(line)]
+            }
+        })
+        .filter(|b| !b.is_empty())
+        .collect()
+}
+
+/// Skip rule for whole pages: only subtrees that cannot hold the story are cut early.
+fn page_skip(_attrs: &Attrs<'_>, tag: &str) -> bool {
+    // Figures hold images, their captions and credits; news text never lives there.
+    matches!(tag, "figure" | "figcaption")
+}
+
+/// Signed story weight of a block: positive for story-like text, negative for boilerplate.
+fn block_weight(b: &Block) -> f64 {
+    let c = b.chars as f64;
+    let ld = b.link_chars as f64 / c.max(1.0);
+    if ld > link_limit(b) {
+        // Capped: one paragraph stuffed with hover-card links must not outweigh the story
+        // around it; navigation is many small link blocks and stays negative anyway.
+        return -c.min(200.0) * ld;
+    }
+    let words = word_estimate(&b.text);
+    let punct = b
+        .text
+        .chars()
+        .filter(|c| {
+            matches!(
+                c,
+                '.' | ',' | '!' | '?' | ';' | ':' | '。' | '，' | '、' | '،'
+            )
+        })
+        .count();
+    if is_teaser(b) {
+        return -0.5 * c;
+    }
+    let base = if words >= 10 && punct >= 1 {
+        c
+    } else if b.chars >= 100 {
+        0.6 * c
+    } else if matches!(b.kind, Kind::Heading(_)) {
+        0.0
+    } else if b.link_chars == 0 && b.text.chars().filter(|&c| is_dense_script(c)).count() >= 20 {
+        // Chinese and Japanese posts often run lines of prose without any punctuation
+        // (photo-blog captions); twenty ideographs are a clause, not a label.
+        0.5 * c
+    } else if matches!(b.kind, Kind::Para | Kind::Item)
+        && words >= 4
+        && b.link_chars == 0
+        && ends_with_terminal(&b.text)
+    {
+        // A short paragraph that is a whole sentence ("It's complicated.") is story text
+        // in punchy prose, though weak evidence on its own.
+        0.3 * c
+    } else {
+        -0.3 * c
+    };
+    if base > 0.0 {
+        base * (1.0 - ld) * (1.0 - ld)
+    } else {
+        base
+    }
+}
+
+/// Whether text ends like a sentence, closing quotes allowed.
+fn ends_with_terminal(text: &str) -> bool {
+    text.trim_end()
+        .trim_end_matches(['"', '”', '’', '\'', ')'])
+        .ends_with(['.', '!', '?', '…', '。', '！', '？'])
+}
+
+/// Highest share of link text a block may have and still be story text. A paragraph that
+/// reads as a sentence may link half its words ("The suspect, [Michael Webb], was convicted
+/// [and sentenced to life]."); anything else with that many links is navigation.
+fn link_limit(b: &Block) -> f64 {
+    let sentence = matches!(b.kind, Kind::Para | Kind::Item)
+        && b.text.split_whitespace().count() >= 8
+        && ends_with_terminal(&b.text);
+    if sentence { 0.7 } else { 0.5 }
+}
+
+/// Whether a block is a headline link followed by its blurb: a teaser for another story.
+fn is_teaser(b: &Block) -> bool {
+    if b.lead_link < 15 || b.link_chars * 100 < b.chars * 15 || b.kind == Kind::Para {
+        return false;
+    }
+    // The headline stands alone: it has no closing period, and what follows the link starts
+    // anew (a capital, a dateline), where a sentence that merely opens with a link carries
+    // on in lowercase.
+    let mut seen = 0;
+    let mut last_of_link = ' ';
+    let mut next_after_link = None;
+    for c in b.text.chars().filter(|c| !c.is_whitespace()) {
+        seen += 1;
+        if seen <= b.lead_link {
+            last_of_link = c;
+        } else {
+            next_after_link = Some(c);
+            break;
+        }
+    }
+    !matches!(last_of_link, '.' | '!' | '?' | '…' | '"' | '”')
+        && next_after_link.is_some_and(|c| c.is_uppercase() || c.is_numeric())
+}
+
+/// Whether a block announces the end of the story: a "Related" / "You may also like" heading.
+fn is_stop_marker(b: &Block, hint: i8) -> bool {
+    let short = b.chars <= 40;
+    if !short {
+        return false;
+    }
+    if matches!(b.kind, Kind::Heading(_)) && hint < 0 {
+        return true;
+    }
+    let lower = b.text.to_lowercase();
+    boilerplate::STOP_MARKERS
+        .iter()
+        .any(|m| lower.starts_with(m))
+}
+
+/// Rough word count that also works for scripts written without spaces (CJK, Thai): there a
+/// word is about two characters.
+fn word_estimate(text: &str) -> usize {
+    let spaced = text.split_whitespace().count();
+    let dense = text.chars().filter(|&c| is_dense_script(c)).count();
+    spaced + dense / 2
+}
+
+/// Whether a character belongs to a script written without spaces between words.
+fn is_dense_script(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF   // Hiragana, Katakana
+        | 0x3400..=0x4DBF // CJK Extension A
+        | 0x4E00..=0x9FFF // CJK Unified Ideographs
+        | 0xAC00..=0xD7AF // Hangul syllables
+        | 0x0E00..=0x0E7F // Thai
+        | 0xF900..=0xFAFF)
+}
+
+/// Whether element `e` lies inside `ancestor` (or is it).
+fn is_within(flat: &Flat, mut e: usize, ancestor: usize) -> bool {
+    while e != usize::MAX {
+        if e == ancestor {
+            return true;
+        }
+        e = flat.elems[e].parent;
+    }
+    false
+}
+
+/// Whether an element between `e` (inclusive) and `stop` (exclusive) marks boilerplate.
+fn boilerplate_between(neg: &[bool], flat: &Flat, mut e: usize, stop: usize) -> bool {
+    while e != usize::MAX && e != stop {
+        if neg[e] {
+            return true;
+        }
+        e = flat.elems[e].parent;
+    }
+    false
+}
+
+/// The story's blocks: pick the container, then keep its story-like blocks in order. Also
+/// says whether a paywall notice ("Subscribe to continue reading") sits in or right after
+/// the container; the notice itself is not story text and is dropped.
+fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
+    if flat.blocks.is_empty() || flat.elems.is_empty() {
+        return (Vec::new(), false);
+    }
+    let weights: Vec<f64> = flat.blocks.iter().map(block_weight).collect();
+    let neg = believed_boilerplate(flat, &weights);
+    let best = choose_container(flat, &weights, &neg);
+    // Blocks come in document order, so a subtree's blocks are one contiguous run.
+    let inside: Vec<usize> = (0..flat.blocks.len())
+        .skip_while(|&i| !is_within(flat, flat.blocks[i].elem, best))
+        .take_while(|&i| is_within(flat, flat.blocks[i].elem, best))
+        .collect();
+    let keep = select_blocks(flat, &weights, &neg, best, &inside, title);
+    // Walls put their notice at the end of the teaser or just below the container.
+    let after = inside.last().map_or(0, |&i| i + 1);
+    let wall_notice = inside
+        .iter()
+        .copied()
+        .chain(after..(after + 5).min(flat.blocks.len()))
+        .any(|i| is_paywall_text(&flat.blocks[i].text));
+    let blocks = inside
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(&i, _)| flat.blocks[i].text.clone())
+        .collect();
+    (blocks, wall_notice)
+}
+
+/// Which elements to treat as boilerplate, one flag per element.
+///
+/// Class names mislead ("content-with-sidebar" wraps the story), so an element holding most
+/// of the page's story-like text, in several paragraphs, is not boilerplate whatever it is
+/// called; comment threads are the exception, as they can outweigh a short post. A section
+/// that opens with a "Related posts" heading is boilerplate whatever its class says.
+fn believed_boilerplate(flat: &Flat, weights: &[f64]) -> Vec<bool> {
+    let mut mass = vec![(0.0f64, 0usize); flat.elems.len()];
+    for (b, &w) in flat.blocks.iter().zip(weights) {
+        if w > 0.0 {
+            let mut e = b.elem;
+            while e != usize::MAX {
+                mass[e].0 += w;
+                mass[e].1 += 1;
+                e = flat.elems[e].parent;
+            }
+        }
+    }
+    let total: f64 = mass.first().map_or(0.0, |m| m.0);
+    let mut neg: Vec<bool> = flat
+        .elems
+        .iter()
+        .zip(&mass)
+        .map(|(el, &(m, n))| el.hint <= -2 || (el.hint < 0 && (m < 0.5 * total || n < 3)))
+        .collect();
+    for (i, b) in flat.blocks.iter().enumerate() {
+        let parent = flat.elems[b.elem].parent;
+        if parent == usize::MAX || !is_stop_marker(b, flat.elems[b.elem].hint) {
+            continue;
+        }
+        if i == 0 || !is_within(flat, flat.blocks[i - 1].elem, parent) {
+            neg[parent] = true;
+        }
+    }
+    neg
+}
+
+/// The element whose subtree is the story: the best maximum-subtree-sum candidate after
+/// discounts for incoherence and for sitting inside boilerplate.
+fn choose_container(flat: &Flat, weights: &[f64], neg: &[bool]) -> usize {
+    let n = flat.elems.len();
+    let (score, mass) = subtree_scores(flat, weights, neg);
+    let core = paragraph_groups(flat, weights, neg);
+    // A container inside a boilerplate element (one comment of a thread, one teaser of a
+    // "related" list) is a poor candidate even when it holds a long paragraph.
+    let mut under_negative = vec![false; n];
+    for i in 0..n {
+        let p = flat.elems[i].parent;
+        if p != usize::MAX {
+            under_negative[i] = under_negative[p] || neg[p];
+        }
+    }
+    // Candidates inside boilerplate (one comment of a thread, one slide of a gallery) only
+    // compete when nothing outside holds any story text at all.
+    let mut best = (0, f64::MIN);
+    let mut best_inside_boilerplate = (0, f64::MIN);
+    for i in 0..n {
+        let mut s = score[i];
+        if s > 0.0 {
+            if mass[i] > 0.0 {
+                s *= (core[i] / mass[i]).min(1.0).sqrt();
+            }
+            s *= match flat.elems[i].hint {
+                2 => 1.25,
+                1 => 1.1,
+                _ => 1.0,
+            };
+        }
+        let slot = if under_negative[i] {
+            &mut best_inside_boilerplate
+        } else {
+            &mut best
+        };
+        // `>=` prefers the deeper of equal candidates (children come after parents).
+        if s >= slot.1 {
+            *slot = (i, s);
+        }
+    }
+    if best.1 <= 0.0 && best_inside_boilerplate.1 > 0.0 {
+        best = best_inside_boilerplate;
+    }
+    // No story-like text anywhere (a stub page, a few short lines): take the whole
+    // document and let the block filters do what they can.
+    if best.1 <= 0.0 { 0 } else { best.0 }
+}
+
+/// Each element's subtree sum of block weights (`score`, less the penalty for good text
+/// inside boilerplate below it) and of story-like weight (`mass`).
+fn subtree_scores(flat: &Flat, weights: &[f64], neg: &[bool]) -> (Vec<f64>, Vec<f64>) {
+    let n = flat.elems.len();
+    // Subtree sums. Good text in a boilerplate element (comments, related teasers, a
+    // gallery) counts against that element and every container above it, so containers
+    // stop short of it when they can. The penalty is small and capped per element: its job
+    // is to tip the balance between a container and its parent, not to outweigh a short
+    // story that has a big gallery embedded in it (the boilerplate's blocks are dropped
+    // from whatever container wins anyway).
+    const PENALTY_CAP: f64 = 100.0;
+    let mut score = vec![0.0f64; n];
+    let mut mass = vec![0.0f64; n];
+    let mut penalty = vec![0.0f64; n];
+    for (b, &w) in flat.blocks.iter().zip(weights) {
+        let positive = w.max(0.0);
+        let mut e = b.elem;
+        while e != usize::MAX {
+            // Mass (story-like text, for the coherence discount) stops at boilerplate too: a
+            // gallery's captions must not count as the story's text.
+            mass[e] += positive;
+            if w > 0.0 && neg[e] {
+                // The lowest boilerplate element above the block takes the penalty, charged
+                // below once per element; the block adds nothing further up.
+                penalty[e] += 0.5 * w;
+                break;
+            }
+            score[e] += w;
+            e = flat.elems[e].parent;
+        }
+    }
+    for (l, &p) in penalty.iter().enumerate() {
+        if p > 0.0 {
+            let charge = p.min(PENALTY_CAP);
+            let mut e = l;
+            while e != usize::MAX {
+                score[e] -= charge;
+                e = flat.elems[e].parent;
+            }
+        }
+    }
+    (score, mass)
+}
+
+/// Each element's best paragraph group: the story-like weight of the single group of
+/// paragraphs under it that weighs most, for the coherence discount of
+/// [`choose_container`].
+fn paragraph_groups(flat: &Flat, weights: &[f64], neg: &[bool]) -> Vec<f64> {
+    let n = flat.elems.len();
+    // Coherence: how much of a candidate's story-like text sits in its single best
+    // paragraph group (the text owned by one element, its children and, at half weight, its
+    // grandchildren: bodies split into sibling wrappers between ads stay one group). An
+    // article body is one such group; a page-wide wrapper that also spans a list of
+    // teasers is many small ones, and is discounted by the share outside its best group.
+    let mut core = vec![0.0f64; n];
+    for (b, &w) in flat.blocks.iter().zip(weights) {
+        if w <= 0.0 {
+            continue;
+        }
+        core[b.elem] += w;
+        let p = flat.elems[b.elem].parent;
+        if p != usize::MAX {
+            core[p] += w;
+            let g = flat.elems[p].parent;
+            if g != usize::MAX {
+                core[g] += 0.5 * w;
+            }
+        }
+    }
+    for i in (1..n).rev() {
+        let p = flat.elems[i].parent;
+        // A paragraph group inside boilerplate is nobody's story above it.
+        if p != usize::MAX && core[i] > core[p] && !neg[i] {
+            core[p] = core[i];
+        }
+    }
+    core
+}
+
+/// Which of the container's blocks (`inside`, in order) are story text.
+fn select_blocks(
+    flat: &Flat,
+    weights: &[f64],
+    neg: &[bool],
+    container: usize,
+    inside: &[usize],
+    title: Option<&str>,
+) -> Vec<bool> {
+    let mut keep: Vec<bool> = inside
+        .iter()
+        .map(|&i| {
+            let b = &flat.blocks[i];
+            let ld = b.link_chars as f64 / (b.chars.max(1)) as f64;
+            !(ld > link_limit(b)
+                || is_teaser(b)
+                || boilerplate_between(neg, flat, b.elem, container)
+                || is_junk_line(&b.text)
+                || is_byline_line(&b.text)
+                || (b.kind == Kind::Heading(1) && title.is_some_and(|t| same_title(t, &b.text))))
+        })
+        .collect();
+    let good: Vec<bool> = inside.iter().map(|&i| weights[i] > 0.0).collect();
+    let Some(first) = good.iter().position(|g| *g) else {
+        return keep;
+    };
+    let meta: Vec<bool> = inside
+        .iter()
+        .map(|&i| looks_like_meta(&flat.blocks[i]))
+        .collect();
+    // Before the first story paragraph: bylines, dates, share bars and the headline again
+    // (a heading that shares most words with the title, like an H1 beside a longer
+    // og:title). Short blocks that are none of these (a standfirst, a first subheading)
+    // stay.
+    for ((k, m), &i) in keep.iter_mut().zip(&meta).zip(inside).take(first) {
+        let b = &flat.blocks[i];
+        let headline = b.text.split_whitespace().count() <= 20
+            && title.is_some_and(|t| word_overlap(t, &b.text) >= 0.6);
+        *k &= !*m && !headline;
+    }
+    if let Some(cut) = trailing_widget_start(weights, inside, &good) {
+        keep.iter_mut().skip(cut).for_each(|k| *k = false);
+    }
+    if let Some(cut) = stop_marker_position(flat, inside, &good, first) {
+        keep.iter_mut().skip(cut).for_each(|k| *k = false);
+    }
+    // After the last story paragraph: tags, share prompts, "posted in", pagers.
+    if let Some(last) = good.iter().rposition(|g| *g) {
+        for (k, m) in keep.iter_mut().zip(&meta).skip(last + 1) {
+            *k &= !*m;
+        }
+    }
+    // The story's own last lines may be credits and sign-offs ("Reporting by …", "Jane Doe
+    // contributed to this report.", "Follow us on Twitter"), sentences though they are.
+    for k in (0..inside.len()).rev() {
+        if !keep[k] {
+            continue;
+        }
+        if !is_sign_off(&flat.blocks[inside[k]].text) {
+            break;
+        }
+        keep[k] = false;
+    }
+    keep
+}
+
+/// Whether a closing line credits reporters or points elsewhere rather than telling the
+/// story.
+fn is_sign_off(text: &str) -> bool {
+    if text.split_whitespace().count() > 40 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    boilerplate::SIGN_OFF_PHRASES
+        .iter()
+        .any(|c| lower.contains(c))
+        || boilerplate::SIGN_OFF_OPENERS
+            .iter()
+            .any(|s| lower.starts_with(s))
+}
+
+/// Where a trailing widget starts, as an index into the container's blocks.
+///
+/// A long run of short, non-story blocks (a staff list, a link farm) splits the container
+/// into segments; good text after such a run, if it weighs less than half the main
+/// segment, is a widget ("Support our journalism …") rather than the story's ending, and so
+/// is everything after it.
+fn trailing_widget_start(weights: &[f64], inside: &[usize], good: &[bool]) -> Option<usize> {
+    const SEPARATING_RUN: usize = 6;
+    let mut segments: Vec<(usize, f64)> = Vec::new();
+    let mut bad_run = 0;
+    let mut mass = 0.0;
+    for (k, &g) in good.iter().enumerate() {
+        if g {
+            if bad_run >= SEPARATING_RUN && mass > 0.0 {
+                // The segment ends where its trailing run of non-story blocks begins.
+                segments.push((k - bad_run, mass));
+                mass = 0.0;
+            }
+            bad_run = 0;
+            mass += weights[inside[k]];
+        } else {
+            bad_run += 1;
+        }
+    }
+    segments.push((inside.len(), mass));
+    let main = segments
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.1.total_cmp(&b.1.1))
+        .map_or(0, |(i, _)| i);
+    let main_mass = segments[main].1;
+    (main + 1..segments.len())
+        .find(|&i| segments[i].1 < 0.5 * main_mass)
+        .map(|i| segments[i - 1].0)
+}
+
+/// Where a "Related stories" / "You may also like" heading cuts the story off.
+///
+/// Only a marker standing beside the story's own paragraphs counts: the same words inside
+/// a box nested in the story are an inline "related" box, dropped on its own.
+fn stop_marker_position(
+    flat: &Flat,
+    inside: &[usize],
+    good: &[bool],
+    first: usize,
+) -> Option<usize> {
+    let mut last_good_parent = usize::MAX;
+    for (k, &i) in inside.iter().enumerate().skip(first) {
+        let b = &flat.blocks[i];
+        let parent = flat.elems[b.elem].parent;
+        if good[k] {
+            last_good_parent = parent;
+        } else if parent == last_good_parent && is_stop_marker(b, flat.elems[b.elem].hint) {
+            return Some(k);
+        }
+    }
+    None
+}
+
+/// Whether a short block is page furniture around a story: a byline, a date, a reading
+/// time, a label, a count.
+fn looks_like_meta(b: &Block) -> bool {
+    let text = b.text.as_str();
+    let words = text.split_whitespace().count();
+    if words <= 2 || b.link_chars * 10 >= b.chars * 3 {
+        return true;
+    }
+    let lower = text.to_lowercase();
+    if boilerplate::META_OPENERS
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        return true;
+    }
+    if is_byline_line(text) {
+        return true;
+    }
+    // Photo credits ("Patrick Semansky, ASSOCIATED PRESS") and pagers ("1 - 5 of 36").
+    if words <= 8 && boilerplate::PHOTO_CREDITS.iter().any(|c| lower.contains(c)) {
+        return true;
+    }
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    if words <= 6 && letters * 2 < b.chars {
+        return true;
+    }
+    let has_digit = text.chars().any(|c| c.is_ascii_digit());
+    has_digit
+        && words <= 12
+        && lower.split(|c: char| !c.is_alphanumeric()).any(|w| {
+            boilerplate::MONTH_ABBREVIATIONS
+                .iter()
+                .chain(boilerplate::CLOCK_WORDS)
+                .any(|d| w.starts_with(d) && w.len() <= 9)
+        })
+}
+
+/// Whether a line credits the author: "05/10/2018 - Published by: Jane - Category: Health",
+/// in a few languages.
+fn is_byline_line(text: &str) -> bool {
+    if text.split_whitespace().count() > 30 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    // In running text "published by the city" is ordinary prose; a credit line starts with
+    // the phrase or gives it a colon.
+    boilerplate::BYLINE_MARKERS.iter().any(|p| {
+        lower.starts_with(p)
+            || lower
+                .match_indices(p)
+                .any(|(at, _)| lower[at + p.len()..].trim_start().starts_with(':'))
+    })
+}
+
+/// Share of the words of the shorter text that also occur in the longer one.
+fn word_overlap(a: &str, b: &str) -> f64 {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (a, b) = (words(a), words(b));
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.is_empty() {
+        return 0.0;
+    }
+    short.iter().filter(|w| long.contains(w)).count() as f64 / short.len() as f64
+}
+
+/// Whether two headlines are the same up to case, punctuation and a site suffix.
+pub(super) fn same_title(a: &str, b: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let (a, b) = (norm(a), norm(b));
+    !a.is_empty() && !b.is_empty() && (a == b || a.starts_with(&b) || b.starts_with(&a))
+}
+
+/// Whether a short line is a label rather than text ("Advertisement", "Share this").
+fn is_junk_line(text: &str) -> bool {
+    let len = text.chars().count();
+    // Bare URLs and file names leaking from widgets and image metadata.
+    let url_chars: usize = text
+        .split_whitespace()
+        .filter(|w| w.starts_with("http://") || w.starts_with("https://") || w.starts_with("www."))
+        .map(str::len)
+        .sum();
+    if url_chars * 2 >= text.len() {
+        return true;
+    }
+    // Captions that carry their credit inline: "Protesters march (Image: GETTY)".
+    if len <= 300 && text.trim_end().ends_with(')') {
+        let lower = text.to_lowercase();
+        if boilerplate::INLINE_CREDITS
+            .iter()
+            .any(|m| lower.contains(m))
+        {
+            return true;
+        }
+    }
+    if len <= 300 {
+        let lower = text.to_lowercase();
+        // Newsletter and sign-up promos: "Let our news meet your inbox. The news and
+        // stories that matter, delivered weekday mornings."
+        if boilerplate::PROMO_WORDS
+            .iter()
+            .filter(|p| lower.contains(*p))
+            .count()
+            >= 2
+        {
+            return true;
+        }
+        // Time stamps: "PUBLISHED: 10:48, Tue, Nov 19, 2019 | UPDATED: 11:05, …".
+        if len <= 120
+            && boilerplate::STAMP_LABELS
+                .iter()
+                .any(|p| lower.starts_with(p))
+        {
+            return true;
+        }
+        // Gallery counters: "Image 3 of 5".
+        let words: Vec<&str> = lower.split_whitespace().collect();
+        let counter = match words.as_slice() {
+            [kind, n, "of", m] => {
+                boilerplate::COUNTED_MEDIA.contains(kind)
+                    && n.chars().all(|c| c.is_ascii_digit())
+                    && m.chars().all(|c| c.is_ascii_digit())
+            }
+            _ => false,
+        };
+        if counter {
+            return true;
+        }
+    }
+    if len > 60 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    let lower = lower.trim_matches(|c: char| !c.is_alphanumeric());
+    if boilerplate::LABELS.contains(&lower) {
+        return true;
+    }
+    boilerplate::LINE_OPENERS
+        .iter()
+        .chain(boilerplate::STAMP_LABELS)
+        .any(|p| lower.starts_with(p))
+}
+
+/// Whether a line reads like a paywall notice.
+fn is_paywall_text(text: &str) -> bool {
+    if text.chars().count() > 300 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    boilerplate::PAYWALL_NOTICES
+        .iter()
+        .any(|m| lower.contains(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page shaped like a WordPress news post: navigation, the story, share bar, related
+    /// posts, comments, sidebar and footer.
+    const PAGE: &str = r##"<!DOCTYPE html><html><head>
+<title>Council approves budget | Springfield Times</title>
+<meta property="og:title" content="Council approves budget">
+<meta property="og:site_name" content="Springfield Times">
+<meta property="og:description" content="The vote ends a long debate.">
+<meta property="article:published_time" content="2024-03-05T14:30:00-05:00">
+<link rel="canonical" href="/news/council-budget">
+<script>var tracking = "<p>not text</p>";</script>
+<style>p { color: red }</style>
+</head><body>
+<nav class="main-nav"><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li><a href="/sports">Sports</a></li></ul></nav>
+<div id="page"><main>
+<article class="post">
+<h1>Council approves budget</h1>
+<div class="byline">By Jane Doe</div>
+<div class="entry-content">
+<p>The Springfield city council approved a budget on Tuesday that raises spending on parks and libraries by twelve percent, ending months of debate.</p>
+<p>The vote was seven to two. Members who opposed it said property taxes would have to rise next year to pay for the new programs.</p>
+<h2>What changes</h2>
+<p>Library hours will be extended on weekends, and three parks will get new playgrounds, according to the plan published by the city manager.</p>
+<p>The mayor, who proposed the increase in January, called the vote a good day for families and said the city could afford it.</p>
+</div>
+<div class="share-buttons"><a href="#">Facebook</a> <a href="#">Twitter</a> Share this story</div>
+</article>
+<section class="related-posts"><h3>Related posts</h3>
+<article><h4><a href="/a">Schools ask for more money</a></h4><p>The school board wants a larger share of the budget, and it says enrollment is growing faster than expected this year.</p></article>
+<article><h4><a href="/b">Parks department hires director</a></h4><p>The new director comes from a neighboring city, where she ran the recreation programs for a decade and more.</p></article>
+</section>
+<div id="comments" class="comments-area"><ol class="comment-list">
+<li class="comment"><p>This is a great decision for our town, and I hope the council keeps investing in parks like this for years.</p></li>
+<li class="comment"><p>Taxes are already too high in Springfield, and this budget will make it worse for every family on a fixed income.</p></li>
+</ol></div>
+</main>
+<aside class="sidebar"><h3>Most read</h3><ul><li><a href="/x">Storm hits coast</a></li><li><a href="/y">Team wins title</a></li></ul></aside>
+</div>
+<footer><p>© 2024 Springfield Times. All rights reserved. Contact us at the newsroom any time of the day.</p></footer>
+</body></html>"##;
+
+    fn page_url() -> url::Url {
+        url::Url::parse("https://times.example.com/news/council-budget?utm=x").expect("url")
+    }
+
+    #[test]
+    fn the_story_is_extracted_without_navigation_comments_or_related_posts() {
+        let a = extract(PAGE, Some(&page_url()));
+        assert_eq!(a.blocks.len(), 5, "{:#?}", a.blocks);
+        assert!(a.blocks[0].starts_with("The Springfield city council approved"));
+        assert_eq!(a.blocks[2], "What changes");
+        assert!(a.blocks[4].starts_with("The mayor"));
+        let text = a.text();
+        for absent in [
+            "Home",
+            "By Jane Doe",
+            "Share this",
+            "Schools ask",
+            "great decision",
+            "©",
+        ] {
+            assert!(!text.contains(absent), "{absent} leaked into {text}");
+        }
+    }
+
+    #[test]
+    fn metadata_comes_from_open_graph_and_canonical_link() {
+        let a = extract(PAGE, Some(&page_url()));
+        assert_eq!(a.title.as_deref(), Some("Council approves budget"));
+        assert_eq!(a.site_name.as_deref(), Some("Springfield Times"));
+        assert_eq!(
+            a.description.as_deref(),
+            Some("The vote ends a long debate.")
+        );
+        assert_eq!(
+            a.canonical_url.as_ref().map(url::Url::as_str),
+            Some("https://times.example.com/news/council-budget")
+        );
+        let published = a.published.expect("published");
+        assert_eq!(published.to_rfc3339(), "2024-03-05T19:30:00+00:00");
+        assert!(!a.paywalled);
+    }
+
+    #[test]
+    fn article_text_joins_blocks_with_blank_lines() {
+        let a = Article {
+            blocks: vec!["One.".into(), "Two.".into()],
+            ..Article::default()
+        };
+        assert_eq!(a.text(), "One.\n\nTwo.");
+    }
+
+    #[test]
+    fn title_falls_back_to_the_document_title_without_the_site_suffix() {
+        let html = "<html><head><title>Water rates rise in July - Springfield Times</title></head><body><p>x</p></body></html>";
+        assert_eq!(
+            extract(html, None).title.as_deref(),
+            Some("Water rates rise in July")
+        );
+        let html = r#"<html><head><meta property="og:site_name" content="my6sense"><meta property="og:title" content="Ad platform names a new officer | my6sense"></head></html>"#;
+        assert_eq!(
+            extract(html, None).title.as_deref(),
+            Some("Ad platform names a new officer")
+        );
+    }
+
+    #[test]
+    fn json_ld_supplies_date_publisher_and_paywall_flag() {
+        let html = r#"<html><head><script type="application/ld+json">
+            {"@context":"https://schema.org","@graph":[{"@type":"NewsArticle","headline":"Caf\u00e9 opens",
+             "datePublished":"2024-01-02T08:00:00Z","isAccessibleForFree":false,
+             "publisher":{"@type":"Organization","name":"Daily \"Bugle\""}}]}
+            </script></head><body><p>Short teaser.</p></body></html>"#;
+        let a = extract(html, None);
+        assert_eq!(a.title.as_deref(), Some("Café opens"));
+        assert_eq!(a.site_name.as_deref(), Some("Daily \"Bugle\""));
+        assert_eq!(
+            a.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2024-01-02T08:00:00+00:00")
+        );
+        assert!(a.paywalled);
+    }
+
+    #[test]
+    fn a_subscribe_to_continue_notice_marks_the_article_paywalled() {
+        let html = "<html><body><article><p>The first paragraph of the story is free to read for everyone, as usual, and it is long.</p><p>Subscribe to continue reading this article.</p></article></body></html>";
+        assert!(extract(html, None).paywalled);
+    }
+
+    #[test]
+    fn a_time_element_dates_the_article_when_meta_tags_do_not() {
+        let html =
+            r#"<html><body><time datetime="2023-11-20">Nov 20</time><p>Text.</p></body></html>"#;
+        let a = extract(html, None);
+        assert_eq!(
+            a.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2023-11-20T00:00:00+00:00")
+        );
+    }
+
+    #[test]
+    fn relative_canonical_links_need_a_page_url() {
+        let html = r#"<html><head><link rel="canonical" href="/story"><meta property="og:url" content="https://x.example/og"></head><body></body></html>"#;
+        assert_eq!(
+            extract(html, None)
+                .canonical_url
+                .map(|u| u.to_string())
+                .as_deref(),
+            Some("https://x.example/og")
+        );
+    }
+
+    #[test]
+    fn cjk_paragraphs_count_as_story_text() {
+        let html = "<html><body><div class=\"menu\"><a href=\"/\">ホーム</a></div><div class=\"post\">\
+            <p>先日、不正に改造したスマートフォンを販売したとして、商標法違反の疑いで男性が逮捕されたというニュースを耳にしました。</p>\
+            <p>報道によると、今回販売されたのは、いわゆる脱獄した端末で、非公式のアプリを利用できるようにしたものです。</p></div></body></html>";
+        let a = extract(html, None);
+        assert_eq!(a.blocks.len(), 2, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_page_without_story_text_keeps_what_little_there_is() {
+        let a = extract("<html><body><p>Hello world</p></body></html>", None);
+        assert_eq!(a.blocks, vec!["Hello world"]);
+        assert_eq!(extract("", None).blocks, Vec::<String>::new());
+        assert_eq!(extract("<<<>>>&&&", None).title, None);
+    }
+
+    #[test]
+    fn json_ld_article_body_stands_in_for_a_page_rendered_by_script() {
+        let body = "First paragraph of a story that the page only renders with JavaScript, so the markup holds nothing.\nSecond paragraph, with an escaped ampersand: Smith &amp; Sons said the deal closed on Friday afternoon.";
+        let html = format!(
+            r#"<html><head><script type="application/ld+json">{{"@type":"NewsArticle","articleBody":"{}"}}</script></head><body><div id="app"></div></body></html>"#,
+            body.replace('\n', "\\n")
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 2, "{:?}", a.blocks);
+        assert!(a.blocks[1].contains("Smith & Sons"));
+    }
+
+    fn paragraph(n: usize, topic: &str) -> String {
+        format!(
+            "<p>Paragraph {n} about {topic} explains, in plain words and at some length, what happened and why it matters to the people who live here.</p>"
+        )
+    }
+
+    #[test]
+    fn a_short_post_is_chosen_over_a_long_comment_thread() {
+        let comments: String = (0..12)
+            .map(|i| {
+                format!(
+                    "<li class=\"comment\">{}</li>",
+                    paragraph(i, "a reader's view")
+                )
+            })
+            .collect();
+        let html = format!(
+            "<html><body><article class=\"post\"><h1>Open thread</h1>{}{}</article><section id=\"comments\"><ol class=\"comment-list\">{comments}</ol></section></body></html>",
+            paragraph(1, "the thread"),
+            paragraph(2, "the thread")
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 2, "{:?}", a.blocks);
+        assert!(a.blocks.iter().all(|b| b.contains("the thread")));
+    }
+
+    #[test]
+    fn a_gallery_inside_the_story_does_not_pull_the_container_into_it() {
+        let slides: String = (0..30)
+            .map(|i| format!("<li><h2>{i}/30 Slide</h2>{}</li>", paragraph(i, "a photo")))
+            .collect();
+        let html = format!(
+            "<html><body><div class=\"article-body\">{}{}<div class=\"gallery\"><ul>{slides}</ul></div>{}</div></body></html>",
+            paragraph(1, "the story"),
+            paragraph(2, "the story"),
+            paragraph(3, "the story")
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+        assert!(a.blocks.iter().all(|b| b.contains("the story")));
+    }
+
+    #[test]
+    fn teaser_lists_beside_the_story_are_left_out() {
+        let teasers: String = (0..10)
+            .map(|i| format!("<li><a href=\"/s{i}\">Headline number {i} about something else</a> Officials said the other thing happened on Monday, and more.</li>"))
+            .collect();
+        let html = format!(
+            "<html><body><div class=\"story\">{}{}{}</div><ul class=\"latest\">{teasers}</ul></body></html>",
+            paragraph(1, "the story"),
+            paragraph(2, "the story"),
+            paragraph(3, "the story")
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn reporter_credits_and_copyright_lines_at_the_end_are_dropped() {
+        let html = format!(
+            "<html><body><div class=\"story\">{}{}<p>Reporting by Jane Roe; editing by John Doe.</p><p>© 2019 The Associated Press. All rights reserved.</p></div></body></html>",
+            paragraph(1, "the story"),
+            paragraph(2, "the story")
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 2, "{:?}", a.blocks);
+    }
+}
