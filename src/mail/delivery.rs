@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use lettre::message::Mailbox;
 use tokio_util::sync::CancellationToken;
 
@@ -21,7 +20,7 @@ use crate::mail::mime;
 use crate::mail::render::{BriefInfo, Recipient};
 use crate::mail::transport::{SendError, Sender};
 use crate::select::Digest;
-use crate::store::{ClaimCheck, MemberStatus, PendingDelivery};
+use crate::store::{ClaimCheck, MemberStatus, PendingDelivery, Store};
 use crate::token::Secret;
 
 /// The facts about the brief the templates show, for a digest built at `created_at`.
@@ -290,52 +289,23 @@ async fn deliver_claimed(
         .delivery
         .rate_per_second
         .map(|r| Arc::new(Pace::new(r)));
-    let connections = app.config.delivery.connections;
-    // Each member's send is made only when a connection can take it: 10,000 futures built
-    // up front held ~10 KB each (96 MB). The closure owns what it clones (Arcs), which keeps
-    // the lazily built futures Send.
-    let (app_for, sender_for, cancel_for) = (Arc::clone(app), Arc::clone(sender), cancel.clone());
-    let report_for = Arc::clone(&report);
-    let futures = pending.into_iter().map(move |p| {
-        let app = Arc::clone(&app_for);
-        let sender = Arc::clone(&sender_for);
-        let digest = Arc::clone(&digests[&p.digest_id]);
-        let report = Arc::clone(&report_for);
-        let pace = pace.clone();
-        let cancel = cancel_for.clone();
-        async move {
-            if cancel.is_cancelled() {
-                return;
-            }
-            if let Some(p) = &pace {
-                p.wait().await;
-            }
-            let outcome = deliver_one(&app, &sender, &digest, &p).await;
-            let mut r = report.lock().unwrap_or_else(|e| e.into_inner());
-            match outcome {
-                Delivered::Sent => r.sent += 1,
-                Delivered::Skipped => r.skipped += 1,
-                Delivered::TakenOver => r.taken_over += 1,
-                Delivered::Deferred(e) => {
-                    r.deferred += 1;
-                    if r.errors.len() < 10 {
-                        r.errors
-                            .push(format!("{}: {e} (will retry next cycle)", p.member.email));
-                    }
-                }
-                Delivered::Failed(e) => {
-                    r.failed += 1;
-                    if r.errors.len() < 10 {
-                        r.errors.push(format!("{}: {e}", p.member.email));
-                    }
-                }
-            }
-        }
+    // One worker per connection, each taking the next owed delivery from the queue. A
+    // worker's blocking step records its previous message's outcome and prepares the next
+    // one (claim check, copy, MIME, DKIM) in one hop off the async threads; so at most one
+    // accepted message per connection is unrecorded at any moment (what a kill -9 can
+    // double), as when each was recorded on its own.
+    let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(pending)));
+    let digests = Arc::new(digests);
+    let workers = (0..app.config.delivery.connections.max(1)).map(|_| Worker {
+        app: Arc::clone(app),
+        sender: Arc::clone(sender),
+        digests: Arc::clone(&digests),
+        queue: Arc::clone(&queue),
+        report: Arc::clone(&report),
+        pace: pace.clone(),
+        cancel: cancel.clone(),
     });
-    futures::stream::iter(futures)
-        .buffer_unordered(connections.max(1))
-        .collect::<Vec<()>>()
-        .await;
+    futures::future::join_all(workers.map(Worker::run)).await;
     let report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
     Ok(report)
 }
@@ -381,9 +351,23 @@ fn prepare(
     copies: &Copies,
     p: &PendingDelivery,
     lease_until: DateTime<Utc>,
+    previous: Option<(PendingDelivery, Outcome)>,
 ) -> Prepared {
     let member = &p.member;
-    match app.store().claim_check(p.digest_id, member.id, lease_until) {
+    // The previous message's outcome and this one's claim check: one commit.
+    let check = app.store().in_transaction(|store| {
+        if let Some((done, outcome)) = &previous {
+            record_outcome(store, done, outcome);
+        }
+        store.claim_check(p.digest_id, member.id, lease_until)
+    });
+    if check.is_err()
+        && let Some((done, outcome)) = &previous
+    {
+        // The transaction was rolled back: the outcome is recorded on its own.
+        record_outcome(&app.store(), done, outcome);
+    }
+    match check {
         Ok(ClaimCheck::Send) => {}
         Ok(ClaimCheck::MemberLeft) => return Prepared::Done(Delivered::Skipped),
         Ok(ClaimCheck::Lost) => {
@@ -426,9 +410,8 @@ enum Outcome {
 
 /// Records a delivery's outcome (a blocking thread's work): sent, refused (a hard bounce
 /// suppresses the member), or deferred to the next cycle.
-fn record_outcome(app: &App, p: &PendingDelivery, outcome: &Outcome) {
+fn record_outcome(store: &Store, p: &PendingDelivery, outcome: &Outcome) {
     let member = &p.member;
-    let store = app.store();
     match outcome {
         Outcome::Sent => match store.delivery_sent(p.digest_id, member.id, Utc::now()) {
             Ok(true) => {}
@@ -462,64 +445,127 @@ fn record_outcome(app: &App, p: &PendingDelivery, outcome: &Outcome) {
     }
 }
 
-async fn deliver_one(
-    app: &Arc<App>,
-    sender: &Sender,
-    copies: &Arc<Copies>,
-    p: &PendingDelivery,
-) -> Delivered {
-    let lease_until = Utc::now() + claim_lease(&app.config);
-    let (for_prepare, copies) = (p.clone(), Arc::clone(copies));
-    let message = match app
-        .blocking("preparing a message", move |app| {
-            Ok(prepare(app, &copies, &for_prepare, lease_until))
-        })
-        .await
-    {
-        Ok(Prepared::Send(m)) => m,
-        Ok(Prepared::Done(done)) => return done,
-        Err(e) => return Delivered::Deferred(format!("{e:#}")),
-    };
-    let member = &p.member;
-    let name = format!("digest-{}-member-{}", p.digest_id, member.id);
-    let attempts = app.config.delivery.attempts;
-    let mut backoff = Duration::from_millis(500);
-    let mut attempt = 0;
-    let (outcome, delivered) = loop {
-        attempt += 1;
-        if attempt > attempts {
-            let why = "no attempt made ([delivery] attempts is 0)".to_string();
-            break (Outcome::Deferred(why.clone()), Delivered::Deferred(why));
+/// One connection's share of a delivery run.
+struct Worker {
+    app: Arc<App>,
+    sender: Arc<Sender>,
+    digests: Arc<std::collections::HashMap<i64, Arc<Copies>>>,
+    queue: Arc<Mutex<std::collections::VecDeque<PendingDelivery>>>,
+    report: Arc<Mutex<DeliveryReport>>,
+    pace: Option<Arc<Pace>>,
+    cancel: CancellationToken,
+}
+
+impl Worker {
+    /// Sends the queue's deliveries one after another until it is empty or the run is
+    /// cancelled; the last outcome is recorded before returning.
+    async fn run(self) {
+        let mut done: Option<(PendingDelivery, Outcome)> = None;
+        loop {
+            let next = if self.cancel.is_cancelled() {
+                None
+            } else {
+                self.queue
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .pop_front()
+            };
+            let Some(p) = next else {
+                break;
+            };
+            if let Some(pace) = &self.pace {
+                pace.wait().await;
+            }
+            let lease_until = Utc::now() + claim_lease(&self.app.config);
+            let copies = Arc::clone(&self.digests[&p.digest_id]);
+            let (previous, for_prepare) = (done.take(), p.clone());
+            let prepared = self
+                .app
+                .blocking("preparing a message", move |app| {
+                    Ok(prepare(app, &copies, &for_prepare, lease_until, previous))
+                })
+                .await;
+            let delivered = match prepared {
+                Ok(Prepared::Send(message)) => {
+                    let (outcome, delivered) = self.send(&p, &message).await;
+                    done = Some((p.clone(), outcome));
+                    delivered
+                }
+                Ok(Prepared::Done(delivered)) => delivered,
+                Err(e) => Delivered::Deferred(format!("{e:#}")),
+            };
+            self.count(&p, delivered);
         }
-        match sender.send(&message, &name).await {
-            Ok(()) => break (Outcome::Sent, Delivered::Sent),
-            Err(SendError::Permanent { message, bounce }) => {
-                tracing::warn!(member = %member.email, error = %message, bounce, "delivery refused");
-                let delivered = Delivered::Failed(message.clone());
-                break (Outcome::Refused { message, bounce }, delivered);
-            }
-            Err(SendError::Transient(e)) if attempt == attempts => {
-                tracing::warn!(member = %member.email, error = %e, "delivery deferred to next cycle");
-                break (Outcome::Deferred(e.clone()), Delivered::Deferred(e));
-            }
-            Err(SendError::Transient(e)) => {
-                tracing::info!(member = %member.email, error = %e, attempt, "retrying delivery");
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
+        if let Some((p, outcome)) = done {
+            let recorded = self
+                .app
+                .blocking("recording a delivery", move |app| {
+                    record_outcome(&app.store(), &p, &outcome);
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = recorded {
+                tracing::error!("{e:#}");
             }
         }
-    };
-    let p = p.clone();
-    if let Err(e) = app
-        .blocking("recording a delivery", move |app| {
-            record_outcome(app, &p, &outcome);
-            Ok(())
-        })
-        .await
-    {
-        tracing::error!("{e:#}");
     }
-    delivered
+
+    /// Sends one message, retrying transient failures with backoff up to
+    /// `[delivery] attempts`; returns what to record and what to report.
+    async fn send(&self, p: &PendingDelivery, message: &lettre::Message) -> (Outcome, Delivered) {
+        let member = &p.member;
+        let name = format!("digest-{}-member-{}", p.digest_id, member.id);
+        let attempts = self.app.config.delivery.attempts;
+        let mut backoff = Duration::from_millis(500);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if attempt > attempts {
+                let why = "no attempt made ([delivery] attempts is 0)".to_string();
+                return (Outcome::Deferred(why.clone()), Delivered::Deferred(why));
+            }
+            match self.sender.send(message, &name).await {
+                Ok(()) => return (Outcome::Sent, Delivered::Sent),
+                Err(SendError::Permanent { message, bounce }) => {
+                    tracing::warn!(member = %member.email, error = %message, bounce, "delivery refused");
+                    let delivered = Delivered::Failed(message.clone());
+                    return (Outcome::Refused { message, bounce }, delivered);
+                }
+                Err(SendError::Transient(e)) if attempt == attempts => {
+                    tracing::warn!(member = %member.email, error = %e, "delivery deferred to next cycle");
+                    return (Outcome::Deferred(e.clone()), Delivered::Deferred(e));
+                }
+                Err(SendError::Transient(e)) => {
+                    tracing::info!(member = %member.email, error = %e, attempt, "retrying delivery");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                }
+            }
+        }
+    }
+
+    /// Counts one delivery's end in the run's report.
+    fn count(&self, p: &PendingDelivery, delivered: Delivered) {
+        let mut r = self.report.lock().unwrap_or_else(|e| e.into_inner());
+        match delivered {
+            Delivered::Sent => r.sent += 1,
+            Delivered::Skipped => r.skipped += 1,
+            Delivered::TakenOver => r.taken_over += 1,
+            Delivered::Deferred(e) => {
+                r.deferred += 1;
+                if r.errors.len() < 10 {
+                    r.errors
+                        .push(format!("{}: {e} (will retry next cycle)", p.member.email));
+                }
+            }
+            Delivered::Failed(e) => {
+                r.failed += 1;
+                if r.errors.len() < 10 {
+                    r.errors.push(format!("{}: {e}", p.member.email));
+                }
+            }
+        }
+    }
 }
 
 /// Mails the "feeds needing attention" list to `[brief] editor`, at most once a day.

@@ -591,6 +591,22 @@ fn from_ts(v: i64) -> DateTime<Utc> {
 }
 
 impl Store {
+    /// Runs `work` on this store in one transaction (IMMEDIATE: the write lock is taken
+    /// first), committed when `work` succeeds: several small writes cost one commit.
+    /// `work` must not start a transaction of its own.
+    pub fn in_transaction<T>(
+        &self,
+        work: impl FnOnce(&Store) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
+        let result = work(self)?;
+        tx.commit()?;
+        Ok(result)
+    }
+
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
     ///
     /// A database that is empty or missing while its data dir shows an earlier run (the
