@@ -97,20 +97,13 @@ pub async fn fetch_all_with_progress(
             let app = Arc::clone(app);
             let cancel = cancel.clone();
             async move {
-                let (outcome, moved_to) = if cancel.is_cancelled() {
-                    (FeedOutcome::Skipped("shutting down".into()), None)
+                let (outcome, moved_to, after) = if cancel.is_cancelled() {
+                    let skipped = FeedOutcome::Skipped("shutting down".into());
+                    (skipped, None, Some(state.clone()))
                 } else {
                     fetch_one(&app, &state, now, force).await
                 };
-                // Read back what the fetch recorded, to say whether the feed needs attention.
-                let url = state.url.clone();
-                let after = app
-                    .blocking("reading the feed's state", move |app| {
-                        app.store().feed_state(&url)
-                    })
-                    .await
-                    .ok()
-                    .flatten();
+                // What the fetch recorded says whether the feed needs attention.
                 let attention = after.and_then(|s| s.attention(now, attention_after));
                 let result = FeedResult {
                     name: state.name.clone(),
@@ -151,15 +144,20 @@ pub async fn fetch_all_with_progress(
 }
 
 /// One feed: its schedule checked, the document fetched (the async part), then read and
-/// stored on a blocking thread ([`read_feed`]).
+/// stored on a blocking thread ([`read_feed`]). Returns the outcome, a permanent move, and
+/// the feed's state as it stands after the fetch (read in the same blocking step).
 async fn fetch_one(
     app: &Arc<App>,
     state: &FeedState,
     now: DateTime<Utc>,
     force: bool,
-) -> (FeedOutcome, Option<String>) {
+) -> (FeedOutcome, Option<String>, Option<FeedState>) {
     if let Some(why) = &state.disabled {
-        return (FeedOutcome::Skipped(format!("disabled: {why}")), None);
+        return (
+            FeedOutcome::Skipped(format!("disabled: {why}")),
+            None,
+            Some(state.clone()),
+        );
     }
     if let Some(not_before) = state.not_before
         && not_before > now
@@ -170,10 +168,11 @@ async fn fetch_one(
                 not_before.format("%Y-%m-%d %H:%M UTC")
             )),
             None,
+            Some(state.clone()),
         );
     }
     if !force && state.next_fetch_at.is_some_and(|t| t > now) {
-        return (FeedOutcome::NotDue, None);
+        return (FeedOutcome::NotDue, None, Some(state.clone()));
     }
     let location = fetch_location(
         &state.url,
@@ -187,7 +186,7 @@ async fn fetch_one(
     let (state, for_failure) = (state.clone(), state.clone());
     let done = app
         .blocking("reading the feed", move |app| {
-            Ok(match result {
+            let (outcome, moved_to) = match result {
                 Ok(Outcome::NotModified) => {
                     let next = next_fetch_at(now, app.config.fetch.interval, None, None, 0, None);
                     record(app.store().record_fetch(
@@ -202,7 +201,9 @@ async fn fetch_one(
                 }
                 Ok(Outcome::Fetched(fetched)) => read_feed(app, &state, *fetched, now),
                 Err(failure) => record_failure(app, &state, now, failure),
-            })
+            };
+            let after = app.store().feed_state(&state.url).ok().flatten();
+            Ok((outcome, moved_to, after))
         })
         .await;
     match done {
@@ -214,11 +215,19 @@ async fn fetch_one(
             let why = FeedError::Panicked(Arc::new(e));
             let recorded = app
                 .blocking("recording the feed's failure", move |app| {
-                    Ok(record_failure(app, &for_failure, now, Failure::new(why)))
+                    let (outcome, moved_to) =
+                        record_failure(app, &for_failure, now, Failure::new(why));
+                    let after = app.store().feed_state(&for_failure.url).ok().flatten();
+                    Ok((outcome, moved_to, after))
                 })
                 .await;
-            recorded
-                .unwrap_or_else(|e| (FeedOutcome::Failed(FeedError::Panicked(Arc::new(e))), None))
+            recorded.unwrap_or_else(|e| {
+                (
+                    FeedOutcome::Failed(FeedError::Panicked(Arc::new(e))),
+                    None,
+                    None,
+                )
+            })
         }
     }
 }

@@ -40,7 +40,7 @@ fn shared_data(rel: &str) -> Option<PathBuf> {
         return Some(p);
     }
     assert!(
-        std::env::var("FEEDBRIEF_REQUIRE_SHARED").map_or(true, |v| v != "1"),
+        !std::env::var("FEEDBRIEF_REQUIRE_SHARED").is_ok_and(|v| v == "1"),
         "{} is absent and FEEDBRIEF_REQUIRE_SHARED=1: the shared corpora must be there",
         p.display()
     );
