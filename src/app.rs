@@ -151,29 +151,34 @@ pub enum OpenError {
     Runtime(anyhow::Error),
 }
 
-/// Logs a database error that should not stop the cycle.
 /// Runs CPU or blocking work off the async threads. A panic in it comes back as an error
 /// naming the stage and the panic's message, for the caller to report as that item's
 /// failure.
-pub async fn off_async<T: Send + 'static>(
+pub fn off_async<T: Send + 'static>(
     stage: &str,
     work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, String> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| {
-        if !e.is_panic() {
-            return format!("{stage} was cancelled");
-        }
-        let panic = e.into_panic();
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "no message".to_string());
-        let message = message.lines().next().unwrap_or_default();
-        format!("{stage} failed: feedbrief panicked ({message}); please report it")
-    })
+) -> impl std::future::Future<Output = Result<T, String>> + Send + 'static {
+    // Spawned now, not when first polled: a caller may start work ahead and await it later.
+    let handle = tokio::task::spawn_blocking(work);
+    let stage = stage.to_string();
+    async move {
+        handle.await.map_err(|e| {
+            if !e.is_panic() {
+                return format!("{stage} was cancelled");
+            }
+            let panic = e.into_panic();
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_string());
+            let message = message.lines().next().unwrap_or_default();
+            format!("{stage} failed: feedbrief panicked ({message}); please report it")
+        })
+    }
 }
 
+/// Logs a database error that should not stop the cycle.
 pub(crate) fn record(result: anyhow::Result<()>) {
     if let Err(e) = result {
         tracing::error!("database: {e:#}");

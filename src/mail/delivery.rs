@@ -16,11 +16,12 @@ use crate::app::{App, record};
 use crate::config::Config;
 use crate::cycle::report::{DeliveryReport, FeedResult, FetchReport};
 use crate::mail::copies::{Copies, MemberCopy};
+use crate::mail::ledger::{Ledger, Outcome, Step};
 use crate::mail::mime;
 use crate::mail::render::{BriefInfo, Recipient};
 use crate::mail::transport::{SendError, Sender};
 use crate::select::Digest;
-use crate::store::{ClaimCheck, MemberStatus, PendingDelivery, Store};
+use crate::store::{ClaimCheck, PendingDelivery};
 use crate::token::Secret;
 
 /// The facts about the brief the templates show, for a digest built at `created_at`.
@@ -290,15 +291,18 @@ async fn deliver_claimed(
         .rate_per_second
         .map(|r| Arc::new(Pace::new(r)));
     // One worker per connection, each taking the next owed delivery from the queue. A
-    // worker's blocking step records its previous message's outcome and prepares the next
-    // one (claim check, copy, MIME, DKIM) in one hop off the async threads; so at most one
-    // accepted message per connection is unrecorded at any moment (what a kill -9 can
-    // double), as when each was recorded on its own.
+    // worker's ledger step records its previous message's outcome and checks the next
+    // one's claim in one commit (shared with the other workers' steps of the moment); so
+    // at most one accepted message per connection is unrecorded at any moment (what a
+    // kill -9 can double), as when each was recorded on its own. Each message is built
+    // off the async threads while the one before it is sent.
     let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(pending)));
     let digests = Arc::new(digests);
+    let ledger = Ledger::new(Arc::clone(app));
     let workers = (0..app.config.delivery.connections.max(1)).map(|_| Worker {
         app: Arc::clone(app),
         sender: Arc::clone(sender),
+        ledger: Arc::clone(&ledger),
         digests: Arc::clone(&digests),
         queue: Arc::clone(&queue),
         report: Arc::clone(&report),
@@ -337,118 +341,23 @@ enum Delivered {
     Failed(String),
 }
 
-/// What preparing one delivery gave: the message to send, or the delivery's end.
-enum Prepared {
-    Send(lettre::Message),
-    Done(Delivered),
-}
-
-/// Right before a member's message: their claim checked (and renewed), then the message
-/// built from the digest's copies, composed and signed. Blocking work (the database,
-/// rendering a new kind of member, DKIM's RSA): run on a blocking thread.
-fn prepare(
-    app: &App,
-    copies: &Copies,
-    p: &PendingDelivery,
-    lease_until: DateTime<Utc>,
-    previous: Option<(PendingDelivery, Outcome)>,
-) -> Prepared {
-    let member = &p.member;
-    // The previous message's outcome and this one's claim check: one commit.
-    let check = app.store().in_transaction(|store| {
-        if let Some((done, outcome)) = &previous {
-            record_outcome(store, done, outcome);
-        }
-        store.claim_check(p.digest_id, member.id, lease_until)
-    });
-    if check.is_err()
-        && let Some((done, outcome)) = &previous
-    {
-        // The transaction was rolled back: the outcome is recorded on its own.
-        record_outcome(&app.store(), done, outcome);
-    }
-    match check {
-        Ok(ClaimCheck::Send) => {}
-        Ok(ClaimCheck::MemberLeft) => return Prepared::Done(Delivered::Skipped),
-        Ok(ClaimCheck::Lost) => {
-            tracing::warn!(member = %member.email, digest = p.digest_id, "another process took this delivery over; not sending it");
-            return Prepared::Done(Delivered::TakenOver);
-        }
-        Err(e) => return Prepared::Done(Delivered::Deferred(format!("database: {e:#}"))),
-    }
-    let recipient = Recipient {
-        name: member.name.clone(),
-        email: member.email.clone(),
-        sections: member.sections.clone(),
-    };
-    match message_from_copies(
-        app,
-        p.digest_id,
-        copies,
-        member.id,
-        &recipient,
-        SystemTime::now(),
-    ) {
-        Ok(m) => Prepared::Send(m),
-        Err(e) => {
-            let msg = format!("{e:#}");
-            record(
-                app.store()
-                    .delivery_failed(p.digest_id, member.id, Utc::now(), &msg, true),
-            );
-            Prepared::Done(Delivered::Failed(msg))
-        }
-    }
-}
-
-/// What a send attempt ended in, to record.
-enum Outcome {
-    Sent,
-    Refused { message: String, bounce: bool },
-    Deferred(String),
-}
-
-/// Records a delivery's outcome (a blocking thread's work): sent, refused (a hard bounce
-/// suppresses the member), or deferred to the next cycle.
-fn record_outcome(store: &Store, p: &PendingDelivery, outcome: &Outcome) {
-    let member = &p.member;
-    match outcome {
-        Outcome::Sent => match store.delivery_sent(p.digest_id, member.id, Utc::now()) {
-            Ok(true) => {}
-            Ok(false) => tracing::error!(
-                member = %member.email,
-                digest = p.digest_id,
-                "sent, but the delivery's claim had passed to another process; it may send it too"
-            ),
-            Err(e) => tracing::error!("database: {e:#}"),
-        },
-        Outcome::Refused { message, bounce } => {
-            record(store.delivery_failed(p.digest_id, member.id, Utc::now(), message, true));
-            if *bounce {
-                // A hard bounce suppresses the member; no re-import brings them back.
-                let reason = format!("hard bounce: {message}");
-                record(
-                    store
-                        .set_member_status(
-                            &member.email,
-                            MemberStatus::Bounced,
-                            &reason,
-                            Utc::now(),
-                        )
-                        .map(|_| ()),
-                );
-            }
-        }
-        Outcome::Deferred(e) => {
-            record(store.delivery_failed(p.digest_id, member.id, Utc::now(), e, false));
-        }
-    }
+/// A delivery taken from the queue, its message being built on a blocking thread (copy,
+/// MIME, DKIM's RSA) while the worker is still busy with the one before.
+struct Building {
+    delivery: PendingDelivery,
+    message: std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<anyhow::Result<lettre::Message>, String>>
+                + Send,
+        >,
+    >,
 }
 
 /// One connection's share of a delivery run.
 struct Worker {
     app: Arc<App>,
     sender: Arc<Sender>,
+    ledger: Arc<Ledger>,
     digests: Arc<std::collections::HashMap<i64, Arc<Copies>>>,
     queue: Arc<Mutex<std::collections::VecDeque<PendingDelivery>>>,
     report: Arc<Mutex<DeliveryReport>>,
@@ -459,55 +368,105 @@ struct Worker {
 impl Worker {
     /// Sends the queue's deliveries one after another until it is empty or the run is
     /// cancelled; the last outcome is recorded before returning.
+    ///
+    /// For each: one ledger step records the previous message's outcome and checks (and
+    /// renews) this one's claim, then the message, built while the previous one was sent,
+    /// goes out. A message is never sent before its check; what is built for a delivery
+    /// that is then not sent is dropped.
     async fn run(self) {
         let mut done: Option<(PendingDelivery, Outcome)> = None;
+        let mut ahead: Option<Building> = None;
         loop {
-            let next = if self.cancel.is_cancelled() {
+            let current = if self.cancel.is_cancelled() {
                 None
             } else {
-                self.queue
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .pop_front()
+                ahead.take().or_else(|| self.take())
             };
-            let Some(p) = next else {
+            let Some(Building {
+                delivery: p,
+                message,
+            }) = current
+            else {
                 break;
             };
             if let Some(pace) = &self.pace {
                 pace.wait().await;
             }
             let lease_until = Utc::now() + claim_lease(&self.app.config);
-            let copies = Arc::clone(&self.digests[&p.digest_id]);
-            let (previous, for_prepare) = (done.take(), p.clone());
-            let prepared = self
-                .app
-                .blocking("preparing a message", move |app| {
-                    Ok(prepare(app, &copies, &for_prepare, lease_until, previous))
-                })
-                .await;
-            let delivered = match prepared {
-                Ok(Prepared::Send(message)) => {
-                    let (outcome, delivered) = self.send(&p, &message).await;
-                    done = Some((p.clone(), outcome));
-                    delivered
+            let step = Step {
+                record: done.take(),
+                check: Some((p.digest_id, p.member.id, lease_until)),
+            };
+            let delivered = match self.ledger.step(step).await {
+                Ok(Some(ClaimCheck::Send)) => {
+                    ahead = self.take();
+                    match message.await.map_err(anyhow::Error::msg).and_then(|m| m) {
+                        Ok(message) => {
+                            let (outcome, delivered) = self.send(&p, &message).await;
+                            done = Some((p.clone(), outcome));
+                            delivered
+                        }
+                        Err(e) => {
+                            let why = format!("{e:#}");
+                            let outcome = Outcome::Refused {
+                                message: why.clone(),
+                                bounce: false,
+                            };
+                            done = Some((p.clone(), outcome));
+                            Delivered::Failed(why)
+                        }
+                    }
                 }
-                Ok(Prepared::Done(delivered)) => delivered,
-                Err(e) => Delivered::Deferred(format!("{e:#}")),
+                Ok(Some(ClaimCheck::MemberLeft)) => Delivered::Skipped,
+                Ok(Some(ClaimCheck::Lost)) => {
+                    tracing::warn!(member = %p.member.email, digest = p.digest_id, "another process took this delivery over; not sending it");
+                    Delivered::TakenOver
+                }
+                Ok(None) => Delivered::Deferred("database: the claim was not checked".into()),
+                Err(e) => Delivered::Deferred(format!("database: {e:#}")),
             };
             self.count(&p, delivered);
         }
-        if let Some((p, outcome)) = done {
-            let recorded = self
-                .app
-                .blocking("recording a delivery", move |app| {
-                    record_outcome(&app.store(), &p, &outcome);
-                    Ok(())
-                })
-                .await;
-            if let Err(e) = recorded {
-                tracing::error!("{e:#}");
+        if done.is_some() {
+            let step = Step {
+                record: done,
+                check: None,
+            };
+            if let Err(e) = self.ledger.step(step).await {
+                tracing::error!("recording a delivery: {e:#}");
             }
         }
+    }
+
+    /// The queue's next delivery, its message's building started.
+    fn take(&self) -> Option<Building> {
+        let p = self
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()?;
+        let copies = Arc::clone(&self.digests[&p.digest_id]);
+        let (app, for_build) = (Arc::clone(&self.app), p.clone());
+        let message = crate::app::off_async("building a message", move || {
+            let member = &for_build.member;
+            let recipient = Recipient {
+                name: member.name.clone(),
+                email: member.email.clone(),
+                sections: member.sections.clone(),
+            };
+            message_from_copies(
+                &app,
+                for_build.digest_id,
+                &copies,
+                member.id,
+                &recipient,
+                SystemTime::now(),
+            )
+        });
+        Some(Building {
+            delivery: p,
+            message: Box::pin(message),
+        })
     }
 
     /// Sends one message, retrying transient failures with backoff up to

@@ -10,6 +10,7 @@
 
 pub mod copies;
 pub mod delivery;
+mod ledger;
 pub mod mime;
 pub mod render;
 pub mod smtp;
