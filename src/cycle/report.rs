@@ -235,9 +235,10 @@ impl fmt::Display for FilteredReport {
         if total == 0 {
             return Ok(());
         }
+        let entries = if total == 1 { "entry" } else { "entries" };
         writeln!(
             f,
-            "filtered: {total} entries since the last digest are left out by include/exclude"
+            "filtered: {total} {entries} since the last digest left out by include/exclude"
         )?;
         for feed in &self.feeds {
             writeln!(f, "  {}: {feed}", feed.name)?;
