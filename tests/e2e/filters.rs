@@ -1,13 +1,15 @@
 //! Filters end to end, with the real binary: a brief-level `exclude` and a feed-level
 //! `include` over two fixture feeds; the digest that reaches the SMTP server carries
 //! exactly the stories they let through, the report and `feeds status` count the rest, a
-//! changed config judges them again, and an editor's release lets one through.
+//! changed config judges them again, an editor's release lets one through, and /metrics
+//! counts them by list.
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::Ordering;
 
 use feedbrief::store::{Release, Store};
+use tokio_util::sync::CancellationToken;
 
 use super::{decoded, smtp_transport, spawn_http, spawn_smtp};
 
@@ -190,4 +192,40 @@ async fn include_and_exclude_decide_what_reaches_members_and_a_release_lets_one_
     }
     let (_, status) = feedbrief(&path, &["feeds", "status"]);
     assert!(!status.contains("by the feed's include"), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_the_filtered_entries_by_list() {
+    let (http, _) = spawn_http().await;
+    let env = super::open(
+        &config(&http, "transport = \"outbox\"", true),
+        "ann@example.org,Ann\n",
+    );
+    feedbrief::cycle::once(&env.app, super::now(), false, &CancellationToken::new())
+        .await
+        .expect("cycle");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind web");
+    let web = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(feedbrief::web::serve(
+        std::sync::Arc::clone(&env.app),
+        listener,
+        CancellationToken::new(),
+    ));
+    feedbrief::fetch::install_crypto_provider();
+    let text = reqwest::get(format!("{web}/metrics"))
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    for line in [
+        "feedbrief_entries_filtered{list=\"brief.exclude\"} 2",
+        "feedbrief_entries_filtered{list=\"feed.exclude\"} 0",
+        "feedbrief_entries_filtered{list=\"feed.include\"} 1",
+        "feedbrief_entries_filtered{list=\"brief.include\"} 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+    }
 }
