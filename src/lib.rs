@@ -12,6 +12,7 @@
 //!   validators, limits and the private-address guard), [`parse`] (feed bytes → entries,
 //!   recovering broken feeds), [`article`] (article HTML → main text and metadata → two
 //!   sentences), [`store`] (the SQLite file), [`members`] (the members CSV),
+//!   [`filter`] (include/exclude words → whether an entry may be chosen, and why not),
 //!   [`select`] (candidates → the digest), [`mail`] (digest → each member's message →
 //!   outbox or SMTP, with [`mail::delivery`] claiming and recording each delivery).
 //! - Orchestration: [`cycle`] runs one cycle (`once`, and each daemon slot) by calling the
@@ -31,6 +32,7 @@ pub mod config;
 pub mod cycle;
 pub mod daemon;
 pub mod fetch;
+pub mod filter;
 pub mod lock;
 pub mod mail;
 pub mod members;

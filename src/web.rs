@@ -604,11 +604,14 @@ async fn metrics(State(shared): State<SharedApp>) -> Response {
     let store_counts = app
         .blocking("counting for the metrics", |app| {
             let store = app.store();
-            Ok((store.feeds_by_state()?, store.counts()?))
+            // Every filtered entry not released, wherever the window is: the window only
+            // splits the counts, and they are summed below.
+            let filtered = store.filtered_counts(None, Utc::now())?;
+            Ok((store.feeds_by_state()?, store.counts()?, filtered))
         })
         .await;
     match store_counts {
-        Ok((feeds, counts)) => {
+        Ok((feeds, counts, filtered)) => {
             let samples: Vec<(String, f64)> = feeds
                 .iter()
                 .map(|c| (format!("{{state=\"{}\"}}", c.status), c.count as f64))
@@ -624,6 +627,23 @@ async fn metrics(State(shared): State<SharedApp>) -> Response {
                 "gauge",
                 "Entries stored.",
                 &[(String::new(), counts.entries as f64)],
+            );
+            let by_list: Vec<(String, f64)> = crate::filter::FilterList::ALL
+                .into_iter()
+                .map(|list| {
+                    let n: i64 = filtered
+                        .iter()
+                        .filter(|c| c.list == list)
+                        .map(|c| c.count)
+                        .sum();
+                    (format!("{{list=\"{}\"}}", list.as_str()), n as f64)
+                })
+                .collect();
+            family(
+                "feedbrief_entries_filtered",
+                "gauge",
+                "Entries left out by a filter and not released, by list (brief.exclude, feed.exclude, feed.include, brief.include).",
+                &by_list,
             );
             family(
                 "feedbrief_digests",

@@ -1,4 +1,5 @@
-//! `feeds status`, `feeds import-opml`, `feeds export-opml`.
+//! `feeds status` (each feed's state and filtered entries), `feeds import-opml`,
+//! `feeds export-opml`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,11 +9,15 @@ use chrono::Utc;
 
 use super::{Failure, Outcome, load_config, open_app};
 
-/// `feedbrief feeds status`: each feed's state, then the feeds needing attention.
+/// `feedbrief feeds status`: each feed's state and the entries its filters leave out,
+/// then the feeds needing attention.
 pub fn status(config_path: &Path) -> Outcome {
     let app = open_app(config_path)?;
-    let store = app.store();
     let now = Utc::now();
+    // As the last selection judged them (a cycle, `preview`): the filters of that time.
+    // Read before the store is held below (its lock is not reentrant).
+    let filtered = crate::cycle::filtered_counts(&app, now)?;
+    let store = app.store();
     let attention_after = crate::cycle::attention_after(&app.config);
     let when = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
     let mut needing = Vec::new();
@@ -36,6 +41,21 @@ pub fn status(config_path: &Path) -> Outcome {
                 "FAILING ({}x)  {} <{}>: last success {last}; next try {next}; last error: {e}",
                 s.error_count, f.name, f.url
             ),
+        }
+        let mine = |pending: bool| -> Vec<crate::store::FilteredCount> {
+            filtered
+                .iter()
+                .filter(|c| c.feed_url == f.url.as_str() && c.since_last_digest == pending)
+                .cloned()
+                .collect()
+        };
+        let pending = crate::cycle::FilteredReport::new(&app.config, &mine(true));
+        let earlier: i64 = mine(false).iter().map(|c| c.count).sum();
+        if let Some(feed) = pending.feeds.first() {
+            println!("               {feed} since the last digest");
+        }
+        if earlier > 0 {
+            println!("               {earlier} filtered and passed over by earlier digests");
         }
         if let Some(moved) = &s.fetch_url {
             println!("               moved permanently to {moved}; update feeds.toml");

@@ -116,6 +116,8 @@ pub struct Brief {
     pub editor: Option<Mailbox>,
     /// How late a missed schedule slot may still be sent when the daemon starts.
     pub catch_up: Duration,
+    /// `include`/`exclude`: words every entry is judged by (empty lists: none).
+    pub filter: crate::filter::Lists,
 }
 
 /// `[fetch]`.
@@ -312,6 +314,8 @@ pub struct Feed {
     pub section: Option<String>,
     /// Ranking weight; 1.0 is neutral.
     pub weight: f64,
+    /// `include`/`exclude`: words this feed's entries are judged by, besides the brief's.
+    pub filter: crate::filter::Lists,
 }
 
 /// `[[announcement]]`.
@@ -591,6 +595,94 @@ url = "https://blog.example.org/feed/"
         assert!(parse_size("5 parsecs").is_err());
         assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn include_and_exclude_lists_are_read_on_the_brief_and_on_a_feed() {
+        let text = MINIMAL
+            .replace(
+                "from = \"Brief <brief@example.org>\"",
+                "from = \"Brief <brief@example.org>\"\nexclude = [\"crypto\", \" Sponsored   Post \"]",
+            )
+            .replace(
+                "url = \"https://blog.example.org/feed/\"",
+                "url = \"https://blog.example.org/feed/\"\ninclude = [\"budget\", \"city council\"]",
+            );
+        let c = parse_str(&text).expect("valid");
+        let words =
+            |l: &[crate::filter::Phrase]| l.iter().map(|p| p.text.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            words(&c.brief.filter.exclude),
+            ["crypto", "Sponsored   Post"]
+        );
+        assert!(c.brief.filter.include.is_empty());
+        assert_eq!(
+            words(&c.feeds[0].filter.include),
+            ["budget", "city council"]
+        );
+        assert!(c.feeds[0].filter.exclude.is_empty());
+        assert!(parse_str(MINIMAL).expect("valid").brief.filter.is_empty());
+    }
+
+    #[test]
+    fn bad_filter_words_name_their_line_and_key() {
+        let long = "word ".repeat(30);
+        let many = (0..=crate::filter::MAX_PHRASES)
+            .map(|i| format!("\"w{i}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let feed = |line: &str| format!("{MINIMAL}{line}\n");
+        let brief = |line: &str| {
+            MINIMAL.replace(
+                "from = \"Brief <brief@example.org>\"",
+                &format!("from = \"Brief <brief@example.org>\"\n{line}"),
+            )
+        };
+        for (text, line, key, says) in [
+            (
+                feed("include = [\"budget\", \"  \"]"),
+                12,
+                "feed.include",
+                "empty",
+            ),
+            (brief("exclude = [\"\"]"), 5, "brief.exclude", "empty"),
+            (
+                brief(&format!("include = [\"{long}\"]")),
+                5,
+                "brief.include",
+                "at most 100",
+            ),
+            (
+                feed(&format!("exclude = [{many}]")),
+                12,
+                "feed.exclude",
+                "at most 100",
+            ),
+            (
+                feed("include = [\"AI\", \"ai\"]"),
+                12,
+                "feed.include",
+                "listed twice",
+            ),
+            (
+                feed("include = [\"budget\"]\nexclude = [\"x\", \"Budget\"]"),
+                13,
+                "feed.exclude",
+                "both include and exclude",
+            ),
+            (
+                brief("include = \"budget\""),
+                5,
+                "brief.include",
+                "sequence",
+            ),
+            (brief("include = [3]"), 5, "brief.include", ""),
+        ] {
+            let err = parse_str(&text).expect_err(&text);
+            assert_eq!(err.line, Some(line), "{err}");
+            assert_eq!(err.key.as_deref(), Some(key), "{err}");
+            assert!(err.message.contains(says), "{err}");
+        }
     }
 
     #[test]

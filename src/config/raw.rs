@@ -45,7 +45,12 @@ pub(super) struct RawBrief {
     pub(super) lang: Option<String>,
     pub(super) editor: Option<Spanned<String>>,
     pub(super) catch_up: Option<Spanned<String>>,
+    pub(super) include: Option<RawPhrases>,
+    pub(super) exclude: Option<RawPhrases>,
 }
+
+/// An `include` or `exclude` list: each word or phrase with its place in the file.
+pub(super) type RawPhrases = Spanned<Vec<Spanned<String>>>;
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -113,6 +118,8 @@ pub(super) struct RawFeed {
     pub(super) url: Spanned<String>,
     pub(super) section: Option<Spanned<String>>,
     pub(super) weight: Option<Spanned<f64>>,
+    pub(super) include: Option<RawPhrases>,
+    pub(super) exclude: Option<RawPhrases>,
 }
 
 #[derive(Deserialize)]

@@ -13,9 +13,11 @@ use toml::Spanned;
 use url::Url;
 
 use super::raw::{
-    RawAnnouncement, RawArticles, RawBrief, RawDelivery, RawFeed, RawFetch, RawSection, RawWeb,
+    RawAnnouncement, RawArticles, RawBrief, RawDelivery, RawFeed, RawFetch, RawPhrases, RawSection,
+    RawWeb,
 };
 use super::*;
+use crate::filter::{Lists, MAX_PHRASE_CHARS, MAX_PHRASES, Phrase};
 
 /// `[brief]`.
 pub(super) fn brief(v: &Validator<'_>, b: RawBrief) -> Result<Brief, ConfigError> {
@@ -74,6 +76,7 @@ pub(super) fn brief(v: &Validator<'_>, b: RawBrief) -> Result<Brief, ConfigError
             }
             None => Duration::from_secs(6 * 3600),
         },
+        filter: filters(v, b.include.as_ref(), b.exclude.as_ref(), "brief")?,
     })
 }
 
@@ -347,9 +350,88 @@ pub(super) fn feeds(
                 .map(|s| section_ref(v, sections, s, "feed.section"))
                 .transpose()?,
             weight,
+            filter: filters(v, f.include.as_ref(), f.exclude.as_ref(), "feed")?,
         });
     }
     Ok(feeds)
+}
+
+/// The `include` and `exclude` lists of `[brief]` or a `[[feed]]` (`table`): at most
+/// [`MAX_PHRASES`] each, every entry a word or phrase of at most [`MAX_PHRASE_CHARS`]
+/// characters, none listed twice nor in both lists.
+pub(super) fn filters(
+    v: &Validator<'_>,
+    include: Option<&RawPhrases>,
+    exclude: Option<&RawPhrases>,
+    table: &str,
+) -> Result<Lists, ConfigError> {
+    let list = |raw: Option<&RawPhrases>, name: &str| -> Result<Vec<Phrase>, ConfigError> {
+        let key = format!("{table}.{name}");
+        let Some(raw) = raw else {
+            return Ok(Vec::new());
+        };
+        if raw.get_ref().len() > MAX_PHRASES {
+            return Err(v.at(
+                raw.span(),
+                &key,
+                format!(
+                    "{} entries; at most {MAX_PHRASES} words or phrases a list (a broader word, or a feed of its own, may do)",
+                    raw.get_ref().len()
+                ),
+            ));
+        }
+        let mut phrases: Vec<Phrase> = Vec::new();
+        for s in raw.get_ref() {
+            let Some(p) = Phrase::new(s.get_ref()) else {
+                return Err(v.at(
+                    s.span(),
+                    &key,
+                    "an empty word; remove it or write the word".into(),
+                ));
+            };
+            let chars = p.text.chars().count();
+            if chars > MAX_PHRASE_CHARS {
+                return Err(v.at(
+                    s.span(),
+                    &key,
+                    format!(
+                        "a phrase of {chars} characters; at most {MAX_PHRASE_CHARS} (a few words that say it)"
+                    ),
+                ));
+            }
+            if phrases.iter().any(|q| q.key() == p.key()) {
+                return Err(v.at(s.span(), &key, format!("{:?} is listed twice", p.text)));
+            }
+            phrases.push(p);
+        }
+        Ok(phrases)
+    };
+    let lists = Lists {
+        include: list(include, "include")?,
+        exclude: list(exclude, "exclude")?,
+    };
+    if let (Some(raw), Some(p)) = (
+        exclude,
+        lists
+            .exclude
+            .iter()
+            .find(|p| lists.include.iter().any(|q| q.key() == p.key())),
+    ) {
+        let span = raw
+            .get_ref()
+            .iter()
+            .find(|s| Phrase::new(s.get_ref()).is_some_and(|q| q.key() == p.key()))
+            .map_or(raw.span(), |s| s.span());
+        return Err(v.at(
+            span,
+            &format!("{table}.exclude"),
+            format!(
+                "{:?} is in both include and exclude; keep it in one",
+                p.text
+            ),
+        ));
+    }
+    Ok(lists)
 }
 
 /// `[[announcement]]`s or `[[sponsor]]`s (`kind`): dated, linked, placed after a section.

@@ -1,12 +1,17 @@
-//! Choosing and recording a digest: the stored candidates since the last digest →
-//! [`crate::select`] → the digest with its stories' summaries, recorded with a delivery
-//! owed to every active member.
+//! Choosing and recording a digest: the stored candidates since the last digest, judged
+//! by the filters → [`crate::select`] → the digest with its stories' summaries, recorded
+//! with a delivery owed to every active member.
+
+use std::collections::HashMap;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use crate::app::App;
+use crate::config::Config;
+use crate::filter;
 use crate::select::{self, Digest};
+use crate::store::Store;
 
 fn first_window(app: &App) -> chrono::Duration {
     chrono::Duration::from_std(app.config.brief.first_window).unwrap_or(chrono::Duration::hours(24))
@@ -24,16 +29,63 @@ pub fn oldest_selectable(app: &App, now: DateTime<Utc>) -> anyhow::Result<DateTi
     Ok(since - window)
 }
 
-/// Selects the next digest from stored entries without recording anything.
+/// The window of the next digest's candidates: after the last digest's highest entry id,
+/// or (before any digest) first seen since `now - first_window`.
+fn window(
+    app: &App,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(Option<i64>, DateTime<Utc>)> {
+    Ok(match store.last_digest()? {
+        Some(last) => (Some(last.max_entry_id), last.created_at),
+        None => (None, now - first_window(app)),
+    })
+}
+
+/// Judges every entry since the last digest by the filters of `config` as it is now (a
+/// filter added, changed or removed applies to them at once) and stores each one's "why"
+/// where it changed. Returns how many verdicts changed.
+fn judge(
+    config: &Config,
+    store: &Store,
+    after: Option<i64>,
+    since: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let feeds: HashMap<&str, &filter::Lists> = config
+        .feeds
+        .iter()
+        .rev() // the first feed of a URL wins, as in selection
+        .map(|f| (f.url.as_str(), &f.filter))
+        .collect();
+    let any = !config.brief.filter.is_empty() || feeds.values().any(|l| !l.is_empty());
+    let none = filter::Lists::default();
+    store.judge_entries(after, since, any, |feed_url, title, summary| {
+        // A feed no longer configured is not selected anyway; its entries are judged by
+        // the brief's lists alone.
+        let feed = feeds.get(feed_url).copied().unwrap_or(&none);
+        filter::judge(&config.brief.filter, feed, title, summary)
+    })
+}
+
+/// Filtered entries not released, by feed and list, as the last selection judged them;
+/// those since the last digest (judged again at the next selection) flagged apart from
+/// those an earlier digest passed over.
+pub fn filtered_counts(
+    app: &App,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<crate::store::FilteredCount>> {
+    let store = app.store();
+    let (after, since) = window(app, &store, now)?;
+    store.filtered_counts(after, since)
+}
+
+/// Selects the next digest from stored entries, recording nothing but the filters'
+/// verdicts (each entry since the last digest is judged again first).
 pub fn next_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<Digest>> {
     let oldest = oldest_selectable(app, now)?;
     let store = app.store();
-    let last = store.last_digest()?;
-    let window = first_window(app);
-    let (after, since) = match last {
-        Some(last) => (Some(last.max_entry_id), last.created_at),
-        None => (None, now - window),
-    };
+    let (after, since) = window(app, &store, now)?;
+    judge(&app.config, &store, after, since)?;
     let candidates = store.candidates(after, since)?;
     // Stories of the last month's digests are not sent again through another feed.
     let recently_sent = store.recently_sent(now - chrono::Duration::days(30))?;

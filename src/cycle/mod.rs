@@ -20,12 +20,14 @@ use crate::mail::delivery::{deliver_pending, mail_attention};
 use crate::mail::transport::Sender;
 use crate::members;
 
-pub use digest::{next_digest, oldest_selectable, record_digest, record_digest_for_slot};
+pub use digest::{
+    filtered_counts, next_digest, oldest_selectable, record_digest, record_digest_for_slot,
+};
 pub use pages::{entry_from_feed, fetch_story_pages, page_update};
 pub use refresh::{attention_after, fetch_all, fetch_all_with_progress, next_fetch_at};
 pub use report::{
-    CycleReport, DeliveryReport, DigestOutcome, FeedOutcome, FeedResult, FetchReport,
-    MembersReport, PagesReport,
+    CycleReport, DeliveryReport, DigestOutcome, FeedFiltered, FeedOutcome, FeedResult, FetchReport,
+    FilteredReport, MembersReport, PagesReport,
 };
 
 /// Reads the members file (when configured and present) into the store.
@@ -134,8 +136,17 @@ pub async fn cycle(
             report.fetch.pages.errors.extend(more.errors);
             report.fetch.pages.unread = more.unread;
         }
-        app.blocking("choosing the digest", move |app| next_digest(app, now))
-            .await?
+        let (digest, filtered) = app
+            .blocking("choosing the digest", move |app| {
+                let digest = next_digest(app, now)?;
+                // Counted before the digest is recorded: recording moves the window on.
+                let mut filtered = filtered_counts(app, now)?;
+                filtered.retain(|c| c.since_last_digest);
+                Ok((digest, report::FilteredReport::new(&app.config, &filtered)))
+            })
+            .await?;
+        report.filtered = filtered;
+        digest
     };
     if let Some(digest) = digest {
         let (subject, stories) = (digest.lead.title.clone(), digest.stories().count());

@@ -5,7 +5,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::Config;
 use crate::cycle::pages::PAGE_BUDGET_PER_STORY;
+use crate::filter::FilterList;
+use crate::store::FilteredCount;
 
 /// What happened to one feed in a fetch.
 #[derive(Debug, Clone)]
@@ -149,6 +152,101 @@ pub struct DeliveryReport {
     pub errors: Vec<String>,
 }
 
+/// Entries since the last digest that the filters keep out of it, per feed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilteredReport {
+    /// Feeds with filtered entries, in config order.
+    pub feeds: Vec<FeedFiltered>,
+}
+
+/// One feed's filtered entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedFiltered {
+    /// Name from feeds.toml (the URL, for a feed no longer configured).
+    pub name: String,
+    /// How many each list filtered, in judging order.
+    pub by_list: Vec<(FilterList, i64)>,
+}
+
+impl FeedFiltered {
+    /// All of this feed's filtered entries.
+    pub fn total(&self) -> i64 {
+        self.by_list.iter().map(|(_, n)| n).sum()
+    }
+}
+
+impl FilteredReport {
+    /// The report of `counts` (from [`crate::store::Store::filtered_counts`]), named by
+    /// `config`'s feeds.
+    pub fn new(config: &Config, counts: &[FilteredCount]) -> Self {
+        let mut feeds: Vec<FeedFiltered> = Vec::new();
+        // Configured feeds first, in config order, then any other feed counted.
+        let mut urls: Vec<&str> = config.feeds.iter().map(|f| f.url.as_str()).collect();
+        for c in counts {
+            if !urls.contains(&c.feed_url.as_str()) {
+                urls.push(&c.feed_url);
+            }
+        }
+        for url in urls {
+            let by_list: Vec<(FilterList, i64)> = FilterList::ALL
+                .into_iter()
+                .filter_map(|list| {
+                    let n: i64 = counts
+                        .iter()
+                        .filter(|c| c.feed_url == url && c.list == list)
+                        .map(|c| c.count)
+                        .sum();
+                    (n > 0).then_some((list, n))
+                })
+                .collect();
+            if by_list.is_empty() {
+                continue;
+            }
+            let name = config
+                .feeds
+                .iter()
+                .find(|f| f.url.as_str() == url)
+                .map_or_else(|| url.to_string(), |f| f.name.clone());
+            feeds.push(FeedFiltered { name, by_list });
+        }
+        Self { feeds }
+    }
+
+    /// Filtered entries across all feeds.
+    pub fn total(&self) -> i64 {
+        self.feeds.iter().map(FeedFiltered::total).sum()
+    }
+}
+
+impl fmt::Display for FeedFiltered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lists: Vec<String> = self
+            .by_list
+            .iter()
+            .map(|(list, n)| format!("{n} by {list}"))
+            .collect();
+        write!(f, "{} filtered ({})", self.total(), lists.join(", "))
+    }
+}
+
+impl fmt::Display for FilteredReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let total = self.total();
+        if total == 0 {
+            return Ok(());
+        }
+        let entries = if total == 1 { "entry" } else { "entries" };
+        writeln!(
+            f,
+            "filtered: {total} {entries} since the last digest left out by include/exclude"
+        )?;
+        for feed in &self.feeds {
+            writeln!(f, "  {}: {feed}", feed.name)?;
+        }
+        Ok(())
+    }
+}
+
 /// The whole cycle's report, printed by `once`.
 #[derive(Debug, Clone, Default)]
 pub struct CycleReport {
@@ -156,6 +254,8 @@ pub struct CycleReport {
     pub members: MembersReport,
     /// Fetch.
     pub fetch: FetchReport,
+    /// Entries the filters leave out of the digest.
+    pub filtered: FilteredReport,
     /// Digest.
     pub digest: DigestOutcome,
     /// Delivery.
@@ -294,6 +394,7 @@ impl fmt::Display for CycleReport {
             )?;
         }
         write!(f, "{}", self.fetch)?;
+        write!(f, "{}", self.filtered)?;
         match &self.digest {
             DigestOutcome::NoNewStories => {
                 writeln!(

@@ -1,6 +1,7 @@
 //! Entries: the stories feeds gave, with what their article pages added. New entries →
 //! rows (once per feed and key); rows → the candidates of the next digest, the pages still
-//! to read and the summaries of the chosen stories.
+//! to read and the summaries of the chosen stories; the filters' verdicts on them (why an
+//! entry is filtered, an editor's release) and their counts.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -8,6 +9,47 @@ use rusqlite::{OptionalExtension, params};
 use super::{
     NewEntry, PageFacts, PageFields, PageUpdate, Store, StoredEntry, WantedPage, from_ts, ts,
 };
+use crate::filter::{FilterList, Filtered};
+
+/// The entries the next digest is chosen from, given `?1` (the last digest's highest entry
+/// id, or NULL before any digest) and `?2` (before any digest: the first-seen time the
+/// window starts at): newer than the last digest, never carried by one.
+const SINCE_LAST_DIGEST: &str =
+    "(CASE WHEN ?1 IS NULL THEN e.first_seen_at >= ?2 ELSE e.id > ?1 END)
+     AND NOT EXISTS (SELECT 1 FROM digest_entries d WHERE d.entry_id = e.id)";
+
+/// Filtered entries of one feed and list, as [`Store::filtered_counts`] counts them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilteredCount {
+    /// The feed's URL as configured.
+    pub feed_url: String,
+    /// The list that filtered them.
+    pub list: FilterList,
+    /// Whether they are since the last digest (judged again at each selection), rather
+    /// than passed over by an earlier digest.
+    pub since_last_digest: bool,
+    /// How many.
+    pub count: i64,
+}
+
+/// What [`Store::release_filtered`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// The entry was filtered; it is now a candidate until a digest carries it.
+    Released,
+    /// It had been released already.
+    AlreadyReleased,
+    /// It is not filtered (the filters let it through, or it is not judged yet).
+    NotFiltered,
+    /// No entry has this id.
+    NoSuchEntry,
+}
+
+impl rusqlite::types::ToSql for FilterList {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
 
 impl Store {
     /// Which of `keys` the feed already has (so only new entries are summarized).
@@ -79,20 +121,23 @@ impl Store {
     }
 
     /// Entries that could go into the next digest: newer than the last digest (by entry id)
-    /// or, before any digest, first seen after `since`; never carried by an earlier digest.
+    /// or, before any digest, first seen after `since`; never carried by an earlier digest;
+    /// not filtered (as last judged by [`Store::judge_entries`]). An entry an editor
+    /// released is a candidate whenever it is, until a digest carries it.
     pub fn candidates(
         &self,
         after_entry_id: Option<i64>,
         since: DateTime<Utc>,
     ) -> anyhow::Result<Vec<StoredEntry>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT e.id, e.feed_id, f.url, e.url, e.title, e.published_at, e.first_seen_at,
                     e.summary IS NOT NULL, e.source, e.paywalled, e.page_wanted
              FROM entries e JOIN feeds f ON f.id = e.feed_id
-             WHERE (CASE WHEN ?1 IS NULL THEN e.first_seen_at >= ?2 ELSE e.id > ?1 END)
-               AND NOT EXISTS (SELECT 1 FROM digest_entries d WHERE d.entry_id = e.id)
-             ORDER BY e.id",
-        )?;
+             WHERE (({SINCE_LAST_DIGEST}) AND e.filter_list IS NULL)
+                OR (e.released = 1
+                    AND NOT EXISTS (SELECT 1 FROM digest_entries d WHERE d.entry_id = e.id))
+             ORDER BY e.id"
+        ))?;
         // One shared copy of each feed's URL rather than one per entry.
         let mut feed_urls: std::collections::HashMap<i64, std::sync::Arc<str>> =
             std::collections::HashMap::new();
@@ -121,6 +166,147 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Judges again every entry since the last digest (the window of
+    /// [`Store::candidates`]) that no editor released: `verdict` gets each one's feed URL,
+    /// headline and summary, and its answer (why it is filtered, or `None`) is stored where
+    /// it changed. With `all` false only the entries filtered so far are read (no filter is
+    /// configured any more: they are let through). Returns how many verdicts changed.
+    pub fn judge_entries(
+        &self,
+        after_entry_id: Option<i64>,
+        since: DateTime<Utc>,
+        all: bool,
+        mut verdict: impl FnMut(&str, &str, Option<&str>) -> Option<Filtered>,
+    ) -> anyhow::Result<usize> {
+        let mut changes: Vec<(i64, Option<Filtered>)> = Vec::new();
+        {
+            let mut stmt = self.conn.prepare(&format!(
+                "SELECT e.id, f.url, e.title, e.summary, e.filter_list, e.filter_word
+                 FROM entries e JOIN feeds f ON f.id = e.feed_id
+                 WHERE {SINCE_LAST_DIGEST} AND e.released = 0
+                   AND (?3 OR e.filter_list IS NOT NULL)"
+            ))?;
+            let mut rows = stmt.query(params![after_entry_id, ts(since), all])?;
+            // Rows are read one at a time: 35,000 candidates' summaries are never held at once.
+            while let Some(r) = rows.next()? {
+                let title: &str = r.get_ref(2)?.as_str()?;
+                let summary: Option<&str> = r.get_ref(3)?.as_str_or_null()?;
+                let now = verdict(r.get_ref(1)?.as_str()?, title, summary);
+                let stored_list: Option<&str> = r.get_ref(4)?.as_str_or_null()?;
+                let stored_word: Option<&str> = r.get_ref(5)?.as_str_or_null()?;
+                let same = match &now {
+                    None => stored_list.is_none(),
+                    Some(f) => {
+                        stored_list == Some(f.list.as_str()) && stored_word == f.word.as_deref()
+                    }
+                };
+                if !same {
+                    changes.push((r.get(0)?, now));
+                }
+            }
+        }
+        if !changes.is_empty() {
+            let tx = self.conn.unchecked_transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "UPDATE entries SET filter_list = ?2, filter_word = ?3 WHERE id = ?1",
+                )?;
+                for (id, f) in &changes {
+                    stmt.execute(params![
+                        id,
+                        f.as_ref().map(|f| f.list),
+                        f.as_ref().and_then(|f| f.word.as_deref())
+                    ])?;
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(changes.len())
+    }
+
+    /// Why entry `id` is filtered, as last judged; `None` when it is not (or is unknown).
+    pub fn filtered_why(&self, id: i64) -> anyhow::Result<Option<Filtered>> {
+        let row: Option<(Option<String>, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT filter_list, filter_word FROM entries WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(|(list, word)| {
+            Some(Filtered {
+                list: list?.parse().ok()?,
+                word,
+            })
+        }))
+    }
+
+    /// Lets filtered entry `id` through, whatever the filters say: it stays a candidate
+    /// until a digest carries it (even one below the last digest's high-water mark). The
+    /// stored "why" is kept, so a review page can still say what it was filtered by.
+    pub fn release_filtered(&self, id: i64) -> anyhow::Result<Release> {
+        let changed = self.conn.execute(
+            "UPDATE entries SET released = 1
+             WHERE id = ?1 AND filter_list IS NOT NULL AND released = 0",
+            [id],
+        )?;
+        if changed == 1 {
+            return Ok(Release::Released);
+        }
+        let row: Option<bool> = self
+            .conn
+            .query_row("SELECT released FROM entries WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(match row {
+            None => Release::NoSuchEntry,
+            Some(true) => Release::AlreadyReleased,
+            Some(false) => Release::NotFiltered,
+        })
+    }
+
+    /// Filtered entries not released nor carried by a digest, counted by feed and list,
+    /// those since the last digest (the window of [`Store::candidates`]: `after_entry_id`,
+    /// `since`) apart from those an earlier digest passed over.
+    pub fn filtered_counts(
+        &self,
+        after_entry_id: Option<i64>,
+        since: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<FilteredCount>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT f.url, e.filter_list, {SINCE_LAST_DIGEST} AS pending, COUNT(*)
+             FROM entries e JOIN feeds f ON f.id = e.feed_id
+             WHERE e.filter_list IS NOT NULL AND e.released = 0
+             GROUP BY f.url, e.filter_list, pending
+             ORDER BY f.url, e.filter_list, pending"
+        ))?;
+        let rows = stmt.query_map(params![after_entry_id, ts(since)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (feed_url, list, since_last_digest, count) = row?;
+            // A list name this version does not know (written by a newer one) is not ours
+            // to count; the next judging rewrites it.
+            if let Ok(list) = list.parse() {
+                out.push(FilteredCount {
+                    feed_url,
+                    list,
+                    since_last_digest,
+                    count,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// The summaries of entries `ids` (those that have one).
@@ -236,8 +422,9 @@ impl Store {
 mod tests {
     use chrono::{DateTime, Utc};
 
+    use crate::filter::{FilterList, Filtered};
     use crate::store::testing::{entry, now};
-    use crate::store::{NewEntry, PageUpdate, Store, from_ts};
+    use crate::store::{FilteredCount, NewEntry, PageUpdate, Release, Store, from_ts};
 
     /// The entry stored under `key`, its key left out (what is compared is the rest).
     fn entry_as_stored(s: &Store, key: &str) -> NewEntry {
@@ -263,6 +450,144 @@ mod tests {
                 },
             )
             .expect("stored entry")
+    }
+
+    /// A verdict that filters every headline containing `word` by `[brief] exclude`.
+    fn excluding(word: &str) -> impl FnMut(&str, &str, Option<&str>) -> Option<Filtered> + '_ {
+        move |_, title, _| {
+            title.contains(word).then(|| Filtered {
+                list: FilterList::BriefExclude,
+                word: Some(word.to_string()),
+            })
+        }
+    }
+
+    fn candidate_keys(s: &Store, after: Option<i64>) -> Vec<String> {
+        let since = now() - chrono::Duration::hours(1);
+        s.candidates(after, since)
+            .expect("candidates")
+            .into_iter()
+            .map(|c| c.title.trim_start_matches("Story ").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn filtered_entries_are_no_candidates_until_released_and_their_why_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("f.sqlite")).expect("open");
+        let feed = s
+            .sync_feeds(&[("https://ex.org/feed".into(), "Ex".into())])
+            .expect("feed")[0]
+            .id;
+        let entries = [entry("plain"), entry("crypto-1"), entry("crypto-2")];
+        s.insert_entries(feed, &entries, now()).expect("insert");
+        let since = now() - chrono::Duration::hours(1);
+        assert_eq!(
+            s.judge_entries(None, since, true, excluding("crypto"))
+                .expect("judge"),
+            2
+        );
+        assert_eq!(candidate_keys(&s, None), ["plain"]);
+        let crypto = id_of(&s, "crypto-1");
+        assert_eq!(
+            s.filtered_why(crypto).expect("why"),
+            Some(Filtered {
+                list: FilterList::BriefExclude,
+                word: Some("crypto".into())
+            })
+        );
+        assert_eq!(
+            s.filtered_counts(None, since).expect("counts"),
+            [FilteredCount {
+                feed_url: "https://ex.org/feed".into(),
+                list: FilterList::BriefExclude,
+                since_last_digest: true,
+                count: 2
+            }]
+        );
+        // Judging again changes nothing stored.
+        assert_eq!(
+            s.judge_entries(None, since, true, excluding("crypto"))
+                .expect("judge"),
+            0
+        );
+        // A digest passes them over; a released one is a candidate again all the same.
+        let plain = id_of(&s, "plain");
+        let high = id_of(&s, "crypto-2");
+        s.create_digest(now(), high, "Story plain", "{}", &[plain], None)
+            .expect("digest");
+        assert!(candidate_keys(&s, Some(high)).is_empty());
+        assert_eq!(
+            s.release_filtered(crypto).expect("release"),
+            Release::Released
+        );
+        assert_eq!(candidate_keys(&s, Some(high)), ["crypto-1"]);
+        // Released entries are not judged again and no longer counted.
+        assert_eq!(
+            s.judge_entries(None, since, true, excluding("crypto"))
+                .expect("judge"),
+            0
+        );
+        assert_eq!(
+            s.filtered_counts(Some(high), since)
+                .expect("counts")
+                .iter()
+                .map(|c| (c.since_last_digest, c.count))
+                .collect::<Vec<_>>(),
+            [(false, 1)]
+        );
+        assert!(
+            s.filtered_why(crypto).expect("why").is_some(),
+            "the why stays"
+        );
+        assert_eq!(
+            s.release_filtered(crypto).expect("release"),
+            Release::AlreadyReleased
+        );
+        assert_eq!(
+            s.release_filtered(plain).expect("release"),
+            Release::NotFiltered
+        );
+        assert_eq!(
+            s.release_filtered(9_999).expect("release"),
+            Release::NoSuchEntry
+        );
+    }
+
+    #[test]
+    fn a_filter_changed_or_removed_rejudges_the_entries_since_the_last_digest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("f.sqlite")).expect("open");
+        let feed = s
+            .sync_feeds(&[("https://ex.org/feed".into(), "Ex".into())])
+            .expect("feed")[0]
+            .id;
+        s.insert_entries(feed, &[entry("crypto"), entry("budget")], now())
+            .expect("insert");
+        let since = now() - chrono::Duration::hours(1);
+        s.judge_entries(None, since, true, excluding("crypto"))
+            .expect("judge");
+        assert_eq!(candidate_keys(&s, None), ["budget"]);
+        // Another word: the why follows it.
+        s.judge_entries(None, since, true, excluding("budget"))
+            .expect("judge");
+        assert_eq!(candidate_keys(&s, None), ["crypto"]);
+        assert_eq!(
+            s.filtered_why(id_of(&s, "budget"))
+                .expect("why")
+                .and_then(|f| f.word),
+            Some("budget".into())
+        );
+        // No filter any more: only the filtered entries are read, and let through.
+        let mut seen = Vec::new();
+        s.judge_entries(None, since, false, |_, title, _| {
+            seen.push(title.to_string());
+            None
+        })
+        .expect("judge");
+        assert_eq!(seen, ["Story budget"]);
+        assert_eq!(candidate_keys(&s, None), ["crypto", "budget"]);
+        assert!(s.filtered_counts(None, since).expect("counts").is_empty());
     }
 
     fn id_of(s: &Store, key: &str) -> i64 {

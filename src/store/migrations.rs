@@ -97,6 +97,14 @@ CREATE INDEX deliveries_status ON deliveries(status);
      ALTER TABLE deliveries ADD COLUMN claimed_until INTEGER;
      INSERT OR IGNORE INTO meta (key, value)
          VALUES ('database_id', lower(hex(randomblob(16))));",
+    // 7: why an entry is filtered (which list: `brief.exclude`, `feed.include` …, and the
+    // word an exclude found), judged again at every selection; an editor's release lets
+    // a filtered entry through whatever the lists say.
+    "ALTER TABLE entries ADD COLUMN filter_list TEXT;
+     ALTER TABLE entries ADD COLUMN filter_word TEXT;
+     ALTER TABLE entries ADD COLUMN released INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX entries_filtered ON entries(feed_id) WHERE filter_list IS NOT NULL;
+     CREATE INDEX entries_released ON entries(id) WHERE released = 1;",
 ];
 
 /// Runs the migrations `conn` has not run yet, each in its own transaction.

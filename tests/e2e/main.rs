@@ -25,6 +25,7 @@ mod daemon;
 mod delivery;
 mod extraction;
 mod faults;
+mod filters;
 mod guards;
 mod look;
 mod members;
