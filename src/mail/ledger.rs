@@ -231,8 +231,19 @@ mod tests {
         }
         let ledger = Ledger::new(Arc::clone(&app));
         let lease = Utc::now() + chrono::Duration::minutes(5);
-        // The database held while all forty steps arrive: they queue behind one hop.
-        let held = app.store();
+        // The database held (by another thread) while all forty steps arrive: they queue
+        // behind one hop.
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn({
+            let app = Arc::clone(&app);
+            move || {
+                let _held = app.store();
+                held_tx.send(()).expect("held");
+                let _ = release_rx.recv_timeout(std::time::Duration::from_secs(30));
+            }
+        });
+        held_rx.recv().expect("the database is held");
         let steps = pending.iter().map(|p| {
             let ledger = Arc::clone(&ledger);
             let check = (p.digest_id, p.member.id, lease);
@@ -252,7 +263,8 @@ mod tests {
             }
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
-        drop(held);
+        release_tx.send(()).expect("release");
+        holder.join().expect("holder");
         for (i, step) in steps.into_iter().enumerate() {
             let answer = step.await.expect("task").expect("step");
             let expected = if i % 10 == 0 {

@@ -5,7 +5,8 @@
 //!        ─▶ mime (headers, quoted-printable, DKIM) ─▶ transport (outbox │ smtp pool)
 //! ```
 //!
-//! [`delivery`] drives them for every owed delivery: claims it, checks the member, builds
+//! [`delivery`] drives them for every owed delivery (its database steps through the
+//! `ledger`, which makes those of all connections in shared commits): claims it, checks the member, builds
 //! the member's message, sends with retries and records the outcome.
 
 pub mod copies;
