@@ -276,7 +276,7 @@ def feedbrief(config, *cmd, timeout=1800, rss=False):
     else:
         (r, s), kb = run(argv, timeout), None
     if r.returncode != 0:
-        raise SuiteError(f"feedbrief {' '.join(cmd)} failed ({r.returncode}): {r.stderr[-2000:]}")
+        raise SuiteError(f"feedbrief {' '.join(cmd)} failed ({r.returncode}): {r.stdout[-1500:]} {r.stderr[-2000:]}")
     return r, s, kb
 
 

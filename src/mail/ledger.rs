@@ -46,6 +46,12 @@ pub(super) struct Ledger {
     /// Batches made (each one hop and one commit), for the tests.
     #[cfg(test)]
     batches: std::sync::atomic::AtomicUsize,
+    /// Steps that arrived, for the tests.
+    #[cfg(test)]
+    arrived: std::sync::atomic::AtomicUsize,
+    /// Makes a hop linger after it ends, for the tests: steps then arrive meanwhile.
+    #[cfg(test)]
+    linger: std::sync::atomic::AtomicBool,
 }
 
 impl Ledger {
@@ -55,6 +61,10 @@ impl Ledger {
             queue: Mutex::new(Queue::default()),
             #[cfg(test)]
             batches: std::sync::atomic::AtomicUsize::new(0),
+            #[cfg(test)]
+            arrived: std::sync::atomic::AtomicUsize::new(0),
+            #[cfg(test)]
+            linger: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -66,6 +76,9 @@ impl Ledger {
         let start = {
             let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
             q.steps.push((step, tx));
+            #[cfg(test)]
+            self.arrived
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             !std::mem::replace(&mut q.running, true)
         };
         if start {
@@ -76,33 +89,40 @@ impl Ledger {
             Ok(Some(checked)) => checked.map(Some),
             Ok(None) => Ok(None),
             Err(_) => anyhow::bail!(
-                "the delivery's database step failed (feedbrief panicked; please report it)"
+                "the delivery's database step was dropped (feedbrief panicked; please report it)"
             ),
         }
     }
 
-    /// Takes the waiting steps, batch after batch, until none is left. If a batch panics,
-    /// the guard answers every step still waiting (their senders dropped: an error) and
-    /// lets the next step start a new hop.
+    /// Takes the waiting steps, batch after batch, until none is left. Should a batch
+    /// panic, the guard answers every step still waiting (their senders dropped: an error)
+    /// and lets the next step start a new hop.
     fn drain(&self) {
-        struct Done<'a>(&'a Mutex<Queue>);
-        impl Drop for Done<'_> {
+        struct OnPanic<'a>(&'a Mutex<Queue>);
+        impl Drop for OnPanic<'_> {
             fn drop(&mut self) {
-                let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
-                q.steps.clear();
-                q.running = false;
+                if std::thread::panicking() {
+                    let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+                    q.steps.clear();
+                    q.running = false;
+                }
             }
         }
-        let _done = Done(&self.queue);
+        let _on_panic = OnPanic(&self.queue);
         loop {
             let batch = {
                 let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-                if q.steps.is_empty() {
-                    q.running = false;
-                    return;
-                }
+                // When empty, a new step starts a new hop: this one touches the queue no more.
+                q.running = !q.steps.is_empty();
                 std::mem::take(&mut q.steps)
             };
+            if batch.is_empty() {
+                #[cfg(test)]
+                if self.linger.load(std::sync::atomic::Ordering::SeqCst) {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                return;
+            }
             self.apply(batch);
         }
     }
@@ -258,7 +278,7 @@ mod tests {
         });
         let steps: Vec<_> = steps.collect();
         for _ in 0..2000 {
-            if ledger.queue.lock().expect("queue").steps.len() >= 39 {
+            if ledger.arrived.load(std::sync::atomic::Ordering::SeqCst) == 40 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -317,5 +337,50 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn steps_arriving_as_a_hop_ends_are_never_dropped() {
+        // Sixteen workers stepping as fast as they can, each hop lingering after it found
+        // the queue empty: many steps arrive as a hop ends. Each must still be made and
+        // answered.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (app, pending) = claimed(dir.path(), 16);
+        let ledger = Ledger::new(Arc::clone(&app));
+        ledger
+            .linger
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let lease = Utc::now() + chrono::Duration::minutes(5);
+        let workers: Vec<_> = pending
+            .iter()
+            .map(|p| {
+                let ledger = Arc::clone(&ledger);
+                let check = (p.digest_id, p.member.id, lease);
+                tokio::spawn(async move {
+                    let mut failures = Vec::new();
+                    for _ in 0..100 {
+                        let step = Step {
+                            record: None,
+                            check: Some(check),
+                        };
+                        match ledger.step(step).await {
+                            Ok(Some(ClaimCheck::Send)) => {}
+                            Ok(other) => failures.push(format!("{other:?}")),
+                            Err(e) => failures.push(format!("{e:#}")),
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        for w in workers {
+            let failures = w.await.expect("worker");
+            assert!(
+                failures.is_empty(),
+                "{} steps failed: {:?}",
+                failures.len(),
+                failures.first()
+            );
+        }
     }
 }
