@@ -21,22 +21,36 @@ struct Block {
 /// The failed recipients of a DSN, or `None` when the mail holds no delivery-status part
 /// naming any recipient.
 pub(super) fn read(mail: &Part) -> Option<Vec<Recipient>> {
-    let blocks: Vec<Block> = mail
-        .walk()
-        .into_iter()
+    let parts = mail.walk();
+    let mut found: Vec<Block> = parts
+        .iter()
         .filter(|p| {
             matches!(
                 p.content_type.mime.as_str(),
                 "message/delivery-status" | "message/global-delivery-status"
             )
         })
-        .filter_map(Part::text)
+        .filter_map(|p| p.text())
         .flat_map(blocks)
         .collect();
-    if blocks.is_empty() {
+    if found.is_empty() {
+        // A report whose MIME boundaries were lost (forwarded, flattened by a gateway)
+        // still carries its fields inline after the human-readable text.
+        found = parts
+            .iter()
+            .filter(|p| {
+                let m = &p.content_type.mime;
+                m.starts_with("text/") || m.starts_with("multipart/")
+            })
+            .filter_map(|p| p.text())
+            .filter_map(inline_report)
+            .flat_map(blocks)
+            .collect();
+    }
+    if found.is_empty() {
         return None;
     }
-    let failed: Vec<&Block> = blocks.iter().filter(|b| is_failure(b)).collect();
+    let failed: Vec<&Block> = found.iter().filter(|b| is_failure(b)).collect();
     let human = text::human_text(mail);
     let single = failed.len() == 1;
     let addresses: Vec<String> = failed.iter().map(|b| address(b)).collect();
@@ -51,9 +65,10 @@ pub(super) fn read(mail: &Part) -> Option<Vec<Recipient>> {
 /// is 4.x.x or 5.x.x. Delivered, relayed and expanded recipients are not failures.
 fn is_failure(b: &Block) -> bool {
     match b.action.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        Some(a) if a.starts_with("failed") || a.starts_with("delayed") => true,
         Some(a) if a.starts_with("delivered") || a.starts_with("relayed") => false,
         Some(a) if a.starts_with("expanded") => false,
+        // "failed", "delayed", and what some MTAs write instead ("expired").
+        Some(a) if !a.is_empty() => true,
         _ => b
             .status
             .as_deref()
@@ -97,10 +112,10 @@ fn recipient(b: &Block, human: &str, single: bool, all: &[String]) -> Recipient 
         .unwrap_or_default();
     let reply_code =
         reason::find_reply_code(&diagnostic).or_else(|| reason::find_reply_code(&evidence));
-    let delayed = b
-        .action
-        .as_deref()
-        .is_some_and(|a| a.to_ascii_lowercase().starts_with("delayed"));
+    let delayed = b.action.as_deref().is_some_and(|a| {
+        let a = a.to_ascii_lowercase();
+        a.starts_with("delayed") || a.starts_with("expired")
+    });
     let (reason, action) = if delayed {
         (Reason::Temporary, super::Action::Soft)
     } else {
@@ -118,6 +133,22 @@ fn recipient(b: &Block, human: &str, single: bool, all: &[String]) -> Recipient 
             diagnostic
         },
     }
+}
+
+/// The text from the first line that starts a DSN's fields, when a text holds some.
+fn inline_report(text: &str) -> Option<&str> {
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let l = line.to_ascii_lowercase();
+        if l.starts_with("reporting-mta:")
+            || l.starts_with("final-recipient:")
+            || l.starts_with("original-recipient:")
+        {
+            return Some(&text[pos..]);
+        }
+        pos += line.len();
+    }
+    None
 }
 
 /// `smtp; 550 …` → `550 …`.

@@ -67,9 +67,11 @@ impl ContentType {
     fn parse(value: Option<&str>) -> Self {
         let value = value.unwrap_or("text/plain");
         let mut pieces = split_params(value).into_iter();
+        // Only the first word: a missing ";" must not glue a parameter onto the type.
         let mime = pieces
             .next()
-            .map(|m| m.trim().to_ascii_lowercase())
+            .and_then(|m| m.split_whitespace().next())
+            .map(str::to_ascii_lowercase)
             .filter(|m| m.contains('/'))
             .unwrap_or_else(|| "text/plain".to_string());
         let params = pieces
@@ -177,14 +179,20 @@ fn parse_entity(raw: &[u8], depth: usize, budget: &mut usize) -> Part {
     let body = if content_type.mime.starts_with("multipart/") && can_nest {
         match content_type.param("boundary").filter(|b| !b.is_empty()) {
             Some(boundary) => {
-                let mut parts = Vec::new();
-                for piece in split_multipart(body, boundary.as_bytes()) {
-                    if *budget == 0 {
-                        break;
+                let pieces = split_multipart(body, boundary.as_bytes());
+                if pieces.is_empty() {
+                    // The boundary never appears (lost in forwarding): read it as text.
+                    Body::Text(decode_text(body, &cte, content_type.param("charset")))
+                } else {
+                    let mut parts = Vec::new();
+                    for piece in pieces {
+                        if *budget == 0 {
+                            break;
+                        }
+                        parts.push(parse_entity(piece, depth + 1, budget));
                     }
-                    parts.push(parse_entity(piece, depth + 1, budget));
+                    Body::Multipart(parts)
                 }
-                Body::Multipart(parts)
             }
             None => Body::Text(decode_text(body, &cte, content_type.param("charset"))),
         }
@@ -452,6 +460,15 @@ preamble\n--b1\nContent-Type: text/plain\n\nhello\n--b1\nContent-Type: message/d
         let part = parse(raw);
         let texts: Vec<_> = part.walk().into_iter().filter_map(Part::text).collect();
         assert_eq!(texts, vec!["hello", "Status: 5.1.1"]);
+    }
+
+    #[test]
+    fn an_mbox_separator_line_does_not_hide_the_headers() {
+        let part = parse(
+            b"From MAILER-DAEMON  Fri Feb 13 02:45:46 2015\nSubject: failure notice\n\nbody\n",
+        );
+        assert_eq!(part.headers.get("subject"), Some("failure notice"));
+        assert_eq!(part.text(), Some("body\n"));
     }
 
     #[test]

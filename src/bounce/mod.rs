@@ -377,6 +377,25 @@ mod tests {
     }
 
     #[test]
+    fn a_report_saved_from_an_mbox_with_its_boundaries_lost_is_still_read() {
+        let raw = String::from_utf8(fixture("dsn-three-recipients.eml")).expect("utf8");
+        let flattened: String = raw
+            .lines()
+            .filter(|l| !l.starts_with("--0B15"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let mbox = format!("From MAILER-DAEMON  Tue Dec  1 06:00:00 2026\n{flattened}");
+        let r = classify(mbox.as_bytes());
+        assert_eq!(
+            summary(&r)
+                .into_iter()
+                .map(|(_, _, a)| a)
+                .collect::<Vec<_>>(),
+            vec![Action::Hard, Action::Soft, Action::Soft]
+        );
+    }
+
+    #[test]
     fn a_persons_reply_is_not_a_bounce() {
         let r = classify(&fixture("not-a-bounce.eml"));
         assert_eq!(r.kind, Kind::NotBounce);

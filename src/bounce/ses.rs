@@ -18,6 +18,11 @@ pub(super) fn read(mail: &Part) -> Option<Vec<Recipient>> {
         .into_iter()
         .filter_map(Part::text)
         .find_map(notification)?;
+    // Raw SNS delivery wraps the notification as a JSON string in "Message".
+    let note = match note.get("Message").and_then(Value::as_str) {
+        Some(inner) => serde_json::from_str(inner).ok()?,
+        None => note,
+    };
     let kind = note.get("notificationType")?.as_str()?.to_ascii_lowercase();
     let list = |obj: &str, key: &str| -> Vec<Value> {
         note.get(obj)
@@ -92,7 +97,7 @@ pub(super) fn read(mail: &Part) -> Option<Vec<Recipient>> {
 fn notification(text: &str) -> Option<Value> {
     let start = text.find('{')?;
     // Only a body that is the notification, not a mail that quotes JSON somewhere.
-    if !text[..start].trim().is_empty() || !text.contains("\"notificationType\"") {
+    if !text[..start].trim().is_empty() || !text.contains("notificationType") {
         return None;
     }
     let first = |t: &str| {

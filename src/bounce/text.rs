@@ -259,7 +259,10 @@ fn failed_addresses(text: &str, h: &Headers, original: Option<&Original>) -> Vec
     }
     skip.extend(h.get("message-id").and_then(bare_address));
     let skip: Vec<String> = skip.into_iter().map(|s| s.to_lowercase()).collect();
-    let mut out: Vec<String> = Vec::new();
+    // Candidates, and whether each opens its line (`<a@b>:`, `  a@b`, `a@b on …`): the
+    // shape every MTA uses for its list of failed recipients, unlike addresses that
+    // appear in sentences (a help desk, the sender, a quoted To line).
+    let mut found: Vec<(String, bool)> = Vec::new();
     for line in text.lines() {
         let t = line
             .trim_start_matches(|c: char| c == '>' || c.is_whitespace())
@@ -281,25 +284,45 @@ fn failed_addresses(text: &str, h: &Headers, original: Option<&Original>) -> Vec
             "envelope-from",
             "mail from",
             "helo",
-            ">>> mail from",
         ]
         .iter()
         .any(|p| t.starts_with(p));
         if header_line {
             continue;
         }
+        let opening = line
+            .trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '<' | '"' | '\''))
+            .to_ascii_lowercase();
         for a in addresses_in(line) {
             let l = a.to_lowercase();
-            if !is_daemon(&l)
-                && !skip.contains(&l)
-                && !out.iter().any(|o| o.eq_ignore_ascii_case(&a))
-                && out.len() < super::MAX_RECIPIENTS
-            {
-                out.push(a);
+            let leads = opening.starts_with(&l);
+            let full = found.len() >= super::MAX_RECIPIENTS;
+            match found.iter_mut().find(|(o, _)| o.eq_ignore_ascii_case(&a)) {
+                Some(f) => f.1 |= leads,
+                None if !is_daemon(&l) && !full => found.push((a, leads)),
+                None => {}
             }
         }
     }
-    out
+    let pick = |strong_only: bool, allow_skipped: bool| -> Vec<String> {
+        found
+            .iter()
+            .filter(|(a, leads)| {
+                (!strong_only || *leads) && (allow_skipped || !skip.contains(&a.to_lowercase()))
+            })
+            .map(|(a, _)| a.clone())
+            .collect()
+    };
+    let strong = pick(true, false);
+    if !strong.is_empty() {
+        return strong;
+    }
+    let any = pick(false, false);
+    if !any.is_empty() {
+        return any;
+    }
+    // Mail a member sent to themselves bounces to the same address it failed for.
+    pick(true, true)
 }
 
 /// Every address-shaped token in a line.
@@ -364,7 +387,8 @@ fn collect_text(part: &Part, plain: &mut Vec<String>, html: &mut Vec<String>) {
         }
         Body::Message(_) => {}
         Body::Text(t) => match part.content_type.mime.as_str() {
-            "text/plain" => plain.push(t.clone()),
+            // A multipart read as text lost its boundaries; its text is still readable.
+            m if m == "text/plain" || m.starts_with("multipart/") => plain.push(t.clone()),
             "text/html" => html.push(t.clone()),
             _ => {}
         },

@@ -52,12 +52,11 @@ pub fn classify(files: &[PathBuf], json: bool) -> Outcome {
                     )
                 })
                 .collect();
-            let list = if list.is_empty() {
-                "not a bounce".to_string()
-            } else {
-                list.join("\n  ")
-            };
-            format!("{}: {}", file.display(), list)
+            let kind = serde_json::to_value(report.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!("{} ({kind}):\n  {}", file.display(), list.join("\n  "))
         };
         writeln!(out, "{line}").context("writing to stdout")?;
     }
