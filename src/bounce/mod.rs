@@ -396,6 +396,26 @@ mod tests {
     }
 
     #[test]
+    fn a_bounce_listing_its_recipients_twice_in_two_languages_keeps_each_error_apart() {
+        let raw = "From: Mail Delivery System <mailer-daemon@mx.example.net>\n\
+Subject: Mail delivery failed\n\n\
+Votre message n'a pas pu être remis :\n\
+  jo@one.example.com\n    550 5.2.2 <jo@one.example.com>... Mailbox full\n\
+  kim@two.example.com\n    550 5.2.1 <kim@two.example.com>... User unknown (in reply to RCPT TO command)\n\n\
+The following address(es) failed:\n\
+  jo@one.example.com\n    550 5.2.2 <jo@one.example.com>... Mailbox full\n\
+  kim@two.example.com\n    550 5.2.1 <kim@two.example.com>... User unknown (in reply to RCPT TO command)\n";
+        let r = classify(raw.as_bytes());
+        assert_eq!(
+            summary(&r),
+            vec![
+                row("jo@one.example.com", "5.2.2", Action::Soft),
+                row("kim@two.example.com", "5.2.1", Action::Hard),
+            ]
+        );
+    }
+
+    #[test]
     fn a_persons_reply_is_not_a_bounce() {
         let r = classify(&fixture("not-a-bounce.eml"));
         assert_eq!(r.kind, Kind::NotBounce);

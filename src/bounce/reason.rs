@@ -29,6 +29,8 @@ const MAILBOX_FULL: &[&str] = &[
     "storage space",
     "storage allocation",
     "not enough space",
+    "not enough disk space",
+    "disk full",
     "out of storage",
     "exceeded storage",
     "is over the limit",

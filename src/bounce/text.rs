@@ -176,7 +176,7 @@ pub(super) fn read(mail: &Part, original: Option<&Original>) -> Option<Vec<Recip
                     l.contains(&address.to_lowercase()) && !others.iter().any(|o| l.contains(o))
                 };
                 let mine: Vec<&str> = text.lines().filter(own).collect();
-                segment(&text, &starts, i) + "\n" + &mine.join("\n")
+                segment(&text, &addresses, &starts, i) + "\n" + &mine.join("\n")
             };
             let status = reason::find_status(&evidence).unwrap_or_default();
             let reply_code = reason::find_reply_code(&evidence);
@@ -203,19 +203,27 @@ pub(super) fn read(mail: &Part, original: Option<&Original>) -> Option<Vec<Recip
     Some(out)
 }
 
-/// The text from recipient `i`'s first mention to the next recipient's (by position).
-fn segment(text: &str, starts: &[Option<usize>], i: usize) -> String {
+/// The text from recipient `i`'s first mention to the next mention of another recipient
+/// (bounces that repeat their list in a second language mention everyone twice).
+fn segment(text: &str, addresses: &[String], starts: &[Option<usize>], i: usize) -> String {
     let Some(start) = starts.get(i).copied().flatten() else {
         return String::new();
     };
-    let end = starts
+    let lower = text.to_lowercase();
+    let mine = addresses
+        .get(i)
+        .map(|a| a.to_lowercase())
+        .unwrap_or_default();
+    let after = start + mine.len();
+    let end = addresses
         .iter()
-        .flatten()
-        .filter(|&&s| s > start)
+        .map(|a| a.to_lowercase())
+        .filter(|a| *a != mine)
+        .filter_map(|a| lower.get(after..)?.find(&a).map(|p| p + after))
         .min()
-        .copied()
-        .unwrap_or(text.len());
-    text.get(start..end).unwrap_or("").to_string()
+        .unwrap_or(lower.len());
+    // Lower-casing can change byte lengths; fall back to the rest of the text.
+    lower.get(start..end).unwrap_or("").to_string()
 }
 
 /// The lines of `evidence` that carry an SMTP code or an error word, for the report.
