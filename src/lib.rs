@@ -27,6 +27,7 @@
 
 pub mod app;
 pub mod article;
+pub mod bounce;
 pub mod cli;
 pub mod config;
 pub mod cycle;

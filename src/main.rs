@@ -97,6 +97,25 @@ enum Command {
         #[command(subcommand)]
         command: MembersCommand,
     },
+    /// Read bounce, complaint and auto-reply mail.
+    Bounces {
+        #[command(subcommand)]
+        command: BouncesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BouncesCommand {
+    /// Classify mail files: each failed recipient with its status and action (hard, soft,
+    /// complaint, ignore).
+    Classify {
+        /// Raw mail files (.eml, as received).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per line: {"file", "recipients": [{"address", "status", "action"}]}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -210,6 +229,9 @@ async fn dispatch(cli: Cli) -> Outcome {
             MembersCommand::Import { file } => cli::members::import(config, &file),
             MembersCommand::List => cli::members::list(config),
             MembersCommand::Remove { address } => cli::members::remove(config, &address),
+        },
+        Command::Bounces { command } => match command {
+            BouncesCommand::Classify { files, json } => cli::bounces::classify(&files, json),
         },
     }
 }

@@ -11,6 +11,7 @@
 //! | [`inspect`] | `inspect`, `extract` |
 //! | [`feeds`] | `feeds status`, `feeds import-opml`, `feeds export-opml` |
 //! | [`members`] | `members import`, `members list`, `members remove` |
+//! | [`bounces`] | `bounces classify` |
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ use crate::app::App;
 use crate::config::{self, Config};
 use crate::lock::DataDirLock;
 
+pub mod bounces;
 pub mod check;
 pub mod daemon;
 pub mod feeds;

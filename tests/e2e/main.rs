@@ -17,6 +17,7 @@ use feedbrief::cycle::{self, DigestOutcome, FeedOutcome};
 use mailin_embedded::{Handler, Response as SmtpResponse, Server, response};
 use tokio_util::sync::CancellationToken;
 
+mod bounces;
 mod bounds;
 mod cli;
 mod concurrency;
