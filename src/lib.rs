@@ -18,7 +18,8 @@
 //! - Orchestration: [`cycle`] runs one cycle (`once`, and each daemon slot) by calling the
 //!   stages; [`daemon`] repeats fetches on an interval and cycles on the cron schedule;
 //!   [`app`] holds what they share; [`lock`] keeps one worker per data dir.
-//! - Edges: [`web`] serves one-click unsubscribe, the archive, health and metrics; [`cli`]
+//! - Edges: [`web`] serves one-click unsubscribe, the archive (and its Atom feed, [`atom`]),
+//!   health and metrics; [`cli`]
 //!   is one module per subcommand; [`token`] signs unsubscribe links; [`opml`] moves feed
 //!   lists in and out.
 //!
@@ -27,6 +28,7 @@
 
 pub mod app;
 pub mod article;
+pub mod atom;
 pub mod cli;
 pub mod config;
 pub mod cycle;

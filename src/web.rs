@@ -6,6 +6,7 @@
 //!   multipart, RFC 8058): unsubscribes at once; 200, no redirect, no cookie, idempotent.
 //!   The button posts the same body to the same URL.
 //! - `GET /archive`, `GET /archive/{id}`: sent digests as web pages, with no member's token.
+//! - `GET /archive.xml`: the same digests as an Atom feed ([`crate::atom`]).
 //! - `GET /healthz`: `ok` and the last digest, as JSON.
 //!
 //! A bad token gets a 404 page and changes nothing.
@@ -46,6 +47,7 @@ pub fn router(app: SharedApp) -> Router {
         .route("/archive", get(archive_index))
         .route("/archive/", get(archive_index))
         .route("/archive/{id}", get(archive_issue))
+        .route("/archive.xml", get(archive_feed))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(app)
@@ -261,8 +263,13 @@ fn escape(s: &str) -> String {
 
 /// A small self-contained page (no external assets, no cookies).
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    page_with_head(status, title, "", body)
+}
+
+/// [`page`] with `head` (trusted markup, e.g. a `<link>`) added to its `<head>`.
+fn page_with_head(status: StatusCode, title: &str, head: &str, body: &str) -> Response {
     let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{head}\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"color-scheme\" content=\"light dark\"><title>{}</title>\
          <style>body{{font:17px/1.5 -apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:34em;margin:3em auto;padding:0 1em}}\
@@ -523,11 +530,86 @@ async fn archive_index(State(shared): State<SharedApp>) -> Response {
         .collect();
     let name = escape(&app.config.brief.name);
     // Relative links resolve under base_url whatever path prefix a proxy adds.
-    page(
+    page_with_head(
         StatusCode::OK,
         &format!("{} archive", app.config.brief.name),
-        &format!("<base href=\"./\"><h1>{name}</h1><p>Past issues</p><ul>{items}</ul>"),
+        &format!(
+            "<base href=\"./\"><link rel=\"alternate\" type=\"application/atom+xml\" \
+             title=\"{name}\" href=\"archive.xml\">"
+        ),
+        &format!(
+            "<h1>{name}</h1><p>Past issues</p><ul>{items}</ul>\
+             <p><a href=\"archive.xml\">Follow in a feed reader (Atom)</a></p>"
+        ),
     )
+}
+
+/// The public base of the web endpoints: `[brief] base_url`, else this request's host
+/// (checked to be a plain host name or address), else `http://localhost/`.
+fn public_base(app: &App, headers: &HeaderMap) -> url::Url {
+    if let Some(base) = &app.config.brief.base_url {
+        return base.clone();
+    }
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .and_then(|h| url::Url::parse(&format!("http://{h}/")).ok())
+        .unwrap_or_else(|| url::Url::parse("http://localhost/").expect("a valid literal URL"))
+}
+
+/// `GET /archive.xml`: the last [`crate::atom::FEED_ISSUES`] digests as an Atom feed. A
+/// digest whose stored content cannot be read is left out (and logged), not the feed.
+async fn archive_feed(State(shared): State<SharedApp>, headers: HeaderMap) -> Response {
+    let app = shared.get();
+    let base = public_base(&app, &headers);
+    let rows = app
+        .blocking("reading the archive feed", |app| {
+            app.store().recent_digests(crate::atom::FEED_ISSUES)
+        })
+        .await;
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!("archive feed: {e:#}");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Archive",
+                "<h1>Archive unavailable</h1>",
+            );
+        }
+    };
+    let issues: Vec<crate::atom::Issue> = rows
+        .into_iter()
+        .filter_map(|row| match serde_json::from_str(&row.content) {
+            Ok(digest) => Some(crate::atom::Issue {
+                id: row.id,
+                subject: row.subject,
+                created_at: row.created_at,
+                digest,
+            }),
+            Err(e) => {
+                tracing::warn!(
+                    digest = row.id,
+                    "archive feed: stored content unreadable, left out: {e}"
+                );
+                None
+            }
+        })
+        .collect();
+    let xml = crate::atom::archive_feed(&app.config.brief.name, &base, &issues);
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/atom+xml; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        xml,
+    )
+        .into_response()
 }
 
 async fn archive_issue(State(shared): State<SharedApp>, Path(id): Path<String>) -> Response {

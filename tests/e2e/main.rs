@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 mod bounds;
 mod cli;
+mod clicks;
 mod concurrency;
 mod corpus;
 mod daemon;
