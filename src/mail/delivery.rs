@@ -44,6 +44,7 @@ pub fn brief_info(config: &Config, digest_id: Option<i64>, created_at: DateTime<
         postal_address: config.brief.postal_address.clone(),
         lang: config.brief.lang.clone(),
         from_address: config.brief.from.email.to_string(),
+        share: config.brief.reading.share,
     }
 }
 

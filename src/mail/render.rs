@@ -66,6 +66,8 @@ pub struct BriefInfo {
     pub lang: String,
     /// Sender address.
     pub from_address: String,
+    /// Share links under each story (`[brief] share`).
+    pub share: bool,
 }
 
 /// The member a copy is rendered for.
@@ -83,11 +85,42 @@ pub struct Recipient {
 struct StoryCtx<'a> {
     title: &'a str,
     url: &'a str,
+    /// Where the headline and "Full Story" link: the article.
+    link: String,
+    /// The share links, when `[brief] share` is on.
+    share: Option<ShareCtx>,
     summary: Option<&'a str>,
     source: &'a str,
     date_md: String,
     access_note: Option<&'a str>,
     section: &'a str,
+}
+
+/// A story's share links: each service's share page for the article, and a `mailto:`.
+#[derive(Serialize)]
+struct ShareCtx {
+    linkedin: String,
+    x: String,
+    facebook: String,
+    email: String,
+}
+
+impl ShareCtx {
+    fn new(title: &str, url: &str) -> Self {
+        // Percent-encoded, a space as %20 (a `+` in a mailto: stays a plus sign, RFC 6068).
+        let enc = |v: &str| {
+            url::form_urlencoded::byte_serialize(v.as_bytes())
+                .collect::<String>()
+                .replace('+', "%20")
+        };
+        let (u, t) = (enc(url), enc(title));
+        Self {
+            linkedin: format!("https://www.linkedin.com/sharing/share-offsite/?url={u}"),
+            x: format!("https://x.com/intent/tweet?url={u}&text={t}"),
+            facebook: format!("https://www.facebook.com/sharer/sharer.php?u={u}"),
+            email: format!("mailto:?subject={t}&body={t}%0A{u}"),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -173,7 +206,7 @@ impl Templates {
         unsubscribe_url: &str,
         tz: Tz,
     ) -> anyhow::Result<Rendered> {
-        let story = |s| story_ctx(s, tz);
+        let story = |s| story_ctx(s, tz, brief.share);
         // A member who chose sections sees those (the lead always); announcements placed
         // after a hidden section move to the last shown one so none is lost.
         let shown: Vec<&crate::select::SectionStories> = digest
@@ -250,10 +283,12 @@ impl Templates {
     }
 }
 
-fn story_ctx(s: &Story, tz: Tz) -> StoryCtx<'_> {
+fn story_ctx(s: &Story, tz: Tz, share: bool) -> StoryCtx<'_> {
     StoryCtx {
         title: &s.title,
         url: &s.url,
+        link: s.url.clone(),
+        share: share.then(|| ShareCtx::new(&s.title, &s.url)),
         summary: s.summary.as_deref(),
         source: &s.source,
         date_md: s.date.with_timezone(&tz).format("%-m/%-d").to_string(),
@@ -388,6 +423,7 @@ pub(crate) fn sample_brief() -> BriefInfo {
         postal_address: Some("1 Main St".into()),
         lang: "en".into(),
         from_address: "brief@example.org".into(),
+        share: true,
     }
 }
 
@@ -467,6 +503,44 @@ mod tests {
             r.html.contains("LEARN MORE"),
             "the built-in HTML is still used"
         );
+    }
+
+    #[test]
+    fn share_links_carry_the_encoded_article_and_go_when_share_is_off() {
+        let t = Templates::load(Path::new("/nonexistent")).expect("built-in templates");
+        let mut d = sample_digest();
+        d.lead.url = "https://example.org/a?x=1&y=2".into();
+        d.lead.title = "Rates & \"Roads\"".into();
+        let mut brief = sample_brief();
+        let render = |brief: &BriefInfo| {
+            t.render(
+                &d,
+                brief,
+                &sample_recipient(),
+                "https://example.org/u/x",
+                Tz::UTC,
+            )
+            .expect("render")
+        };
+        let r = render(&brief);
+        let enc = "https%3A%2F%2Fexample.org%2Fa%3Fx%3D1%26y%3D2";
+        for href in [
+            format!("https://www.linkedin.com/sharing/share-offsite/?url={enc}"),
+            format!("https://x.com/intent/tweet?url={enc}&amp;text=Rates%20%26%20%22Roads%22"),
+            format!("https://www.facebook.com/sharer/sharer.php?u={enc}"),
+            format!(
+                "mailto:?subject=Rates%20%26%20%22Roads%22&amp;body=Rates%20%26%20%22Roads%22%0A{enc}"
+            ),
+        ] {
+            assert!(r.html.contains(&format!("href=\"{href}\"")), "{href}");
+        }
+        // One share row per story, text links only: no script, no remote icon.
+        assert_eq!(r.html.matches(">LinkedIn</a>").count(), d.stories().count());
+        assert!(!r.html.contains("<script"));
+        brief.share = false;
+        let r = render(&brief);
+        assert!(!r.html.contains("linkedin.com"));
+        assert!(!r.html.contains("Share:"));
     }
 
     #[test]
