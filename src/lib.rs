@@ -20,7 +20,8 @@
 //!   [`app`] holds what they share; [`lock`] keeps one worker per data dir.
 //! - Edges: [`web`] serves one-click unsubscribe, the archive (and its Atom feed, [`atom`]),
 //!   health and metrics; [`cli`]
-//!   is one module per subcommand; [`token`] signs unsubscribe links; [`opml`] moves feed
+//!   is one module per subcommand; [`token`] signs unsubscribe and tracked links ([`clicks`]
+//!   judges whether a click counts); [`opml`] moves feed
 //!   lists in and out.
 //!
 //! Parsing, extraction, summarizing, selection and rendering are pure functions of their
@@ -30,6 +31,7 @@ pub mod app;
 pub mod article;
 pub mod atom;
 pub mod cli;
+pub mod clicks;
 pub mod config;
 pub mod cycle;
 pub mod daemon;

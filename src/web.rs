@@ -8,8 +8,11 @@
 //! - `GET /archive`, `GET /archive/{id}`: sent digests as web pages, with no member's token.
 //! - `GET /archive.xml`: the same digests as an Atom feed ([`crate::atom`]).
 //! - `GET /healthz`: `ok` and the last digest, as JSON.
+//! - `GET /r/{digest}/{story}/{sig}`: a tracked "Full Story" link: counts the click (see
+//!   [`crate::clicks`] for what is not counted) and redirects (302) to the story's URL as
+//!   the stored digest has it, never to a URL from the request.
 //!
-//! A bad token gets a 404 page and changes nothing.
+//! A bad token or link signature gets a 404 page and changes nothing.
 //!
 //! The server sheds clients that would hold it: a request's headers must arrive within
 //! `[web] header_timeout`, a connection idle for `[web] idle_timeout` is closed, at most
@@ -22,10 +25,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
@@ -48,6 +52,7 @@ pub fn router(app: SharedApp) -> Router {
         .route("/archive/", get(archive_index))
         .route("/archive/{id}", get(archive_issue))
         .route("/archive.xml", get(archive_feed))
+        .route("/r/{digest}/{story}/{sig}", get(click))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(app)
@@ -495,6 +500,113 @@ async fn unsubscribe(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Try again",
                 "<h1>Please try again</h1><p>We could not record your request just now.</p>",
+            )
+        }
+    }
+}
+
+/// A decimal id as [`Secret::click_sig`](crate::token::Secret::click_sig) links write it
+/// (`7`, not `07` or `+7`): one story has one link.
+fn canonical_id(text: &str) -> Option<i64> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| id.to_string() == text && *id > 0)
+}
+
+fn link_not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "Link not recognised",
+        "<h1>This link is not recognised</h1><p>The link may be incomplete. Copy the whole \
+         link from the email, or find the story in the <a href=\"/archive\">archive</a>.</p>",
+    )
+}
+
+/// What a genuine tracked link leads to: the story's URL and whether the click counted.
+struct Followed {
+    url: String,
+    verdict: crate::clicks::Verdict,
+}
+
+/// `GET /r/{digest}/{story}/{sig}` (and `HEAD`): a forged, cut or foreign signature, an
+/// id not written as links write it, or a story its digest does not carry gets 404 and
+/// counts nothing. Otherwise the story's URL, read from the stored digest, gets a 302,
+/// and the click is counted (one upsert) unless [`crate::clicks::judge`] says a person
+/// did not make it.
+async fn click(
+    State(shared): State<SharedApp>,
+    Path((digest, story, sig)): Path<(String, String, String)>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let app = shared.get();
+    let (Some(digest), Some(story)) = (canonical_id(&digest), canonical_id(&story)) else {
+        return link_not_found();
+    };
+    // The signature is checked before the database is touched: a forged link costs an
+    // HMAC, nothing more.
+    let Some(member) = app.secret.verify_click(digest, story, &sig) else {
+        return link_not_found();
+    };
+    let head = method == Method::HEAD;
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let followed = app
+        .blocking("following a tracked link", move |app| {
+            let track = app.config.brief.reading.track;
+            // A link that names a member counts per member only while track = "member".
+            let member = member.filter(|_| track == crate::config::Track::Member);
+            let store = app.store();
+            let Some(target) = store.click_target(digest, member)? else {
+                return Ok(None);
+            };
+            let stored: crate::select::Digest = serde_json::from_str(&target.content)
+                .with_context(|| format!("digest {digest}'s stored content is unreadable"))?;
+            let Some(url) = stored
+                .stories()
+                .find(|s| s.entry_id == story)
+                .map(|s| s.url.clone())
+            else {
+                return Ok(None);
+            };
+            let now = Utc::now();
+            let verdict = crate::clicks::judge(
+                track != crate::config::Track::Off,
+                head,
+                user_agent.as_deref(),
+                now,
+                target.delivered_at,
+            );
+            if verdict == crate::clicks::Verdict::Count {
+                store.record_click(digest, story, member, now)?;
+            }
+            Ok(Some(Followed { url, verdict }))
+        })
+        .await;
+    match followed {
+        Ok(Some(Followed { url, verdict })) => {
+            if verdict != crate::clicks::Verdict::Count {
+                app.metrics.click_ignored(verdict);
+            }
+            (
+                StatusCode::FOUND,
+                [
+                    (header::LOCATION, url.as_str()),
+                    (header::CACHE_CONTROL, "no-store"),
+                    (header::REFERRER_POLICY, "no-referrer"),
+                ],
+            )
+                .into_response()
+        }
+        Ok(None) => link_not_found(),
+        Err(e) => {
+            tracing::error!("tracked link /r/{digest}/{story}: {e:#}");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again",
+                "<h1>Please try again</h1><p>This link cannot be followed just now.</p>",
             )
         }
     }

@@ -68,6 +68,35 @@ pub struct BriefInfo {
     pub from_address: String,
     /// Share links under each story (`[brief] share`).
     pub share: bool,
+    /// Where story links go when clicks are counted (`[brief] track`); `None`: straight
+    /// to the article.
+    #[serde(skip)]
+    pub clicks: Option<ClickLinks>,
+}
+
+/// Tracked story links: `{prefix}{story}/{signature}`, through the counting redirect.
+#[derive(Debug, Clone)]
+pub struct ClickLinks {
+    /// `base_url/r/{digest}/`.
+    pub prefix: String,
+    /// The digest the links belong to.
+    pub digest_id: i64,
+    /// The secret that signs them.
+    pub secret: crate::token::Secret,
+    /// Each member's links name the member (`track = "member"`).
+    pub per_member: bool,
+}
+
+impl ClickLinks {
+    /// The tracked link to `story` for `member` (named only when `per_member`).
+    pub fn url(&self, story: i64, member: Option<i64>) -> String {
+        let member = member.filter(|_| self.per_member);
+        format!(
+            "{}{story}/{}",
+            self.prefix,
+            self.secret.click_sig(self.digest_id, story, member)
+        )
+    }
 }
 
 /// The member a copy is rendered for.
@@ -79,6 +108,9 @@ pub struct Recipient {
     pub email: String,
     /// Sections chosen (empty: all).
     pub sections: Vec<String>,
+    /// The member's id, which tracked links name with `[brief] track = "member"`.
+    #[serde(skip)]
+    pub id: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -206,7 +238,7 @@ impl Templates {
         unsubscribe_url: &str,
         tz: Tz,
     ) -> anyhow::Result<Rendered> {
-        let story = |s| story_ctx(s, tz, brief.share);
+        let story = |s| story_ctx(s, tz, brief, member.id);
         // A member who chose sections sees those (the lead always); announcements placed
         // after a hidden section move to the last shown one so none is lost.
         let shown: Vec<&crate::select::SectionStories> = digest
@@ -283,11 +315,15 @@ impl Templates {
     }
 }
 
-fn story_ctx(s: &Story, tz: Tz, share: bool) -> StoryCtx<'_> {
+/// A story as the templates see it; its link tracked per `brief.clicks`, naming
+/// `member` when the links are per member.
+fn story_ctx<'a>(s: &'a Story, tz: Tz, brief: &BriefInfo, member: Option<i64>) -> StoryCtx<'a> {
+    let link = brief.clicks.as_ref().map(|c| c.url(s.entry_id, member));
+    let share = brief.share;
     StoryCtx {
         title: &s.title,
         url: &s.url,
-        link: s.url.clone(),
+        link: link.unwrap_or_else(|| s.url.clone()),
         share: share.then(|| ShareCtx::new(&s.title, &s.url)),
         summary: s.summary.as_deref(),
         source: &s.source,
@@ -424,6 +460,7 @@ pub(crate) fn sample_brief() -> BriefInfo {
         lang: "en".into(),
         from_address: "brief@example.org".into(),
         share: true,
+        clicks: None,
     }
 }
 
@@ -432,6 +469,7 @@ fn sample_recipient() -> Recipient {
         name: Some("Sample Member".into()),
         email: "member@example.org".into(),
         sections: Vec::new(),
+        id: None,
     }
 }
 
@@ -541,6 +579,48 @@ mod tests {
         let r = render(&brief);
         assert!(!r.html.contains("linkedin.com"));
         assert!(!r.html.contains("Share:"));
+    }
+
+    #[test]
+    fn tracked_links_replace_the_article_in_headline_full_story_and_text_but_not_share() {
+        let t = Templates::load(Path::new("/nonexistent")).expect("built-in templates");
+        let d = sample_digest();
+        let mut brief = sample_brief();
+        let secret = crate::token::Secret::from_bytes(b"0123456789abcdef0123456789abcdef");
+        brief.clicks = Some(ClickLinks {
+            prefix: "https://example.org/r/9/".into(),
+            digest_id: 9,
+            secret: secret.clone(),
+            per_member: false,
+        });
+        let mut member = sample_recipient();
+        member.id = Some(4);
+        let r = t
+            .render(&d, &brief, &member, "https://example.org/u/x", Tz::UTC)
+            .expect("render");
+        for s in d.stories() {
+            let tracked = format!(
+                "https://example.org/r/9/{}/{}",
+                s.entry_id,
+                secret.click_sig(9, s.entry_id, None)
+            );
+            assert_eq!(r.html.matches(&format!("href=\"{tracked}\"")).count(), 2);
+            assert!(r.text.contains(&format!("<{tracked}>")), "{tracked}");
+            assert!(!r.html.contains(&format!("href=\"{}\"", s.url)));
+            // Sharing passes the article on, not our redirect.
+            let shared: String = url::form_urlencoded::byte_serialize(s.url.as_bytes()).collect();
+            assert!(r.html.contains(&shared));
+        }
+        // Per member: the member's id is in the signature.
+        if let Some(c) = brief.clicks.as_mut() {
+            c.per_member = true;
+        }
+        let r = t
+            .render(&d, &brief, &member, "https://example.org/u/x", Tz::UTC)
+            .expect("render");
+        let sig = secret.click_sig(9, 1, Some(4));
+        assert!(sig.starts_with("4."));
+        assert!(r.html.contains(&format!("https://example.org/r/9/1/{sig}")));
     }
 
     #[test]

@@ -60,6 +60,7 @@ fn brief() -> BriefInfo {
         lang: "en".into(),
         from_address: "brief@example.org".into(),
         share: true,
+        clicks: None,
     }
 }
 
@@ -68,6 +69,7 @@ fn member() -> Recipient {
         name: Some("Ann Lee".into()),
         email: "ann.lee@example.org".into(),
         sections: Vec::new(),
+        id: None,
     }
 }
 
