@@ -614,10 +614,13 @@ async fn click(
 
 async fn archive_index(State(shared): State<SharedApp>) -> Response {
     let app = shared.get();
-    let digests = match app
-        .blocking("listing the archive", |app| app.store().digests())
-        .await
-    {
+    let listed = app
+        .blocking("listing the archive", |app| {
+            let store = app.store();
+            Ok((store.digests()?, store.clicks_by_digest()?))
+        })
+        .await;
+    let (digests, clicks) = match listed {
         Ok(d) => d,
         Err(e) => {
             tracing::error!("archive: {e:#}");
@@ -632,8 +635,13 @@ async fn archive_index(State(shared): State<SharedApp>) -> Response {
     let items: String = digests
         .iter()
         .map(|d| {
+            let read = match clicks.get(&d.id) {
+                Some(1) => " &middot; 1 click".to_string(),
+                Some(n) => format!(" &middot; {n} clicks"),
+                None => String::new(),
+            };
             format!(
-                "<li><a href=\"archive/{}\">{}</a> &mdash; {}</li>",
+                "<li><a href=\"archive/{}\">{}</a> &mdash; {}{read}</li>",
                 d.id,
                 escape(&d.subject),
                 d.created_at.with_timezone(&tz).format("%B %-d, %Y")
@@ -801,11 +809,18 @@ async fn metrics(State(shared): State<SharedApp>) -> Response {
             // Every filtered entry not released, wherever the window is: the window only
             // splits the counts, and they are summed below.
             let filtered = store.filtered_counts(None, Utc::now())?;
-            Ok((store.feeds_by_state()?, store.counts()?, filtered))
+            let clicks = store.clicks_total()?;
+            Ok((store.feeds_by_state()?, store.counts()?, filtered, clicks))
         })
         .await;
     match store_counts {
-        Ok((feeds, counts, filtered)) => {
+        Ok((feeds, counts, filtered, clicks)) => {
+            family(
+                "feedbrief_clicks_total",
+                "counter",
+                "Clicks on tracked story links counted (HEAD, scanners and clicks right after delivery left out).",
+                &[(String::new(), clicks as f64)],
+            );
             let samples: Vec<(String, f64)> = feeds
                 .iter()
                 .map(|c| (format!("{{state=\"{}\"}}", c.status), c.count as f64))
@@ -864,6 +879,19 @@ async fn metrics(State(shared): State<SharedApp>) -> Response {
         }
     }
     let m = app.metrics.snapshot();
+    let ignored: Vec<(String, f64)> = crate::clicks::Verdict::IGNORED
+        .into_iter()
+        .map(|v| {
+            let n = m.clicks_ignored.get(v.as_str()).copied().unwrap_or(0);
+            (format!("{{reason=\"{}\"}}", v.as_str()), n as f64)
+        })
+        .collect();
+    family(
+        "feedbrief_clicks_ignored_total",
+        "counter",
+        "Requests to tracked links since start that were redirected but not counted, by reason.",
+        &ignored,
+    );
     family(
         "feedbrief_cycles_total",
         "counter",

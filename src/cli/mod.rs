@@ -11,6 +11,7 @@
 //! | [`inspect`] | `inspect`, `extract` |
 //! | [`feeds`] | `feeds status`, `feeds import-opml`, `feeds export-opml` |
 //! | [`members`] | `members import`, `members list`, `members remove` |
+//! | [`stats`] | `stats` |
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -29,6 +30,7 @@ pub mod inspect;
 pub mod members;
 pub mod once;
 pub mod preview;
+pub mod stats;
 
 /// A failure with the exit code it deserves.
 #[derive(Debug)]

@@ -387,3 +387,81 @@ async fn track_off_links_straight_to_articles_and_track_member_counts_each_membe
     }
     assert_eq!(counted(&member), vec![(digest.lead.entry_id, 3, 2)]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counted_clicks_show_in_the_archive_metrics_and_feedbrief_stats() {
+    let env = sent("", "ann@example.org,Ann\nbo@example.org,Bo\n").await;
+    age_deliveries(&env, 120);
+    let digest = stored_digest(&env, 1);
+    let links = tracked_links(&outbox(&env)[0].1);
+    let web = spawn_web(&env.app).await;
+    let c = client();
+    // Three clicks on the lead, one on the second story, and a scanner's and a HEAD.
+    for link in [&links[0], &links[0], &links[0], &links[1]] {
+        assert_eq!(get(&c, &on(&web, link), Some(BROWSER)).await.status(), 302);
+    }
+    assert_eq!(
+        get(&c, &on(&web, &links[2]), Some("curl/8.5.0"))
+            .await
+            .status(),
+        302
+    );
+    let head = c.head(on(&web, &links[2])).header("user-agent", BROWSER);
+    assert_eq!(head.send().await.expect("head").status(), 302);
+
+    let index = get(&c, &format!("{web}/archive"), None).await;
+    let index = index.text().await.expect("body");
+    assert!(index.contains("4 clicks"), "{index}");
+
+    let metrics = get(&c, &format!("{web}/metrics"), None).await;
+    let metrics = metrics.text().await.expect("body");
+    for line in [
+        "# TYPE feedbrief_clicks_total counter",
+        "feedbrief_clicks_total 4\n",
+        "feedbrief_clicks_ignored_total{reason=\"scanner_agent\"} 1\n",
+        "feedbrief_clicks_ignored_total{reason=\"head\"} 1\n",
+        "feedbrief_clicks_ignored_total{reason=\"too_soon_after_delivery\"} 0\n",
+    ] {
+        assert!(metrics.contains(line), "{line} missing in:\n{metrics}");
+    }
+
+    // The command reads the same database and draws the bars.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedbrief"))
+        .arg("--config")
+        .arg(env.dir.path().join("feeds.toml"))
+        .arg("stats")
+        .output()
+        .expect("run feedbrief stats");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with(
+            "clicks in the digests of the last 30 days (track = \"story\"): 4 clicks on 2 stories in 1 digests"
+        ),
+        "{stdout}"
+    );
+    let second = digest.stories().nth(1).expect("a second story");
+    let bar_line = |title: &str| {
+        stdout
+            .lines()
+            .find(|l| l.contains(title))
+            .unwrap_or_else(|| panic!("{title:?} missing in:\n{stdout}"))
+            .to_string()
+    };
+    let lead_line = bar_line(&digest.lead.title[..30]);
+    let second_line = bar_line(&second.title[..30]);
+    assert!(lead_line.trim_start().starts_with("3 "), "{lead_line}");
+    assert!(second_line.trim_start().starts_with("1 "), "{second_line}");
+    // Bars scale: the most clicked is the widest (24), the single click a third of it.
+    assert_eq!(lead_line.matches('█').count(), 24, "{lead_line}");
+    assert_eq!(second_line.matches('█').count(), 8, "{second_line}");
+    let sources = stdout.split("\nsources\n").nth(1).expect("sources section");
+    assert!(sources.contains("Thought Leaders") || sources.contains("Public Works Notes"));
+    let digests = stdout.split("\ndigests\n").nth(1).expect("digests section");
+    assert!(digests.contains("#1 2026-11-27"), "{digests}");
+    assert!(digests.trim_start().starts_with("4 "), "{digests}");
+}
