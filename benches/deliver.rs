@@ -51,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
             name: first.name.clone(),
             email: first.email.clone(),
             sections: first.sections.clone(),
+            id: Some(first.id),
         },
         SystemTime::now(),
     )?

@@ -54,6 +54,9 @@ pub struct MetricsState {
     pub fetches: u64,
     /// When the last fetch finished.
     pub last_fetch_at: Option<DateTime<Utc>>,
+    /// Requests to tracked links since start that were not counted, by
+    /// [`crate::clicks::Verdict`] label.
+    pub clicks_ignored: std::collections::BTreeMap<&'static str, u64>,
 }
 
 impl Metrics {
@@ -76,6 +79,12 @@ impl Metrics {
         m.fetch_total += fetch;
         m.fetches += 1;
         m.last_fetch_at = Some(at);
+    }
+
+    /// Records a request to a tracked link that was not counted, and why.
+    pub fn click_ignored(&self, why: crate::clicks::Verdict) {
+        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        *m.clicks_ignored.entry(why.as_str()).or_default() += 1;
     }
 
     /// A copy of the current figures.

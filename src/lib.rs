@@ -18,8 +18,10 @@
 //! - Orchestration: [`cycle`] runs one cycle (`once`, and each daemon slot) by calling the
 //!   stages; [`daemon`] repeats fetches on an interval and cycles on the cron schedule;
 //!   [`app`] holds what they share; [`lock`] keeps one worker per data dir.
-//! - Edges: [`web`] serves one-click unsubscribe, the archive, health and metrics; [`cli`]
-//!   is one module per subcommand; [`token`] signs unsubscribe links; [`opml`] moves feed
+//! - Edges: [`web`] serves one-click unsubscribe, the archive (and its Atom feed, [`atom`]),
+//!   health and metrics; [`cli`]
+//!   is one module per subcommand; [`token`] signs unsubscribe and tracked links ([`clicks`]
+//!   judges whether a click counts); [`opml`] moves feed
 //!   lists in and out.
 //!
 //! Parsing, extraction, summarizing, selection and rendering are pure functions of their
@@ -27,8 +29,10 @@
 
 pub mod app;
 pub mod article;
+pub mod atom;
 pub mod bounce;
 pub mod cli;
+pub mod clicks;
 pub mod config;
 pub mod cycle;
 pub mod daemon;

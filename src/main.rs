@@ -102,6 +102,12 @@ enum Command {
         #[command(subcommand)]
         command: BouncesCommand,
     },
+    /// Stories, sources and digests by clicks, with a small bar chart.
+    Stats {
+        /// Digests of the last this many days.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -225,6 +231,7 @@ async fn dispatch(cli: Cli) -> Outcome {
             FeedsCommand::ImportOpml { file } => cli::feeds::import_opml(config, &file),
             FeedsCommand::ExportOpml => cli::feeds::export_opml(config),
         },
+        Command::Stats { days } => cli::stats::stats(config, days),
         Command::Members { command } => match command {
             MembersCommand::Import { file } => cli::members::import(config, &file),
             MembersCommand::List => cli::members::list(config),

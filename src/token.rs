@@ -1,8 +1,11 @@
-//! Unsubscribe tokens: (member id, address) + a secret → a token that cannot be forged.
+//! Unsubscribe tokens and click signatures: (member id, address) or (digest, story,
+//! member) + a secret → a token that cannot be forged.
 //!
 //! The token is `<member id>.<first 16 bytes of HMAC-SHA256(secret, "unsubscribe:<id>:<email>")
-//! in hex>`. The secret comes from `FEEDBRIEF_SECRET`, else from `secret` in the data
-//! directory, generated once with mode 0600.
+//! in hex>`. A tracked link's signature is the first 16 bytes of
+//! HMAC-SHA256(secret, "click:<digest>:<story>:<member or empty>") in hex, written
+//! `<member id>.<hex>` when it names a member. The secret comes from `FEEDBRIEF_SECRET`,
+//! else from `secret` in the data directory, generated once with mode 0600.
 
 use std::path::Path;
 
@@ -78,14 +81,44 @@ impl Secret {
         }
         let email = email_of(id)?;
         let expected = self.mac(id, &email);
-        // Constant-time comparison, so the token cannot be guessed byte by byte.
-        let same = expected.len() == mac.len()
-            && expected
-                .bytes()
-                .zip(mac.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        same.then_some(id)
+        same_text(&expected, mac).then_some(id)
+    }
+
+    /// The signature of a tracked link to `story` in `digest`, naming `member` when set
+    /// (`[brief] track = "member"`).
+    pub fn click_sig(&self, digest: i64, story: i64, member: Option<i64>) -> String {
+        let mac = self.click_mac(digest, story, member);
+        match member {
+            Some(m) => format!("{m}.{mac}"),
+            None => mac,
+        }
+    }
+
+    /// Whether `sig` is genuine for `story` in `digest`: `None` when not; else the member
+    /// it names, if any. Only the form [`Secret::click_sig`] writes verifies.
+    pub fn verify_click(&self, digest: i64, story: i64, sig: &str) -> Option<Option<i64>> {
+        let (member, mac) = match sig.split_once('.') {
+            Some((id_text, mac)) => {
+                let id: i64 = id_text.parse().ok()?;
+                if id.to_string() != id_text {
+                    return None;
+                }
+                (Some(id), mac)
+            }
+            None => (None, sig),
+        };
+        same_text(&self.click_mac(digest, story, member), mac).then_some(member)
+    }
+
+    fn click_mac(&self, digest: i64, story: i64, member: Option<i64>) -> String {
+        let mut m = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable_key());
+        let member = member.map(|m| m.to_string()).unwrap_or_default();
+        m.update(format!("click:{digest}:{story}:{member}").as_bytes());
+        m.finalize().into_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// A stable, unguessable hex string for `label` (e.g. a Message-ID part).
@@ -108,6 +141,16 @@ impl Secret {
             .map(|b| format!("{b:02x}"))
             .collect()
     }
+}
+
+/// Constant-time comparison of two MACs in hex, so one cannot be guessed byte by byte.
+fn same_text(expected: &str, given: &str) -> bool {
+    expected.len() == given.len()
+        && expected
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
@@ -172,6 +215,43 @@ mod tests {
         assert_eq!(s.verify(&forged, |_| Some("a@example.org".into())), None);
         let other = Secret::from_bytes(b"another secret of thirty-two b!!");
         assert_eq!(other.verify(&t, |_| Some("a@example.org".into())), None);
+    }
+
+    #[test]
+    fn click_signature_verifies_only_for_its_digest_story_and_member() {
+        let s = Secret::from_bytes(b"0123456789abcdef0123456789abcdef");
+        let sig = s.click_sig(3, 40, None);
+        assert_eq!(sig.len(), 32);
+        assert_eq!(s.verify_click(3, 40, &sig), Some(None));
+        // Another story, another digest, a member added: not genuine.
+        assert_eq!(s.verify_click(3, 41, &sig), None);
+        assert_eq!(s.verify_click(4, 40, &sig), None);
+        assert_eq!(s.verify_click(3, 40, &format!("7.{sig}")), None);
+        // Truncated, extended, one character changed, empty.
+        assert_eq!(s.verify_click(3, 40, &sig[..31]), None);
+        assert_eq!(s.verify_click(3, 40, &format!("{sig}0")), None);
+        let flipped: String = sig
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 5 {
+                    if c == 'a' { 'b' } else { 'a' }
+                } else {
+                    c
+                }
+            })
+            .collect();
+        assert_eq!(s.verify_click(3, 40, &flipped), None);
+        assert_eq!(s.verify_click(3, 40, ""), None);
+        // Another secret's signature.
+        let other = Secret::from_bytes(b"another secret of thirty-two b!!");
+        assert_eq!(s.verify_click(3, 40, &other.click_sig(3, 40, None)), None);
+        // A member's link names them, and only in the canonical form.
+        let member = s.click_sig(3, 40, Some(7));
+        assert!(member.starts_with("7."));
+        assert_eq!(s.verify_click(3, 40, &member), Some(Some(7)));
+        assert_eq!(s.verify_click(3, 40, &format!("0{member}")), None);
+        assert_eq!(s.verify_click(3, 40, &member.replacen("7.", "8.", 1)), None);
     }
 
     #[test]

@@ -6,9 +6,13 @@
 //!   multipart, RFC 8058): unsubscribes at once; 200, no redirect, no cookie, idempotent.
 //!   The button posts the same body to the same URL.
 //! - `GET /archive`, `GET /archive/{id}`: sent digests as web pages, with no member's token.
+//! - `GET /archive.xml`: the same digests as an Atom feed ([`crate::atom`]).
 //! - `GET /healthz`: `ok` and the last digest, as JSON.
+//! - `GET /r/{digest}/{story}/{sig}`: a tracked "Full Story" link: counts the click (see
+//!   [`crate::clicks`] for what is not counted) and redirects (302) to the story's URL as
+//!   the stored digest has it, never to a URL from the request.
 //!
-//! A bad token gets a 404 page and changes nothing.
+//! A bad token or link signature gets a 404 page and changes nothing.
 //!
 //! The server sheds clients that would hold it: a request's headers must arrive within
 //! `[web] header_timeout`, a connection idle for `[web] idle_timeout` is closed, at most
@@ -21,10 +25,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
@@ -46,6 +51,8 @@ pub fn router(app: SharedApp) -> Router {
         .route("/archive", get(archive_index))
         .route("/archive/", get(archive_index))
         .route("/archive/{id}", get(archive_issue))
+        .route("/archive.xml", get(archive_feed))
+        .route("/r/{digest}/{story}/{sig}", get(click))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(app)
@@ -261,8 +268,13 @@ fn escape(s: &str) -> String {
 
 /// A small self-contained page (no external assets, no cookies).
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    page_with_head(status, title, "", body)
+}
+
+/// [`page`] with `head` (trusted markup, e.g. a `<link>`) added to its `<head>`.
+fn page_with_head(status: StatusCode, title: &str, head: &str, body: &str) -> Response {
     let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{head}\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"color-scheme\" content=\"light dark\"><title>{}</title>\
          <style>body{{font:17px/1.5 -apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:34em;margin:3em auto;padding:0 1em}}\
@@ -493,12 +505,122 @@ async fn unsubscribe(
     }
 }
 
+/// A decimal id as [`Secret::click_sig`](crate::token::Secret::click_sig) links write it
+/// (`7`, not `07` or `+7`): one story has one link.
+fn canonical_id(text: &str) -> Option<i64> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| id.to_string() == text && *id > 0)
+}
+
+fn link_not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "Link not recognised",
+        "<h1>This link is not recognised</h1><p>The link may be incomplete. Copy the whole \
+         link from the email, or find the story in the <a href=\"/archive\">archive</a>.</p>",
+    )
+}
+
+/// What a genuine tracked link leads to: the story's URL and whether the click counted.
+struct Followed {
+    url: String,
+    verdict: crate::clicks::Verdict,
+}
+
+/// `GET /r/{digest}/{story}/{sig}` (and `HEAD`): a forged, cut or foreign signature, an
+/// id not written as links write it, or a story its digest does not carry gets 404 and
+/// counts nothing. Otherwise the story's URL, read from the stored digest, gets a 302,
+/// and the click is counted (one upsert) unless [`crate::clicks::judge`] says a person
+/// did not make it.
+async fn click(
+    State(shared): State<SharedApp>,
+    Path((digest, story, sig)): Path<(String, String, String)>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let app = shared.get();
+    let (Some(digest), Some(story)) = (canonical_id(&digest), canonical_id(&story)) else {
+        return link_not_found();
+    };
+    // The signature is checked before the database is touched: a forged link costs an
+    // HMAC, nothing more.
+    let Some(member) = app.secret.verify_click(digest, story, &sig) else {
+        return link_not_found();
+    };
+    let head = method == Method::HEAD;
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let followed = app
+        .blocking("following a tracked link", move |app| {
+            let track = app.config.brief.reading.track;
+            // A link that names a member counts per member only while track = "member".
+            let member = member.filter(|_| track == crate::config::Track::Member);
+            let store = app.store();
+            let Some(target) = store.click_target(digest, member)? else {
+                return Ok(None);
+            };
+            let stored: crate::select::Digest = serde_json::from_str(&target.content)
+                .with_context(|| format!("digest {digest}'s stored content is unreadable"))?;
+            let Some(url) = stored
+                .stories()
+                .find(|s| s.entry_id == story)
+                .map(|s| s.url.clone())
+            else {
+                return Ok(None);
+            };
+            let now = Utc::now();
+            let verdict = crate::clicks::judge(
+                track != crate::config::Track::Off,
+                head,
+                user_agent.as_deref(),
+                now,
+                target.delivered_at,
+            );
+            if verdict == crate::clicks::Verdict::Count {
+                store.record_click(digest, story, member, now)?;
+            }
+            Ok(Some(Followed { url, verdict }))
+        })
+        .await;
+    match followed {
+        Ok(Some(Followed { url, verdict })) => {
+            if verdict != crate::clicks::Verdict::Count {
+                app.metrics.click_ignored(verdict);
+            }
+            (
+                StatusCode::FOUND,
+                [
+                    (header::LOCATION, url.as_str()),
+                    (header::CACHE_CONTROL, "no-store"),
+                    (header::REFERRER_POLICY, "no-referrer"),
+                ],
+            )
+                .into_response()
+        }
+        Ok(None) => link_not_found(),
+        Err(e) => {
+            tracing::error!("tracked link /r/{digest}/{story}: {e:#}");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again",
+                "<h1>Please try again</h1><p>This link cannot be followed just now.</p>",
+            )
+        }
+    }
+}
+
 async fn archive_index(State(shared): State<SharedApp>) -> Response {
     let app = shared.get();
-    let digests = match app
-        .blocking("listing the archive", |app| app.store().digests())
-        .await
-    {
+    let listed = app
+        .blocking("listing the archive", |app| {
+            let store = app.store();
+            Ok((store.digests()?, store.clicks_by_digest()?))
+        })
+        .await;
+    let (digests, clicks) = match listed {
         Ok(d) => d,
         Err(e) => {
             tracing::error!("archive: {e:#}");
@@ -513,8 +635,13 @@ async fn archive_index(State(shared): State<SharedApp>) -> Response {
     let items: String = digests
         .iter()
         .map(|d| {
+            let read = match clicks.get(&d.id) {
+                Some(1) => " &middot; 1 click".to_string(),
+                Some(n) => format!(" &middot; {n} clicks"),
+                None => String::new(),
+            };
             format!(
-                "<li><a href=\"archive/{}\">{}</a> &mdash; {}</li>",
+                "<li><a href=\"archive/{}\">{}</a> &mdash; {}{read}</li>",
                 d.id,
                 escape(&d.subject),
                 d.created_at.with_timezone(&tz).format("%B %-d, %Y")
@@ -523,11 +650,86 @@ async fn archive_index(State(shared): State<SharedApp>) -> Response {
         .collect();
     let name = escape(&app.config.brief.name);
     // Relative links resolve under base_url whatever path prefix a proxy adds.
-    page(
+    page_with_head(
         StatusCode::OK,
         &format!("{} archive", app.config.brief.name),
-        &format!("<base href=\"./\"><h1>{name}</h1><p>Past issues</p><ul>{items}</ul>"),
+        &format!(
+            "<base href=\"./\"><link rel=\"alternate\" type=\"application/atom+xml\" \
+             title=\"{name}\" href=\"archive.xml\">"
+        ),
+        &format!(
+            "<h1>{name}</h1><p>Past issues</p><ul>{items}</ul>\
+             <p><a href=\"archive.xml\">Follow in a feed reader (Atom)</a></p>"
+        ),
     )
+}
+
+/// The public base of the web endpoints: `[brief] base_url`, else this request's host
+/// (checked to be a plain host name or address), else `http://localhost/`.
+fn public_base(app: &App, headers: &HeaderMap) -> url::Url {
+    if let Some(base) = &app.config.brief.base_url {
+        return base.clone();
+    }
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .and_then(|h| url::Url::parse(&format!("http://{h}/")).ok())
+        .unwrap_or_else(|| url::Url::parse("http://localhost/").expect("a valid literal URL"))
+}
+
+/// `GET /archive.xml`: the last [`crate::atom::FEED_ISSUES`] digests as an Atom feed. A
+/// digest whose stored content cannot be read is left out (and logged), not the feed.
+async fn archive_feed(State(shared): State<SharedApp>, headers: HeaderMap) -> Response {
+    let app = shared.get();
+    let base = public_base(&app, &headers);
+    let rows = app
+        .blocking("reading the archive feed", |app| {
+            app.store().recent_digests(crate::atom::FEED_ISSUES)
+        })
+        .await;
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!("archive feed: {e:#}");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Archive",
+                "<h1>Archive unavailable</h1>",
+            );
+        }
+    };
+    let issues: Vec<crate::atom::Issue> = rows
+        .into_iter()
+        .filter_map(|row| match serde_json::from_str(&row.content) {
+            Ok(digest) => Some(crate::atom::Issue {
+                id: row.id,
+                subject: row.subject,
+                created_at: row.created_at,
+                digest,
+            }),
+            Err(e) => {
+                tracing::warn!(
+                    digest = row.id,
+                    "archive feed: stored content unreadable, left out: {e}"
+                );
+                None
+            }
+        })
+        .collect();
+    let xml = crate::atom::archive_feed(&app.config.brief.name, &base, &issues);
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/atom+xml; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        xml,
+    )
+        .into_response()
 }
 
 async fn archive_issue(State(shared): State<SharedApp>, Path(id): Path<String>) -> Response {
@@ -607,11 +809,18 @@ async fn metrics(State(shared): State<SharedApp>) -> Response {
             // Every filtered entry not released, wherever the window is: the window only
             // splits the counts, and they are summed below.
             let filtered = store.filtered_counts(None, Utc::now())?;
-            Ok((store.feeds_by_state()?, store.counts()?, filtered))
+            let clicks = store.clicks_total()?;
+            Ok((store.feeds_by_state()?, store.counts()?, filtered, clicks))
         })
         .await;
     match store_counts {
-        Ok((feeds, counts, filtered)) => {
+        Ok((feeds, counts, filtered, clicks)) => {
+            family(
+                "feedbrief_clicks_total",
+                "counter",
+                "Clicks on tracked story links counted (HEAD, scanners and clicks right after delivery left out).",
+                &[(String::new(), clicks as f64)],
+            );
             let samples: Vec<(String, f64)> = feeds
                 .iter()
                 .map(|c| (format!("{{state=\"{}\"}}", c.status), c.count as f64))
@@ -670,6 +879,19 @@ async fn metrics(State(shared): State<SharedApp>) -> Response {
         }
     }
     let m = app.metrics.snapshot();
+    let ignored: Vec<(String, f64)> = crate::clicks::Verdict::IGNORED
+        .into_iter()
+        .map(|v| {
+            let n = m.clicks_ignored.get(v.as_str()).copied().unwrap_or(0);
+            (format!("{{reason=\"{}\"}}", v.as_str()), n as f64)
+        })
+        .collect();
+    family(
+        "feedbrief_clicks_ignored_total",
+        "counter",
+        "Requests to tracked links since start that were redirected but not counted, by reason.",
+        &ignored,
+    );
     family(
         "feedbrief_cycles_total",
         "counter",

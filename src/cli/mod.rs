@@ -12,6 +12,7 @@
 //! | [`feeds`] | `feeds status`, `feeds import-opml`, `feeds export-opml` |
 //! | [`members`] | `members import`, `members list`, `members remove` |
 //! | [`bounces`] | `bounces classify` |
+//! | [`stats`] | `stats` |
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -31,6 +32,7 @@ pub mod inspect;
 pub mod members;
 pub mod once;
 pub mod preview;
+pub mod stats;
 
 /// A failure with the exit code it deserves.
 #[derive(Debug)]

@@ -27,6 +27,7 @@ pub fn preview(config_path: &Path, out: Option<&Path>, text: bool) -> Outcome {
         name: Some("Preview".into()),
         email: "preview@example.org".into(),
         sections: Vec::new(),
+        id: None,
     };
     let brief = mail::brief_info(&app.config, None, digest.created_at);
     let (unsub, _) = mail::unsubscribe_url(&app.config, &app.secret, 0, &recipient.email);
@@ -72,6 +73,7 @@ pub async fn send(config_path: &Path, to: &str) -> Outcome {
         name: None,
         email,
         sections: Vec::new(),
+        id: None,
     };
     let message = mail::message_for(
         &app,

@@ -118,6 +118,56 @@ pub struct Brief {
     pub catch_up: Duration,
     /// `include`/`exclude`: words every entry is judged by (empty lists: none).
     pub filter: crate::filter::Lists,
+    /// What the digest offers readers and learns from them: share links, click tracking.
+    pub reading: Reading,
+}
+
+/// `[brief] share` and `track`: the digest's share links and what a click records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    /// `share` (default true): LinkedIn, X, Facebook and email share links under each story.
+    pub share: bool,
+    /// `track` (default `"story"`): what a "Full Story" click records.
+    pub track: Track,
+}
+
+impl Default for Reading {
+    fn default() -> Self {
+        Self {
+            share: true,
+            track: Track::Story,
+        }
+    }
+}
+
+/// `[brief] track`: whether "Full Story" links go through the counting redirect, and what
+/// a click records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Track {
+    /// `"off"`: links go straight to the article; nothing is counted.
+    Off,
+    /// `"story"` (the default): clicks are counted per story, with no member identity.
+    Story,
+    /// `"member"`: clicks are counted per story and per member (say so in the privacy
+    /// notice).
+    Member,
+}
+
+impl Track {
+    /// The word written in `feeds.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Story => "story",
+            Self::Member => "member",
+        }
+    }
+}
+
+impl fmt::Display for Track {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// `[fetch]`.
@@ -683,6 +733,38 @@ url = "https://blog.example.org/feed/"
             assert_eq!(err.key.as_deref(), Some(key), "{err}");
             assert!(err.message.contains(says), "{err}");
         }
+    }
+
+    #[test]
+    fn share_and_track_have_defaults_and_a_wrong_track_names_its_line() {
+        let c = parse_str(MINIMAL).expect("valid");
+        assert_eq!(c.brief.reading, Reading::default());
+        assert!(c.brief.reading.share);
+        assert_eq!(c.brief.reading.track, Track::Story);
+        let text = MINIMAL.replace(
+            "from = \"Brief <brief@example.org>\"",
+            "from = \"Brief <brief@example.org>\"\nshare = false\ntrack = \"member\"",
+        );
+        let c = parse_str(&text).expect("valid");
+        assert!(!c.brief.reading.share);
+        assert_eq!(c.brief.reading.track, Track::Member);
+        let text = MINIMAL.replace(
+            "from = \"Brief <brief@example.org>\"",
+            "from = \"Brief <brief@example.org>\"\ntrack = \"members\"",
+        );
+        let err = parse_str(&text).expect_err("a wrong track");
+        assert_eq!(err.line, Some(5), "{err}");
+        assert_eq!(err.key.as_deref(), Some("brief.track"), "{err}");
+        assert!(
+            err.message.contains("\"off\", \"story\" or \"member\""),
+            "{err}"
+        );
+        let text = MINIMAL.replace(
+            "from = \"Brief <brief@example.org>\"",
+            "from = \"Brief <brief@example.org>\"\nshare = \"yes\"",
+        );
+        let err = parse_str(&text).expect_err("share is a boolean");
+        assert_eq!(err.line, Some(5), "{err}");
     }
 
     #[test]

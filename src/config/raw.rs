@@ -47,6 +47,8 @@ pub(super) struct RawBrief {
     pub(super) catch_up: Option<Spanned<String>>,
     pub(super) include: Option<RawPhrases>,
     pub(super) exclude: Option<RawPhrases>,
+    pub(super) share: Option<bool>,
+    pub(super) track: Option<Spanned<String>>,
 }
 
 /// An `include` or `exclude` list: each word or phrase with its place in the file.

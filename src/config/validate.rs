@@ -77,6 +77,36 @@ pub(super) fn brief(v: &Validator<'_>, b: RawBrief) -> Result<Brief, ConfigError
             None => Duration::from_secs(6 * 3600),
         },
         filter: filters(v, b.include.as_ref(), b.exclude.as_ref(), "brief")?,
+        reading: reading(v, b.share, b.track.as_ref())?,
+    })
+}
+
+/// `[brief] share` and `track`: the share links and what a click records.
+fn reading(
+    v: &Validator<'_>,
+    share: Option<bool>,
+    track: Option<&Spanned<String>>,
+) -> Result<Reading, ConfigError> {
+    let track = match track {
+        None => Track::Story,
+        Some(t) => match t.get_ref().as_str() {
+            "off" => Track::Off,
+            "story" => Track::Story,
+            "member" => Track::Member,
+            other => {
+                return Err(v.at(
+                    t.span(),
+                    "brief.track",
+                    format!(
+                        "{other:?} is not a choice; use \"off\", \"story\" or \"member\" (clicks per story, or per story and member)"
+                    ),
+                ));
+            }
+        },
+    };
+    Ok(Reading {
+        share: share.unwrap_or(true),
+        track,
     })
 }
 

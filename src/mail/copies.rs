@@ -207,6 +207,10 @@ impl Copies {
     ) -> anyhow::Result<Lookup> {
         let direct =
             || templates.render(&self.digest, &self.brief, member, unsubscribe_url, self.tz);
+        // Links that name the member (`track = "member"`) differ in every copy.
+        if self.brief.clicks.as_ref().is_some_and(|c| c.per_member) {
+            return direct().map(Lookup::Direct);
+        }
         let name = member.name.as_deref();
         if !fillable(&member.email) || !fillable(unsubscribe_url) || !name.is_none_or(fillable) {
             return direct().map(Lookup::Direct);
@@ -243,6 +247,7 @@ impl Copies {
             name: name.map(|n| shape(n, NAME_MARK)),
             email: k.email.clone(),
             sections: member.sections.clone(),
+            id: member.id,
         };
         let rendered = templates.render(
             &self.digest,
@@ -493,6 +498,7 @@ mod tests {
             name: name.map(str::to_string),
             email: email.into(),
             sections: sections.iter().map(|s| s.to_string()).collect(),
+            id: None,
         }
     }
 

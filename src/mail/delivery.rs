@@ -13,12 +13,12 @@ use lettre::message::Mailbox;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, record};
-use crate::config::Config;
+use crate::config::{Config, Track};
 use crate::cycle::report::{DeliveryReport, FeedResult, FetchReport};
 use crate::mail::copies::{Copies, MemberCopy};
 use crate::mail::ledger::{Ledger, Outcome, Step};
 use crate::mail::mime;
-use crate::mail::render::{BriefInfo, Recipient};
+use crate::mail::render::{BriefInfo, ClickLinks, Recipient};
 use crate::mail::transport::{SendError, Sender};
 use crate::select::Digest;
 use crate::store::{ClaimCheck, PendingDelivery};
@@ -44,7 +44,32 @@ pub fn brief_info(config: &Config, digest_id: Option<i64>, created_at: DateTime<
         postal_address: config.brief.postal_address.clone(),
         lang: config.brief.lang.clone(),
         from_address: config.brief.from.email.to_string(),
+        share: config.brief.reading.share,
+        clicks: None,
     }
+}
+
+/// Where a recorded digest's story links go when clicks are counted: through
+/// `base_url/r/{digest}/…` unless `[brief] track = "off"`; `None` (straight to the article)
+/// also without `base_url` (there is no public address to count at) or a recorded digest.
+pub fn click_links(config: &Config, secret: &Secret, digest_id: Option<i64>) -> Option<ClickLinks> {
+    let track = config.brief.reading.track;
+    if track == Track::Off {
+        return None;
+    }
+    let digest_id = digest_id?;
+    let prefix = config
+        .brief
+        .base_url
+        .as_ref()?
+        .join(&format!("r/{digest_id}/"))
+        .ok()?;
+    Some(ClickLinks {
+        prefix: prefix.to_string(),
+        digest_id,
+        secret: secret.clone(),
+        per_member: track == Track::Member,
+    })
 }
 
 /// The member's one-click unsubscribe URL (https when `base_url` is set, else mailto).
@@ -79,7 +104,8 @@ pub fn message_for(
     date: SystemTime,
 ) -> anyhow::Result<lettre::Message> {
     let config = &app.config;
-    let brief = brief_info(config, digest_id, digest.created_at);
+    let mut brief = brief_info(config, digest_id, digest.created_at);
+    brief.clicks = click_links(config, &app.secret, digest_id);
     let (unsub, https) = unsubscribe_url(config, &app.secret, member_id, &member.email);
     let rendered = app
         .templates
@@ -173,6 +199,7 @@ pub fn web_version(app: &App, digest_id: i64) -> anyhow::Result<Option<String>> 
         name: None,
         email: String::new(),
         sections: Vec::new(),
+        id: None,
     };
     // The archive copy's unsubscribe link leads to the archive: it must identify no one.
     let unsubscribe = brief
@@ -250,7 +277,8 @@ fn claim_and_read(app: &App, lease: chrono::Duration) -> anyhow::Result<Claimed>
         }
         match read_digest(app, p.digest_id) {
             Ok(digest) => {
-                let brief = brief_info(&app.config, Some(p.digest_id), digest.created_at);
+                let mut brief = brief_info(&app.config, Some(p.digest_id), digest.created_at);
+                brief.clicks = click_links(&app.config, &app.secret, Some(p.digest_id));
                 let copies = Copies::new(digest, brief, app.config.brief.timezone);
                 digests.insert(p.digest_id, Arc::new(copies));
             }
@@ -453,6 +481,7 @@ impl Worker {
                 name: member.name.clone(),
                 email: member.email.clone(),
                 sections: member.sections.clone(),
+                id: Some(member.id),
             };
             message_from_copies(
                 &app,

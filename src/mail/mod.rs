@@ -17,5 +17,7 @@ pub mod render;
 pub mod smtp;
 pub mod transport;
 
-pub use delivery::{brief_info, deliver_pending, message_for, unsubscribe_url, web_version};
+pub use delivery::{
+    brief_info, click_links, deliver_pending, message_for, unsubscribe_url, web_version,
+};
 pub use transport::{SendError, Sender};

@@ -66,6 +66,37 @@ pub struct BriefInfo {
     pub lang: String,
     /// Sender address.
     pub from_address: String,
+    /// Share links under each story (`[brief] share`).
+    pub share: bool,
+    /// Where story links go when clicks are counted (`[brief] track`); `None`: straight
+    /// to the article.
+    #[serde(skip)]
+    pub clicks: Option<ClickLinks>,
+}
+
+/// Tracked story links: `{prefix}{story}/{signature}`, through the counting redirect.
+#[derive(Debug, Clone)]
+pub struct ClickLinks {
+    /// `base_url/r/{digest}/`.
+    pub prefix: String,
+    /// The digest the links belong to.
+    pub digest_id: i64,
+    /// The secret that signs them.
+    pub secret: crate::token::Secret,
+    /// Each member's links name the member (`track = "member"`).
+    pub per_member: bool,
+}
+
+impl ClickLinks {
+    /// The tracked link to `story` for `member` (named only when `per_member`).
+    pub fn url(&self, story: i64, member: Option<i64>) -> String {
+        let member = member.filter(|_| self.per_member);
+        format!(
+            "{}{story}/{}",
+            self.prefix,
+            self.secret.click_sig(self.digest_id, story, member)
+        )
+    }
 }
 
 /// The member a copy is rendered for.
@@ -77,17 +108,51 @@ pub struct Recipient {
     pub email: String,
     /// Sections chosen (empty: all).
     pub sections: Vec<String>,
+    /// The member's id, which tracked links name with `[brief] track = "member"`.
+    #[serde(skip)]
+    pub id: Option<i64>,
 }
 
 #[derive(Serialize)]
 struct StoryCtx<'a> {
     title: &'a str,
     url: &'a str,
+    /// Where the headline and "Full Story" link: the article.
+    link: String,
+    /// The share links, when `[brief] share` is on.
+    share: Option<ShareCtx>,
     summary: Option<&'a str>,
     source: &'a str,
     date_md: String,
     access_note: Option<&'a str>,
     section: &'a str,
+}
+
+/// A story's share links: each service's share page for the article, and a `mailto:`.
+#[derive(Serialize)]
+struct ShareCtx {
+    linkedin: String,
+    x: String,
+    facebook: String,
+    email: String,
+}
+
+impl ShareCtx {
+    fn new(title: &str, url: &str) -> Self {
+        // Percent-encoded, a space as %20 (a `+` in a mailto: stays a plus sign, RFC 6068).
+        let enc = |v: &str| {
+            url::form_urlencoded::byte_serialize(v.as_bytes())
+                .collect::<String>()
+                .replace('+', "%20")
+        };
+        let (u, t) = (enc(url), enc(title));
+        Self {
+            linkedin: format!("https://www.linkedin.com/sharing/share-offsite/?url={u}"),
+            x: format!("https://x.com/intent/tweet?url={u}&text={t}"),
+            facebook: format!("https://www.facebook.com/sharer/sharer.php?u={u}"),
+            email: format!("mailto:?subject={t}&body={t}%0A{u}"),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -173,7 +238,7 @@ impl Templates {
         unsubscribe_url: &str,
         tz: Tz,
     ) -> anyhow::Result<Rendered> {
-        let story = |s| story_ctx(s, tz);
+        let story = |s| story_ctx(s, tz, brief, member.id);
         // A member who chose sections sees those (the lead always); announcements placed
         // after a hidden section move to the last shown one so none is lost.
         let shown: Vec<&crate::select::SectionStories> = digest
@@ -250,10 +315,16 @@ impl Templates {
     }
 }
 
-fn story_ctx(s: &Story, tz: Tz) -> StoryCtx<'_> {
+/// A story as the templates see it; its link tracked per `brief.clicks`, naming
+/// `member` when the links are per member.
+fn story_ctx<'a>(s: &'a Story, tz: Tz, brief: &BriefInfo, member: Option<i64>) -> StoryCtx<'a> {
+    let link = brief.clicks.as_ref().map(|c| c.url(s.entry_id, member));
+    let share = brief.share;
     StoryCtx {
         title: &s.title,
         url: &s.url,
+        link: link.unwrap_or_else(|| s.url.clone()),
+        share: share.then(|| ShareCtx::new(&s.title, &s.url)),
         summary: s.summary.as_deref(),
         source: &s.source,
         date_md: s.date.with_timezone(&tz).format("%-m/%-d").to_string(),
@@ -388,6 +459,8 @@ pub(crate) fn sample_brief() -> BriefInfo {
         postal_address: Some("1 Main St".into()),
         lang: "en".into(),
         from_address: "brief@example.org".into(),
+        share: true,
+        clicks: None,
     }
 }
 
@@ -396,6 +469,7 @@ fn sample_recipient() -> Recipient {
         name: Some("Sample Member".into()),
         email: "member@example.org".into(),
         sections: Vec::new(),
+        id: None,
     }
 }
 
@@ -467,6 +541,86 @@ mod tests {
             r.html.contains("LEARN MORE"),
             "the built-in HTML is still used"
         );
+    }
+
+    #[test]
+    fn share_links_carry_the_encoded_article_and_go_when_share_is_off() {
+        let t = Templates::load(Path::new("/nonexistent")).expect("built-in templates");
+        let mut d = sample_digest();
+        d.lead.url = "https://example.org/a?x=1&y=2".into();
+        d.lead.title = "Rates & \"Roads\"".into();
+        let mut brief = sample_brief();
+        let render = |brief: &BriefInfo| {
+            t.render(
+                &d,
+                brief,
+                &sample_recipient(),
+                "https://example.org/u/x",
+                Tz::UTC,
+            )
+            .expect("render")
+        };
+        let r = render(&brief);
+        let enc = "https%3A%2F%2Fexample.org%2Fa%3Fx%3D1%26y%3D2";
+        for href in [
+            format!("https://www.linkedin.com/sharing/share-offsite/?url={enc}"),
+            format!("https://x.com/intent/tweet?url={enc}&amp;text=Rates%20%26%20%22Roads%22"),
+            format!("https://www.facebook.com/sharer/sharer.php?u={enc}"),
+            format!(
+                "mailto:?subject=Rates%20%26%20%22Roads%22&amp;body=Rates%20%26%20%22Roads%22%0A{enc}"
+            ),
+        ] {
+            assert!(r.html.contains(&format!("href=\"{href}\"")), "{href}");
+        }
+        // One share row per story, text links only: no script, no remote icon.
+        assert_eq!(r.html.matches(">LinkedIn</a>").count(), d.stories().count());
+        assert!(!r.html.contains("<script"));
+        brief.share = false;
+        let r = render(&brief);
+        assert!(!r.html.contains("linkedin.com"));
+        assert!(!r.html.contains("Share:"));
+    }
+
+    #[test]
+    fn tracked_links_replace_the_article_in_headline_full_story_and_text_but_not_share() {
+        let t = Templates::load(Path::new("/nonexistent")).expect("built-in templates");
+        let d = sample_digest();
+        let mut brief = sample_brief();
+        let secret = crate::token::Secret::from_bytes(b"0123456789abcdef0123456789abcdef");
+        brief.clicks = Some(ClickLinks {
+            prefix: "https://example.org/r/9/".into(),
+            digest_id: 9,
+            secret: secret.clone(),
+            per_member: false,
+        });
+        let mut member = sample_recipient();
+        member.id = Some(4);
+        let r = t
+            .render(&d, &brief, &member, "https://example.org/u/x", Tz::UTC)
+            .expect("render");
+        for s in d.stories() {
+            let tracked = format!(
+                "https://example.org/r/9/{}/{}",
+                s.entry_id,
+                secret.click_sig(9, s.entry_id, None)
+            );
+            assert_eq!(r.html.matches(&format!("href=\"{tracked}\"")).count(), 2);
+            assert!(r.text.contains(&format!("<{tracked}>")), "{tracked}");
+            assert!(!r.html.contains(&format!("href=\"{}\"", s.url)));
+            // Sharing passes the article on, not our redirect.
+            let shared: String = url::form_urlencoded::byte_serialize(s.url.as_bytes()).collect();
+            assert!(r.html.contains(&shared));
+        }
+        // Per member: the member's id is in the signature.
+        if let Some(c) = brief.clicks.as_mut() {
+            c.per_member = true;
+        }
+        let r = t
+            .render(&d, &brief, &member, "https://example.org/u/x", Tz::UTC)
+            .expect("render");
+        let sig = secret.click_sig(9, 1, Some(4));
+        assert!(sig.starts_with("4."));
+        assert!(r.html.contains(&format!("https://example.org/r/9/1/{sig}")));
     }
 
     #[test]

@@ -111,4 +111,20 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// The newest `limit` digests with their content, newest first (the archive feed).
+    pub fn recent_digests(&self, limit: usize) -> anyhow::Result<Vec<DigestRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, created_at, subject, content FROM digests ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok(DigestRow {
+                id: r.get(0)?,
+                created_at: from_ts(r.get(1)?),
+                subject: r.get(2)?,
+                content: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }

@@ -105,6 +105,19 @@ CREATE INDEX deliveries_status ON deliveries(status);
      ALTER TABLE entries ADD COLUMN released INTEGER NOT NULL DEFAULT 0;
      CREATE INDEX entries_filtered ON entries(feed_id) WHERE filter_list IS NOT NULL;
      CREATE INDEX entries_released ON entries(id) WHERE released = 1;",
+    // 8: clicks on tracked links, one row per (digest, story, member) holding a count;
+    // member 0 is "no member recorded" (`[brief] track = "story"`). The deliveries index
+    // finds a digest's (or a member's) latest delivery in one seek, for the scanner rule.
+    "CREATE TABLE clicks (
+         digest_id INTEGER NOT NULL REFERENCES digests(id),
+         entry_id  INTEGER NOT NULL,
+         member_id INTEGER NOT NULL DEFAULT 0,
+         count     INTEGER NOT NULL DEFAULT 0,
+         first_at  INTEGER NOT NULL,
+         last_at   INTEGER NOT NULL,
+         PRIMARY KEY (digest_id, entry_id, member_id)
+     ) WITHOUT ROWID;
+     CREATE INDEX deliveries_sent ON deliveries(digest_id, sent_at);",
 ];
 
 /// Runs the migrations `conn` has not run yet, each in its own transaction.

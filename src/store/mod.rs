@@ -8,8 +8,9 @@
 //!
 //! The face is here: [`Store`], [`Store::open`] and the rows it hands out. The queries
 //! live with their tables: `migrations`, `feeds`, `entries`, `digests`, `deliveries`
-//! (with claims) and `members`.
+//! (with claims), `members` and `clicks`.
 
+mod clicks;
 mod deliveries;
 mod digests;
 mod entries;
@@ -26,6 +27,7 @@ use serde::Serialize;
 
 use crate::fetch::Validators;
 
+pub use clicks::{ClickTarget, StoryClicks};
 pub use entries::{FilteredCount, Release};
 pub use migrations::{DatabaseState, inspect};
 

@@ -59,6 +59,8 @@ fn brief() -> BriefInfo {
         postal_address: Some("777 N Capitol St NE, Washington, DC 20002".into()),
         lang: "en".into(),
         from_address: "brief@example.org".into(),
+        share: true,
+        clicks: None,
     }
 }
 
@@ -67,6 +69,7 @@ fn member() -> Recipient {
         name: Some("Ann Lee".into()),
         email: "ann.lee@example.org".into(),
         sections: Vec::new(),
+        id: None,
     }
 }
 
@@ -851,6 +854,38 @@ fn assert_all_visible(probe: &Probe, d: &Digest, what: &str) {
             "{what}: Full Story line of {:?}",
             s.title
         );
+    }
+    // A share row under every story: four visible text links to the services' share
+    // pages (no icon, no script), each carrying the article.
+    for (service, prefix) in [
+        (
+            "LinkedIn",
+            "https://www.linkedin.com/sharing/share-offsite/?url=",
+        ),
+        ("X", "https://x.com/intent/tweet?url="),
+        ("Facebook", "https://www.facebook.com/sharer/sharer.php?u="),
+        ("Email", "mailto:?subject="),
+    ] {
+        let links: Vec<&ProbeItem> = probe
+            .items
+            .iter()
+            .filter(|i| i.tag == "a" && i.visible && i.text == service)
+            .collect();
+        assert_eq!(
+            links.len(),
+            d.stories().count(),
+            "{what}: visible {service} share links"
+        );
+        for (link, s) in links.iter().zip(d.stories()) {
+            assert!(link.href.starts_with(prefix), "{what}: {}", link.href);
+            let encoded: String = url::form_urlencoded::byte_serialize(s.url.as_bytes()).collect();
+            assert!(
+                link.href.contains(&encoded),
+                "{what}: {} for {}",
+                link.href,
+                s.url
+            );
+        }
     }
     for a in d.announcements.iter().chain(&d.sponsors) {
         assert!(

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 mod bounces;
 mod bounds;
 mod cli;
+mod clicks;
 mod concurrency;
 mod corpus;
 mod daemon;
