@@ -105,6 +105,20 @@ CREATE INDEX deliveries_status ON deliveries(status);
      ALTER TABLE entries ADD COLUMN released INTEGER NOT NULL DEFAULT 0;
      CREATE INDEX entries_filtered ON entries(feed_id) WHERE filter_list IS NOT NULL;
      CREATE INDEX entries_released ON entries(id) WHERE released = 1;",
+    // 8: taken by another branch (s3-clicks) written at the same time; its SQL replaces
+    // this placeholder when the branches meet.
+    "",
+    // 9: what inbound mail did to a member (a hard or soft bounce, a complaint, a mailed
+    // unsubscribe), with its evidence: the status code and a short excerpt.
+    "CREATE TABLE member_events (
+         id        INTEGER PRIMARY KEY,
+         member_id INTEGER NOT NULL REFERENCES members(id),
+         at        INTEGER NOT NULL,
+         kind      TEXT NOT NULL,
+         status    TEXT,
+         evidence  TEXT NOT NULL
+     );
+     CREATE INDEX member_events_member ON member_events(member_id, at);",
 ];
 
 /// Runs the migrations `conn` has not run yet, each in its own transaction.
