@@ -19,13 +19,13 @@
 //!   stages; [`daemon`] repeats fetches on an interval and cycles on the cron schedule;
 //!   [`app`] holds what they share; [`lock`] keeps one worker per data dir.
 //! - Edges: [`web`] serves one-click unsubscribe, the archive (and its Atom feed, [`atom`]),
-//!   health and metrics; [`cli`]
-//!   is one module per subcommand; [`token`] signs unsubscribe and tracked links ([`clicks`]
-//!   judges whether a click counts); [`opml`] moves feed
-//!   lists in and out.
+//!   health and metrics; [`inbound`] receives bounces, complaints and mailed unsubscribes
+//!   over SMTP; [`cli`] is one module per subcommand; [`token`] signs unsubscribe and
+//!   tracked links and VERP addresses ([`clicks`] judges whether a click counts); [`opml`]
+//!   moves feed lists in and out.
 //!
 //! Parsing, extraction, summarizing, selection and rendering are pure functions of their
-//! inputs; only fetch, store, mail's transport and web touch the outside world.
+//! inputs; only fetch, store, mail's transport, web and inbound touch the outside world.
 
 pub mod app;
 pub mod article;
@@ -38,6 +38,7 @@ pub mod cycle;
 pub mod daemon;
 pub mod fetch;
 pub mod filter;
+pub mod inbound;
 pub mod lock;
 pub mod mail;
 pub mod members;

@@ -6,6 +6,12 @@
 //! HMAC-SHA256(secret, "click:<digest>:<story>:<member or empty>") in hex, written
 //! `<member id>.<hex>` when it names a member. The secret comes from `FEEDBRIEF_SECRET`,
 //! else from `secret` in the data directory, generated once with mode 0600.
+//!
+//! VERP addresses use the same secret: `bounces+<member id>-<mac>@<bounce domain>` is a
+//! digest's envelope sender and `unsubscribe+<member id>-<mac>@<bounce domain>` the
+//! `mailto:` in its `List-Unsubscribe`, where mac is the first 8 bytes of
+//! HMAC-SHA256(secret, "verp:<purpose>:<id>:<email>") in hex. So mail arriving at one
+//! names its member, and nobody can make up an address that names another.
 
 use std::path::Path;
 
@@ -153,6 +159,70 @@ fn same_text(expected: &str, given: &str) -> bool {
             == 0
 }
 
+/// What a VERP address is for: the two local-part prefixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerpPurpose {
+    /// `bounces+…`: the envelope sender, where bounces and complaints arrive.
+    Bounces,
+    /// `unsubscribe+…`: the `mailto:` of `List-Unsubscribe`.
+    Unsubscribe,
+}
+
+impl VerpPurpose {
+    /// The local part's prefix, without the `+`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Bounces => "bounces",
+            Self::Unsubscribe => "unsubscribe",
+        }
+    }
+}
+
+impl Secret {
+    /// The VERP local part for a member: `bounces+7-0123456789abcdef`.
+    pub fn verp_local(&self, purpose: VerpPurpose, member_id: i64, email: &str) -> String {
+        format!(
+            "{}+{member_id}-{}",
+            purpose.prefix(),
+            self.verp_mac(purpose, member_id, email)
+        )
+    }
+
+    /// What a VERP local part names: its purpose and the member id, when the mac is
+    /// genuine for that member's current address (`email_of`). Case does not matter (some
+    /// relays lower-case addresses); only the id as [`Secret::verp_local`] writes it and
+    /// the whole mac verify, so a truncated or altered address names nobody.
+    pub fn verp_verify(
+        &self,
+        local_part: &str,
+        email_of: impl FnOnce(i64) -> Option<String>,
+    ) -> Option<(VerpPurpose, i64)> {
+        let local = local_part.to_ascii_lowercase();
+        let (prefix, rest) = local.split_once('+')?;
+        let purpose = [VerpPurpose::Bounces, VerpPurpose::Unsubscribe]
+            .into_iter()
+            .find(|p| p.prefix() == prefix)?;
+        let (id_text, mac) = rest.split_once('-')?;
+        let id: i64 = id_text.parse().ok()?;
+        if id.to_string() != id_text {
+            return None;
+        }
+        let email = email_of(id)?;
+        let expected = self.verp_mac(purpose, id, &email);
+        same_text(&expected, mac).then_some((purpose, id))
+    }
+
+    fn verp_mac(&self, purpose: VerpPurpose, member_id: i64, email: &str) -> String {
+        let mut m = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable_key());
+        m.update(format!("verp:{}:{member_id}:{email}", purpose.prefix()).as_bytes());
+        m.finalize().into_bytes()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
 fn unreachable_key() -> hmac::Hmac<Sha256> {
     unreachable!("HMAC takes keys of any length")
@@ -252,6 +322,56 @@ mod tests {
         assert_eq!(s.verify_click(3, 40, &member), Some(Some(7)));
         assert_eq!(s.verify_click(3, 40, &format!("0{member}")), None);
         assert_eq!(s.verify_click(3, 40, &member.replacen("7.", "8.", 1)), None);
+    }
+
+    #[test]
+    fn verp_address_names_its_member_and_a_forged_or_truncated_mac_names_nobody() {
+        let s = Secret::from_bytes(b"0123456789abcdef0123456789abcdef");
+        let email = |_| Some("a@example.org".to_string());
+        let local = s.verp_local(VerpPurpose::Bounces, 7, "a@example.org");
+        assert!(local.starts_with("bounces+7-"), "{local}");
+        assert_eq!(
+            s.verp_verify(&local, email),
+            Some((VerpPurpose::Bounces, 7))
+        );
+        // A relay that upper-cases the address changes nothing.
+        assert_eq!(
+            s.verp_verify(&local.to_ascii_uppercase(), email),
+            Some((VerpPurpose::Bounces, 7))
+        );
+        let unsub = s.verp_local(VerpPurpose::Unsubscribe, 7, "a@example.org");
+        assert_eq!(
+            s.verp_verify(&unsub, email),
+            Some((VerpPurpose::Unsubscribe, 7))
+        );
+        // The purpose is signed: a bounce address turned into an unsubscribe one fails.
+        let swapped = local.replacen("bounces", "unsubscribe", 1);
+        assert_eq!(s.verp_verify(&swapped, email), None);
+        let (head, mac) = local.rsplit_once('-').expect("mac");
+        let flipped = format!(
+            "{head}-{}{}",
+            &mac[..mac.len() - 1],
+            if mac.ends_with('0') { '1' } else { '0' }
+        );
+        for forged in [
+            format!("{head}-{}", &mac[..mac.len() - 1]),
+            format!("{head}-"),
+            head.to_string(),
+            flipped,
+            format!("bounces+8-{mac}"),
+            format!("bounces+07-{mac}"),
+            format!("{local}0"),
+        ] {
+            assert_eq!(s.verp_verify(&forged, email), None, "{forged}");
+        }
+        // Another member's address, or another secret, does not verify.
+        assert_eq!(
+            s.verp_verify(&local, |_| Some("b@example.org".into())),
+            None
+        );
+        let other = Secret::from_bytes(b"another secret of thirty-two b!!");
+        assert_eq!(other.verp_verify(&local, email), None);
+        assert_eq!(s.verp_verify(&local, |_| None), None);
     }
 
     #[test]

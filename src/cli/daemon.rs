@@ -1,5 +1,5 @@
-//! `run` (the daemon: fetch interval, digest schedule, web endpoints, SIGHUP reload,
-//! graceful stop) and `serve` (the web endpoints alone, beside a cron'd `once`).
+//! `run` (the daemon: fetch interval, digest schedule, web endpoints, the inbound SMTP
+//! listener when `[inbound] listen` is set, SIGHUP reload, graceful stop) and `serve` (the web endpoints alone, beside a cron'd `once`).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -18,8 +18,23 @@ pub async fn run(config_path: &Path) -> Outcome {
     spawn_signal_handler(cancel.clone());
     let listener = crate::web::bind(&app).await?;
     tracing::info!(listen = %app.config.web.listen, "web endpoints up");
+    let inbound = crate::inbound::bind(&app).await?;
+    if inbound.is_some() {
+        tracing::info!(
+            listen = ?app.config.inbound.listen,
+            domain = ?app.config.inbound.bounce_domain,
+            "inbound SMTP listener up"
+        );
+    }
     let shared = SharedApp::new(app);
     let web = tokio::spawn(crate::web::serve(shared.clone(), listener, cancel.clone()));
+    let inbound = inbound.map(|listener| {
+        tokio::spawn(crate::inbound::serve(
+            shared.clone(),
+            listener,
+            cancel.clone(),
+        ))
+    });
     let reload = Arc::new(tokio::sync::Notify::new());
     spawn_reload_handler(Arc::clone(&reload));
     let opts = Options {
@@ -30,6 +45,11 @@ pub async fn run(config_path: &Path) -> Outcome {
     let result = crate::daemon::run(shared, cancel.clone(), opts).await;
     cancel.cancel();
     if let Ok(Err(e)) = web.await {
+        tracing::error!("{e:#}");
+    }
+    if let Some(inbound) = inbound
+        && let Ok(Err(e)) = inbound.await
+    {
         tracing::error!("{e:#}");
     }
     result?;

@@ -34,10 +34,16 @@ pub fn import(config_path: &Path, file: &Path) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `feedbrief members list`.
+/// `feedbrief members list`: each member's status and sections, and for those inbound
+/// mail concerned, the soft bounces within `[inbound] soft_bounce_window` and the latest
+/// event with its evidence.
 pub fn list(config_path: &Path) -> Outcome {
     let app = open_app(config_path)?;
     let members = app.store().members()?;
+    let window = app.config.inbound.soft_bounce_window;
+    let since =
+        Utc::now() - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::days(15));
+    let activity = app.store().member_activity(since)?;
     for m in &members {
         let sections = if m.sections.is_empty() {
             "all sections".to_string()
@@ -55,6 +61,23 @@ pub fn list(config_path: &Path) -> Outcome {
             m.email,
             m.name.as_deref().unwrap_or("-")
         );
+        if let Some(a) = activity.get(&m.id) {
+            let e = &a.last;
+            let status = e
+                .status
+                .as_deref()
+                .map(|s| format!(" {s}"))
+                .unwrap_or_default();
+            println!(
+                "{:<12} soft bounces: {} in {}; last: {} {}{status} ({})",
+                "",
+                a.soft_bounces,
+                humantime::format_duration(window),
+                e.at.format("%Y-%m-%d %H:%M UTC"),
+                e.kind,
+                e.evidence
+            );
+        }
     }
     let active = members
         .iter()

@@ -71,6 +71,8 @@ pub struct Config {
     pub web: Web,
     /// Where the member list comes from.
     pub members: Members,
+    /// Bounces, complaints and mailed unsubscribes: VERP and the inbound SMTP listener.
+    pub inbound: Inbound,
     /// Named sections, in digest order.
     pub sections: Vec<Section>,
     /// Feeds to follow.
@@ -339,6 +341,44 @@ pub struct Web {
     pub max_body: usize,
 }
 
+/// `[inbound]`: where bounces, complaints and mailed unsubscribes arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    /// The domain of the VERP addresses (`bounces+…@`, `unsubscribe+…@`); `None`: the
+    /// envelope sender is `[brief] from` and no VERP address is written.
+    pub bounce_domain: Option<String>,
+    /// Address of the inbound SMTP listener `run` starts; `None`: no listener.
+    pub listen: Option<std::net::SocketAddr>,
+    /// Largest message accepted, in bytes (552 beyond).
+    pub max_message_size: usize,
+    /// Longest an SMTP connection may last, whatever it does.
+    pub connection_timeout: Duration,
+    /// Connections served at once; more are answered 421 and closed.
+    pub max_connections: usize,
+    /// Recipients per message (452 beyond).
+    pub max_recipients: usize,
+    /// Soft bounces within `soft_bounce_window` that suppress a member.
+    pub soft_bounce_limit: usize,
+    /// The window soft bounces are counted in.
+    pub soft_bounce_window: Duration,
+}
+
+impl Default for Inbound {
+    /// The settings of an empty (or absent) `[inbound]` table.
+    fn default() -> Self {
+        Self {
+            bounce_domain: None,
+            listen: None,
+            max_message_size: 2 * 1024 * 1024,
+            connection_timeout: Duration::from_secs(300),
+            max_connections: 32,
+            max_recipients: 50,
+            soft_bounce_limit: 3,
+            soft_bounce_window: Duration::from_secs(15 * 86_400),
+        }
+    }
+}
+
 /// `[members]`.
 #[derive(Debug, Clone)]
 pub struct Members {
@@ -420,6 +460,7 @@ pub fn parse(
     let members = Members {
         file: Some(v.rel(raw.members.file.as_deref().unwrap_or("members.csv"))),
     };
+    let inbound = validate::inbound(&v, &raw.inbound)?;
     let sections = validate::sections(&v, &raw.section)?;
     let feeds = validate::feeds(&v, &raw.feed, &sections)?;
     let announcements = validate::blocks(&v, raw.announcement, "announcement", &sections)?;
@@ -431,6 +472,7 @@ pub fn parse(
         delivery,
         web,
         members,
+        inbound,
         sections,
         feeds,
         announcements,
@@ -765,6 +807,79 @@ url = "https://blog.example.org/feed/"
         );
         let err = parse_str(&text).expect_err("share is a boolean");
         assert_eq!(err.line, Some(5), "{err}");
+    }
+
+    #[test]
+    fn inbound_keys_have_defaults_and_a_listener_needs_a_bounce_domain() {
+        let c = parse_str(MINIMAL).expect("valid");
+        assert_eq!(c.inbound, Inbound::default());
+        assert_eq!(c.inbound.bounce_domain, None);
+        assert_eq!(c.inbound.max_message_size, 2 * 1024 * 1024);
+        assert_eq!(c.inbound.soft_bounce_limit, 3);
+        assert_eq!(
+            c.inbound.soft_bounce_window,
+            Duration::from_secs(15 * 86_400)
+        );
+        let text = format!(
+            "{MINIMAL}\n[inbound]\nbounce_domain = \"Bounces.Example.org.\"\nlisten = \"127.0.0.1:2525\"\nmax_message_size = \"1MB\"\nsoft_bounce_limit = 5\nsoft_bounce_window = \"7d\"\n"
+        );
+        let c = parse_str(&text).expect("valid");
+        assert_eq!(
+            c.inbound.bounce_domain.as_deref(),
+            Some("bounces.example.org")
+        );
+        assert_eq!(
+            c.inbound.listen,
+            Some("127.0.0.1:2525".parse().expect("addr"))
+        );
+        assert_eq!(c.inbound.max_message_size, 1024 * 1024);
+        assert_eq!(c.inbound.soft_bounce_limit, 5);
+        assert_eq!(
+            c.inbound.soft_bounce_window,
+            Duration::from_secs(7 * 86_400)
+        );
+        for (lines, key, says) in [
+            (
+                "listen = \"127.0.0.1:2525\"",
+                "inbound.listen",
+                "bounce_domain",
+            ),
+            (
+                "bounce_domain = \"not a domain\"",
+                "inbound.bounce_domain",
+                "domain",
+            ),
+            (
+                "bounce_domain = \"localhost\"",
+                "inbound.bounce_domain",
+                "domain",
+            ),
+            (
+                "bounce_domain = \"b.example.org\"\nlisten = \"port 25\"",
+                "inbound.listen",
+                "socket address",
+            ),
+            (
+                "max_message_size = \"10\"",
+                "inbound.max_message_size",
+                "1KB",
+            ),
+            (
+                "soft_bounce_limit = 0",
+                "inbound.soft_bounce_limit",
+                "range",
+            ),
+            (
+                "soft_bounce_window = \"soon\"",
+                "inbound.soft_bounce_window",
+                "duration",
+            ),
+            ("imap = \"x\"", "inbound.imap", "unknown field"),
+        ] {
+            let err = parse_str(&format!("{MINIMAL}\n[inbound]\n{lines}\n")).expect_err(lines);
+            assert_eq!(err.key.as_deref(), Some(key), "{err}");
+            assert!(err.message.contains(says), "{err}");
+        }
     }
 
     #[test]

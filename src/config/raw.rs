@@ -17,6 +17,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) members: RawMembers,
     #[serde(default)]
+    pub(super) inbound: RawInbound,
+    #[serde(default)]
     pub(super) section: Vec<RawSection>,
     #[serde(default)]
     pub(super) feed: Vec<RawFeed>,
@@ -105,6 +107,19 @@ pub(super) struct RawWeb {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawMembers {
     pub(super) file: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawInbound {
+    pub(super) bounce_domain: Option<Spanned<String>>,
+    pub(super) listen: Option<Spanned<String>>,
+    pub(super) max_message_size: Option<Spanned<String>>,
+    pub(super) connection_timeout: Option<Spanned<String>>,
+    pub(super) max_connections: Option<Spanned<i64>>,
+    pub(super) max_recipients: Option<Spanned<i64>>,
+    pub(super) soft_bounce_limit: Option<Spanned<i64>>,
+    pub(super) soft_bounce_window: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

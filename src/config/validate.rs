@@ -13,8 +13,8 @@ use toml::Spanned;
 use url::Url;
 
 use super::raw::{
-    RawAnnouncement, RawArticles, RawBrief, RawDelivery, RawFeed, RawFetch, RawPhrases, RawSection,
-    RawWeb,
+    RawAnnouncement, RawArticles, RawBrief, RawDelivery, RawFeed, RawFetch, RawInbound, RawPhrases,
+    RawSection, RawWeb,
 };
 use super::*;
 use crate::filter::{Lists, MAX_PHRASE_CHARS, MAX_PHRASES, Phrase};
@@ -293,6 +293,116 @@ pub(super) fn web(v: &Validator<'_>, w: &RawWeb) -> Result<Web, ConfigError> {
                 })?,
             None => 64 * 1024,
         },
+    })
+}
+
+/// `[inbound]`: the bounce domain (a DNS name), the listener (which needs it) and its
+/// limits, the soft-bounce rule.
+pub(super) fn inbound(v: &Validator<'_>, i: &RawInbound) -> Result<Inbound, ConfigError> {
+    let defaults = Inbound::default();
+    let bounce_domain = match &i.bounce_domain {
+        Some(s) => {
+            let d = s
+                .get_ref()
+                .trim()
+                .trim_end_matches('.')
+                .to_ascii_lowercase();
+            let label_ok = |l: &str| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            };
+            if d.len() > 253 || !d.contains('.') || !d.split('.').all(label_ok) {
+                return Err(v.at(
+                    s.span(),
+                    "inbound.bounce_domain",
+                    format!(
+                        "{:?} is not a domain name; expected e.g. \"bounces.example.org\" (a domain whose MX points at this host)",
+                        s.get_ref()
+                    ),
+                ));
+            }
+            Some(d)
+        }
+        None => None,
+    };
+    let listen = match &i.listen {
+        Some(s) => {
+            let addr: std::net::SocketAddr = s.get_ref().parse().map_err(|_| {
+                v.at(
+                    s.span(),
+                    "inbound.listen",
+                    format!(
+                        "{:?} is not a socket address; expected e.g. \"127.0.0.1:2525\"",
+                        s.get_ref()
+                    ),
+                )
+            })?;
+            if bounce_domain.is_none() {
+                return Err(v.at(
+                    s.span(),
+                    "inbound.listen",
+                    "the listener accepts mail for the bounce domain only; set inbound.bounce_domain too".into(),
+                ));
+            }
+            Some(addr)
+        }
+        None => None,
+    };
+    let max_message_size = match &i.max_message_size {
+        Some(s) => parse_size(s.get_ref())
+            .ok()
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|n| (1024..=64 * 1024 * 1024).contains(n))
+            .ok_or_else(|| {
+                v.at(
+                    s.span(),
+                    "inbound.max_message_size",
+                    format!(
+                        "{:?} is not a size from 1KB to 64MB; expected e.g. \"2MB\"",
+                        s.get_ref()
+                    ),
+                )
+            })?,
+        None => defaults.max_message_size,
+    };
+    Ok(Inbound {
+        bounce_domain,
+        listen,
+        max_message_size,
+        connection_timeout: v.duration(
+            i.connection_timeout.as_ref(),
+            "inbound.connection_timeout",
+            "5m",
+        )?,
+        max_connections: v.count(
+            i.max_connections.as_ref(),
+            "inbound.max_connections",
+            defaults.max_connections,
+            1,
+            4096,
+        )?,
+        max_recipients: v.count(
+            i.max_recipients.as_ref(),
+            "inbound.max_recipients",
+            defaults.max_recipients,
+            1,
+            1000,
+        )?,
+        soft_bounce_limit: v.count(
+            i.soft_bounce_limit.as_ref(),
+            "inbound.soft_bounce_limit",
+            defaults.soft_bounce_limit,
+            1,
+            1000,
+        )?,
+        soft_bounce_window: v.duration(
+            i.soft_bounce_window.as_ref(),
+            "inbound.soft_bounce_window",
+            "15d",
+        )?,
     })
 }
 

@@ -22,7 +22,7 @@ use crate::mail::render::{BriefInfo, ClickLinks, Recipient};
 use crate::mail::transport::{SendError, Sender};
 use crate::select::Digest;
 use crate::store::{ClaimCheck, PendingDelivery};
-use crate::token::Secret;
+use crate::token::{Secret, VerpPurpose};
 
 /// The facts about the brief the templates show, for a digest built at `created_at`.
 pub fn brief_info(config: &Config, digest_id: Option<i64>, created_at: DateTime<Utc>) -> BriefInfo {
@@ -72,7 +72,27 @@ pub fn click_links(config: &Config, secret: &Secret, digest_id: Option<i64>) -> 
     })
 }
 
-/// The member's one-click unsubscribe URL (https when `base_url` is set, else mailto).
+/// The member's VERP addresses when `[inbound] bounce_domain` is set: the envelope
+/// sender `bounces+<id>-<mac>@domain` and the unsubscribe `unsubscribe+<id>-<mac>@domain`.
+pub fn verp_addresses(
+    config: &Config,
+    secret: &Secret,
+    member_id: i64,
+    email: &str,
+) -> Option<mime::Verp> {
+    let domain = config.inbound.bounce_domain.as_deref()?;
+    let address = |purpose| {
+        let local = secret.verp_local(purpose, member_id, email);
+        lettre::Address::new(local, domain).ok()
+    };
+    Some(mime::Verp {
+        bounces: address(VerpPurpose::Bounces)?,
+        unsubscribe: address(VerpPurpose::Unsubscribe)?,
+    })
+}
+
+/// The member's one-click unsubscribe URL (https when `base_url` is set, else mailto: to
+/// their VERP unsubscribe address with a bounce domain, else to `[brief] from`).
 pub fn unsubscribe_url(
     config: &Config,
     secret: &Secret,
@@ -87,10 +107,13 @@ pub fn unsubscribe_url(
         .and_then(|b| b.join(&format!("unsubscribe/{token}")).ok())
     {
         Some(u) => (u.to_string(), Some(u.to_string())),
-        None => (
-            format!("mailto:{}?subject=unsubscribe", config.brief.from.email),
-            None,
-        ),
+        None => {
+            let to = verp_addresses(config, secret, member_id, email).map_or_else(
+                || config.brief.from.email.to_string(),
+                |v| v.unsubscribe.to_string(),
+            );
+            (format!("mailto:{to}?subject=unsubscribe"), None)
+        }
     }
 }
 
@@ -164,6 +187,7 @@ fn compose_for(
         message_id,
         unsubscribe_https: https.as_deref(),
         date,
+        verp: verp_addresses(config, &app.secret, member_id, &member.email),
     };
     let mut message = match copy {
         MemberCopy::Encoded { subject, body } => {

@@ -1,6 +1,7 @@
 //! MIME: a rendered copy for one member → a message. [`compose`] builds it
 //! (multipart/alternative, text then HTML; our own stable `Message-ID`; `List-Unsubscribe`
-//! and `List-Unsubscribe-Post` per RFC 8058; `List-Id`), with every header line within
+//! and `List-Unsubscribe-Post` per RFC 8058; `List-Id`; with a bounce domain, the VERP
+//! envelope sender and unsubscribe `mailto:`), with every header line within
 //! RFC 5322's 998 characters. The parts are quoted-printable, encoded by [`BodyTemplate`]
 //! once per kind of member with holes for the member's values, so a copy costs only its
 //! values' encoding. Also the DKIM signing settings. Pure: no I/O.
@@ -62,6 +63,17 @@ pub struct Envelope<'a> {
     pub unsubscribe_https: Option<&'a str>,
     /// `Date` of the message.
     pub date: SystemTime,
+    /// The member's VERP addresses, when `[inbound] bounce_domain` is set.
+    pub verp: Option<Verp>,
+}
+
+/// A member's VERP addresses ([`crate::token::Secret::verp_local`]).
+#[derive(Debug, Clone)]
+pub struct Verp {
+    /// The envelope sender (`MAIL FROM`, later the `Return-Path`): `bounces+…@domain`.
+    pub bounces: lettre::Address,
+    /// The `mailto:` of `List-Unsubscribe`: `unsubscribe+…@domain`.
+    pub unsubscribe: lettre::Address,
 }
 
 /// Builds the MIME message for one member.
@@ -126,7 +138,7 @@ fn headers(brief: &Brief, subject: &str, env: &Envelope<'_>) -> MessageBuilder {
     );
     let mut builder = Message::builder()
         .from(brief.from.clone())
-        .to(to)
+        .to(to.clone())
         .raw_header(subject_header(subject))
         .date(env.date)
         .message_id(Some(format!("<{}>", env.message_id)));
@@ -134,7 +146,20 @@ fn headers(brief: &Brief, subject: &str, env: &Envelope<'_>) -> MessageBuilder {
         builder = builder.reply_to(r.clone());
     }
     let from = &brief.from.email;
-    let mailto = format!("mailto:{from}?subject=unsubscribe");
+    let mailto = match &env.verp {
+        // The address itself names the member: any mail to it unsubscribes them.
+        Some(verp) => format!("mailto:{}?subject=unsubscribe", verp.unsubscribe),
+        None => format!("mailto:{from}?subject=unsubscribe"),
+    };
+    if let Some(verp) = &env.verp {
+        // The envelope sender is where bounces go; the headers' From stays the brief's.
+        // `Envelope::new` only fails without recipients, and there is one.
+        if let Ok(envelope) =
+            lettre::address::Envelope::new(Some(verp.bounces.clone()), vec![to.email.clone()])
+        {
+            builder = builder.envelope(envelope);
+        }
+    }
     let list_unsubscribe = match env.unsubscribe_https {
         Some(url) => format!("<{url}>, <{mailto}>"),
         None => format!("<{mailto}>"),
@@ -742,6 +767,7 @@ pub(crate) mod tests {
             message_id: "1.2.x@example.org".into(),
             unsubscribe_https: Some("https://example.org/unsubscribe/t"),
             date: SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_777_200),
+            verp: None,
         };
         let ours = compose(&brief, &rendered, &env)
             .expect("compose")
@@ -946,6 +972,7 @@ pub(crate) mod tests {
                 message_id: "1.2.x@example.org".into(),
                 unsubscribe_https: Some("https://example.org/unsubscribe/t"),
                 date: SystemTime::UNIX_EPOCH,
+                verp: None,
             };
             let rendered = Rendered {
                 subject: subject.to_string(),

@@ -118,6 +118,17 @@ CREATE INDEX deliveries_status ON deliveries(status);
          PRIMARY KEY (digest_id, entry_id, member_id)
      ) WITHOUT ROWID;
      CREATE INDEX deliveries_sent ON deliveries(digest_id, sent_at);",
+    // 9: what inbound mail did to a member (a hard or soft bounce, a complaint, a mailed
+    // unsubscribe), with its evidence: the status code and a short excerpt.
+    "CREATE TABLE member_events (
+         id        INTEGER PRIMARY KEY,
+         member_id INTEGER NOT NULL REFERENCES members(id),
+         at        INTEGER NOT NULL,
+         kind      TEXT NOT NULL,
+         status    TEXT,
+         evidence  TEXT NOT NULL
+     );
+     CREATE INDEX member_events_member ON member_events(member_id, at);",
 ];
 
 /// Runs the migrations `conn` has not run yet, each in its own transaction.

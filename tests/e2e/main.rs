@@ -29,6 +29,7 @@ mod extraction;
 mod faults;
 mod filters;
 mod guards;
+mod inbound;
 mod look;
 mod members;
 
@@ -169,6 +170,8 @@ async fn spawn_http() -> (String, Hits) {
 /// One message the SMTP server accepted.
 #[derive(Debug, Clone)]
 struct Mail {
+    /// The envelope sender (`MAIL FROM`).
+    from: String,
     to: Vec<String>,
     data: String,
 }
@@ -182,6 +185,7 @@ struct SmtpSink {
     refused_once: Arc<Mutex<std::collections::HashSet<String>>>,
     /// Milliseconds to wait before accepting each message (a slow relay).
     delay_ms: Arc<std::sync::atomic::AtomicU64>,
+    from: String,
     to: Vec<String>,
     data: Vec<u8>,
 }
@@ -199,10 +203,11 @@ impl Handler for SmtpSink {
     fn data_start(
         &mut self,
         _domain: &str,
-        _from: &str,
+        from: &str,
         _is8bit: bool,
         to: &[String],
     ) -> SmtpResponse {
+        self.from = from.to_string();
         self.to = to.to_vec();
         self.data.clear();
         response::OK
@@ -226,6 +231,7 @@ impl Handler for SmtpSink {
             return response::NO_SERVICE;
         }
         self.mails.lock().expect("lock").push(Mail {
+            from: std::mem::take(&mut self.from),
             to: std::mem::take(&mut self.to),
             data: String::from_utf8_lossy(&std::mem::take(&mut self.data)).into_owned(),
         });
@@ -252,6 +258,7 @@ fn spawn_smtp() -> Smtp {
         flaky: Arc::new(AtomicBool::new(true)),
         refused_once: Arc::default(),
         delay_ms: Arc::default(),
+        from: String::new(),
         to: Vec::new(),
         data: Vec::new(),
     };
