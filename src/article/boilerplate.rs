@@ -336,6 +336,17 @@ pub(super) const STOP_MARKERS: &[&str] = &[
     READ_NEXT,
     "what to read next",
     "also on",
+    "about the author",
+    // The same headings in the other languages of the feeds we read (WordPress's own
+    // translations of "Related posts" among them).
+    "verwandte beiträge",
+    "ähnliche beiträge",
+    "ähnliche artikel",
+    "über den autor",
+    "über die autorin",
+    "articles similaires",
+    "artículos relacionados",
+    "entradas relacionadas",
 ];
 
 /// Credits and notes that close a story, found anywhere in a short closing line.
@@ -487,6 +498,22 @@ pub(super) const LABELS: &[&str] = &[
     "more on this story",
     "scroll to continue with content",
     "advert",
+    // Pointers to other pages, which stand inside a story as often as after it (so they
+    // are dropped, not taken to end it), in the other languages of the feeds we read.
+    "mehr zum thema",
+    "lesen sie auch",
+    "lies auch",
+    "weitere artikel",
+    "zum weiterlesen",
+    "weitere informationen",
+    "das könnte sie auch interessieren",
+    "das könnte dich auch interessieren",
+    "lire aussi",
+    "à lire aussi",
+    "en savoir plus",
+    "te puede interesar",
+    "lee también",
+    "leia também",
 ];
 
 /// Openings of short label lines (and [`STAMP_LABELS`]).
@@ -527,6 +554,63 @@ pub(super) const PAYWALL_NOTICES: &[&str] = &[
     "become a member to",
     "unlock this article",
 ];
+
+/// Phrases of notices about the site rather than the story: cookie and consent banners,
+/// newsletter and push prompts, subscription pitches. Found anywhere in a short block
+/// (see [`is_site_notice`]); English and German, the languages of most feeds we read, and
+/// the French and Spanish consent banners European sites show.
+const SITE_NOTICES: &[&str] = &[
+    "uses cookies",
+    "use cookies",
+    "we use cookies",
+    "cookies to improve",
+    "cookies to ensure",
+    "cookie policy",
+    "cookie settings",
+    "accept cookies",
+    "accept all cookies",
+    "you consent to",
+    "you agree to our use",
+    "we'll assume you're ok",
+    "we’ll assume you’re ok",
+    "assume that you are happy",
+    "by continuing to browse",
+    "by continuing to use",
+    "wir verwenden cookies",
+    "wir nutzen cookies",
+    "verwendet cookies",
+    "nutzt cookies",
+    "cookie-einstellungen",
+    "cookies zu",
+    "einsatz von cookies",
+    "datenschutzerklärung zu",
+    "utilise des cookies",
+    "utilisons des cookies",
+    "utiliza cookies",
+    "utilizamos cookies",
+    "usamos cookies",
+    "send you push notifications",
+    "push-benachrichtigungen",
+    "sign up for our newsletter",
+    "subscribe to our newsletter",
+    "newsletter abonnieren",
+    "unseren newsletter",
+    "to view the full story",
+    "for the full story",
+    "already a subscriber",
+    "subscribe to continue",
+    "subscribe to read",
+];
+
+/// Whether a block is a notice about the site (cookies, consent, newsletter, push,
+/// subscription) rather than story text: a short block with one of [`SITE_NOTICES`].
+pub(super) fn is_site_notice(text: &str) -> bool {
+    if text.chars().count() > 500 {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    SITE_NOTICES.iter().any(|p| lower.contains(p))
+}
 
 // Summarizing: a story's blocks and sentences (see `summarize`).
 

@@ -262,3 +262,33 @@ fn extract_out_dir_names_outputs_after_the_whole_file_name_and_never_overwrites_
     );
     assert_eq!(std::fs::read_dir(&out).expect("out").count(), 3);
 }
+
+#[test]
+fn a_cookie_notice_is_never_taken_for_the_article_or_its_summary() {
+    let a = extract(&page("cookie-notice.html"), None);
+    let text = a.text();
+    assert!(text.contains("Now it takes twenty-five"), "{text}");
+    assert!(text.contains("Send the agenda a day early."), "{text}");
+    assert!(
+        !text.to_lowercase().contains("cookies"),
+        "notice kept: {text}"
+    );
+    let s = summarize(&a.blocks).unwrap_or_default();
+    assert!(!s.to_lowercase().contains("cookies"), "notice summary: {s}");
+}
+
+#[test]
+fn a_recipe_card_after_the_story_keeps_its_lists_and_headings() {
+    let a = extract(&page("recipe-card.html"), None);
+    let text = a.text();
+    assert!(text.contains("the lentils do the rest"), "{text}");
+    for part in [
+        "Ingredients",
+        "250 g red lentils",
+        "Method",
+        "Season with salt and lemon juice before serving.",
+    ] {
+        assert!(text.contains(part), "{part:?} missing from:\n{text}");
+    }
+    assert!(!text.contains("Privacy"), "{text}");
+}
