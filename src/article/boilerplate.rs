@@ -234,6 +234,32 @@ fn name_hint(class: &str, id: &str, story_tag: bool) -> i8 {
     }
 }
 
+/// Class and id words (at the start of a word) of hover cards, tooltips and popovers:
+/// text a reader sees only on pointing at a name, which flattening would glue into the
+/// sentence around it ("Gov. Jane RoeJane Alice RoeNorthland governor doubles down…").
+const HOVER_PREFIXES: &[&str] = &["hovercard", "tooltip", "popover", "rollover"];
+
+/// Whether an element is a hover card, tooltip or popover (`role=tooltip`, or a class or
+/// id word from [`HOVER_PREFIXES`]; "hover-card" counts as one word).
+pub(super) fn is_hover_card(a: &Attrs<'_>) -> bool {
+    if a.role == "tooltip" {
+        return true;
+    }
+    let starts = |w: &str, p: &str| w.len() >= p.len() && w[..p.len()].eq_ignore_ascii_case(p);
+    [a.class, a.id].iter().any(|names| {
+        let words: Vec<&str> = names
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        words
+            .iter()
+            .any(|w| HOVER_PREFIXES.iter().any(|p| starts(w, p)))
+            || words
+                .windows(2)
+                .any(|p| p[0].eq_ignore_ascii_case("hover") && starts(p[1], "card"))
+    })
+}
+
 // Phrases more than one list below needs, each written once. Lists match lowercased text.
 
 /// "Read on" links closing teasers and feed excerpts.
@@ -763,6 +789,24 @@ pub(super) const CAPTION_OPENERS: &[&str] = &[
     "note:",
     "sponsored:",
     "advertisement:",
+];
+
+/// Where a caption places people in its picture, found anywhere in a sentence.
+pub(super) const CAPTION_POSITIONS: &[&str] = &[
+    ", center,",
+    ", left,",
+    ", right,",
+    ", centre,",
+    ", foreground,",
+    ", background,",
+    "(center)",
+    "(left)",
+    "(right)",
+    "from left:",
+    "from left,",
+    "left to right:",
+    "(l-r)",
+    "v.l.n.r.",
 ];
 
 /// The feed footer "The post X appeared first on Y.": its opening, and the phrase after it.

@@ -68,11 +68,19 @@ pub fn extract(html: &str, page_url: Option<&url::Url>) -> Article {
     let (mut blocks, wall_notice) = main_blocks(&flat, meta.title.as_deref());
     // Some pages render the story with script and ship it only as JSON-LD `articleBody`;
     // when the DOM yields much less than that, the structured copy is the better text.
+    // It is also the first fallback when the DOM's text holds no story sentence at all (a
+    // "Loading…" shell, a consent wall); the feed's content and `og:description` come
+    // after it, where the page's facts meet the entry's (see `PageUpdate::apply`).
     if let Some(body) = &meta.json_body {
         let dom_chars: usize = blocks.iter().map(|b| b.chars().count()).sum();
         let body_chars = body.chars().count();
         if body_chars > 200 && dom_chars * 2 < body_chars {
             blocks = json_body_blocks(body);
+        } else if super::summarize::summarize(&blocks).is_none() {
+            let structured = json_body_blocks(body);
+            if super::summarize::summarize(&structured).is_some() {
+                blocks = structured;
+            }
         }
     }
     let paywalled = meta.paywalled || wall_notice;
@@ -106,9 +114,13 @@ fn json_body_blocks(body: &str) -> Vec<String> {
 }
 
 /// Skip rule for whole pages: only subtrees that cannot hold the story are cut early.
-fn page_skip(_attrs: &Attrs<'_>, tag: &str) -> bool {
+fn page_skip(attrs: &Attrs<'_>, tag: &str) -> bool {
     // Figures hold images, their captions and credits; news text never lives there.
+    // Hover cards sit inside the text; a page-level element's classes describe the page
+    // ("avada-image-rollover-yes" on `<body>`), not a card.
     matches!(tag, "figure" | "figcaption")
+        || (!matches!(tag, "html" | "body" | "main" | "article")
+            && boilerplate::is_hover_card(attrs))
 }
 
 /// Signed story weight of a block: positive for story-like text, negative for boilerplate.
@@ -1140,6 +1152,22 @@ mod tests {
         );
         let a = extract(&html, None);
         assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_hover_card_inside_a_paragraph_is_not_glued_into_its_text() {
+        let html = format!(
+            "<html><body><div class=\"story\"><p>Gov. <span class=\"person\"><a href=\"/people/jane-roe\">Jane Roe</a><span class=\"hovercard\"><span>Jane Alice Roe</span><span><a href=\"/x\">Northland governor doubles down on the road plan</a></span></span></span> signed the transport bill on Tuesday, ending a year of debate in the state house.</p><p>She said the <abbr>role</abbr> of <span role=\"tooltip\">(a note)</span>roads was clear.</p>{}</div></body></html>",
+            paragraph(1, "the bill")
+        );
+        let a = extract(&html, None);
+        assert!(
+            a.blocks[0].starts_with("Gov. Jane Roe signed the transport bill"),
+            "{:?}",
+            a.blocks
+        );
+        assert!(!a.text().contains("doubles down"), "{:?}", a.blocks);
+        assert!(!a.text().contains("(a note)"), "{:?}", a.blocks);
     }
 
     #[test]

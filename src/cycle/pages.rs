@@ -348,6 +348,57 @@ pub(crate) mod tests {
     /// A feed entry with this title makes [`entry_from_feed`] panic (tests only).
     pub(crate) const PANIC_TITLE: &str = "feedbrief test: a panic while reading this entry";
 
+    fn article_fixture(name: &str) -> String {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/articles")
+                .join(name),
+        )
+        .expect("fixture")
+    }
+
+    #[test]
+    fn a_page_without_story_text_falls_back_to_json_ld_then_the_feed_then_og_description() {
+        let url = url::Url::parse("https://courier.example.org/story").expect("url");
+        let summary_after = |title: &str, page: &str, entry: ParsedEntry| {
+            let update = page_update(title, &article_fixture(page), &url);
+            let mut e = entry_from_feed(entry, true);
+            e.apply_page(&update);
+            e.summary.unwrap_or_default()
+        };
+        // The page renders its story with script and shows only a cookie banner: the
+        // JSON-LD articleBody is the story.
+        let s = summary_after(
+            "Crews finish the river bridge early",
+            "script-rendered.html",
+            parsed(url.as_str()),
+        );
+        assert!(
+            s.starts_with("Crews finished the new river bridge three weeks ahead"),
+            "{s}"
+        );
+        // Nothing but consent notices and no JSON-LD: the feed's own content.
+        let mut from_feed = parsed(url.as_str());
+        from_feed.content_html = Some("<p>The county moved its budget hearing to June, giving residents two more months to read the draft plan and comment in person.</p>".into());
+        let s = summary_after(
+            "Budget hearing moved to June",
+            "notice-only.html",
+            from_feed,
+        );
+        assert!(
+            s.starts_with("The county moved its budget hearing to June, giving"),
+            "{s}"
+        );
+        // No feed text either: og:description, never the notice.
+        let mut bare = parsed(url.as_str());
+        bare.summary_html = None;
+        let s = summary_after("Budget hearing moved to June", "notice-only.html", bare);
+        assert_eq!(
+            s,
+            "The county moved its budget hearing to June so that residents can comment on the draft plan in person."
+        );
+    }
+
     #[test]
     fn without_a_page_the_feed_text_is_summarized() {
         let e = entry_from_feed(parsed("https://pwj.example.org/x"), true);
