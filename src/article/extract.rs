@@ -30,6 +30,7 @@ use super::blocks::{
 };
 use super::boilerplate;
 use super::metadata::read_metadata;
+use scraper::{Html, Selector};
 
 /// The readable content and metadata of an article page.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -57,15 +58,42 @@ impl Article {
     }
 }
 
+/// A site's own extraction rule (`[[site]]` in `feeds.toml`): CSS selectors, checked when
+/// the config was read (a selector that does not parse here is ignored).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SiteRule {
+    /// Selector of the element holding the article body: its first match is the story,
+    /// all its text kept in order. When nothing matches, the generic extractor runs.
+    pub article: Option<String>,
+    /// Selectors of elements dropped before the page is read (promos, hover cards).
+    pub remove: Vec<String>,
+}
+
 /// Extracts the main content and metadata of an HTML page.
 ///
 /// `page_url` resolves relative canonical links; without it only absolute ones are kept.
 /// Never fails: a page with no recognisable article gives an `Article` with empty `blocks`.
 pub fn extract(html: &str, page_url: Option<&url::Url>) -> Article {
-    let doc = parse_document(&strip_raw_text(html));
+    extract_with_rule(html, page_url, None)
+}
+
+/// [`extract`], with the page's site rule applied first when there is one: its `remove`
+/// selectors drop elements, and its `article` selector, when it matches, names the story.
+pub fn extract_with_rule(
+    html: &str,
+    page_url: Option<&url::Url>,
+    rule: Option<&SiteRule>,
+) -> Article {
+    let mut doc = parse_document(&strip_raw_text(html));
     let meta = read_metadata(&doc, page_url);
-    let flat = flatten(doc.root_element(), page_skip);
-    let (mut blocks, wall_notice) = main_blocks(&flat, meta.title.as_deref());
+    let ruled = rule.and_then(|r| apply_site_rule(&mut doc, r));
+    let (mut blocks, wall_notice) = match ruled {
+        Some(flat) => (flat.blocks.into_iter().map(|b| b.text).collect(), false),
+        None => {
+            let flat = flatten(doc.root_element(), page_skip);
+            main_blocks(&flat, meta.title.as_deref())
+        }
+    };
     // Some pages render the story with script and ship it only as JSON-LD `articleBody`;
     // when the DOM yields much less than that, the structured copy is the better text.
     // It is also the first fallback when the DOM's text holds no story sentence at all (a
@@ -93,6 +121,27 @@ pub fn extract(html: &str, page_url: Option<&url::Url>) -> Article {
         description: meta.description,
         paywalled,
     }
+}
+
+/// Drops the elements `rule.remove` selects, then flattens the first element
+/// `rule.article` selects; `None` when there is no `article` selector or it matches
+/// nothing (the removals stay done).
+fn apply_site_rule(doc: &mut Html, rule: &SiteRule) -> Option<Flat> {
+    let parse = |s: &str| Selector::parse(s).ok();
+    let doomed: Vec<_> = rule
+        .remove
+        .iter()
+        .filter_map(|s| parse(s))
+        .flat_map(|sel| doc.select(&sel).map(|e| e.id()).collect::<Vec<_>>())
+        .collect();
+    for id in doomed {
+        if let Some(mut node) = doc.tree.get_mut(id) {
+            node.detach();
+        }
+    }
+    let sel = parse(rule.article.as_deref()?)?;
+    let story = doc.select(&sel).next()?;
+    Some(flatten(story, page_skip))
 }
 
 /// Paragraphs of a JSON-LD `articleBody`: plain text with line breaks, or (from some
