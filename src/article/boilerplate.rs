@@ -247,16 +247,19 @@ pub(super) fn is_hover_card(a: &Attrs<'_>) -> bool {
     }
     let starts = |w: &str, p: &str| w.len() >= p.len() && w[..p.len()].eq_ignore_ascii_case(p);
     [a.class, a.id].iter().any(|names| {
-        let words: Vec<&str> = names
+        // Cheap test first: nearly every class list names no card at all.
+        if !names.bytes().any(|b| matches!(b, b'o' | b'O')) {
+            return false;
+        }
+        let mut prev = "";
+        names
             .split(|c: char| !c.is_ascii_alphanumeric())
             .filter(|w| !w.is_empty())
-            .collect();
-        words
-            .iter()
-            .any(|w| HOVER_PREFIXES.iter().any(|p| starts(w, p)))
-            || words
-                .windows(2)
-                .any(|p| p[0].eq_ignore_ascii_case("hover") && starts(p[1], "card"))
+            .any(|w| {
+                let card = prev.eq_ignore_ascii_case("hover") && starts(w, "card");
+                prev = w;
+                card || HOVER_PREFIXES.iter().any(|p| starts(w, p))
+            })
     })
 }
 
@@ -631,7 +634,24 @@ const SITE_NOTICES: &[&str] = &[
 /// Whether a block is a notice about the site (cookies, consent, newsletter, push,
 /// subscription) rather than story text: a short block with one of [`SITE_NOTICES`].
 pub(super) fn is_site_notice(text: &str) -> bool {
-    if text.chars().count() > 500 {
+    /// Fragments one of which every phrase of [`SITE_NOTICES`] holds in lowercase, past
+    /// its first letter: most blocks hold none, and are passed without lowercasing them.
+    const ANCHORS: &[&str] = &[
+        "ookie",
+        "OOKIE",
+        "onsent",
+        "agree",
+        "ssume",
+        "ontinuing",
+        "otification",
+        "enachrichtigung",
+        "ewsletter",
+        "ubscri",
+        "ull story",
+        "atenschutz",
+    ];
+    if text.len() > 2000 || text.chars().count() > 500 || !ANCHORS.iter().any(|a| text.contains(a))
+    {
         return false;
     }
     let lower = text.to_lowercase();
