@@ -1,7 +1,11 @@
-//! Extraction benchmark (`bench-extract`, run by `benches/extraction.sh`): dev-set pages → `<id>.txt` main text, plus timing.
+//! Extraction benchmark (`bench-extract`, run by `benches/extraction.sh` and figure 5 of
+//! `benches/run.py`): dev-set pages → `<id>.txt` main text, plus timing.
 //!
-//! Usage: `extract_bench --dev DIR --out DIR [--summaries N]`. The dev `DIR` holds
-//! `ground-truth.json` (`{id: {articleBody, url}}`) and `html/<id>.html.gz`. Prints the median
+//! Usage: `bench-extract (--dev DIR | --segments DIR) --out DIR [--summaries N]`. The dev
+//! `DIR` holds `ground-truth.json` (`{id: {articleBody, url}}`) and `html/<id>.html.gz`; a
+//! segments `DIR` (trafilatura's evaluation pages) holds `html/<id>.html[.gz]` and is scored
+//! with `score_segments.py OUT_DIR`. Pages are decoded as fetched ones are (their `<meta>`
+//! charset, else UTF-8, else Windows-1252). Prints the median
 //! and mean milliseconds per page for extraction alone (HTML parsing included, reading and
 //! gunzipping excluded) beside the same figures for html5ever parsing the page and nothing
 //! else, measured in the same run as the floor to compare with. With `--summaries N`, also
@@ -23,12 +27,14 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let mut dev: Option<PathBuf> = None;
+    let mut segments: Option<PathBuf> = None;
     let mut out: Option<PathBuf> = None;
     let mut summaries = 0usize;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--dev" => dev = args.next().map(PathBuf::from),
+            "--segments" => segments = args.next().map(PathBuf::from),
             "--out" => out = args.next().map(PathBuf::from),
             "--summaries" => {
                 summaries = args
@@ -38,37 +44,35 @@ fn run() -> Result<(), String> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other}; usage: --dev DIR --out DIR"
+                    "unknown argument {other}; usage: (--dev DIR | --segments DIR) --out DIR"
                 ));
             }
         }
     }
-    let dev = dev.ok_or("missing --dev DIR")?;
     let out = out.ok_or("missing --out DIR")?;
     std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
-    let gt_path = dev.join("ground-truth.json");
-    let gt_text = std::fs::read_to_string(&gt_path)
-        .map_err(|e| format!("reading {}: {e}", gt_path.display()))?;
-    let gt: serde_json::Value = serde_json::from_str(&gt_text)
-        .map_err(|e| format!("parsing {}: {e}", gt_path.display()))?;
-    let gt = gt.as_object().ok_or("ground truth is not an object")?;
-    let mut ids: Vec<&String> = gt.keys().collect();
-    ids.sort();
-
-    let mut times = Vec::with_capacity(ids.len());
-    let mut parse_times = Vec::with_capacity(ids.len());
-    for (n, id) in ids.iter().enumerate() {
-        let path = dev.join("html").join(format!("{id}.html.gz"));
-        let file =
-            std::fs::File::open(&path).map_err(|e| format!("opening {}: {e}", path.display()))?;
+    let pages = match (dev, segments) {
+        (Some(dev), None) => dev_pages(&dev)?,
+        (None, Some(dir)) => segment_pages(&dir)?,
+        _ => return Err("give one of --dev DIR and --segments DIR".into()),
+    };
+    let mut times = Vec::with_capacity(pages.len());
+    let mut parse_times = Vec::with_capacity(pages.len());
+    for (n, page) in pages.iter().enumerate() {
+        let (id, path, page_url) = (&page.id, &page.path, page.url.clone());
         let mut raw = Vec::new();
-        flate2::read::GzDecoder::new(file)
-            .read_to_end(&mut raw)
-            .map_err(|e| format!("gunzipping {}: {e}", path.display()))?;
-        let html = String::from_utf8_lossy(&raw);
-        let page_url = gt[id.as_str()]["url"]
-            .as_str()
-            .and_then(|u| url::Url::parse(u).ok());
+        let file =
+            std::fs::File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
+        if path.extension().is_some_and(|e| e == "gz") {
+            flate2::read::GzDecoder::new(file)
+                .read_to_end(&mut raw)
+                .map_err(|e| format!("gunzipping {}: {e}", path.display()))?;
+        } else {
+            std::io::BufReader::new(file)
+                .read_to_end(&mut raw)
+                .map_err(|e| format!("reading {}: {e}", path.display()))?;
+        }
+        let html = decode(raw);
         let start = Instant::now();
         let parsed = scraper::Html::parse_document(&html);
         parse_times.push(start.elapsed().as_secs_f64() * 1000.0);
@@ -101,6 +105,69 @@ fn run() -> Result<(), String> {
         parse_times.len()
     );
     Ok(())
+}
+
+/// One page to extract: its id (the output's name), file and URL when known.
+struct Page {
+    id: String,
+    path: PathBuf,
+    url: Option<url::Url>,
+}
+
+/// The Zyte dev pages, by the ids of `ground-truth.json`.
+fn dev_pages(dev: &std::path::Path) -> Result<Vec<Page>, String> {
+    let gt_path = dev.join("ground-truth.json");
+    let gt_text = std::fs::read_to_string(&gt_path)
+        .map_err(|e| format!("reading {}: {e}", gt_path.display()))?;
+    let gt: serde_json::Value = serde_json::from_str(&gt_text)
+        .map_err(|e| format!("parsing {}: {e}", gt_path.display()))?;
+    let gt = gt.as_object().ok_or("ground truth is not an object")?;
+    let mut pages: Vec<Page> = gt
+        .iter()
+        .map(|(id, v)| Page {
+            id: id.clone(),
+            path: dev.join("html").join(format!("{id}.html.gz")),
+            url: v["url"].as_str().and_then(|u| url::Url::parse(u).ok()),
+        })
+        .collect();
+    pages.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(pages)
+}
+
+/// The segment benchmark's pages: every file of `DIR/html`, its id the file name less
+/// `.gz` and `.html`.
+fn segment_pages(dir: &std::path::Path) -> Result<Vec<Page>, String> {
+    let html = dir.join("html");
+    let mut pages: Vec<Page> = std::fs::read_dir(&html)
+        .map_err(|e| format!("listing {}: {e}", html.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter_map(|path| {
+            let name = path.file_name()?.to_str()?;
+            let id = name.strip_suffix(".gz").unwrap_or(name);
+            let id = id.strip_suffix(".html").unwrap_or(id).to_string();
+            Some(Page {
+                id,
+                path,
+                url: None,
+            })
+        })
+        .collect();
+    pages.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(pages)
+}
+
+/// Bytes as text, decoded as a fetched page is.
+fn decode(body: Vec<u8>) -> String {
+    feedbrief::fetch::Fetched {
+        final_url: url::Url::parse("file:///page.html").expect("static URL"),
+        body,
+        content_type: None,
+        validators: Default::default(),
+        max_age: None,
+        moved_to: None,
+    }
+    .text()
 }
 
 /// Median, mean and maximum of a list of timings.

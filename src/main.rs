@@ -80,7 +80,8 @@ enum Command {
         /// HTML files (optionally .gz) or URLs.
         #[arg(required = true)]
         inputs: Vec<String>,
-        /// Write `<stem>.txt` per input into this directory.
+        /// Write `<name>.txt` per input into this directory (`<name>`: the whole file name
+        /// less `.gz`/`.html`/`.htm`; a name already written in this run gets `-2`, `-3`…).
         #[arg(long)]
         out_dir: Option<PathBuf>,
         /// Print the two-sentence summary instead of the text.

@@ -234,6 +234,35 @@ fn name_hint(class: &str, id: &str, story_tag: bool) -> i8 {
     }
 }
 
+/// Class and id words (at the start of a word) of hover cards, tooltips and popovers:
+/// text a reader sees only on pointing at a name, which flattening would glue into the
+/// sentence around it ("Gov. Jane RoeJane Alice RoeNorthland governor doubles down…").
+const HOVER_PREFIXES: &[&str] = &["hovercard", "tooltip", "popover", "rollover"];
+
+/// Whether an element is a hover card, tooltip or popover (`role=tooltip`, or a class or
+/// id word from [`HOVER_PREFIXES`]; "hover-card" counts as one word).
+pub(super) fn is_hover_card(a: &Attrs<'_>) -> bool {
+    if a.role == "tooltip" {
+        return true;
+    }
+    let starts = |w: &str, p: &str| w.len() >= p.len() && w[..p.len()].eq_ignore_ascii_case(p);
+    [a.class, a.id].iter().any(|names| {
+        // Cheap test first: nearly every class list names no card at all.
+        if !names.bytes().any(|b| matches!(b, b'o' | b'O')) {
+            return false;
+        }
+        let mut prev = "";
+        names
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .any(|w| {
+                let card = prev.eq_ignore_ascii_case("hover") && starts(w, "card");
+                prev = w;
+                card || HOVER_PREFIXES.iter().any(|p| starts(w, p))
+            })
+    })
+}
+
 // Phrases more than one list below needs, each written once. Lists match lowercased text.
 
 /// "Read on" links closing teasers and feed excerpts.
@@ -336,6 +365,17 @@ pub(super) const STOP_MARKERS: &[&str] = &[
     READ_NEXT,
     "what to read next",
     "also on",
+    "about the author",
+    // The same headings in the other languages of the feeds we read (WordPress's own
+    // translations of "Related posts" among them).
+    "verwandte beiträge",
+    "ähnliche beiträge",
+    "ähnliche artikel",
+    "über den autor",
+    "über die autorin",
+    "articles similaires",
+    "artículos relacionados",
+    "entradas relacionadas",
 ];
 
 /// Credits and notes that close a story, found anywhere in a short closing line.
@@ -487,6 +527,22 @@ pub(super) const LABELS: &[&str] = &[
     "more on this story",
     "scroll to continue with content",
     "advert",
+    // Pointers to other pages, which stand inside a story as often as after it (so they
+    // are dropped, not taken to end it), in the other languages of the feeds we read.
+    "mehr zum thema",
+    "lesen sie auch",
+    "lies auch",
+    "weitere artikel",
+    "zum weiterlesen",
+    "weitere informationen",
+    "das könnte sie auch interessieren",
+    "das könnte dich auch interessieren",
+    "lire aussi",
+    "à lire aussi",
+    "en savoir plus",
+    "te puede interesar",
+    "lee también",
+    "leia também",
 ];
 
 /// Openings of short label lines (and [`STAMP_LABELS`]).
@@ -527,6 +583,80 @@ pub(super) const PAYWALL_NOTICES: &[&str] = &[
     "become a member to",
     "unlock this article",
 ];
+
+/// Phrases of notices about the site rather than the story: cookie and consent banners,
+/// newsletter and push prompts, subscription pitches. Found anywhere in a short block
+/// (see [`is_site_notice`]); English and German, the languages of most feeds we read, and
+/// the French and Spanish consent banners European sites show.
+const SITE_NOTICES: &[&str] = &[
+    "uses cookies",
+    "use cookies",
+    "we use cookies",
+    "cookies to improve",
+    "cookies to ensure",
+    "cookie policy",
+    "cookie settings",
+    "accept cookies",
+    "accept all cookies",
+    "you consent to",
+    "you agree to our use",
+    "we'll assume you're ok",
+    "we’ll assume you’re ok",
+    "assume that you are happy",
+    "by continuing to browse",
+    "by continuing to use",
+    "wir verwenden cookies",
+    "wir nutzen cookies",
+    "verwendet cookies",
+    "nutzt cookies",
+    "cookie-einstellungen",
+    "cookies zu",
+    "einsatz von cookies",
+    "datenschutzerklärung zu",
+    "utilise des cookies",
+    "utilisons des cookies",
+    "utiliza cookies",
+    "utilizamos cookies",
+    "usamos cookies",
+    "send you push notifications",
+    "push-benachrichtigungen",
+    "sign up for our newsletter",
+    "subscribe to our newsletter",
+    "newsletter abonnieren",
+    "unseren newsletter",
+    "to view the full story",
+    "for the full story",
+    "already a subscriber",
+    "subscribe to continue",
+    "subscribe to read",
+];
+
+/// Whether a block is a notice about the site (cookies, consent, newsletter, push,
+/// subscription) rather than story text: a short block with one of [`SITE_NOTICES`].
+pub(super) fn is_site_notice(text: &str) -> bool {
+    /// Fragments one of which every phrase of [`SITE_NOTICES`] holds in lowercase, past
+    /// its first letter: most blocks hold none, and are passed without lowercasing them.
+    const ANCHORS: &[&str] = &[
+        "ookie",
+        "OOKIE",
+        "onsent",
+        "agree",
+        "ssume",
+        "ontinuing",
+        "otification",
+        "enachrichtigung",
+        "ewsletter",
+        "ubscri",
+        "ull story",
+        "atenschutz",
+    ];
+    if text.len() > 2000 || text.chars().count() > 500 || !ANCHORS.iter().any(|a| text.contains(a))
+    {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    SITE_NOTICES.iter().any(|p| lower.contains(p))
+}
 
 // Summarizing: a story's blocks and sentences (see `summarize`).
 
@@ -679,6 +809,24 @@ pub(super) const CAPTION_OPENERS: &[&str] = &[
     "note:",
     "sponsored:",
     "advertisement:",
+];
+
+/// Where a caption places people in its picture, found anywhere in a sentence.
+pub(super) const CAPTION_POSITIONS: &[&str] = &[
+    ", center,",
+    ", left,",
+    ", right,",
+    ", centre,",
+    ", foreground,",
+    ", background,",
+    "(center)",
+    "(left)",
+    "(right)",
+    "from left:",
+    "from left,",
+    "left to right:",
+    "(l-r)",
+    "v.l.n.r.",
 ];
 
 /// The feed footer "The post X appeared first on Y.": its opening, and the phrase after it.

@@ -30,6 +30,7 @@ use super::blocks::{
 };
 use super::boilerplate;
 use super::metadata::read_metadata;
+use scraper::{Html, Selector};
 
 /// The readable content and metadata of an article page.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -57,22 +58,57 @@ impl Article {
     }
 }
 
+/// A site's own extraction rule (`[[site]]` in `feeds.toml`): CSS selectors, checked when
+/// the config was read (a selector that does not parse here is ignored).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SiteRule {
+    /// Selector of the element holding the article body: its first match is the story,
+    /// all its text kept in order. When nothing matches, the generic extractor runs.
+    pub article: Option<String>,
+    /// Selectors of elements dropped before the page is read (promos, hover cards).
+    pub remove: Vec<String>,
+}
+
 /// Extracts the main content and metadata of an HTML page.
 ///
 /// `page_url` resolves relative canonical links; without it only absolute ones are kept.
 /// Never fails: a page with no recognisable article gives an `Article` with empty `blocks`.
 pub fn extract(html: &str, page_url: Option<&url::Url>) -> Article {
-    let doc = parse_document(&strip_raw_text(html));
+    extract_with_rule(html, page_url, None)
+}
+
+/// [`extract`], with the page's site rule applied first when there is one: its `remove`
+/// selectors drop elements, and its `article` selector, when it matches, names the story.
+pub fn extract_with_rule(
+    html: &str,
+    page_url: Option<&url::Url>,
+    rule: Option<&SiteRule>,
+) -> Article {
+    let mut doc = parse_document(&strip_raw_text(html));
     let meta = read_metadata(&doc, page_url);
-    let flat = flatten(doc.root_element(), page_skip);
-    let (mut blocks, wall_notice) = main_blocks(&flat, meta.title.as_deref());
+    let ruled = rule.and_then(|r| apply_site_rule(&mut doc, r));
+    let (mut blocks, wall_notice) = match ruled {
+        Some(flat) => (flat.blocks.into_iter().map(|b| b.text).collect(), false),
+        None => {
+            let flat = flatten(doc.root_element(), page_skip);
+            main_blocks(&flat, meta.title.as_deref())
+        }
+    };
     // Some pages render the story with script and ship it only as JSON-LD `articleBody`;
     // when the DOM yields much less than that, the structured copy is the better text.
+    // It is also the first fallback when the DOM's text holds no story sentence at all (a
+    // "Loading…" shell, a consent wall); the feed's content and `og:description` come
+    // after it, where the page's facts meet the entry's (see `PageUpdate::apply`).
     if let Some(body) = &meta.json_body {
         let dom_chars: usize = blocks.iter().map(|b| b.chars().count()).sum();
         let body_chars = body.chars().count();
         if body_chars > 200 && dom_chars * 2 < body_chars {
             blocks = json_body_blocks(body);
+        } else if super::summarize::summarize(&blocks).is_none() {
+            let structured = json_body_blocks(body);
+            if super::summarize::summarize(&structured).is_some() {
+                blocks = structured;
+            }
         }
     }
     let paywalled = meta.paywalled || wall_notice;
@@ -85,6 +121,27 @@ pub fn extract(html: &str, page_url: Option<&url::Url>) -> Article {
         description: meta.description,
         paywalled,
     }
+}
+
+/// Drops the elements `rule.remove` selects, then flattens the first element
+/// `rule.article` selects; `None` when there is no `article` selector or it matches
+/// nothing (the removals stay done).
+fn apply_site_rule(doc: &mut Html, rule: &SiteRule) -> Option<Flat> {
+    let parse = |s: &str| Selector::parse(s).ok();
+    let doomed: Vec<_> = rule
+        .remove
+        .iter()
+        .filter_map(|s| parse(s))
+        .flat_map(|sel| doc.select(&sel).map(|e| e.id()).collect::<Vec<_>>())
+        .collect();
+    for id in doomed {
+        if let Some(mut node) = doc.tree.get_mut(id) {
+            node.detach();
+        }
+    }
+    let sel = parse(rule.article.as_deref()?)?;
+    let story = doc.select(&sel).next()?;
+    Some(flatten(story, page_skip))
 }
 
 /// Paragraphs of a JSON-LD `articleBody`: plain text with line breaks, or (from some
@@ -106,9 +163,13 @@ fn json_body_blocks(body: &str) -> Vec<String> {
 }
 
 /// Skip rule for whole pages: only subtrees that cannot hold the story are cut early.
-fn page_skip(_attrs: &Attrs<'_>, tag: &str) -> bool {
+fn page_skip(attrs: &Attrs<'_>, tag: &str) -> bool {
     // Figures hold images, their captions and credits; news text never lives there.
+    // Hover cards sit inside the text; a page-level element's classes describe the page
+    // ("avada-image-rollover-yes" on `<body>`), not a card.
     matches!(tag, "figure" | "figcaption")
+        || (!matches!(tag, "html" | "body" | "main" | "article")
+            && boilerplate::is_hover_card(attrs))
 }
 
 /// Signed story weight of a block: positive for story-like text, negative for boilerplate.
@@ -131,7 +192,7 @@ fn block_weight(b: &Block) -> f64 {
             )
         })
         .count();
-    if is_teaser(b) {
+    if is_teaser(b) || boilerplate::is_site_notice(&b.text) {
         return -0.5 * c;
     }
     let base = if words >= 10 && punct >= 1 {
@@ -268,13 +329,27 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
     }
     let weights: Vec<f64> = flat.blocks.iter().map(block_weight).collect();
     let neg = believed_boilerplate(flat, &weights);
-    let best = choose_container(flat, &weights, &neg);
+    let chosen = choose_container(flat, &weights, &neg);
+    let siblings = story_siblings(flat, &weights, &neg, chosen);
+    // With siblings, the story spans part of the container's parent; boilerplate is then
+    // judged up to that parent.
+    let best = if siblings.is_empty() {
+        chosen
+    } else {
+        flat.elems[chosen].parent
+    };
+    let parts: Vec<usize> = std::iter::once(chosen).chain(siblings).collect();
     // Blocks come in document order, so a subtree's blocks are one contiguous run.
     let inside: Vec<usize> = (0..flat.blocks.len())
         .skip_while(|&i| !is_within(flat, flat.blocks[i].elem, best))
         .take_while(|&i| is_within(flat, flat.blocks[i].elem, best))
+        .filter(|&i| {
+            let b = &flat.blocks[i];
+            parts.iter().any(|&p| is_within(flat, b.elem, p))
+                || (best != chosen && b.elem == best && loose_paragraph(b))
+        })
         .collect();
-    let keep = select_blocks(flat, &weights, &neg, best, &inside, title);
+    let keep = select_blocks(flat, &weights, &neg, best, &inside, title, chosen);
     // Walls put their notice at the end of the teaser or just below the container.
     let after = inside.last().map_or(0, |&i| i + 1);
     let wall_notice = inside
@@ -289,6 +364,89 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
         .map(|(&i, _)| flat.blocks[i].text.clone())
         .collect();
     (blocks, wall_notice)
+}
+
+/// The container's later siblings that belong to the story: an article split into
+/// sibling parts (a recipe's steps after its ingredients, paragraphs resumed after an ad
+/// or a figure), or text written straight into the container's parent. A sibling joins
+/// when nothing on its way up is boilerplate, it is link-poor, and it either carries
+/// story-like text of its own or is mostly a link-free list, table or heading run.
+/// Earlier siblings stay out: before the story stand its headline, byline and dates.
+///
+/// Returns the joining siblings; `chosen` itself stands for the parent's own text when
+/// only that joins. Empty when the story is the container alone.
+fn story_siblings(flat: &Flat, weights: &[f64], neg: &[bool], chosen: usize) -> Vec<usize> {
+    /// Least story-like weight (about two sentences) a sibling needs to join on its text.
+    const MIN_SIBLING_WEIGHT: f64 = 120.0;
+    let parent = flat.elems[chosen].parent;
+    if parent == usize::MAX || neg[parent] {
+        return Vec::new();
+    }
+    // The child of `parent` an element lies in, unless boilerplate lies on the way.
+    let child_of = |mut e: usize| -> Option<usize> {
+        let mut boilerplate = false;
+        while e != usize::MAX {
+            let p = flat.elems[e].parent;
+            boilerplate |= neg[e];
+            if p == parent {
+                return (!boilerplate).then_some(e);
+            }
+            e = p;
+        }
+        None
+    };
+    #[derive(Default)]
+    struct Part {
+        chars: usize,
+        link_chars: usize,
+        weight: f64,
+        structured_chars: usize,
+    }
+    let mut parts: std::collections::BTreeMap<usize, Part> = Default::default();
+    let mut chosen_weight = 0.0;
+    for (b, &w) in flat.blocks.iter().zip(weights) {
+        let Some(c) = child_of(b.elem) else { continue };
+        if c == chosen {
+            chosen_weight += w.max(0.0);
+            continue;
+        }
+        if c < chosen {
+            continue;
+        }
+        let part = parts.entry(c).or_default();
+        part.chars += b.chars;
+        part.link_chars += b.link_chars;
+        part.weight += w.max(0.0);
+        if matches!(b.kind, Kind::Item | Kind::Table | Kind::Heading(_)) && b.link_chars == 0 {
+            part.structured_chars += b.chars;
+        }
+    }
+    let mut out: Vec<usize> = parts
+        .into_iter()
+        .filter(|(_, p)| {
+            let ld = p.link_chars as f64 / p.chars.max(1) as f64;
+            let prose = p.weight >= (0.2 * chosen_weight).max(MIN_SIBLING_WEIGHT);
+            let structured =
+                p.structured_chars * 2 >= p.chars && p.structured_chars >= 50 && ld < 0.1;
+            ld < 0.25 && (prose || structured)
+        })
+        .map(|(c, _)| c)
+        .collect();
+    let own_text = flat
+        .blocks
+        .iter()
+        .any(|b| b.elem == parent && b.chars > 80 && loose_paragraph(b));
+    if out.is_empty() && own_text {
+        out.push(chosen);
+    }
+    out
+}
+
+/// Whether text written straight into the story's parent (between its parts, after a
+/// `<br>`) reads as a paragraph: long and link-poor, or a short whole sentence.
+fn loose_paragraph(b: &Block) -> bool {
+    let ld = b.link_chars as f64 / b.chars.max(1) as f64;
+    (b.chars > 80 && ld < 0.25) || (b.link_chars == 0 && ends_with_terminal(&b.text))
 }
 
 /// Which elements to treat as boilerplate, one flag per element.
@@ -464,6 +622,7 @@ fn select_blocks(
     container: usize,
     inside: &[usize],
     title: Option<&str>,
+    chosen: usize,
 ) -> Vec<bool> {
     let mut keep: Vec<bool> = inside
         .iter()
@@ -474,6 +633,8 @@ fn select_blocks(
                 || is_teaser(b)
                 || boilerplate_between(neg, flat, b.elem, container)
                 || is_junk_line(&b.text)
+                || is_paywall_text(&b.text)
+                || boilerplate::is_site_notice(&b.text)
                 || is_byline_line(&b.text)
                 || (b.kind == Kind::Heading(1) && title.is_some_and(|t| same_title(t, &b.text))))
         })
@@ -496,10 +657,47 @@ fn select_blocks(
             && title.is_some_and(|t| word_overlap(t, &b.text) >= 0.6);
         *k &= !*m && !headline;
     }
-    if let Some(cut) = trailing_widget_start(weights, inside, &good) {
-        keep.iter_mut().skip(cut).for_each(|k| *k = false);
+    // Widgets are looked for in the chosen container only: siblings joined it for their
+    // structure (a recipe card's lists), which a run of short items would otherwise cut.
+    let own: Vec<bool> = inside
+        .iter()
+        .map(|&i| is_within(flat, flat.blocks[i].elem, chosen))
+        .collect();
+    let own_start = own.iter().position(|&o| o).unwrap_or(0);
+    let own_end = own.iter().rposition(|&o| o).map_or(inside.len(), |e| e + 1);
+    // Link-free list items and table rows that read as content are the story's own
+    // structure (a recipe's ingredients), not a run of widgets.
+    let listed: Vec<bool> = inside
+        .iter()
+        .map(|&i| {
+            let b = &flat.blocks[i];
+            // Names alone (a staff list) are not: an item of the story's own lists has a
+            // quantity, a clause or a few words.
+            b.link_chars == 0
+                && matches!(b.kind, Kind::Item | Kind::Table | Kind::Heading(_))
+                && (b.text.split_whitespace().count() >= 4
+                    || b.text.contains(',')
+                    || b.text.chars().any(|c| c.is_ascii_digit()))
+        })
+        .collect();
+    if let Some(cut) = trailing_widget_start(
+        weights,
+        &inside[own_start..own_end],
+        &good[own_start..own_end],
+        &listed[own_start..own_end],
+    ) {
+        keep.iter_mut()
+            .skip(own_start + cut)
+            .for_each(|k| *k = false);
     }
-    if let Some(cut) = stop_marker_position(flat, inside, &good, first) {
+    // Story parts joined from before the chosen container (a header with the byline) do
+    // not end the story: the stop markers count from the container's own first paragraph.
+    let core_first = inside
+        .iter()
+        .zip(&good)
+        .position(|(&i, &g)| g && is_within(flat, flat.blocks[i].elem, chosen))
+        .unwrap_or(first);
+    if let Some(cut) = stop_marker_position(flat, inside, &good, core_first) {
         keep.iter_mut().skip(cut).for_each(|k| *k = false);
     }
     // After the last story paragraph: tags, share prompts, "posted in", pagers.
@@ -543,7 +741,12 @@ fn is_sign_off(text: &str) -> bool {
 /// into segments; good text after such a run, if it weighs less than half the main
 /// segment, is a widget ("Support our journalism …") rather than the story's ending, and so
 /// is everything after it.
-fn trailing_widget_start(weights: &[f64], inside: &[usize], good: &[bool]) -> Option<usize> {
+fn trailing_widget_start(
+    weights: &[f64],
+    inside: &[usize],
+    good: &[bool],
+    listed: &[bool],
+) -> Option<usize> {
     const SEPARATING_RUN: usize = 6;
     let mut segments: Vec<(usize, f64)> = Vec::new();
     let mut bad_run = 0;
@@ -557,7 +760,7 @@ fn trailing_widget_start(weights: &[f64], inside: &[usize], good: &[bool]) -> Op
             }
             bad_run = 0;
             mass += weights[inside[k]];
-        } else {
+        } else if !listed[k] {
             bad_run += 1;
         }
     }
@@ -998,6 +1201,22 @@ mod tests {
         );
         let a = extract(&html, None);
         assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_hover_card_inside_a_paragraph_is_not_glued_into_its_text() {
+        let html = format!(
+            "<html><body><div class=\"story\"><p>Gov. <span class=\"person\"><a href=\"/people/jane-roe\">Jane Roe</a><span class=\"hovercard\"><span>Jane Alice Roe</span><span><a href=\"/x\">Northland governor doubles down on the road plan</a></span></span></span> signed the transport bill on Tuesday, ending a year of debate in the state house.</p><p>She said the <abbr>role</abbr> of <span role=\"tooltip\">(a note)</span>roads was clear.</p>{}</div></body></html>",
+            paragraph(1, "the bill")
+        );
+        let a = extract(&html, None);
+        assert!(
+            a.blocks[0].starts_with("Gov. Jane Roe signed the transport bill"),
+            "{:?}",
+            a.blocks
+        );
+        assert!(!a.text().contains("doubles down"), "{:?}", a.blocks);
+        assert!(!a.text().contains("(a note)"), "{:?}", a.blocks);
     }
 
     #[test]

@@ -21,7 +21,7 @@ mod summarize;
 
 pub use blocks::html_to_blocks;
 pub(crate) use blocks::parse_fragment;
-pub use extract::{Article, extract};
+pub use extract::{Article, SiteRule, extract, extract_with_rule};
 pub use summarize::{
     MAX_SUMMARY_CHARS, split_sentences, story_sentence_texts, summarize, summarize_with_title,
     word_count,

@@ -210,7 +210,7 @@ fn pick_first(lead: &[&Candidate], title: Option<&str>) -> usize {
     // two- or three-word fragment ("HAYWARD, Calif.", "Hi all.").
     let usable = |cand: &Candidate| {
         let restates_title = title.is_some_and(|t| same_words(t, &cand.text));
-        cand.words >= 4 && !is_soft_opener(&cand.text) && !restates_title
+        cand.words >= 4 && !is_soft_opener(&cand.text) && !restates_title && !is_caption(&cand.text)
     };
     let Some(first) = lead.iter().take(3).position(|c| usable(c)) else {
         return 0;
@@ -241,6 +241,15 @@ fn same_words(a: &str, b: &str) -> bool {
     !a.is_empty() && a == b
 }
 
+/// Whether a sentence reads as a photo caption: it places people in the picture
+/// ("a woman, center, in blue sandals, passes…", "from left: …").
+fn is_caption(sentence: &str) -> bool {
+    let lower = sentence.to_lowercase();
+    boilerplate::CAPTION_POSITIONS
+        .iter()
+        .any(|p| lower.contains(p))
+}
+
 /// Whether a sentence opens a post without telling its story ("Happy Friday!", "Hi all.").
 fn is_soft_opener(sentence: &str) -> bool {
     let lower = sentence.to_lowercase();
@@ -254,6 +263,20 @@ fn is_boilerplate_block(block: &str) -> bool {
     let words = word_count(block);
 
     if is_byline(block, lower, words) {
+        return true;
+    }
+    // Notices about the site (cookies, consent, newsletter, subscription) and sign-up
+    // promos are never the story, whatever their length in sentences.
+    if boilerplate::is_site_notice(block) {
+        return true;
+    }
+    if words <= 60
+        && boilerplate::PROMO_WORDS
+            .iter()
+            .filter(|p| lower.contains(*p))
+            .count()
+            >= 2
+    {
         return true;
     }
     if words <= 30
@@ -426,7 +449,14 @@ fn strip_dateline(sentence: &str) -> String {
                 (2..=5).contains(&w.chars().count())
                     && w.chars().next().is_some_and(char::is_uppercase)
             });
-        if shouting && colon_ok && (!ends_sentence(prefix) || ends_on_abbreviation) {
+        // "Washington, DC, United States: …": a place in title case, its parts split by
+        // commas, every word capitalised; prose before a colon has lowercase words.
+        let place = prefix.contains(',')
+            && word_count(prefix) <= 6
+            && prefix
+                .split_whitespace()
+                .all(|w| w.chars().next().is_some_and(char::is_uppercase));
+        if (shouting && colon_ok || place) && (!ends_sentence(prefix) || ends_on_abbreviation) {
             let rest = sentence[pos + dash.len()..].trim_start();
             if rest.chars().next().is_some_and(|c| c.is_uppercase()) {
                 return rest.to_string();
@@ -982,6 +1012,61 @@ mod tests {
             strip_dateline("UPDATE: The road has reopened."),
             "UPDATE: The road has reopened."
         );
+    }
+
+    #[test]
+    fn a_title_case_place_dateline_with_a_colon_is_removed() {
+        let b = blocks(&[
+            "Washington, DC, United States: The Senate passed a spending bill late Thursday that keeps the government open through March.",
+            "The House is expected to vote on Friday before the deadline.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("The Senate passed"), "{s}");
+        // A sentence that merely quotes someone after a colon keeps its opening.
+        assert_eq!(
+            strip_dateline("The mayor said: Roads come first."),
+            "The mayor said: Roads come first."
+        );
+    }
+
+    #[test]
+    fn a_photo_caption_does_not_open_the_summary() {
+        let b = blocks(&[
+            "Travelers, including a woman, center, in blue sandals, pass a Boeing 737 Max at the airport on Monday.",
+            "Regulators cleared the jet to fly again on Wednesday after a review that lasted nearly two years.",
+            "Airlines said the first flights would resume within a month, starting with domestic routes.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("Regulators cleared"), "{s}");
+    }
+
+    #[test]
+    fn a_byline_or_a_site_promo_does_not_open_the_summary() {
+        let b = blocks(&[
+            "By Jane Roe and John Doe, Staff Writers",
+            "Get the best of our reporting delivered to your inbox every morning. Sign up for our newsletter today.",
+            "The county will close two branch libraries next year to pay for longer hours at the main one.",
+            "The board voted four to one for the plan on Tuesday evening.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("The county will close"), "{s}");
+    }
+
+    #[test]
+    fn a_cookie_or_consent_notice_is_never_a_summary() {
+        let notices = [
+            "This website uses cookies to improve your experience. We'll assume you're ok with this, but you can opt-out if you wish.",
+            "Wir verwenden Cookies, um dir die bestmögliche Erfahrung auf unserer Website zu bieten. Du kannst sie in den Einstellungen abschalten.",
+        ];
+        for notice in notices {
+            assert_eq!(summarize(&blocks(&[notice])), None, "{notice}");
+        }
+        let b = blocks(&[
+            notices[0],
+            "The county will close two branch libraries next year to pay for longer hours at the main one.",
+        ]);
+        let s = summarize(&b).expect("summary");
+        assert!(s.starts_with("The county will close"), "{s}");
     }
 
     #[test]

@@ -99,11 +99,18 @@ pub async fn inspect(source: &str, json: bool) -> Outcome {
 
 /// `feedbrief extract FILE_OR_URL... [--out-dir DIR] [--summary]`: exit 1 when an input
 /// could not be read.
+///
+/// With `--out-dir`, each input's text goes to `<name>.txt`, `<name>` being the input's
+/// whole file name less `.gz`, `.html` and `.htm` (so `a.eu.x.html` and `a.eu.y.html`
+/// stay apart). One run never overwrites its own output: an input whose name is already
+/// taken in this run gets `<name>-2.txt` (then `-3`, …), and the run says so on stderr.
 pub async fn extract(inputs: &[String], out_dir: Option<&Path>, summary: bool) -> Outcome {
     if let Some(dir) = out_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let mut failures = 0;
+    // Output names taken so far in this run, and by which input.
+    let mut taken: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
     for input in inputs {
         let (bytes, url) = match read_source(input).await {
             Ok(x) => x,
@@ -113,7 +120,7 @@ pub async fn extract(inputs: &[String], out_dir: Option<&Path>, summary: bool) -
                 continue;
             }
         };
-        let html = String::from_utf8_lossy(&bytes);
+        let html = page_text(bytes, &url);
         let page_url = matches!(url.scheme(), "http" | "https").then_some(&url);
         let article = crate::article::extract(&html, page_url);
         let text = if summary {
@@ -123,16 +130,22 @@ pub async fn extract(inputs: &[String], out_dir: Option<&Path>, summary: bool) -
         };
         match out_dir {
             Some(dir) => {
-                let name = Path::new(input)
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("page");
-                let stem = name
-                    .split('.')
-                    .next()
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or("page");
-                let path = dir.join(format!("{stem}.txt"));
+                let stem = output_stem(input);
+                let mut name = format!("{stem}.txt");
+                let mut n = 1;
+                // Bounded: each turn tries a name no earlier input can hold.
+                while let Some(first) = taken.get(&name) {
+                    n += 1;
+                    let next = format!("{stem}-{n}.txt");
+                    if !taken.contains_key(&next) {
+                        eprintln!(
+                            "note: {input} written to {next}: {name} is already {first}'s output"
+                        );
+                    }
+                    name = next;
+                }
+                taken.insert(name.clone(), input);
+                let path = dir.join(&name);
                 std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
@@ -149,4 +162,82 @@ pub async fn extract(inputs: &[String], out_dir: Option<&Path>, summary: bool) -
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A page's bytes as text, decoded as a fetched page is: the `<meta>` charset, else
+/// UTF-8, else Windows-1252 (a local Latin-1 page must not turn into U+FFFD).
+fn page_text(body: Vec<u8>, url: &url::Url) -> String {
+    crate::fetch::Fetched {
+        final_url: url.clone(),
+        body,
+        content_type: None,
+        validators: Default::default(),
+        max_age: None,
+        moved_to: None,
+    }
+    .text()
+}
+
+/// The output name of an input: its whole file name (the last path or URL segment) less
+/// `.gz`, `.html` and `.htm`, with characters a file name should not carry made `_`.
+fn output_stem(input: &str) -> String {
+    let name = input
+        .trim_end_matches('/')
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default();
+    let mut stem = name;
+    // Bounded: each turn removes a suffix.
+    loop {
+        let lower = stem.to_ascii_lowercase();
+        let Some(cut) = [".gz", ".html", ".htm"]
+            .iter()
+            .find(|s| lower.ends_with(*s))
+            .map(|s| stem.len() - s.len())
+        else {
+            break;
+        };
+        stem = &stem[..cut];
+    }
+    let clean: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if clean.trim_matches('.').is_empty() {
+        "page".to_string()
+    } else {
+        clean
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_names_keep_every_dot_but_the_html_and_gz_suffixes() {
+        assert_eq!(
+            output_stem("x/fouryears.eu.interning.html"),
+            "fouryears.eu.interning"
+        );
+        assert_eq!(output_stem("00358e7b04dad0fd.html.gz"), "00358e7b04dad0fd");
+        assert_eq!(output_stem("page.HTM"), "page");
+        assert_eq!(output_stem("notes.v2.txt"), "notes.v2.txt");
+        assert_eq!(output_stem("https://example.org/news/a?id=3"), "a_id_3");
+        assert_eq!(output_stem("https://example.org/"), "example.org");
+        assert_eq!(output_stem(".html"), "page");
+    }
+
+    #[test]
+    fn a_latin_1_page_is_decoded_by_its_meta_charset() {
+        let url = url::Url::parse("file:///p.html").expect("url");
+        let body = b"<meta charset=\"iso-8859-1\"><p>W\xfcrzburg</p>".to_vec();
+        assert!(page_text(body, &url).contains("Würzburg"));
+    }
 }

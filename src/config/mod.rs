@@ -81,6 +81,39 @@ pub struct Config {
     pub announcements: Vec<Announcement>,
     /// Sponsored blocks, shown labelled "ADVERTISEMENT".
     pub sponsors: Vec<Announcement>,
+    /// `[[site]]` extraction rules for story pages, by host.
+    pub sites: Vec<Site>,
+}
+
+/// `[[site]]`: how to read one site's story pages when the generic extractor gets them
+/// wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// The host, lowercase; the rule covers its subdomains too (`example.com` applies to
+    /// `www.example.com` and `news.example.com`), and the longest matching host wins.
+    pub host: String,
+    /// CSS selector of the element holding the article body (its first match is the
+    /// story); none: the generic extractor finds it.
+    pub article: Option<String>,
+    /// CSS selectors of elements dropped before anything is read (default none).
+    pub remove: Vec<String>,
+}
+
+impl Config {
+    /// The `[[site]]` rule for a page on `host`: the rule for the host itself or for the
+    /// nearest parent domain (`news.example.com` → `example.com`).
+    pub fn site_for(&self, host: &str) -> Option<&Site> {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.sites
+            .iter()
+            .filter(|s| {
+                host == s.host
+                    || host
+                        .strip_suffix(s.host.as_str())
+                        .is_some_and(|rest| rest.ends_with('.'))
+            })
+            .max_by_key(|s| s.host.len())
+    }
 }
 
 /// `[brief]`.
@@ -465,6 +498,7 @@ pub fn parse(
     let feeds = validate::feeds(&v, &raw.feed, &sections)?;
     let announcements = validate::blocks(&v, raw.announcement, "announcement", &sections)?;
     let sponsors = validate::blocks(&v, raw.sponsor, "sponsor", &sections)?;
+    let sites = validate::sites(&v, &raw.site)?;
     Ok(Config {
         path: path.to_path_buf(),
         brief,
@@ -477,6 +511,7 @@ pub fn parse(
         feeds,
         announcements,
         sponsors,
+        sites,
     })
 }
 
@@ -580,6 +615,51 @@ url = "https://blog.example.org/feed/"
         ] {
             let err = parse_str(&format!("{MINIMAL}\n[web]\n{line}\n")).expect_err(line);
             assert_eq!(err.key.as_deref(), Some(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn site_rules_are_validated_with_line_and_key_and_match_subdomains() {
+        let text = format!(
+            "{MINIMAL}\n[[site]]\nhost = \"Example.com\"\narticle = \"div.story-body\"\nremove = [\".promo\", \"aside\"]\n\n[[site]]\nhost = \"news.example.com\"\nremove = [\"#ad\"]\n"
+        );
+        let c = parse_str(&text).expect("valid");
+        assert_eq!(c.sites.len(), 2);
+        let rule = c.site_for("www.example.com").expect("subdomain");
+        assert_eq!(rule.article.as_deref(), Some("div.story-body"));
+        assert_eq!(rule.remove, vec![".promo", "aside"]);
+        assert_eq!(
+            c.site_for("news.example.com").map(|s| s.host.as_str()),
+            Some("news.example.com")
+        );
+        assert!(c.site_for("notexample.com").is_none());
+        assert!(c.site_for("example.org").is_none());
+        for (table, line, key) in [
+            (
+                "host = \"example.com\"\narticle = \"div..story\"",
+                15,
+                "site.article",
+            ),
+            (
+                "host = \"example.com\"\nremove = [\"p\", \"a[\"]",
+                15,
+                "site.remove",
+            ),
+            (
+                "host = \"https://example.com/\"\narticle = \"main\"",
+                14,
+                "site.host",
+            ),
+            ("host = \"example.com\"", 14, "site"),
+            (
+                "host = \"example.com\"\nartcle = \"main\"",
+                15,
+                "site.artcle",
+            ),
+        ] {
+            let err = parse_str(&format!("{MINIMAL}\n[[site]]\n{table}\n")).expect_err(table);
+            assert_eq!(err.key.as_deref(), Some(key), "{err}");
+            assert_eq!(err.line, Some(line), "{err}");
         }
     }
 

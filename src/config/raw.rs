@@ -26,6 +26,8 @@ pub(super) struct RawConfig {
     pub(super) announcement: Vec<RawAnnouncement>,
     #[serde(default)]
     pub(super) sponsor: Vec<RawAnnouncement>,
+    #[serde(default)]
+    pub(super) site: Vec<RawSite>,
 }
 
 #[derive(Deserialize)]
@@ -150,4 +152,14 @@ pub(super) struct RawAnnouncement {
     pub(super) image_alt: Option<String>,
     pub(super) until: Option<Spanned<toml::value::Datetime>>,
     pub(super) after_section: Option<Spanned<String>>,
+}
+
+/// `[[site]]`: extraction rules for one site's story pages.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSite {
+    pub(super) host: Spanned<String>,
+    pub(super) article: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) remove: Vec<Spanned<String>>,
 }

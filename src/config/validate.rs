@@ -14,7 +14,7 @@ use url::Url;
 
 use super::raw::{
     RawAnnouncement, RawArticles, RawBrief, RawDelivery, RawFeed, RawFetch, RawInbound, RawPhrases,
-    RawSection, RawWeb,
+    RawSection, RawSite, RawWeb,
 };
 use super::*;
 use crate::filter::{Lists, MAX_PHRASE_CHARS, MAX_PHRASES, Phrase};
@@ -625,6 +625,82 @@ pub(super) fn blocks(
         });
     }
     Ok(announcements)
+}
+
+/// `[[site]]` tables: a bare host (its subdomains included) and CSS selectors that parse;
+/// a host given twice, or a table with neither `article` nor `remove`, is an error.
+pub(super) fn sites(v: &Validator<'_>, raw: &[RawSite]) -> Result<Vec<Site>, ConfigError> {
+    let mut out: Vec<Site> = Vec::new();
+    for s in raw {
+        let host = v
+            .nonempty(&s.host, "site.host")?
+            .trim()
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        if host.contains(['/', ':', '*', ' ']) || url::Host::parse(&host).is_err() {
+            return Err(v.at(
+                s.host.span(),
+                "site.host",
+                format!(
+                    "{host:?} is not a host name; write the bare host, such as \"example.com\" (it covers www.example.com and other subdomains)"
+                ),
+            ));
+        }
+        if out.iter().any(|o| o.host == host) {
+            return Err(v.at(
+                s.host.span(),
+                "site.host",
+                format!("{host} has two [[site]] tables; merge them into one"),
+            ));
+        }
+        let article = s
+            .article
+            .as_ref()
+            .map(|a| css_selector(v, a, "site.article"))
+            .transpose()?;
+        let remove = s
+            .remove
+            .iter()
+            .map(|r| css_selector(v, r, "site.remove"))
+            .collect::<Result<Vec<_>, _>>()?;
+        if article.is_none() && remove.is_empty() {
+            return Err(v.at(
+                s.host.span(),
+                "site",
+                format!("the [[site]] table for {host} has neither `article` nor `remove`; give one of them or delete the table"),
+            ));
+        }
+        out.push(Site {
+            host,
+            article,
+            remove,
+        });
+    }
+    Ok(out)
+}
+
+/// A CSS selector as scraper will apply it, checked now so a typo stops the program at
+/// startup rather than silently matching nothing.
+fn css_selector(v: &Validator<'_>, s: &Spanned<String>, key: &str) -> Result<String, ConfigError> {
+    let text = s.get_ref().trim();
+    if text.is_empty() {
+        return Err(v.at(
+            s.span(),
+            key,
+            "is empty; give a CSS selector such as \"div.story-body\"".to_string(),
+        ));
+    }
+    scraper::Selector::parse(text).map_err(|e| {
+        // scraper's message may open with a generic line; its last line names the fault.
+        let why = e.to_string();
+        let why = why.lines().last().unwrap_or_default().trim().to_string();
+        v.at(
+            s.span(),
+            key,
+            format!("{text:?} is not a CSS selector ({why}); write one such as \"div.story-body\" or \"#content > article\""),
+        )
+    })?;
+    Ok(text.to_string())
 }
 
 /// Builds errors that point into the config text.

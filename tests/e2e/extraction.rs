@@ -218,3 +218,77 @@ fn readability_test_pages_extract_close_to_the_expected_content() {
         story_share * 100.0
     );
 }
+
+/// A page whose story is one sentence naming it, so each output can be told apart.
+fn named_page(name: &str) -> String {
+    format!(
+        "<html><body><article><p>This is the page called {name}, and its story is long enough to be read as a paragraph of text.</p></article></body></html>"
+    )
+}
+
+#[test]
+fn extract_out_dir_names_outputs_after_the_whole_file_name_and_never_overwrites_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).expect("dir");
+    // Two pages that share everything before their first dot, and a third with the same
+    // file name as the first in another folder.
+    let inputs = [
+        dir.path().join("fouryears.eu.interning.html"),
+        dir.path().join("fouryears.eu.other.html"),
+        other.join("fouryears.eu.interning.html"),
+    ];
+    for (i, p) in inputs.iter().enumerate() {
+        std::fs::write(p, named_page(&format!("input-{i}"))).expect("page");
+    }
+    let out = dir.path().join("out");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_feedbrief"))
+        .arg("extract")
+        .arg("--out-dir")
+        .arg(&out)
+        .args(&inputs)
+        .output()
+        .expect("run feedbrief");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap_or_default();
+    assert!(read("fouryears.eu.interning.txt").contains("input-0"));
+    assert!(read("fouryears.eu.other.txt").contains("input-1"));
+    // The clash gets a distinct name, and the run says so.
+    assert!(read("fouryears.eu.interning-2.txt").contains("input-2"));
+    assert!(
+        stderr.contains("fouryears.eu.interning-2.txt"),
+        "the clash is not reported: {stderr}"
+    );
+    assert_eq!(std::fs::read_dir(&out).expect("out").count(), 3);
+}
+
+#[test]
+fn a_cookie_notice_is_never_taken_for_the_article_or_its_summary() {
+    let a = extract(&page("cookie-notice.html"), None);
+    let text = a.text();
+    assert!(text.contains("Now it takes twenty-five"), "{text}");
+    assert!(text.contains("Send the agenda a day early."), "{text}");
+    assert!(
+        !text.to_lowercase().contains("cookies"),
+        "notice kept: {text}"
+    );
+    let s = summarize(&a.blocks).unwrap_or_default();
+    assert!(!s.to_lowercase().contains("cookies"), "notice summary: {s}");
+}
+
+#[test]
+fn a_recipe_card_after_the_story_keeps_its_lists_and_headings() {
+    let a = extract(&page("recipe-card.html"), None);
+    let text = a.text();
+    assert!(text.contains("the lentils do the rest"), "{text}");
+    for part in [
+        "Ingredients",
+        "250 g red lentils",
+        "Method",
+        "Season with salt and lemon juice before serving.",
+    ] {
+        assert!(text.contains(part), "{part:?} missing from:\n{text}");
+    }
+    assert!(!text.contains("Privacy"), "{text}");
+}
