@@ -159,15 +159,8 @@ fn segment_pages(dir: &std::path::Path) -> Result<Vec<Page>, String> {
 
 /// Bytes as text, decoded as a fetched page is.
 fn decode(body: Vec<u8>) -> String {
-    feedbrief::fetch::Fetched {
-        final_url: url::Url::parse("file:///page.html").expect("static URL"),
-        body,
-        content_type: None,
-        validators: Default::default(),
-        max_age: None,
-        moved_to: None,
-    }
-    .text()
+    let url = url::Url::parse("file:///page.html").expect("static URL");
+    feedbrief::fetch::Fetched::local_text(body, &url)
 }
 
 /// Median, mean and maximum of a list of timings.

@@ -64,6 +64,20 @@ impl Fetched {
         }
     }
 
+    /// A page read from a file (no response headers), as [`Fetched::text`] decodes it:
+    /// its `<meta>` charset, else UTF-8, else Windows-1252.
+    pub fn local_text(body: Vec<u8>, url: &url::Url) -> String {
+        Fetched {
+            final_url: url.clone(),
+            body,
+            content_type: None,
+            validators: Default::default(),
+            max_age: None,
+            moved_to: None,
+        }
+        .text()
+    }
+
     /// The body as text: the charset from `Content-Type`, else from a `<meta>` in the
     /// first kilobyte, else UTF-8, else Windows-1252.
     pub fn text(&self) -> String {

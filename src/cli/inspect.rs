@@ -167,15 +167,7 @@ pub async fn extract(inputs: &[String], out_dir: Option<&Path>, summary: bool) -
 /// A page's bytes as text, decoded as a fetched page is: the `<meta>` charset, else
 /// UTF-8, else Windows-1252 (a local Latin-1 page must not turn into U+FFFD).
 fn page_text(body: Vec<u8>, url: &url::Url) -> String {
-    crate::fetch::Fetched {
-        final_url: url.clone(),
-        body,
-        content_type: None,
-        validators: Default::default(),
-        max_age: None,
-        moved_to: None,
-    }
-    .text()
+    crate::fetch::Fetched::local_text(body, url)
 }
 
 /// The output name of an input: its whole file name (the last path or URL segment) less

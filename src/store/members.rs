@@ -66,19 +66,10 @@ impl Store {
 
     /// Every member, by address.
     pub fn members(&self) -> anyhow::Result<Vec<Member>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, email, name, sections, status, reason FROM members ORDER BY email",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(Member {
-                id: r.get(0)?,
-                email: r.get(1)?,
-                name: r.get(2)?,
-                sections: split_sections(r.get::<_, Option<String>>(3)?),
-                status: r.get(4)?,
-                reason: r.get(5)?,
-            })
-        })?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM members ORDER BY email"
+        ))?;
+        let rows = stmt.query_map([], member_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -87,18 +78,9 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, email, name, sections, status, reason FROM members WHERE id = ?1",
+                &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = ?1"),
                 [id],
-                |r| {
-                    Ok(Member {
-                        id: r.get(0)?,
-                        email: r.get(1)?,
-                        name: r.get(2)?,
-                        sections: split_sections(r.get::<_, Option<String>>(3)?),
-                        status: r.get(4)?,
-                        reason: r.get(5)?,
-                    })
-                },
+                member_row,
             )
             .optional()?)
     }
@@ -230,18 +212,9 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, email, name, sections, status, reason FROM members WHERE email = ?1",
+                &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE email = ?1"),
                 [email],
-                |r| {
-                    Ok(Member {
-                        id: r.get(0)?,
-                        email: r.get(1)?,
-                        name: r.get(2)?,
-                        sections: split_sections(r.get::<_, Option<String>>(3)?),
-                        status: r.get(4)?,
-                        reason: r.get(5)?,
-                    })
-                },
+                member_row,
             )
             .optional()?)
     }
@@ -335,4 +308,18 @@ pub(super) fn split_sections(s: Option<String>) -> Vec<String> {
             .collect()
     })
     .unwrap_or_default()
+}
+/// The columns [`member_row`] reads, in its order.
+const MEMBER_COLUMNS: &str = "id, email, name, sections, status, reason";
+
+/// A [`Member`] from a row selecting [`MEMBER_COLUMNS`].
+fn member_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Member> {
+    Ok(Member {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        name: r.get(2)?,
+        sections: split_sections(r.get::<_, Option<String>>(3)?),
+        status: r.get(4)?,
+        reason: r.get(5)?,
+    })
 }
