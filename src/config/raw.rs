@@ -17,6 +17,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) members: RawMembers,
     #[serde(default)]
+    pub(super) signup: RawSignup,
+    #[serde(default)]
     pub(super) section: Vec<RawSection>,
     #[serde(default)]
     pub(super) feed: Vec<RawFeed>,
@@ -99,6 +101,16 @@ pub(super) struct RawWeb {
     pub(super) idle_timeout: Option<Spanned<String>>,
     pub(super) max_connections: Option<Spanned<i64>>,
     pub(super) max_body: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSignup {
+    pub(super) enabled: Option<bool>,
+    pub(super) confirm_within: Option<Spanned<String>>,
+    pub(super) per_address: Option<Spanned<i64>>,
+    pub(super) per_ip: Option<Spanned<i64>>,
+    pub(super) forwarded_for: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]

@@ -29,6 +29,7 @@ use crate::fetch::Validators;
 
 pub use clicks::{ClickTarget, StoryClicks};
 pub use entries::{FilteredCount, Release};
+pub use members::{Confirmed, Preferences, Signup};
 pub use migrations::{DatabaseState, inspect};
 
 /// The file beside the database that says a database was made in this data dir; it
