@@ -19,7 +19,8 @@
 //!   stages; [`daemon`] repeats fetches on an interval and cycles on the cron schedule;
 //!   [`app`] holds what they share; [`lock`] keeps one worker per data dir.
 //! - Edges: [`web`] serves one-click unsubscribe, the archive (and its Atom feed, [`atom`]),
-//!   health and metrics; [`cli`]
+//!   health and metrics, and the sign-up form and preference centre ([`signup`]: their
+//!   forms, limits and pages); [`cli`]
 //!   is one module per subcommand; [`token`] signs unsubscribe and tracked links ([`clicks`]
 //!   judges whether a click counts); [`opml`] moves feed
 //!   lists in and out.
@@ -44,6 +45,7 @@ pub mod members;
 pub mod opml;
 pub mod parse;
 pub mod select;
+pub mod signup;
 pub mod store;
 pub mod token;
 pub mod web;

@@ -31,6 +31,7 @@ mod filters;
 mod guards;
 mod look;
 mod members;
+mod signup;
 
 /// `../shared/<rel>` beside the crate, when this checkout has it. Users' machines do not
 /// (the tests that read it then skip, saying so); CI does, and sets
