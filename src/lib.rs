@@ -19,10 +19,11 @@
 //!   stages; [`daemon`] repeats fetches on an interval and cycles on the cron schedule;
 //!   [`app`] holds what they share; [`lock`] keeps one worker per data dir.
 //! - Edges: [`web`] serves one-click unsubscribe, the archive (and its Atom feed, [`atom`]),
-//!   health and metrics; [`inbound`] receives bounces, complaints and mailed unsubscribes
-//!   over SMTP; [`cli`] is one module per subcommand; [`token`] signs unsubscribe and
-//!   tracked links and VERP addresses ([`clicks`] judges whether a click counts); [`opml`]
-//!   moves feed lists in and out.
+//!   health and metrics, and the sign-up form and preference centre ([`signup`]: their
+//!   forms, limits and pages); [`inbound`] receives bounces, complaints and mailed
+//!   unsubscribes over SMTP; [`cli`] is one module per subcommand; [`token`] signs
+//!   unsubscribe and tracked links and VERP addresses ([`clicks`] judges whether a click
+//!   counts); [`opml`] moves feed lists in and out.
 //!
 //! Parsing, extraction, summarizing, selection and rendering are pure functions of their
 //! inputs; only fetch, store, mail's transport, web and inbound touch the outside world.
@@ -45,6 +46,7 @@ pub mod members;
 pub mod opml;
 pub mod parse;
 pub mod select;
+pub mod signup;
 pub mod store;
 pub mod token;
 pub mod web;

@@ -4,7 +4,9 @@
 //! The token is `<member id>.<first 16 bytes of HMAC-SHA256(secret, "unsubscribe:<id>:<email>")
 //! in hex>`. A tracked link's signature is the first 16 bytes of
 //! HMAC-SHA256(secret, "click:<digest>:<story>:<member or empty>") in hex, written
-//! `<member id>.<hex>` when it names a member. The secret comes from `FEEDBRIEF_SECRET`,
+//! `<member id>.<hex>` when it names a member. A sign-up's confirmation token is
+//! `<sign-up id>.<hex>` over "signup:<id>:<email>" (its expiry is the stored row's). The
+//! secret comes from `FEEDBRIEF_SECRET`,
 //! else from `secret` in the data directory, generated once with mode 0600.
 //!
 //! VERP addresses use the same secret: `bounces+<member id>-<mac>@<bounce domain>` is a
@@ -90,6 +92,32 @@ impl Secret {
         same_text(&expected, mac).then_some(id)
     }
 
+    /// The token of a sign-up's (or an address change's) confirmation link: like a
+    /// member's, `<signup id>.<mac>`, over another label (`signup:<id>:<email>`), so one
+    /// kind of token never passes for the other.
+    pub fn signup_token(&self, signup_id: i64, email: &str) -> String {
+        format!(
+            "{signup_id}.{}",
+            self.mac_of(&format!("signup:{signup_id}:{email}"))
+        )
+    }
+
+    /// The sign-up id a confirmation token names, when it is genuine for that sign-up's
+    /// address. Only the form [`Secret::signup_token`] writes verifies.
+    pub fn verify_signup(
+        &self,
+        token: &str,
+        email_of: impl FnOnce(i64) -> Option<String>,
+    ) -> Option<i64> {
+        let (id_text, mac) = token.split_once('.')?;
+        let id: i64 = id_text.parse().ok()?;
+        if id.to_string() != id_text {
+            return None;
+        }
+        let email = email_of(id)?;
+        same_text(&self.mac_of(&format!("signup:{id}:{email}")), mac).then_some(id)
+    }
+
     /// The signature of a tracked link to `story` in `digest`, naming `member` when set
     /// (`[brief] track = "member"`).
     pub fn click_sig(&self, digest: i64, story: i64, member: Option<i64>) -> String {
@@ -139,9 +167,14 @@ impl Secret {
     }
 
     fn mac(&self, member_id: i64, email: &str) -> String {
+        self.mac_of(&format!("unsubscribe:{member_id}:{email}"))
+    }
+
+    /// The first 16 bytes of HMAC-SHA256(secret, `label`), in hex.
+    fn mac_of(&self, label: &str) -> String {
         let mut m = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
             .unwrap_or_else(|_| unreachable_key());
-        m.update(format!("unsubscribe:{member_id}:{email}").as_bytes());
+        m.update(label.as_bytes());
         m.finalize().into_bytes()[..16]
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -285,6 +318,29 @@ mod tests {
         assert_eq!(s.verify(&forged, |_| Some("a@example.org".into())), None);
         let other = Secret::from_bytes(b"another secret of thirty-two b!!");
         assert_eq!(other.verify(&t, |_| Some("a@example.org".into())), None);
+    }
+
+    #[test]
+    fn signup_token_verifies_only_for_its_signup_and_never_as_a_member_token() {
+        let s = Secret::from_bytes(b"0123456789abcdef0123456789abcdef");
+        let t = s.signup_token(7, "a@example.org");
+        assert_eq!(
+            s.verify_signup(&t, |_| Some("a@example.org".into())),
+            Some(7)
+        );
+        assert_eq!(s.verify_signup(&t, |_| Some("b@example.org".into())), None);
+        assert_eq!(
+            s.verify_signup(&format!("0{t}"), |_| Some("a@example.org".into())),
+            None
+        );
+        // A member's unsubscribe token for the same id and address is another token.
+        let member = s.token(7, "a@example.org");
+        assert_ne!(member, t);
+        assert_eq!(
+            s.verify_signup(&member, |_| Some("a@example.org".into())),
+            None
+        );
+        assert_eq!(s.verify(&t, |_| Some("a@example.org".into())), None);
     }
 
     #[test]

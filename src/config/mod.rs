@@ -73,6 +73,8 @@ pub struct Config {
     pub members: Members,
     /// Bounces, complaints and mailed unsubscribes: VERP and the inbound SMTP listener.
     pub inbound: Inbound,
+    /// The public sign-up form (`[signup]`).
+    pub signup: SignupSettings,
     /// Named sections, in digest order.
     pub sections: Vec<Section>,
     /// Feeds to follow.
@@ -412,6 +414,25 @@ impl Default for Inbound {
     }
 }
 
+/// `[signup]`: the public sign-up form with double opt-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignupSettings {
+    /// `enabled` (default false): `/subscribe` answers; off, it and its confirm links are
+    /// 404.
+    pub enabled: bool,
+    /// `confirm_within` (default `"48h"`): how long a confirmation link works.
+    pub confirm_within: Duration,
+    /// `per_address` (default 3): confirmation mails to one address per 24 hours.
+    pub per_address: usize,
+    /// `per_ip` (default 20): confirmation mails asked for from one client address per
+    /// hour.
+    pub per_ip: usize,
+    /// `forwarded_for` (default false): the client address is the last entry of
+    /// `X-Forwarded-For` (set it behind a reverse proxy that appends one), else the
+    /// connection's peer.
+    pub forwarded_for: bool,
+}
+
 /// `[members]`.
 #[derive(Debug, Clone)]
 pub struct Members {
@@ -494,6 +515,7 @@ pub fn parse(
         file: Some(v.rel(raw.members.file.as_deref().unwrap_or("members.csv"))),
     };
     let inbound = validate::inbound(&v, &raw.inbound)?;
+    let signup = validate::signup(&v, &raw.signup, brief.base_url.as_ref())?;
     let sections = validate::sections(&v, &raw.section)?;
     let feeds = validate::feeds(&v, &raw.feed, &sections)?;
     let announcements = validate::blocks(&v, raw.announcement, "announcement", &sections)?;
@@ -507,6 +529,7 @@ pub fn parse(
         web,
         members,
         inbound,
+        signup,
         sections,
         feeds,
         announcements,
@@ -959,6 +982,38 @@ url = "https://blog.example.org/feed/"
             let err = parse_str(&format!("{MINIMAL}\n[inbound]\n{lines}\n")).expect_err(lines);
             assert_eq!(err.key.as_deref(), Some(key), "{err}");
             assert!(err.message.contains(says), "{err}");
+        }
+    }
+
+    #[test]
+    fn signup_is_off_by_default_and_bad_limits_name_their_key() {
+        let c = parse_str(MINIMAL).expect("valid");
+        assert!(!c.signup.enabled);
+        assert_eq!(c.signup.confirm_within, Duration::from_secs(48 * 3600));
+        assert_eq!((c.signup.per_address, c.signup.per_ip), (3, 20));
+        let with_base = MINIMAL.replace(
+            "from = \"Brief <brief@example.org>\"",
+            "from = \"Brief <brief@example.org>\"\nbase_url = \"https://brief.example.org/\"",
+        );
+        let text = format!(
+            "{with_base}\n[signup]\nenabled = true\nconfirm_within = \"2h\"\nper_address = 1\nper_ip = 5\nforwarded_for = true\n"
+        );
+        let c = parse_str(&text).expect("valid");
+        assert!(c.signup.enabled && c.signup.forwarded_for);
+        assert_eq!(c.signup.confirm_within, Duration::from_secs(7200));
+        assert_eq!((c.signup.per_address, c.signup.per_ip), (1, 5));
+        let err =
+            parse_str(&format!("{MINIMAL}\n[signup]\nenabled = true\n")).expect_err("no base_url");
+        assert_eq!(err.key.as_deref(), Some("signup.enabled"), "{err}");
+        assert!(err.message.contains("base_url"), "{err}");
+        for (line, key) in [
+            ("per_address = 0", "signup.per_address"),
+            ("confirm_within = \"never\"", "signup.confirm_within"),
+            ("enable = true", "signup.enable"),
+        ] {
+            let err = parse_str(&format!("{MINIMAL}\n[signup]\n{line}\n")).expect_err(line);
+            assert_eq!(err.key.as_deref(), Some(key), "{err}");
+            assert_eq!(err.line, Some(14), "{err}");
         }
     }
 

@@ -18,6 +18,7 @@ pub(super) struct RawConfig {
     pub(super) members: RawMembers,
     #[serde(default)]
     pub(super) inbound: RawInbound,
+    pub(super) signup: RawSignup,
     #[serde(default)]
     pub(super) section: Vec<RawSection>,
     #[serde(default)]
@@ -103,6 +104,16 @@ pub(super) struct RawWeb {
     pub(super) idle_timeout: Option<Spanned<String>>,
     pub(super) max_connections: Option<Spanned<i64>>,
     pub(super) max_body: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSignup {
+    pub(super) enabled: Option<bool>,
+    pub(super) confirm_within: Option<Spanned<String>>,
+    pub(super) per_address: Option<Spanned<i64>>,
+    pub(super) per_ip: Option<Spanned<i64>>,
+    pub(super) forwarded_for: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]

@@ -14,7 +14,7 @@ use url::Url;
 
 use super::raw::{
     RawAnnouncement, RawArticles, RawBrief, RawDelivery, RawFeed, RawFetch, RawInbound, RawPhrases,
-    RawSection, RawSite, RawWeb,
+    RawSection, RawSignup, RawSite, RawWeb,
 };
 use super::*;
 use crate::filter::{Lists, MAX_PHRASE_CHARS, MAX_PHRASES, Phrase};
@@ -403,6 +403,30 @@ pub(super) fn inbound(v: &Validator<'_>, i: &RawInbound) -> Result<Inbound, Conf
             "inbound.soft_bounce_window",
             "15d",
         )?,
+    })
+}
+
+/// `[signup]`: the public sign-up form and its limits (issue #14).
+/// The confirmation links point at `base_url`, never at a request's `Host` (which anyone
+/// can set), so sign-up needs it.
+pub(super) fn signup(
+    v: &Validator<'_>,
+    s: &RawSignup,
+    base_url: Option<&Url>,
+) -> Result<SignupSettings, ConfigError> {
+    let enabled = s.enabled.unwrap_or(false);
+    if enabled && base_url.is_none() {
+        return Err(v.plain_key(
+            "signup.enabled",
+            "the sign-up form mails links to its confirm page, so it needs [brief] base_url (the public address of the web endpoints, e.g. \"https://brief.example.org/\")",
+        ));
+    }
+    Ok(SignupSettings {
+        enabled,
+        confirm_within: v.duration(s.confirm_within.as_ref(), "signup.confirm_within", "48h")?,
+        per_address: v.count(s.per_address.as_ref(), "signup.per_address", 3, 1, 100)?,
+        per_ip: v.count(s.per_ip.as_ref(), "signup.per_ip", 20, 1, 100_000)?,
+        forwarded_for: s.forwarded_for.unwrap_or(false),
     })
 }
 

@@ -114,6 +114,20 @@ struct Key {
     unsubscribe: String,
 }
 
+/// The unsubscribe URL's place-holder: what precedes its last `/` (the base URL and
+/// `unsubscribe/`, the same for every member) kept as it is, the member's token shaped.
+/// Keeping the path lets a template (and [`Templates::render`]'s preferences link) build
+/// other URLs from it that a fill completes with the same token.
+fn shape_link(url: &str) -> String {
+    let (path, token) = split_link(url);
+    format!("{path}{}", shape(token, UNSUBSCRIBE_MARK))
+}
+
+/// An unsubscribe URL as (everything up to and including its last `/`, the token).
+fn split_link(url: &str) -> (&str, &str) {
+    url.split_at(url.rfind('/').map_or(0, |i| i + 1))
+}
+
 /// The placeholder for `value`: its whitespace kept, every other character `mark`.
 fn shape(value: &str, mark: char) -> String {
     value
@@ -230,7 +244,7 @@ impl Copies {
                 }
             }),
             email: shape(&member.email, EMAIL_MARK),
-            unsubscribe: shape(unsubscribe_url, UNSUBSCRIBE_MARK),
+            unsubscribe: shape_link(unsubscribe_url),
         };
         let name_shown = state.name_shown;
         let k = key(name_shown);
@@ -264,7 +278,10 @@ impl Copies {
         let lens = [
             count(&k.email),
             k.name.as_deref().map_or(0, count),
-            count(&k.unsubscribe),
+            k.unsubscribe
+                .chars()
+                .filter(|&c| c == UNSUBSCRIBE_MARK)
+                .count(),
         ];
         let shared = Shared {
             rendered,
@@ -304,7 +321,11 @@ fn values(key: &Key, member: &Recipient, unsubscribe_url: &str) -> [Vec<char>; 3
         (Some(placeholder), Some(name)) if !placeholder.is_empty() => chars(name),
         _ => Vec::new(),
     };
-    [chars(&member.email), name, chars(unsubscribe_url)]
+    [
+        chars(&member.email),
+        name,
+        chars(split_link(unsubscribe_url).1),
+    ]
 }
 
 /// The shared copy with a member's `values` in place of the placeholders.
@@ -664,6 +685,24 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let templates = templates_with(dir.path(), "<p>{{ member.email|upper }}</p>");
         assert_copies_equal_direct_renderings(&templates);
+    }
+
+    #[test]
+    fn each_copy_links_the_preference_centre_with_its_members_own_token() {
+        let templates = Templates::load(std::path::Path::new("/nonexistent")).expect("builtin");
+        let copies = Copies::new(digest(), brief(), Tz::UTC);
+        for token in ["1.aaaa", "2.bbbb", "3.c&d<"] {
+            let m = member(None, "ann@example.org", &[]);
+            let unsub = format!("https://example.org/unsubscribe/{token}");
+            let r = copies.render(&templates, &m, &unsub).expect("copy");
+            let prefs = format!("https://example.org/preferences/{token}");
+            assert!(r.text.contains(&prefs), "{}", r.text);
+            assert!(r.html.contains(&prefs.replace('&', "&amp;")), "{token}");
+        }
+        // One shared rendering served all three: the links did not force direct renders.
+        let state = copies.state.lock().expect("lock");
+        assert_eq!(state.shared.len(), 1);
+        assert_eq!(state.verified, Some(true));
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //!
 //! [`delivery`] drives them for every owed delivery (its database steps through the
 //! `ledger`, which makes those of all connections in shared commits): claims it, checks the member, builds
-//! the member's message, sends with retries and records the outcome.
+//! the member's message, sends with retries and records the outcome. [`confirm`] composes
+//! the sign-up and address-change confirmation mail.
 
+pub mod confirm;
 pub mod copies;
 pub mod delivery;
 mod ledger;

@@ -181,7 +181,19 @@ struct DigestCtx<'a> {
     sponsors: Vec<AnnouncementCtx<'a>>,
     member: &'a Recipient,
     unsubscribe_url: &'a str,
+    /// The member's preference centre: the unsubscribe URL's `/unsubscribe/{token}` as
+    /// `/preferences/{token}` (the same token); none for a `mailto:` or the web edition.
+    preferences_url: Option<String>,
     story_count: usize,
+}
+
+/// The preference centre beside an unsubscribe URL: `…/unsubscribe/{token}` →
+/// `…/preferences/{token}`; `None` when the URL is not one (a `mailto:`, the archive).
+pub fn preferences_url(unsubscribe_url: &str) -> Option<String> {
+    let at = unsubscribe_url.rfind("/unsubscribe/")?;
+    let token = &unsubscribe_url[at + "/unsubscribe/".len()..];
+    (!token.is_empty() && !token.contains('/'))
+        .then(|| format!("{}/preferences/{token}", &unsubscribe_url[..at]))
 }
 
 impl Templates {
@@ -292,6 +304,7 @@ impl Templates {
             sponsors: digest.sponsors.iter().map(announcement_ctx).collect(),
             member,
             unsubscribe_url,
+            preferences_url: preferences_url(unsubscribe_url),
             story_count,
         };
         let ctx = minijinja::Value::from(minijinja::value::Serde(&ctx));

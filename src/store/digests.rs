@@ -45,7 +45,9 @@ impl Store {
     }
 
     /// Records a digest, the entries it carries and a pending delivery for each active
-    /// member, in one transaction. Returns the digest id.
+    /// member not paused at `now`, in one transaction. Returns the digest id. A paused
+    /// member is owed nothing for this digest, now or later: the pause skips digests, it
+    /// does not queue them.
     pub fn create_digest(
         &self,
         now: DateTime<Utc>,
@@ -71,7 +73,8 @@ impl Store {
         }
         tx.execute(
             "INSERT INTO deliveries (digest_id, member_id, status, updated_at)
-             SELECT ?1, id, 'pending', ?2 FROM members WHERE status = 'active'",
+             SELECT ?1, id, 'pending', ?2 FROM members
+             WHERE status = 'active' AND (paused_until IS NULL OR paused_until <= ?2)",
             params![id, ts(now)],
         )?;
         tx.commit()?;

@@ -2,6 +2,8 @@
 //! resubscribing one who left); one-click unsubscribes, bounces and removals → status.
 //! What inbound mail did to a member (bounces, complaints, mailed unsubscribes) → rows of
 //! `member_events`, each with its evidence.
+//! Sign-ups and address changes waiting for their link → confirmed members; a member's
+//! own choices (sections, a pause) → their row.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
@@ -11,7 +13,8 @@ use crate::members::MemberRow;
 
 impl Store {
     /// Adds new members and updates names and sections of known ones. Never reactivates
-    /// a member who unsubscribed, bounced or was removed.
+    /// a member who unsubscribed, bounced or was removed, and never overwrites sections a
+    /// member chose themselves.
     pub fn import_members(
         &self,
         rows: &[MemberRow],
@@ -32,8 +35,16 @@ impl Store {
             });
             // Cached statements: preparing three per row cost more than running them.
             let existing: Option<(Option<String>, Option<String>, Option<String>)> = tx
-                .prepare_cached("SELECT name, sections, attributes FROM members WHERE email = ?1")?
-                .query_row([&row.email], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .prepare_cached(
+                    "SELECT name, sections, attributes, chosen_at IS NOT NULL FROM members WHERE email = ?1",
+                )?
+                .query_row([&row.email], |r| {
+                    // Sections the member chose themselves (preference centre, sign-up)
+                    // stay theirs: the file's are compared as if they were the same.
+                    let own: bool = r.get(3)?;
+                    let stored: Option<String> = r.get(1)?;
+                    Ok((r.get(0)?, if own { sections.clone() } else { stored }, r.get(2)?))
+                })
                 .optional()?;
             match existing {
                 None => {
@@ -52,10 +63,18 @@ impl Store {
                 Some(_) => {
                     // Status is never touched here: a suppressed member stays suppressed.
                     tx.prepare_cached(
-                        "UPDATE members SET name = ?2, sections = ?3, attributes = ?4, updated_at = ?5
+                        "UPDATE members SET name = ?2,
+                                sections = CASE WHEN chosen_at IS NULL THEN ?3 ELSE sections END,
+                                attributes = ?4, updated_at = ?5
                          WHERE email = ?1",
                     )?
-                    .execute(params![row.email, row.name, sections, attributes, ts(now)])?;
+                    .execute(params![
+                        row.email,
+                        row.name,
+                        sections,
+                        attributes,
+                        ts(now)
+                    ])?;
                     counts.updated += 1;
                 }
             }
@@ -298,6 +317,265 @@ impl Store {
     }
 }
 
+/// A sign-up or an address change waiting for its confirmation link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signup {
+    /// Row id (the link names it).
+    pub id: i64,
+    /// The address to confirm (lowercased).
+    pub email: String,
+    /// The name given on the form.
+    pub name: Option<String>,
+    /// The sections chosen on the form (empty: all).
+    pub sections: Vec<String>,
+    /// For an address change: the member whose address changes.
+    pub member_id: Option<i64>,
+    /// When the link stops working.
+    pub expires_at: DateTime<Utc>,
+    /// When it was confirmed, if it was.
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+/// What confirming a [`Signup`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmed {
+    /// A new member, active from the next digest.
+    Added(i64),
+    /// A known member (active or suppressed) is active with the chosen sections.
+    Reactivated(i64),
+    /// The member's address is now the confirmed one.
+    AddressChanged(i64),
+    /// The link was confirmed before; nothing changed.
+    AlreadyDone,
+    /// The link expired; nothing changed.
+    Expired,
+    /// The new address already belongs to another member; nothing changed.
+    AddressTaken,
+    /// The member whose address was to change is gone or no longer active.
+    MemberGone,
+}
+
+/// A member's own choices, as the preference centre shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preferences {
+    /// No digest recorded before this time is owed to them.
+    pub paused_until: Option<DateTime<Utc>>,
+    /// When they last chose their sections themselves (`None`: from members.csv).
+    pub chosen_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Records a sign-up (or, with `member_id`, an address change) waiting for its link,
+    /// valid until `expires_at`; returns its id. Links that expired before `now` are
+    /// deleted on the way, so abandoned sign-ups do not pile up.
+    pub fn record_signup(
+        &self,
+        email: &str,
+        name: Option<&str>,
+        sections: &[String],
+        member_id: Option<i64>,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> anyhow::Result<i64> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
+            "DELETE FROM signups WHERE expires_at < ?1 AND confirmed_at IS NULL",
+            [ts(now)],
+        )?;
+        let sections = (!sections.is_empty()).then(|| sections.join(";"));
+        tx.execute(
+            "INSERT INTO signups (email, name, sections, member_id, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![email, name, sections, member_id, ts(now), ts(expires_at)],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// A sign-up by id.
+    pub fn signup(&self, id: i64) -> anyhow::Result<Option<Signup>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, email, name, sections, member_id, expires_at, confirmed_at
+                 FROM signups WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(Signup {
+                        id: r.get(0)?,
+                        email: r.get(1)?,
+                        name: r.get(2)?,
+                        sections: split_sections(r.get(3)?),
+                        member_id: r.get(4)?,
+                        expires_at: from_ts(r.get(5)?),
+                        confirmed_at: r.get::<_, Option<i64>>(6)?.map(from_ts),
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Confirms sign-up `id` at `now`, in one transaction: a new address becomes an active
+    /// member; a known one (whatever its status: the person asked again themselves) becomes
+    /// active with the chosen sections; an address change moves the member to the new
+    /// address and leaves the old one behind as unsubscribed (so members.csv does not add
+    /// it back). An expired or already used link changes nothing.
+    pub fn confirm_signup(&self, id: i64, now: DateTime<Utc>) -> anyhow::Result<Confirmed> {
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
+        let Some(s) = self.signup(id)? else {
+            return Ok(Confirmed::Expired);
+        };
+        if s.confirmed_at.is_some() {
+            return Ok(Confirmed::AlreadyDone);
+        }
+        if s.expires_at <= now {
+            return Ok(Confirmed::Expired);
+        }
+        let when = now.format("%Y-%m-%d %H:%M UTC");
+        let sections = (!s.sections.is_empty()).then(|| s.sections.join(";"));
+        let existing: Option<i64> = tx
+            .query_row("SELECT id FROM members WHERE email = ?1", [&s.email], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let outcome = match (s.member_id, existing) {
+            (Some(member), Some(other)) if other != member => Confirmed::AddressTaken,
+            (Some(member), _) => {
+                let old: Option<String> = tx
+                    .query_row(
+                        "SELECT email FROM members WHERE id = ?1 AND status = 'active'",
+                        [member],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                match old {
+                    Some(old) => {
+                        tx.execute(
+                            "UPDATE members SET email = ?2, reason = ?3, updated_at = ?4 WHERE id = ?1",
+                            params![
+                                member,
+                                s.email,
+                                format!("address changed from {old}, confirmed on {when}"),
+                                ts(now)
+                            ],
+                        )?;
+                        // The old address stays behind as unsubscribed, so an import of a
+                        // members.csv that still lists it does not add it back.
+                        tx.execute(
+                            "INSERT OR IGNORE INTO members (email, status, reason, created_at, updated_at)
+                             VALUES (?1, 'unsubscribed', ?2, ?3, ?3)",
+                            params![
+                                old,
+                                format!("the member moved to {} on {when}", s.email),
+                                ts(now)
+                            ],
+                        )?;
+                        Confirmed::AddressChanged(member)
+                    }
+                    None => Confirmed::MemberGone,
+                }
+            }
+            (None, Some(member)) => {
+                tx.execute(
+                    "UPDATE members SET status = 'active', name = COALESCE(?2, name),
+                            sections = ?3, chosen_at = ?4, paused_until = NULL, reason = ?5,
+                            updated_at = ?4
+                     WHERE id = ?1",
+                    params![
+                        member,
+                        s.name,
+                        sections,
+                        ts(now),
+                        format!("signed up again and confirmed on {when}")
+                    ],
+                )?;
+                Confirmed::Reactivated(member)
+            }
+            (None, None) => {
+                tx.execute(
+                    "INSERT INTO members (email, name, sections, status, reason, created_at,
+                                          updated_at, chosen_at)
+                     VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?5, ?5)",
+                    params![
+                        s.email,
+                        s.name,
+                        sections,
+                        format!("signed up and confirmed on {when}"),
+                        ts(now)
+                    ],
+                )?;
+                Confirmed::Added(tx.last_insert_rowid())
+            }
+        };
+        if matches!(
+            outcome,
+            Confirmed::Added(_) | Confirmed::Reactivated(_) | Confirmed::AddressChanged(_)
+        ) {
+            tx.execute(
+                "UPDATE signups SET confirmed_at = ?2 WHERE id = ?1",
+                params![id, ts(now)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    /// A member's own choices.
+    pub fn preferences(&self, member_id: i64) -> anyhow::Result<Option<Preferences>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT paused_until, chosen_at FROM members WHERE id = ?1",
+                [member_id],
+                |r| {
+                    Ok(Preferences {
+                        paused_until: r.get::<_, Option<i64>>(0)?.map(from_ts),
+                        chosen_at: r.get::<_, Option<i64>>(1)?.map(from_ts),
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Sets the sections an active member chose themselves (empty: all); they hold from
+    /// the next digest and an import of members.csv keeps them. False when the member is
+    /// not active.
+    pub fn choose_sections(
+        &self,
+        member_id: i64,
+        sections: &[String],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let sections = (!sections.is_empty()).then(|| sections.join(";"));
+        let n = self.conn.execute(
+            "UPDATE members SET sections = ?2, chosen_at = ?3, updated_at = ?3
+             WHERE id = ?1 AND status = 'active'",
+            params![member_id, sections, ts(now)],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Pauses an active member until `until` (`None` resumes): digests recorded before
+    /// then owe them nothing. False when the member is not active.
+    pub fn pause(
+        &self,
+        member_id: i64,
+        until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE members SET paused_until = ?2, updated_at = ?3
+             WHERE id = ?1 AND status = 'active'",
+            params![member_id, until.map(ts), ts(now)],
+        )?;
+        Ok(n == 1)
+    }
+}
+
 /// The stored `;`-separated sections as a list.
 pub(super) fn split_sections(s: Option<String>) -> Vec<String> {
     s.map(|s| {
@@ -322,4 +600,216 @@ fn member_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Member> {
         status: r.get(4)?,
         reason: r.get(5)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::now;
+
+    fn row(email: &str, sections: &[&str]) -> MemberRow {
+        MemberRow {
+            line: 1,
+            email: email.into(),
+            name: None,
+            sections: sections.iter().map(|s| s.to_string()).collect(),
+            attributes: Vec::new(),
+        }
+    }
+
+    fn owed(s: &Store, digest: i64) -> Vec<String> {
+        let mut stmt = s
+            .conn
+            .prepare(
+                "SELECT m.email FROM deliveries d JOIN members m ON m.id = d.member_id
+                 WHERE d.digest_id = ?1 ORDER BY m.email",
+            )
+            .expect("prepare");
+        stmt.query_map([digest], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    fn id_of(s: &Store, email: &str) -> i64 {
+        s.conn
+            .query_row("SELECT id FROM members WHERE email = ?1", [email], |r| {
+                r.get(0)
+            })
+            .expect("member")
+    }
+
+    #[test]
+    fn a_paused_member_is_owed_no_digest_recorded_during_the_pause_and_every_one_after() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("db.sqlite")).expect("open");
+        s.import_members(
+            &[row("a@example.org", &[]), row("b@example.org", &[])],
+            now(),
+        )
+        .expect("import");
+        let a = id_of(&s, "a@example.org");
+        let day = chrono::Duration::days(1);
+        assert!(s.pause(a, Some(now() + day * 2), now()).expect("pause"));
+        let during = s
+            .create_digest(now() + day, 0, "During", "{}", &[], None)
+            .expect("digest");
+        assert_eq!(owed(&s, during), ["b@example.org"]);
+        let after = s
+            .create_digest(now() + day * 2, 0, "After", "{}", &[], None)
+            .expect("digest");
+        assert_eq!(owed(&s, after), ["a@example.org", "b@example.org"]);
+        // Nothing was queued for the paused member: the digest during the pause owes them
+        // nothing even now.
+        assert_eq!(owed(&s, during), ["b@example.org"]);
+        // Resuming early holds from the next digest.
+        assert!(s.pause(a, Some(now() + day * 30), now()).expect("pause"));
+        assert!(s.pause(a, None, now()).expect("resume"));
+        let resumed = s
+            .create_digest(now() + day * 3, 0, "Resumed", "{}", &[], None)
+            .expect("digest");
+        assert_eq!(owed(&s, resumed), ["a@example.org", "b@example.org"]);
+    }
+
+    #[test]
+    fn sections_a_member_chose_survive_an_import_of_the_file_and_its_names_still_update() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("db.sqlite")).expect("open");
+        s.import_members(&[row("a@example.org", &["One"])], now())
+            .expect("import");
+        let a = id_of(&s, "a@example.org");
+        assert!(
+            s.choose_sections(a, &["Two".to_string()], now())
+                .expect("choose")
+        );
+        let mut again = row("a@example.org", &["One"]);
+        again.name = Some("Ann".into());
+        let counts = s.import_members(&[again], now()).expect("import");
+        assert_eq!(counts.updated, 1);
+        let m = s.member_by_id(a).expect("read").expect("member");
+        assert_eq!(m.sections, ["Two"]);
+        assert_eq!(m.name.as_deref(), Some("Ann"));
+        // A file row with the same name is unchanged: the chosen sections are not a change.
+        let mut same = row("a@example.org", &["One"]);
+        same.name = Some("Ann".into());
+        assert_eq!(
+            s.import_members(&[same], now()).expect("import").unchanged,
+            1
+        );
+    }
+
+    #[test]
+    fn a_signup_adds_its_member_once_confirmed_and_an_expired_one_changes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("db.sqlite")).expect("open");
+        let hour = chrono::Duration::hours(1);
+        let id = s
+            .record_signup(
+                "new@example.org",
+                Some("New"),
+                &["Two".into()],
+                None,
+                now(),
+                now() + hour,
+            )
+            .expect("record");
+        assert!(
+            s.members().expect("members").is_empty(),
+            "nothing before confirming"
+        );
+        let Confirmed::Added(member) = s.confirm_signup(id, now()).expect("confirm") else {
+            panic!("added")
+        };
+        let m = s.member_by_id(member).expect("read").expect("member");
+        assert_eq!(
+            (m.status, m.sections),
+            (MemberStatus::Active, vec!["Two".to_string()])
+        );
+        assert_eq!(
+            s.confirm_signup(id, now()).expect("again"),
+            Confirmed::AlreadyDone
+        );
+        // A suppressed member who signs up again is active once they confirm.
+        s.set_member_status("new@example.org", MemberStatus::Bounced, "550", now())
+            .expect("bounce");
+        let again = s
+            .record_signup("new@example.org", None, &[], None, now(), now() + hour)
+            .expect("record");
+        assert_eq!(
+            s.confirm_signup(again, now()).expect("confirm"),
+            Confirmed::Reactivated(member)
+        );
+        let m = s.member_by_id(member).expect("read").expect("member");
+        assert_eq!(m.status, MemberStatus::Active);
+        assert_eq!(
+            m.name.as_deref(),
+            Some("New"),
+            "no name given keeps the old one"
+        );
+        // An expired link adds no one; recording another sign-up deletes it.
+        let late = s
+            .record_signup("late@example.org", None, &[], None, now(), now() + hour)
+            .expect("record");
+        assert_eq!(
+            s.confirm_signup(late, now() + hour).expect("confirm"),
+            Confirmed::Expired
+        );
+        assert_eq!(s.members().expect("members").len(), 1);
+        s.record_signup(
+            "x@example.org",
+            None,
+            &[],
+            None,
+            now() + hour * 2,
+            now() + hour * 3,
+        )
+        .expect("record");
+        assert!(
+            s.signup(late).expect("read").is_none(),
+            "expired rows are pruned"
+        );
+        // An address change to an address another member has changes nothing.
+        s.import_members(&[row("other@example.org", &[])], now())
+            .expect("import");
+        let change = s
+            .record_signup(
+                "other@example.org",
+                None,
+                &[],
+                Some(member),
+                now(),
+                now() + hour,
+            )
+            .expect("record");
+        assert_eq!(
+            s.confirm_signup(change, now()).expect("confirm"),
+            Confirmed::AddressTaken
+        );
+        let change = s
+            .record_signup(
+                "moved@example.org",
+                None,
+                &[],
+                Some(member),
+                now(),
+                now() + hour,
+            )
+            .expect("record");
+        assert_eq!(
+            s.confirm_signup(change, now()).expect("confirm"),
+            Confirmed::AddressChanged(member)
+        );
+        let m = s.member_by_id(member).expect("read").expect("member");
+        assert_eq!(m.email, "moved@example.org");
+        // A members.csv still listing the old address does not bring it back.
+        s.import_members(&[row("new@example.org", &[])], now())
+            .expect("import");
+        let old = s
+            .members()
+            .expect("members")
+            .into_iter()
+            .find(|m| m.email == "new@example.org")
+            .expect("the old address's row");
+        assert_eq!(old.status, MemberStatus::Unsubscribed);
+    }
 }

@@ -129,6 +129,26 @@ CREATE INDEX deliveries_status ON deliveries(status);
          evidence  TEXT NOT NULL
      );
      CREATE INDEX member_events_member ON member_events(member_id, at);",
+    // 10: members who manage themselves (issue #14). A sign-up or an address change waits
+    // in `signups` until its link is confirmed (nothing is added to `members` before);
+    // `paused_until` keeps a member out of the digests recorded before it; `chosen_at`
+    // says the member chose their sections themselves, so an import of members.csv no
+    // longer overwrites them.
+    // AUTOINCREMENT: a pruned row's id is never reused, so an old link (which names the
+    // id) never comes to name a newer sign-up of the same address.
+    "CREATE TABLE signups (
+         id           INTEGER PRIMARY KEY AUTOINCREMENT,
+         email        TEXT NOT NULL,
+         name         TEXT,
+         sections     TEXT,
+         member_id    INTEGER REFERENCES members(id),
+         created_at   INTEGER NOT NULL,
+         expires_at   INTEGER NOT NULL,
+         confirmed_at INTEGER
+     );
+     CREATE INDEX signups_expires ON signups(expires_at);
+     ALTER TABLE members ADD COLUMN paused_until INTEGER;
+     ALTER TABLE members ADD COLUMN chosen_at INTEGER;",
 ];
 
 /// Runs the migrations `conn` has not run yet, each in its own transaction.

@@ -29,7 +29,7 @@ use crate::fetch::Validators;
 
 pub use clicks::{ClickTarget, StoryClicks};
 pub use entries::{FilteredCount, Release};
-pub use members::{MemberActivity, MemberEvent, MemberEventKind};
+pub use members::{Confirmed, MemberActivity, MemberEvent, MemberEventKind, Preferences, Signup};
 pub use migrations::{DatabaseState, inspect};
 
 /// The file beside the database that says a database was made in this data dir; it

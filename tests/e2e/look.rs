@@ -34,7 +34,7 @@ fn snapshot_dir() -> PathBuf {
 }
 
 /// Where screenshots, probe pages and `.new` snapshots go.
-fn out_dir() -> PathBuf {
+pub(super) fn out_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("look");
     std::fs::create_dir_all(&dir).expect("create the look output dir");
     dir
@@ -541,7 +541,7 @@ fn find_on_path(names: &[&str]) -> Option<PathBuf> {
 }
 
 /// Says why a test is skipped, or fails it when CI requires the tool.
-fn skip(test: &str, why: &str) {
+pub(super) fn skip(test: &str, why: &str) {
     assert!(
         !tools_required(),
         "{test}: {why} (FEEDBRIEF_REQUIRE_TOOLS=1)"
@@ -594,7 +594,7 @@ fn run_bounded(cmd: &mut Command, input: Option<&Path>, limit: Duration) -> Ran 
 
 /// The script injected into the test copy only (mail carries no script): after load it
 /// measures the page and writes what it saw, as JSON, into `<pre id="look-probe">`.
-const PROBE: &str = r#"<script>
+pub(super) const PROBE: &str = r#"<script>
 window.addEventListener('load', function () {
   function visible(el) {
     var r = el.getBoundingClientRect(), s = getComputedStyle(el);
@@ -640,21 +640,21 @@ window.addEventListener('load', function () {
 /// What the probe reported.
 #[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Probe {
-    inner_width: f64,
-    scroll_width: f64,
-    scroll_height: f64,
-    max_right: f64,
+pub(super) struct Probe {
+    pub(super) inner_width: f64,
+    pub(super) scroll_width: f64,
+    pub(super) scroll_height: f64,
+    pub(super) max_right: f64,
     dark: bool,
-    items: Vec<ProbeItem>,
+    pub(super) items: Vec<ProbeItem>,
 }
 
 #[derive(Debug, serde::Deserialize)]
-struct ProbeItem {
-    tag: String,
-    text: String,
+pub(super) struct ProbeItem {
+    pub(super) tag: String,
+    pub(super) text: String,
     href: String,
-    visible: bool,
+    pub(super) visible: bool,
     /// Computed text colour, `rgb(r, g, b)`.
     color: String,
     /// Computed font size in px.
@@ -688,7 +688,7 @@ impl Probe {
 
 /// How the page is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Look {
+pub(super) enum Look {
     Light,
     Dark,
     NoImages,
@@ -704,13 +704,13 @@ impl Look {
     }
 }
 
-struct Chromium {
+pub(super) struct Chromium {
     exe: PathBuf,
     profile: tempfile::TempDir,
 }
 
 impl Chromium {
-    fn find() -> Option<Self> {
+    pub(super) fn find() -> Option<Self> {
         let exe = find_on_path(&["chromium", "chromium-browser"])?;
         let profile = tempfile::tempdir().expect("profile dir");
         Some(Self { exe, profile })
@@ -753,7 +753,7 @@ impl Chromium {
     ///
     /// Headless Chromium's window is never narrower than 500 px, so the page is measured
     /// inside an iframe of the width under test, as a phone's viewport would be.
-    fn probe(&self, page: &Path, width: u32, look: Look) -> Probe {
+    pub(super) fn probe(&self, page: &Path, width: u32, look: Look) -> Probe {
         let html = std::fs::read_to_string(page).expect("read probe page");
         let srcdoc = html.replace('&', "&amp;").replace('"', "&quot;");
         let harness = page.with_extension(format!("{width}.harness.html"));

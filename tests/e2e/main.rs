@@ -32,6 +32,7 @@ mod guards;
 mod inbound;
 mod look;
 mod members;
+mod signup;
 
 /// `../shared/<rel>` beside the crate, when this checkout has it. Users' machines do not
 /// (the tests that read it then skip, saying so); CI does, and sets
