@@ -18,6 +18,7 @@ pub(super) struct RawConfig {
     pub(super) members: RawMembers,
     #[serde(default)]
     pub(super) inbound: RawInbound,
+    #[serde(default)]
     pub(super) signup: RawSignup,
     #[serde(default)]
     pub(super) section: Vec<RawSection>,
