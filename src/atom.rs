@@ -172,6 +172,7 @@ mod tests {
             announcements: Vec::new(),
             sponsors: Vec::new(),
             high_water: 2,
+            most_read: Vec::new(),
         };
         let base = Url::parse("https://brief.example.org/lgb/").expect("url");
         let xml = archive_feed(

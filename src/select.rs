@@ -85,7 +85,34 @@ pub struct Digest {
     /// recorded, so an entry stored in between is still a candidate next time.
     #[serde(default)]
     pub high_water: i64,
+    /// "Most read last week": the stories of the last 7 days' digests members clicked
+    /// most (none of this digest's), most clicked first; empty without clicks or with
+    /// `[brief] most_read = false`. Filled in by the caller, which reads the counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub most_read: Vec<MostRead>,
 }
+
+/// A story of an earlier digest in the "Most read last week" block.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MostRead {
+    /// The stored entry.
+    pub entry_id: i64,
+    /// Headline.
+    pub title: String,
+    /// The article (linked straight, never through the counting redirect: a click on the
+    /// block would otherwise feed the block).
+    pub url: String,
+    /// Source name, as in "Full Story".
+    pub source: String,
+    /// Counted clicks over the week.
+    pub clicks: i64,
+}
+
+/// How many stories the "Most read last week" block shows.
+pub const MOST_READ_STORIES: usize = 3;
+
+/// How far back the "Most read last week" block looks: digests built in the last 7 days.
+pub const MOST_READ_WINDOW: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 impl Digest {
     /// Every story, lead first.
@@ -311,6 +338,7 @@ fn arrange(
         announcements,
         sponsors,
         high_water,
+        most_read: Vec::new(),
     })
 }
 

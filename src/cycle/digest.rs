@@ -1,6 +1,6 @@
 //! Choosing and recording a digest: the stored candidates since the last digest, judged
-//! by the filters → [`crate::select`] → the digest with its stories' summaries, recorded
-//! with a delivery owed to every active member.
+//! by the filters → [`crate::select`] → the digest with its stories' summaries and the
+//! week's most read stories, recorded with a delivery owed to every active member.
 
 use std::collections::HashMap;
 
@@ -104,6 +104,24 @@ pub fn next_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<Diges
             .flat_map(|s| s.stories.iter_mut()),
     ) {
         story.summary = summaries.remove(&story.entry_id);
+    }
+    if app.config.brief.reading.most_read {
+        digest.most_read = store
+            .most_read(
+                now - select::MOST_READ_WINDOW,
+                now,
+                &ids,
+                select::MOST_READ_STORIES,
+            )?
+            .into_iter()
+            .map(|r| select::MostRead {
+                entry_id: r.entry_id,
+                title: r.title,
+                url: r.url,
+                source: r.source,
+                clicks: r.clicks,
+            })
+            .collect();
     }
     Ok(Some(digest))
 }

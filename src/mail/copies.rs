@@ -486,6 +486,7 @@ mod tests {
             }],
             sponsors: Vec::new(),
             high_water: 0,
+            most_read: Vec::new(),
         }
     }
 

@@ -182,6 +182,8 @@ struct DigestCtx<'a> {
     member: &'a Recipient,
     unsubscribe_url: &'a str,
     story_count: usize,
+    /// "Most read last week", most clicked first (empty: no block).
+    most_read: &'a [crate::select::MostRead],
 }
 
 impl Templates {
@@ -293,6 +295,7 @@ impl Templates {
             member,
             unsubscribe_url,
             story_count,
+            most_read: &digest.most_read,
         };
         let ctx = minijinja::Value::from(minijinja::value::Serde(&ctx));
         let render = |name: &str| -> anyhow::Result<String> {
@@ -443,6 +446,13 @@ fn sample_digest() -> Digest {
         }],
         sponsors: Vec::new(),
         high_water: 0,
+        most_read: vec![crate::select::MostRead {
+            entry_id: 7,
+            title: "Sample most read headline & <friends>".into(),
+            url: "https://example.org/story/7".into(),
+            source: "Example Blog".into(),
+            clicks: 3,
+        }],
     }
 }
 
@@ -621,6 +631,83 @@ mod tests {
         let sig = secret.click_sig(9, 1, Some(4));
         assert!(sig.starts_with("4."));
         assert!(r.html.contains(&format!("https://example.org/r/9/1/{sig}")));
+    }
+
+    #[test]
+    fn most_read_block_lists_the_weeks_stories_in_order_linked_straight_and_is_absent_when_empty() {
+        let t = Templates::load(Path::new("/nonexistent")).expect("built-in templates");
+        let mut d = sample_digest();
+        d.most_read = [
+            (21, "Third <b>", 2),
+            (20, "First & best", 9),
+            (22, "Second", 5),
+        ]
+        .map(|(id, title, clicks)| crate::select::MostRead {
+            entry_id: id,
+            title: title.into(),
+            url: format!("https://example.org/read/{id}"),
+            source: format!("Source {id}"),
+            clicks,
+        })
+        .into();
+        // The template shows them in the digest's order (the store's ranking).
+        d.most_read.sort_by_key(|m| std::cmp::Reverse(m.clicks));
+        let mut brief = sample_brief();
+        brief.clicks = Some(ClickLinks {
+            prefix: "https://example.org/r/9/".into(),
+            digest_id: 9,
+            secret: crate::token::Secret::from_bytes(b"0123456789abcdef0123456789abcdef"),
+            per_member: false,
+        });
+        let r = t
+            .render(
+                &d,
+                &brief,
+                &sample_recipient(),
+                "https://example.org/u/x",
+                Tz::UTC,
+            )
+            .expect("render");
+        let block = r
+            .html
+            .split("Most read last week")
+            .nth(1)
+            .expect("the block is in the HTML");
+        let at = |needle: &str| block.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        assert!(at("First &amp; best") < at("Second") && at("Second") < at("Third &lt;b&gt;"));
+        for id in [20, 22, 21] {
+            // Straight to the article: a click on the block is not a click on a story.
+            assert!(block.contains(&format!("href=\"https://example.org/read/{id}\"")));
+            assert!(block.contains(&format!("Source {id}")));
+        }
+        assert!(block.find("Most read").is_none(), "one block");
+        assert!(block.contains(">1.</td>") && block.contains(">3.</td>"));
+        let text = r
+            .text
+            .split("MOST READ LAST WEEK")
+            .nth(1)
+            .expect("the block is in the text part");
+        let t1 = text.find("1. First & best").expect("first");
+        let t2 = text.find("2. Second").expect("second");
+        let t3 = text.find("3. Third <b>").expect("third");
+        assert!(t1 < t2 && t2 < t3, "{text}");
+        assert!(
+            text.contains("   Source 20\n   <https://example.org/read/20>"),
+            "{text}"
+        );
+
+        d.most_read.clear();
+        let r = t
+            .render(
+                &d,
+                &brief,
+                &sample_recipient(),
+                "https://example.org/u/x",
+                Tz::UTC,
+            )
+            .expect("render");
+        assert!(!r.html.to_lowercase().contains("most read"));
+        assert!(!r.text.to_lowercase().contains("most read"));
     }
 
     #[test]

@@ -898,6 +898,19 @@ fn assert_all_visible(probe: &Probe, d: &Digest, what: &str) {
             .unwrap_or_else(|| panic!("{what}: button {:?} is not visible", a.cta));
         assert_eq!(cta.href, a.link);
     }
+    // "Most read last week": each headline visible, linking its article, in order.
+    // (The probe lists elements in document order.)
+    let mut last = None;
+    for m in &d.most_read {
+        let at = probe
+            .items
+            .iter()
+            .position(|i| i.visible && i.tag == "a" && i.text == m.title)
+            .unwrap_or_else(|| panic!("{what}: most read {:?} is not visible", m.title));
+        assert_eq!(probe.items[at].href, m.url, "{what}: {}", m.title);
+        assert!(last < Some(at), "{what}: most read out of order");
+        last = Some(at);
+    }
     // The lead is set larger than the other stories.
     let lead = probe.visible("a", &d.lead.title).map_or(0.0, |i| i.size);
     for s in d.sections.iter().flat_map(|s| &s.stories) {
