@@ -157,6 +157,7 @@ mod tests {
             date: DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default(),
             section: "One".into(),
             access_note: None,
+            image: None,
         }
     }
 

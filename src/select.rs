@@ -36,6 +36,9 @@ pub struct Story {
     pub section: String,
     /// Access note such as "subscription required".
     pub access_note: Option<String>,
+    /// The story's picture (its feed's, else its page's), shown per `[brief] images`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<crate::parse::Image>,
 }
 
 /// A section with its stories.
@@ -296,6 +299,7 @@ fn choose(config: &Config, scored: &[Scored<'_>], best: &[usize]) -> Vec<Story> 
             date: c.date,
             section: c.section.to_string(),
             access_note: e.paywalled.then(|| "subscription required".to_string()),
+            image: e.image.clone(),
         });
     }
     chosen
@@ -600,6 +604,7 @@ until = 2026-11-01
             source: None,
             paywalled: false,
             page_wanted: false,
+            image: None,
         }
     }
 

@@ -458,6 +458,7 @@ mod tests {
             date: chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default(),
             section: section.into(),
             access_note: None,
+            image: None,
         }
     }
 

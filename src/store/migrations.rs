@@ -118,6 +118,15 @@ CREATE INDEX deliveries_status ON deliveries(status);
          PRIMARY KEY (digest_id, entry_id, member_id)
      ) WITHOUT ROWID;
      CREATE INDEX deliveries_sent ON deliveries(digest_id, sent_at);",
+    // 9 and 10 are other branches' (merged separately); these placeholders hold their
+    // numbers until then and are replaced by them at the merge.
+    "SELECT 1;",
+    "SELECT 1;",
+    // 11: a story's picture (from its feed, else its article page's og:image), named and
+    // never fetched: an https URL and the size the source gave, if any.
+    "ALTER TABLE entries ADD COLUMN image_url TEXT;
+     ALTER TABLE entries ADD COLUMN image_width INTEGER;
+     ALTER TABLE entries ADD COLUMN image_height INTEGER;",
 ];
 
 /// Runs the migrations `conn` has not run yet, each in its own transaction.
