@@ -79,6 +79,16 @@ pub fn filtered_counts(
     store.filtered_counts(after, since)
 }
 
+/// What ranking learned of each feed (by row id) from the clicks on the digests of the
+/// last [`select::LEARN_WINDOW`] before `now`; empty when nothing was clicked.
+pub fn learned_weights(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> anyhow::Result<HashMap<i64, select::ClickWeight>> {
+    let reach = store.feed_reach(now - select::LEARN_WINDOW)?;
+    Ok(select::click_weights(&reach, now))
+}
+
 /// Selects the next digest from stored entries, recording nothing but the filters'
 /// verdicts (each entry since the last digest is judged again first).
 pub fn next_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<Digest>> {
@@ -89,8 +99,15 @@ pub fn next_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<Diges
     let candidates = store.candidates(after, since)?;
     // Stories of the last month's digests are not sent again through another feed.
     let recently_sent = store.recently_sent(now - chrono::Duration::days(30))?;
-    let Some(mut digest) = select::select(&app.config, &candidates, &recently_sent, oldest, now)
-    else {
+    let learned = learned_weights(&store, now)?;
+    let Some(mut digest) = select::select_learned(
+        &app.config,
+        &candidates,
+        &recently_sent,
+        oldest,
+        now,
+        &learned,
+    ) else {
         return Ok(None);
     };
     drop(candidates);

@@ -54,6 +54,19 @@ pub struct ReadStory {
     pub clicks: i64,
 }
 
+/// One feed's stories in one digest and the clicks they drew: what ranking learns from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedReach {
+    /// The feed's row id.
+    pub feed_id: i64,
+    /// When the digest was built.
+    pub digest_at: DateTime<Utc>,
+    /// How many of the feed's stories the digest carried.
+    pub stories: i64,
+    /// Counted clicks on them.
+    pub clicks: i64,
+}
+
 impl Store {
     /// The digest a tracked link points into and its latest delivery, or `None` when the
     /// digest does not exist. Two primary-key (or indexed) reads.
@@ -159,6 +172,31 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Per feed and digest built since `since`: the stories carried and their clicks.
+    pub fn feed_reach(&self, since: DateTime<Utc>) -> anyhow::Result<Vec<FeedReach>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.feed_id, g.created_at, COUNT(*), COALESCE(SUM(c.n), 0)
+             FROM digest_entries d
+             JOIN digests g ON g.id = d.digest_id
+             JOIN entries e ON e.id = d.entry_id
+             LEFT JOIN (SELECT digest_id, entry_id, SUM(count) AS n FROM clicks
+                        GROUP BY digest_id, entry_id) c
+                    ON c.digest_id = d.digest_id AND c.entry_id = d.entry_id
+             WHERE g.created_at >= ?1
+             GROUP BY e.feed_id, g.id
+             ORDER BY g.id, e.feed_id",
+        )?;
+        let rows = stmt.query_map([ts(since)], |r| {
+            Ok(FeedReach {
+                feed_id: r.get(0)?,
+                digest_at: from_ts(r.get(1)?),
+                stories: r.get(2)?,
+                clicks: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The `limit` stories most clicked in the digests built from `since` to `until`,
     /// leaving out `exclude` (the stories of the digest being built) and stories without a
     /// link; most clicked first, then the newer digest's, then by entry.
@@ -246,6 +284,41 @@ mod tests {
             s.story_clicks(now() + chrono::Duration::days(1))
                 .expect("none")
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn feed_reach_counts_each_feeds_stories_and_their_clicks_per_digest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("feedbrief.sqlite")).expect("open");
+        let feeds = s
+            .sync_feeds(&[
+                ("https://a.org/feed".into(), "A".into()),
+                ("https://b.org/feed".into(), "B".into()),
+            ])
+            .expect("sync");
+        s.insert_entries(feeds[0].id, &[entry("a1"), entry("a2")], now())
+            .expect("insert");
+        s.insert_entries(feeds[1].id, &[entry("b1")], now())
+            .expect("insert");
+        let old = s
+            .create_digest(now() - chrono::Duration::days(40), 1, "A", "{}", &[1], None)
+            .expect("digest");
+        let d = s
+            .create_digest(now(), 3, "A", "{}", &[1, 2, 3], None)
+            .expect("digest");
+        s.record_click(old, 1, None, now()).expect("click");
+        s.record_click(d, 2, None, now()).expect("click");
+        s.record_click(d, 2, Some(4), now()).expect("click");
+        let reach = s
+            .feed_reach(now() - chrono::Duration::days(30))
+            .expect("reach");
+        assert_eq!(
+            reach
+                .iter()
+                .map(|r| (r.feed_id, r.stories, r.clicks))
+                .collect::<Vec<_>>(),
+            vec![(feeds[0].id, 2, 2), (feeds[1].id, 1, 0)]
         );
     }
 

@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use crate::fetch::Validators;
 
-pub use clicks::{ClickTarget, ReadStory, StoryClicks};
+pub use clicks::{ClickTarget, FeedReach, ReadStory, StoryClicks};
 pub use entries::{FilteredCount, Release};
 pub use migrations::{DatabaseState, inspect};
 

@@ -464,6 +464,28 @@ async fn counted_clicks_show_in_the_archive_metrics_and_feedbrief_stats() {
     let digests = stdout.split("\ndigests\n").nth(1).expect("digests section");
     assert!(digests.contains("#1 2026-11-27"), "{digests}");
     assert!(digests.trim_start().starts_with("4 "), "{digests}");
+
+    // Ranking learned from the clicks, and `feeds status` says by how much, per feed.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedbrief"))
+        .arg("--config")
+        .arg(env.dir.path().join("feeds.toml"))
+        .args(["feeds", "status"])
+        .output()
+        .expect("run feedbrief feeds status");
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{status}");
+    let factors: Vec<f64> = status
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("weight \u{d7}"))
+        .map(|rest| {
+            assert!(rest.contains(" from clicks: "), "{rest}");
+            rest[..4].parse().expect("a factor")
+        })
+        .collect();
+    assert!(factors.len() >= 2, "{status}");
+    assert!(factors.iter().all(|f| (0.8..=1.25).contains(f)), "{status}");
+    assert!(factors.iter().any(|f| *f > 1.0), "{status}");
+    assert!(factors.iter().any(|f| *f < 1.0), "{status}");
 }
 
 /// A feed whose items the test changes between cycles, served on 127.0.0.1:0 (its
