@@ -157,6 +157,7 @@ mod tests {
             date: DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default(),
             section: "One".into(),
             access_note: None,
+            image: None,
         }
     }
 
@@ -172,6 +173,7 @@ mod tests {
             announcements: Vec::new(),
             sponsors: Vec::new(),
             high_water: 2,
+            most_read: Vec::new(),
         };
         let base = Url::parse("https://brief.example.org/lgb/").expect("url");
         let xml = archive_feed(

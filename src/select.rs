@@ -36,6 +36,9 @@ pub struct Story {
     pub section: String,
     /// Access note such as "subscription required".
     pub access_note: Option<String>,
+    /// The story's picture (its feed's, else its page's), shown per `[brief] images`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<crate::parse::Image>,
 }
 
 /// A section with its stories.
@@ -85,13 +88,139 @@ pub struct Digest {
     /// recorded, so an entry stored in between is still a candidate next time.
     #[serde(default)]
     pub high_water: i64,
+    /// "Most read last week": the stories of the last 7 days' digests members clicked
+    /// most (none of this digest's), most clicked first; empty without clicks or with
+    /// `[brief] most_read = false`. Filled in by the caller, which reads the counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub most_read: Vec<MostRead>,
 }
+
+/// A story of an earlier digest in the "Most read last week" block.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MostRead {
+    /// The stored entry.
+    pub entry_id: i64,
+    /// Headline.
+    pub title: String,
+    /// The article (linked straight, never through the counting redirect: a click on the
+    /// block would otherwise feed the block).
+    pub url: String,
+    /// Source name, as in "Full Story".
+    pub source: String,
+    /// Counted clicks over the week.
+    pub clicks: i64,
+}
+
+/// How many stories the "Most read last week" block shows.
+pub const MOST_READ_STORIES: usize = 3;
+
+/// How far back the "Most read last week" block looks: digests built in the last 7 days.
+pub const MOST_READ_WINDOW: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 impl Digest {
     /// Every story, lead first.
     pub fn stories(&self) -> impl Iterator<Item = &Story> {
         std::iter::once(&self.lead).chain(self.sections.iter().flat_map(|s| s.stories.iter()))
     }
+}
+
+/// How far back ranking looks at clicks.
+pub const LEARN_WINDOW: chrono::TimeDelta = chrono::TimeDelta::days(30);
+/// A digest's clicks count half as much every this many days.
+pub const LEARN_HALF_LIFE_DAYS: f64 = 7.0;
+/// Stories' worth of the brief-wide click rate every feed starts from, so that a feed
+/// with two stories and one lucky click is not taken for a favourite.
+pub const LEARN_PRIOR_STORIES: f64 = 5.0;
+/// The bounds of a feed's learned factor on its `weight`.
+pub const LEARN_BOUNDS: (f64, f64) = (0.8, 1.25);
+
+/// What ranking learned of one feed from members' clicks: a factor on its `weight`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClickWeight {
+    /// The factor, within [`LEARN_BOUNDS`].
+    pub factor: f64,
+    /// Its clicks over [`LEARN_WINDOW`], decayed.
+    pub clicks: f64,
+    /// Its stories in the digests of the window, decayed alike.
+    pub stories: f64,
+    /// Clicks per story over every feed (decayed), the rate a factor of 1 stands for.
+    pub brief_rate: f64,
+}
+
+impl ClickWeight {
+    /// The feed's own clicks per story (decayed).
+    pub fn rate(&self) -> f64 {
+        if self.stories > 0.0 {
+            self.clicks / self.stories
+        } else {
+            0.0
+        }
+    }
+}
+
+impl std::fmt::Display for ClickWeight {
+    /// How `feeds status` explains it: "weight ×1.18 from clicks: 3.2 per story against
+    /// the brief's 1.9 (last 30 days, halved every 7 days; held within ×0.80–×1.25)".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "weight \u{d7}{:.2} from clicks: {:.1} per story against the brief's {:.1} \
+             (last {} days, halved every {} days; held within \u{d7}{:.2}\u{2013}\u{d7}{:.2})",
+            self.factor,
+            self.rate(),
+            self.brief_rate,
+            LEARN_WINDOW.num_days(),
+            LEARN_HALF_LIFE_DAYS,
+            LEARN_BOUNDS.0,
+            LEARN_BOUNDS.1
+        )
+    }
+}
+
+/// Each feed's factor from its stories and clicks in the digests of the last
+/// [`LEARN_WINDOW`]: its clicks per story, each digest's counts halved every
+/// [`LEARN_HALF_LIFE_DAYS`], drawn toward the brief-wide rate by [`LEARN_PRIOR_STORIES`],
+/// divided by that rate and held within [`LEARN_BOUNDS`]. Empty when nothing was clicked
+/// (every feed then keeps its configured weight). Pure.
+pub fn click_weights(
+    reach: &[crate::store::FeedReach],
+    now: DateTime<Utc>,
+) -> HashMap<i64, ClickWeight> {
+    let mut per_feed: HashMap<i64, (f64, f64)> = HashMap::new();
+    for r in reach {
+        let age_days = (now - r.digest_at).num_seconds().max(0) as f64 / 86_400.0;
+        if age_days > LEARN_WINDOW.num_days() as f64 {
+            continue;
+        }
+        let decay = 0.5f64.powf(age_days / LEARN_HALF_LIFE_DAYS);
+        let f = per_feed.entry(r.feed_id).or_default();
+        f.0 += decay * r.clicks as f64;
+        f.1 += decay * r.stories as f64;
+    }
+    let (clicks, stories) = per_feed
+        .values()
+        .fold((0.0, 0.0), |(c, s), (fc, fs)| (c + fc, s + fs));
+    if clicks <= 0.0 || stories <= 0.0 {
+        return HashMap::new();
+    }
+    let brief_rate = clicks / stories;
+    per_feed
+        .into_iter()
+        .map(|(feed, (clicks, stories))| {
+            let smoothed =
+                (clicks + LEARN_PRIOR_STORIES * brief_rate) / (stories + LEARN_PRIOR_STORIES);
+            let factor = (smoothed / brief_rate).clamp(LEARN_BOUNDS.0, LEARN_BOUNDS.1);
+            (
+                feed,
+                ClickWeight {
+                    factor,
+                    clicks,
+                    stories,
+                    brief_rate,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Builds the digest from `candidates`, or `None` when there is no story to send.
@@ -106,6 +235,26 @@ pub fn select(
     oldest: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Option<Digest> {
+    select_learned(
+        config,
+        candidates,
+        recently_sent,
+        oldest,
+        now,
+        &HashMap::new(),
+    )
+}
+
+/// [`select`], each feed's `weight` multiplied by what [`click_weights`] learned of it
+/// (by feed row id; a feed not in `learned` keeps its weight).
+pub fn select_learned(
+    config: &Config,
+    candidates: &[StoredEntry],
+    recently_sent: &[SentStory],
+    oldest: DateTime<Utc>,
+    now: DateTime<Utc>,
+    learned: &HashMap<i64, ClickWeight>,
+) -> Option<Digest> {
     let first_section = config
         .sections
         .first()
@@ -115,9 +264,9 @@ pub fn select(
         config,
         candidates,
         recently_sent,
-        oldest,
-        now,
+        (oldest, now),
         &first_section,
+        learned,
     );
     let best = best_copies(&scored, &titles);
     let chosen = choose(config, &scored, &best);
@@ -143,9 +292,9 @@ fn score<'a>(
     config: &'a Config,
     candidates: &'a [StoredEntry],
     recently_sent: &[SentStory],
-    oldest: DateTime<Utc>,
-    now: DateTime<Utc>,
+    (oldest, now): (DateTime<Utc>, DateTime<Utc>),
     first_section: &'a str,
+    learned: &HashMap<i64, ClickWeight>,
 ) -> (Vec<Scored<'a>>, Vec<Title>) {
     let sent_urls: HashSet<&str> = recently_sent
         .iter()
@@ -184,7 +333,8 @@ fn score<'a>(
         let age_hours = (now - date).num_minutes().max(0) as f64 / 60.0;
         // Recency halves a story's score every 24 hours; a summary makes it far more useful
         // (a page not read yet may still give one: it contends as if it had).
-        let mut score = feed.weight * 0.5f64.powf(age_hours / 24.0);
+        let learned = learned.get(&e.feed_id).map_or(1.0, |w| w.factor);
+        let mut score = feed.weight * learned * 0.5f64.powf(age_hours / 24.0);
         if e.has_summary || (e.page_wanted && config.fetch.articles != Articles::Off) {
             score *= 1.5;
         }
@@ -269,6 +419,7 @@ fn choose(config: &Config, scored: &[Scored<'_>], best: &[usize]) -> Vec<Story> 
             date: c.date,
             section: c.section.to_string(),
             access_note: e.paywalled.then(|| "subscription required".to_string()),
+            image: e.image.clone(),
         });
     }
     chosen
@@ -311,6 +462,7 @@ fn arrange(
         announcements,
         sponsors,
         high_water,
+        most_read: Vec::new(),
     })
 }
 
@@ -572,6 +724,7 @@ until = 2026-11-01
             source: None,
             paywalled: false,
             page_wanted: false,
+            image: None,
         }
     }
 
@@ -811,5 +964,94 @@ url = "https://a.example.org/feed"
             components(&duplicate_pairs(&urls, &titles)),
             components(&every)
         );
+    }
+
+    fn reach(feed: i64, days_ago: i64, stories: i64, clicks: i64) -> crate::store::FeedReach {
+        crate::store::FeedReach {
+            feed_id: feed,
+            digest_at: now() - chrono::Duration::days(days_ago),
+            stories,
+            clicks,
+        }
+    }
+
+    #[test]
+    fn click_weights_are_bounded_smoothed_and_decay_with_age() {
+        // Nothing clicked: nothing learned.
+        assert!(click_weights(&[reach(1, 1, 3, 0), reach(2, 1, 3, 0)], now()).is_empty());
+        // Feed 1 drew 9 clicks on 3 stories, feed 2 none on 3: bounded both ways.
+        let w = click_weights(&[reach(1, 1, 3, 9), reach(2, 1, 3, 0)], now());
+        assert_eq!(w[&1].factor, LEARN_BOUNDS.1);
+        assert_eq!(w[&2].factor, LEARN_BOUNDS.0);
+        // A small lead is drawn toward the brief's rate: inside the bounds, above 1.
+        let w = click_weights(&[reach(1, 1, 10, 6), reach(2, 1, 10, 4)], now());
+        assert!(
+            w[&1].factor > 1.0 && w[&1].factor < LEARN_BOUNDS.1,
+            "{:?}",
+            w[&1]
+        );
+        assert!((w[&1].factor * w[&2].factor - 1.0).abs() < 0.05, "{w:?}");
+        // The same clicks two half-lives ago weigh a quarter (the rate alike, its weight
+        // against the prior less); past the window, nothing.
+        let old = click_weights(&[reach(1, 14, 10, 6), reach(2, 1, 10, 4)], now());
+        assert!(old[&1].factor < w[&1].factor, "{:?}", old[&1]);
+        assert!((old[&1].clicks - 1.5).abs() < 1e-9, "{:?}", old[&1]);
+        let gone = click_weights(&[reach(1, 31, 10, 60), reach(2, 1, 10, 4)], now());
+        assert!(!gone.contains_key(&1));
+        assert_eq!(
+            w[&1].to_string(),
+            format!(
+                "weight \u{d7}{:.2} from clicks: 0.6 per story against the brief's 0.5 \
+                 (last 30 days, halved every 7 days; held within \u{d7}0.80\u{2013}\u{d7}1.25)",
+                w[&1].factor
+            )
+        );
+    }
+
+    #[test]
+    fn a_feed_members_click_more_outranks_an_equal_one() {
+        let config = crate::config::parse(
+            r#"
+[brief]
+name = "B"
+from = "b@example.org"
+[[feed]]
+name = "A"
+url = "https://a.example.org/feed"
+[[feed]]
+name = "C"
+url = "https://c.example.org/feed"
+"#,
+            Path::new("feeds.toml"),
+            |_| None,
+        )
+        .expect("config");
+        // Two stories alike but for C's being an hour older.
+        let mut a = entry(
+            1,
+            "https://a.example.org/feed",
+            "Parks reopen",
+            "https://a.example.org/1",
+            1,
+        );
+        let mut c = entry(
+            2,
+            "https://c.example.org/feed",
+            "Rates hold",
+            "https://c.example.org/2",
+            2,
+        );
+        a.feed_id = 10;
+        c.feed_id = 20;
+        let oldest = now() - chrono::Duration::days(7);
+        let plain = select(&config, &[a.clone(), c.clone()], &[], oldest, now()).expect("digest");
+        let learned = click_weights(&[reach(10, 2, 5, 0), reach(20, 2, 5, 8)], now());
+        let digest =
+            select_learned(&config, &[a, c], &[], oldest, now(), &learned).expect("digest");
+        assert_ne!(
+            plain.lead.entry_id, 2,
+            "without clicks C's story does not lead"
+        );
+        assert_eq!(digest.lead.entry_id, 2, "members click C's stories more");
     }
 }

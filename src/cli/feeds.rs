@@ -1,4 +1,5 @@
-//! `feeds status` (each feed's state and filtered entries), `feeds import-opml`,
+//! `feeds status` (each feed's state, filtered entries and what ranking learned from
+//! clicks), `feeds import-opml`,
 //! `feeds export-opml`.
 
 use std::path::Path;
@@ -9,8 +10,8 @@ use chrono::Utc;
 
 use super::{Failure, Outcome, load_config, open_app};
 
-/// `feedbrief feeds status`: each feed's state and the entries its filters leave out,
-/// then the feeds needing attention.
+/// `feedbrief feeds status`: each feed's state, the entries its filters leave out and the
+/// factor its members' clicks give its weight, then the feeds needing attention.
 pub fn status(config_path: &Path) -> Outcome {
     let app = open_app(config_path)?;
     let now = Utc::now();
@@ -18,6 +19,7 @@ pub fn status(config_path: &Path) -> Outcome {
     // Read before the store is held below (its lock is not reentrant).
     let filtered = crate::cycle::filtered_counts(&app, now)?;
     let store = app.store();
+    let learned = crate::cycle::learned_weights(&store, now)?;
     let attention_after = crate::cycle::attention_after(&app.config);
     let when = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
     let mut needing = Vec::new();
@@ -56,6 +58,9 @@ pub fn status(config_path: &Path) -> Outcome {
         }
         if earlier > 0 {
             println!("               {earlier} filtered and passed over by earlier digests");
+        }
+        if let Some(w) = learned.get(&s.id) {
+            println!("               {w}");
         }
         if let Some(moved) = &s.fetch_url {
             println!("               moved permanently to {moved}; update feeds.toml");

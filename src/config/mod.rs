@@ -159,13 +159,18 @@ pub struct Brief {
     pub reading: Reading,
 }
 
-/// `[brief] share` and `track`: the digest's share links and what a click records.
+/// `[brief] share`, `track`, `most_read` and `images`: the digest's share links, what a
+/// click records, the "Most read last week" block and the stories' pictures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reading {
     /// `share` (default true): LinkedIn, X, Facebook and email share links under each story.
     pub share: bool,
     /// `track` (default `"story"`): what a "Full Story" click records.
     pub track: Track,
+    /// `most_read` (default true): the "Most read last week" block, from counted clicks.
+    pub most_read: bool,
+    /// `images` (default `"lead"`): which stories show their picture.
+    pub images: Images,
 }
 
 impl Default for Reading {
@@ -173,7 +178,37 @@ impl Default for Reading {
         Self {
             share: true,
             track: Track::Story,
+            most_read: true,
+            images: Images::Lead,
         }
+    }
+}
+
+/// `[brief] images`: which stories show the picture their feed or article page names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Images {
+    /// `"none"`: text only.
+    None,
+    /// `"lead"` (the default): the lead story's picture, full width.
+    Lead,
+    /// `"all"`: the lead's full width, every other story's smaller.
+    All,
+}
+
+impl Images {
+    /// The word written in `feeds.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Lead => "lead",
+            Self::All => "all",
+        }
+    }
+}
+
+impl fmt::Display for Images {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -1015,6 +1050,30 @@ url = "https://blog.example.org/feed/"
             assert_eq!(err.key.as_deref(), Some(key), "{err}");
             assert_eq!(err.line, Some(14), "{err}");
         }
+    }
+
+    #[test]
+    fn most_read_and_images_have_defaults_and_a_wrong_images_names_its_line() {
+        let c = parse_str(MINIMAL).expect("valid");
+        assert!(c.brief.reading.most_read);
+        assert_eq!(c.brief.reading.images, Images::Lead);
+        let with = |keys: &str| {
+            MINIMAL.replace(
+                "from = \"Brief <brief@example.org>\"",
+                &format!("from = \"Brief <brief@example.org>\"\n{keys}"),
+            )
+        };
+        let c = parse_str(&with("most_read = false\nimages = \"all\"")).expect("valid");
+        assert!(!c.brief.reading.most_read);
+        assert_eq!(c.brief.reading.images, Images::All);
+        let c = parse_str(&with("images = \"none\"")).expect("valid");
+        assert_eq!(c.brief.reading.images, Images::None);
+        let err = parse_str(&with("images = \"first\"")).expect_err("a wrong images");
+        assert_eq!(err.line, Some(5), "{err}");
+        assert_eq!(err.key.as_deref(), Some("brief.images"), "{err}");
+        assert!(err.message.contains("\"lead\""), "{err}");
+        let err = parse_str(&with("most_read = \"yes\"")).expect_err("a boolean");
+        assert_eq!(err.line, Some(5), "{err}");
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub(super) struct RawBrief {
     pub(super) exclude: Option<RawPhrases>,
     pub(super) share: Option<bool>,
     pub(super) track: Option<Spanned<String>>,
+    pub(super) most_read: Option<bool>,
+    pub(super) images: Option<Spanned<String>>,
 }
 
 /// An `include` or `exclude` list: each word or phrase with its place in the file.

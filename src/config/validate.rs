@@ -22,6 +22,7 @@ use crate::filter::{Lists, MAX_PHRASE_CHARS, MAX_PHRASES, Phrase};
 /// `[brief]`.
 pub(super) fn brief(v: &Validator<'_>, b: RawBrief) -> Result<Brief, ConfigError> {
     let name = v.nonempty(&b.name, "brief.name")?;
+    let reading = reading(v, &b)?;
     let from = v.mailbox(&b.from, "brief.from")?;
     let reply_to = b
         .reply_to
@@ -77,17 +78,14 @@ pub(super) fn brief(v: &Validator<'_>, b: RawBrief) -> Result<Brief, ConfigError
             None => Duration::from_secs(6 * 3600),
         },
         filter: filters(v, b.include.as_ref(), b.exclude.as_ref(), "brief")?,
-        reading: reading(v, b.share, b.track.as_ref())?,
+        reading,
     })
 }
 
-/// `[brief] share` and `track`: the share links and what a click records.
-fn reading(
-    v: &Validator<'_>,
-    share: Option<bool>,
-    track: Option<&Spanned<String>>,
-) -> Result<Reading, ConfigError> {
-    let track = match track {
+/// `[brief] share`, `track`, `most_read` and `images`: the share links, what a click
+/// records, the "Most read last week" block and the stories' pictures.
+fn reading(v: &Validator<'_>, b: &RawBrief) -> Result<Reading, ConfigError> {
+    let track = match b.track.as_ref() {
         None => Track::Story,
         Some(t) => match t.get_ref().as_str() {
             "off" => Track::Off,
@@ -105,9 +103,30 @@ fn reading(
         },
     };
     Ok(Reading {
-        share: share.unwrap_or(true),
+        share: b.share.unwrap_or(true),
         track,
+        most_read: b.most_read.unwrap_or(true),
+        images: images(v, b.images.as_ref())?,
     })
+}
+
+/// `[brief] images`: `"none"`, `"lead"` (the default) or `"all"`.
+fn images(v: &Validator<'_>, images: Option<&Spanned<String>>) -> Result<Images, ConfigError> {
+    let Some(i) = images else {
+        return Ok(Images::Lead);
+    };
+    match i.get_ref().as_str() {
+        "none" => Ok(Images::None),
+        "lead" => Ok(Images::Lead),
+        "all" => Ok(Images::All),
+        other => Err(v.at(
+            i.span(),
+            "brief.images",
+            format!(
+                "{other:?} is not a choice; use \"lead\" (the lead story's picture), \"all\" (every story's) or \"none\""
+            ),
+        )),
+    }
 }
 
 /// `[fetch]`; the default `User-Agent` names `base_url`.

@@ -1,6 +1,6 @@
 //! Choosing and recording a digest: the stored candidates since the last digest, judged
-//! by the filters → [`crate::select`] → the digest with its stories' summaries, recorded
-//! with a delivery owed to every active member.
+//! by the filters → [`crate::select`] → the digest with its stories' summaries and the
+//! week's most read stories, recorded with a delivery owed to every active member.
 
 use std::collections::HashMap;
 
@@ -79,6 +79,16 @@ pub fn filtered_counts(
     store.filtered_counts(after, since)
 }
 
+/// What ranking learned of each feed (by row id) from the clicks on the digests of the
+/// last [`select::LEARN_WINDOW`] before `now`; empty when nothing was clicked.
+pub fn learned_weights(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> anyhow::Result<HashMap<i64, select::ClickWeight>> {
+    let reach = store.feed_reach(now - select::LEARN_WINDOW)?;
+    Ok(select::click_weights(&reach, now))
+}
+
 /// Selects the next digest from stored entries, recording nothing but the filters'
 /// verdicts (each entry since the last digest is judged again first).
 pub fn next_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<Digest>> {
@@ -89,8 +99,15 @@ pub fn next_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<Diges
     let candidates = store.candidates(after, since)?;
     // Stories of the last month's digests are not sent again through another feed.
     let recently_sent = store.recently_sent(now - chrono::Duration::days(30))?;
-    let Some(mut digest) = select::select(&app.config, &candidates, &recently_sent, oldest, now)
-    else {
+    let learned = learned_weights(&store, now)?;
+    let Some(mut digest) = select::select_learned(
+        &app.config,
+        &candidates,
+        &recently_sent,
+        oldest,
+        now,
+        &learned,
+    ) else {
         return Ok(None);
     };
     drop(candidates);
@@ -104,6 +121,24 @@ pub fn next_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<Diges
             .flat_map(|s| s.stories.iter_mut()),
     ) {
         story.summary = summaries.remove(&story.entry_id);
+    }
+    if app.config.brief.reading.most_read {
+        digest.most_read = store
+            .most_read(
+                now - select::MOST_READ_WINDOW,
+                now,
+                &ids,
+                select::MOST_READ_STORIES,
+            )?
+            .into_iter()
+            .map(|r| select::MostRead {
+                entry_id: r.entry_id,
+                title: r.title,
+                url: r.url,
+                source: r.source,
+                clicks: r.clicks,
+            })
+            .collect();
     }
     Ok(Some(digest))
 }

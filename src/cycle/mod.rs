@@ -21,7 +21,8 @@ use crate::mail::transport::Sender;
 use crate::members;
 
 pub use digest::{
-    filtered_counts, next_digest, oldest_selectable, record_digest, record_digest_for_slot,
+    filtered_counts, learned_weights, next_digest, oldest_selectable, record_digest,
+    record_digest_for_slot,
 };
 pub use pages::{entry_from_feed, fetch_story_pages, page_update};
 pub use refresh::{attention_after, fetch_all, fetch_all_with_progress, next_fetch_at};

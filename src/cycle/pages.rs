@@ -267,6 +267,7 @@ pub(crate) fn page_known(facts: crate::store::PageFacts) -> PageUpdate {
         paywalled: facts.paywalled,
         published_at: None,
         from_page: true,
+        image: facts.image,
     }
 }
 
@@ -294,6 +295,7 @@ pub fn entry_from_feed(e: ParsedEntry, want_page: bool) -> NewEntry {
         source: None,
         paywalled: false,
         from_page: false,
+        image: e.image,
     }
 }
 
@@ -327,7 +329,52 @@ pub fn page_update(
         paywalled: a.paywalled,
         published_at: a.published,
         from_page: true,
+        image: page_image(html, final_url),
     }
+}
+
+/// The picture a page names for link previews: `og:image:secure_url`, `og:image` (with
+/// `og:image:width` and `og:image:height`), else `twitter:image`; the first that is
+/// `https`. Only the page's `<head>` is parsed again (the tags live there); the picture
+/// itself is never fetched.
+pub fn page_image(html: &str, page_url: &url::Url) -> Option<parse::Image> {
+    let head = match html.to_ascii_lowercase().find("</head") {
+        Some(end) => html.get(..end).unwrap_or(html),
+        None => html,
+    };
+    let doc = scraper::Html::parse_document(head);
+    let meta = scraper::Selector::parse("meta[content]").ok()?;
+    let (mut secure, mut og, mut twitter) = (None, None, None);
+    let (mut width, mut height) = (None, None);
+    for el in doc.select(&meta) {
+        let v = el.value();
+        let key = v
+            .attr("property")
+            .or_else(|| v.attr("name"))
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let content = v.attr("content").unwrap_or("").trim();
+        if content.is_empty() {
+            continue;
+        }
+        let px = || content.parse::<u32>().ok();
+        match key.as_str() {
+            "og:image:secure_url" => secure = secure.or(Some(content)),
+            "og:image" | "og:image:url" => og = og.or(Some(content)),
+            "og:image:width" => width = width.or_else(px),
+            "og:image:height" => height = height.or_else(px),
+            "twitter:image" | "twitter:image:src" => twitter = twitter.or(Some(content)),
+            _ => {}
+        }
+    }
+    let sized = |src: &str| parse::Image::resolve(src, page_url, Some(true), width, height);
+    secure
+        .and_then(sized)
+        .or_else(|| og.and_then(sized))
+        .or_else(|| {
+            twitter.and_then(|src| parse::Image::resolve(src, page_url, Some(true), None, None))
+        })
 }
 
 #[cfg(test)]
@@ -343,7 +390,53 @@ pub(crate) mod tests {
             author: None,
             content_html: None,
             summary_html: Some("<p>A teaser from the feed that is far too short.</p>".into()),
+            image: None,
         }
+    }
+
+    #[test]
+    fn page_image_is_the_https_og_image_with_its_size_else_twitter_image() {
+        let page = url::Url::parse("https://news.example.org/a/story").expect("url");
+        let head = |tags: &str| format!("<html><head>{tags}</head><body><p>x</p></body></html>");
+        let og = head(
+            r#"<meta property="og:image" content="/img/lead.jpg">
+               <meta property="og:image:width" content="1200">
+               <meta property="og:image:height" content="630">
+               <meta name="twitter:image" content="https://cdn.example.org/tw.jpg">"#,
+        );
+        assert_eq!(
+            page_image(&og, &page),
+            Some(parse::Image {
+                url: "https://news.example.org/img/lead.jpg".into(),
+                width: Some(1200),
+                height: Some(630),
+            })
+        );
+        // An http og:image is passed over for the https twitter:image (no size given).
+        let http = head(
+            r#"<META PROPERTY="og:image" CONTENT="http://news.example.org/plain.jpg">
+               <meta name="twitter:image" content="https://cdn.example.org/tw.jpg">"#,
+        );
+        assert_eq!(
+            page_image(&http, &page),
+            Some(parse::Image {
+                url: "https://cdn.example.org/tw.jpg".into(),
+                width: None,
+                height: None,
+            })
+        );
+        // secure_url first; a tag in the body is not read; none at all: no picture.
+        let secure = head(
+            r#"<meta property="og:image" content="http://news.example.org/plain.jpg">
+               <meta property="og:image:secure_url" content="https://news.example.org/s.jpg">"#,
+        );
+        assert_eq!(
+            page_image(&secure, &page).map(|i| i.url),
+            Some("https://news.example.org/s.jpg".into())
+        );
+        let in_body = r#"<html><head></head><body><meta property="og:image" content="https://x.example.org/b.jpg"></body></html>"#;
+        assert_eq!(page_image(in_body, &page), None);
+        assert_eq!(page_image("<p>no head at all</p>", &page), None);
     }
 
     #[test]

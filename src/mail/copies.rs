@@ -479,6 +479,7 @@ mod tests {
             date: chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default(),
             section: section.into(),
             access_note: None,
+            image: None,
         }
     }
 
@@ -507,6 +508,7 @@ mod tests {
             }],
             sponsors: Vec::new(),
             high_water: 0,
+            most_read: Vec::new(),
         }
     }
 

@@ -45,6 +45,7 @@ pub fn brief_info(config: &Config, digest_id: Option<i64>, created_at: DateTime<
         lang: config.brief.lang.clone(),
         from_address: config.brief.from.email.to_string(),
         share: config.brief.reading.share,
+        images: config.brief.reading.images,
         clicks: None,
     }
 }

@@ -68,6 +68,9 @@ pub struct BriefInfo {
     pub from_address: String,
     /// Share links under each story (`[brief] share`).
     pub share: bool,
+    /// Which stories show their picture (`[brief] images`).
+    #[serde(skip)]
+    pub images: crate::config::Images,
     /// Where story links go when clicks are counted (`[brief] track`); `None`: straight
     /// to the article.
     #[serde(skip)]
@@ -126,6 +129,55 @@ struct StoryCtx<'a> {
     date_md: String,
     access_note: Option<&'a str>,
     section: &'a str,
+    /// The picture, when `[brief] images` shows this story's.
+    image: Option<ImageCtx<'a>>,
+}
+
+/// Widest lead picture: the 600 px message less its 24 px padding each side.
+pub const LEAD_IMAGE_MAX: (u32, u32) = (552, 414);
+/// Largest picture beside another story (`images = "all"`), floated right.
+pub const STORY_IMAGE_MAX: (u32, u32) = (150, 150);
+
+/// A picture as the template writes it: the source's URL (never fetched or proxied by
+/// us), the size it is shown at, and the headline as alt text.
+#[derive(Serialize)]
+struct ImageCtx<'a> {
+    src: &'a str,
+    width: u32,
+    /// Known only when the source gave both sides; else the client keeps the ratio.
+    height: Option<u32>,
+    alt: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> ImageCtx<'a> {
+    /// `image` fitted inside `max` (width, height), never enlarged.
+    fn new(image: &'a crate::parse::Image, alt: &'a str, max: (u32, u32)) -> Self {
+        // The CSS inliner writes attribute values back escaping only `&` and `"`: angle
+        // brackets in a headline would reach the mail raw inside `alt`, harmless to a
+        // browser but not to every mail filter; they are shown as single guillemets.
+        let alt = if alt.contains(['<', '>']) {
+            std::borrow::Cow::Owned(alt.replace('<', "\u{2039}").replace('>', "\u{203a}"))
+        } else {
+            std::borrow::Cow::Borrowed(alt)
+        };
+        let (width, height) = match (image.width, image.height) {
+            (Some(w), Some(h)) => {
+                let scale = (f64::from(max.0) / f64::from(w))
+                    .min(f64::from(max.1) / f64::from(h))
+                    .min(1.0);
+                let side = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
+                (side(w), Some(side(h)))
+            }
+            (Some(w), None) => (w.min(max.0), None),
+            _ => (max.0, None),
+        };
+        Self {
+            src: &image.url,
+            width,
+            height,
+            alt,
+        }
+    }
 }
 
 /// A story's share links: each service's share page for the article, and a `mailto:`.
@@ -185,6 +237,8 @@ struct DigestCtx<'a> {
     /// `/preferences/{token}` (the same token); none for a `mailto:` or the web edition.
     preferences_url: Option<String>,
     story_count: usize,
+    /// "Most read last week", most clicked first (empty: no block).
+    most_read: &'a [crate::select::MostRead],
 }
 
 /// The preference centre beside an unsubscribe URL: `…/unsubscribe/{token}` →
@@ -250,7 +304,7 @@ impl Templates {
         unsubscribe_url: &str,
         tz: Tz,
     ) -> anyhow::Result<Rendered> {
-        let story = |s| story_ctx(s, tz, brief, member.id);
+        let story = |s| story_ctx(s, tz, brief, member.id, false);
         // A member who chose sections sees those (the lead always); announcements placed
         // after a hidden section move to the last shown one so none is lost.
         let shown: Vec<&crate::select::SectionStories> = digest
@@ -299,13 +353,14 @@ impl Templates {
         let ctx = DigestCtx {
             brief,
             preheader,
-            lead: story(&digest.lead),
+            lead: story_ctx(&digest.lead, tz, brief, member.id, true),
             sections,
             sponsors: digest.sponsors.iter().map(announcement_ctx).collect(),
             member,
             unsubscribe_url,
             preferences_url: preferences_url(unsubscribe_url),
             story_count,
+            most_read: &digest.most_read,
         };
         let ctx = minijinja::Value::from(minijinja::value::Serde(&ctx));
         let render = |name: &str| -> anyhow::Result<String> {
@@ -329,10 +384,27 @@ impl Templates {
 }
 
 /// A story as the templates see it; its link tracked per `brief.clicks`, naming
-/// `member` when the links are per member.
-fn story_ctx<'a>(s: &'a Story, tz: Tz, brief: &BriefInfo, member: Option<i64>) -> StoryCtx<'a> {
+/// `member` when the links are per member; its picture per `brief.images`.
+fn story_ctx<'a>(
+    s: &'a Story,
+    tz: Tz,
+    brief: &BriefInfo,
+    member: Option<i64>,
+    lead: bool,
+) -> StoryCtx<'a> {
     let link = brief.clicks.as_ref().map(|c| c.url(s.entry_id, member));
     let share = brief.share;
+    let image = match (brief.images, lead) {
+        (crate::config::Images::None, _) | (crate::config::Images::Lead, false) => None,
+        (_, true) => s
+            .image
+            .as_ref()
+            .map(|i| ImageCtx::new(i, &s.title, LEAD_IMAGE_MAX)),
+        (crate::config::Images::All, false) => s
+            .image
+            .as_ref()
+            .map(|i| ImageCtx::new(i, &s.title, STORY_IMAGE_MAX)),
+    };
     StoryCtx {
         title: &s.title,
         url: &s.url,
@@ -343,6 +415,7 @@ fn story_ctx<'a>(s: &'a Story, tz: Tz, brief: &BriefInfo, member: Option<i64>) -
         date_md: s.date.with_timezone(&tz).format("%-m/%-d").to_string(),
         access_note: s.access_note.as_deref(),
         section: &s.section,
+        image,
     }
 }
 
@@ -434,6 +507,11 @@ fn sample_story(id: i64, section: &str) -> Story {
         date: chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap_or_default(),
         section: section.into(),
         access_note: Some("subscription required".into()),
+        image: Some(crate::parse::Image {
+            url: format!("https://example.org/img/{id}.jpg"),
+            width: Some(1200),
+            height: Some(800),
+        }),
     }
 }
 
@@ -456,6 +534,13 @@ fn sample_digest() -> Digest {
         }],
         sponsors: Vec::new(),
         high_water: 0,
+        most_read: vec![crate::select::MostRead {
+            entry_id: 7,
+            title: "Sample most read headline & <friends>".into(),
+            url: "https://example.org/story/7".into(),
+            source: "Example Blog".into(),
+            clicks: 3,
+        }],
     }
 }
 
@@ -473,6 +558,7 @@ pub(crate) fn sample_brief() -> BriefInfo {
         lang: "en".into(),
         from_address: "brief@example.org".into(),
         share: true,
+        images: crate::config::Images::Lead,
         clicks: None,
     }
 }
@@ -634,6 +720,175 @@ mod tests {
         let sig = secret.click_sig(9, 1, Some(4));
         assert!(sig.starts_with("4."));
         assert!(r.html.contains(&format!("https://example.org/r/9/1/{sig}")));
+    }
+
+    #[test]
+    fn most_read_block_lists_the_weeks_stories_in_order_linked_straight_and_is_absent_when_empty() {
+        let t = Templates::load(Path::new("/nonexistent")).expect("built-in templates");
+        let mut d = sample_digest();
+        d.most_read = [
+            (21, "Third <b>", 2),
+            (20, "First & best", 9),
+            (22, "Second", 5),
+        ]
+        .map(|(id, title, clicks)| crate::select::MostRead {
+            entry_id: id,
+            title: title.into(),
+            url: format!("https://example.org/read/{id}"),
+            source: format!("Source {id}"),
+            clicks,
+        })
+        .into();
+        // The template shows them in the digest's order (the store's ranking).
+        d.most_read.sort_by_key(|m| std::cmp::Reverse(m.clicks));
+        let mut brief = sample_brief();
+        brief.clicks = Some(ClickLinks {
+            prefix: "https://example.org/r/9/".into(),
+            digest_id: 9,
+            secret: crate::token::Secret::from_bytes(b"0123456789abcdef0123456789abcdef"),
+            per_member: false,
+        });
+        let r = t
+            .render(
+                &d,
+                &brief,
+                &sample_recipient(),
+                "https://example.org/u/x",
+                Tz::UTC,
+            )
+            .expect("render");
+        let block = r
+            .html
+            .split("Most read last week")
+            .nth(1)
+            .expect("the block is in the HTML");
+        let at = |needle: &str| block.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        assert!(at("First &amp; best") < at("Second") && at("Second") < at("Third &lt;b&gt;"));
+        for id in [20, 22, 21] {
+            // Straight to the article: a click on the block is not a click on a story.
+            assert!(block.contains(&format!("href=\"https://example.org/read/{id}\"")));
+            assert!(block.contains(&format!("Source {id}")));
+        }
+        assert!(block.find("Most read").is_none(), "one block");
+        assert!(block.contains(">1.</td>") && block.contains(">3.</td>"));
+        let text = r
+            .text
+            .split("MOST READ LAST WEEK")
+            .nth(1)
+            .expect("the block is in the text part");
+        let t1 = text.find("1. First & best").expect("first");
+        let t2 = text.find("2. Second").expect("second");
+        let t3 = text.find("3. Third <b>").expect("third");
+        assert!(t1 < t2 && t2 < t3, "{text}");
+        assert!(
+            text.contains("   Source 20\n   <https://example.org/read/20>"),
+            "{text}"
+        );
+
+        d.most_read.clear();
+        let r = t
+            .render(
+                &d,
+                &brief,
+                &sample_recipient(),
+                "https://example.org/u/x",
+                Tz::UTC,
+            )
+            .expect("render");
+        assert!(!r.html.to_lowercase().contains("most read"));
+        assert!(!r.text.to_lowercase().contains("most read"));
+    }
+
+    #[test]
+    fn images_show_the_lead_or_all_pictures_sized_with_the_headline_as_alt_text_or_none() {
+        let t = Templates::load(Path::new("/nonexistent")).expect("built-in templates");
+        let mut d = sample_digest();
+        // The lead's picture 1200x800; the second story's size unknown; the third small.
+        d.sections[0].stories[0].image = Some(crate::parse::Image {
+            url: "https://example.org/img/2.jpg".into(),
+            width: None,
+            height: None,
+        });
+        d.sections[0].stories[1].image = Some(crate::parse::Image {
+            url: "https://example.org/img/3.jpg".into(),
+            width: Some(90),
+            height: Some(300),
+        });
+        let mut brief = sample_brief();
+        let render = |brief: &BriefInfo| {
+            t.render(
+                &d,
+                brief,
+                &sample_recipient(),
+                "https://example.org/u/x",
+                Tz::UTC,
+            )
+            .expect("render")
+        };
+        let imgs = |html: &str| -> Vec<String> {
+            html.match_indices("<img ")
+                .map(|(i, _)| html[i..].split('>').next().unwrap_or("").to_string())
+                .collect()
+        };
+        // (name, value) of one attribute of an <img> tag, whatever the inliner's order.
+        let attr = |img: &str, name: &str| -> Option<String> {
+            let start = img.find(&format!(" {name}=\""))? + name.len() + 3;
+            img[start..].split('"').next().map(str::to_string)
+        };
+        let is = |img: &str, want: &[(&str, Option<&str>)]| {
+            for (name, value) in want {
+                assert_eq!(attr(img, name).as_deref(), *value, "{name} in {img}");
+            }
+        };
+        let lead = [
+            ("src", Some("https://example.org/img/1.jpg")),
+            ("width", Some("552")),
+            ("height", Some("368")),
+            (
+                "alt",
+                Some("Sample headline 1 &amp; \u{2039}friends\u{203a}"),
+            ),
+        ];
+        brief.images = crate::config::Images::Lead;
+        let r = render(&brief);
+        let shown = imgs(&r.html);
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        is(&shown[0], &lead);
+        // Fluid: the column's width, up to its own (a phone shrinks it).
+        assert!(shown[0].contains("max-width: 552px"), "{shown:?}");
+        assert!(shown[0].contains("width: 100%"), "{shown:?}");
+        // The text part names no picture.
+        assert!(!r.text.contains("img/1.jpg"));
+
+        brief.images = crate::config::Images::All;
+        let shown = imgs(&render(&brief).html);
+        assert_eq!(shown.len(), 3, "{shown:?}");
+        is(&shown[0], &lead);
+        // Beside the other stories: at most 150 px, floated right; an unknown height is
+        // left to the client (the ratio kept), a small picture never enlarged.
+        is(
+            &shown[1],
+            &[
+                ("align", Some("right")),
+                ("src", Some("https://example.org/img/2.jpg")),
+                ("width", Some("150")),
+                ("height", None),
+            ],
+        );
+        is(
+            &shown[2],
+            &[
+                ("width", Some("45")),
+                ("height", Some("150")),
+                (
+                    "alt",
+                    Some("Sample headline 3 &amp; \u{2039}friends\u{203a}"),
+                ),
+            ],
+        );
+
+        brief.images = crate::config::Images::None;
+        assert!(imgs(&render(&brief).html).is_empty());
     }
 
     #[test]

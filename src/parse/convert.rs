@@ -7,8 +7,8 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
-    MAX_AUTHOR_CHARS, MAX_FEED_TITLE_CHARS, MAX_ID_BYTES, MAX_TITLE_CHARS, MAX_URL_BYTES, NO_ID,
-    ParsedEntry, ParsedFeed, canonical_url, clip, text_of,
+    Image, MAX_AUTHOR_CHARS, MAX_FEED_TITLE_CHARS, MAX_ID_BYTES, MAX_TITLE_CHARS, MAX_URL_BYTES,
+    NO_ID, ParsedEntry, ParsedFeed, canonical_url, clip, text_of,
 };
 
 /// A feed as either reader saw it, before it becomes a [`ParsedFeed`].
@@ -38,6 +38,19 @@ pub(super) struct RawEntry {
     pub(super) published: Option<DateTime<Utc>>,
     pub(super) updated: Option<DateTime<Utc>>,
     pub(super) authors: Vec<String>,
+    /// Pictures the entry names, best first: `media:content` images, thumbnails, then
+    /// enclosures.
+    pub(super) images: Vec<RawImage>,
+}
+
+/// A picture an entry names, unresolved.
+#[derive(Debug, Default)]
+pub(super) struct RawImage {
+    pub(super) url: String,
+    /// Declared an image (MIME `image/…`, a thumbnail); `None`: no type given.
+    pub(super) typed: Option<bool>,
+    pub(super) width: Option<u32>,
+    pub(super) height: Option<u32>,
 }
 
 pub(super) fn from_feed_rs(feed: feed_rs::model::Feed) -> RawFeed {
@@ -66,9 +79,34 @@ pub(super) fn from_feed_rs(feed: feed_rs::model::Feed) -> RawFeed {
                 published: e.published,
                 updated: e.updated,
                 authors: e.authors.into_iter().filter_map(|a| a.name).collect(),
+                images: media_images(&e.media),
             })
             .collect(),
     }
+}
+
+/// The pictures among feed-rs's media objects (where it puts `media:content`,
+/// `media:thumbnail` and enclosures alike, enclosures last): image content first, then
+/// thumbnails.
+fn media_images(media: &[feed_rs::model::MediaObject]) -> Vec<RawImage> {
+    let content = media.iter().flat_map(|m| &m.content).filter_map(|c| {
+        Some(RawImage {
+            url: c.url.as_ref()?.to_string(),
+            typed: c
+                .content_type
+                .as_ref()
+                .map(|t| t.ty().as_ref().eq_ignore_ascii_case("image")),
+            width: c.width,
+            height: c.height,
+        })
+    });
+    let thumbnails = media.iter().flat_map(|m| &m.thumbnails).map(|t| RawImage {
+        url: t.image.uri.clone(),
+        typed: Some(true),
+        width: t.image.width,
+        height: t.image.height,
+    });
+    content.chain(thumbnails).collect()
 }
 
 pub(super) fn convert(feed: RawFeed, feed_url: &Url, repaired: Vec<String>) -> ParsedFeed {
@@ -131,6 +169,10 @@ fn convert_entry(e: RawEntry, feed_url: &Url) -> Option<ParsedEntry> {
         .collect::<Vec<_>>()
         .join(", ");
     let author = clip(&author, MAX_AUTHOR_CHARS);
+    let image = e
+        .images
+        .iter()
+        .find_map(|i| Image::resolve(&i.url, feed_url, i.typed, i.width, i.height));
     Some(ParsedEntry {
         key,
         title,
@@ -139,6 +181,7 @@ fn convert_entry(e: RawEntry, feed_url: &Url) -> Option<ParsedEntry> {
         author: (!author.is_empty()).then_some(author),
         content_html,
         summary_html,
+        image,
     })
 }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-use super::convert::{RawEntry, RawFeed, RawLink};
+use super::convert::{RawEntry, RawFeed, RawImage, RawLink};
 use super::repair::html_entity;
 
 /// Deepest nesting kept; deeper start tags are read as if they closed at once.
@@ -538,6 +538,33 @@ impl Doc {
         (!href.trim().is_empty()).then_some(RawLink { rel, href })
     }
 
+    /// A `media:content`, `media:thumbnail` or `enclosure` element as a picture, when its
+    /// type (or, for a thumbnail, its kind) allows one.
+    fn image(&self, e: usize) -> Option<RawImage> {
+        let url = self.attr(e, "url")?.to_string();
+        let kind = self.local(e);
+        let typed = if kind == "thumbnail" {
+            Some(true)
+        } else {
+            let mime = self.attr(e, "type").map(|t| t.trim().to_ascii_lowercase());
+            let medium = self
+                .attr(e, "medium")
+                .map(|m| m.trim().to_ascii_lowercase());
+            match (mime, medium) {
+                (Some(t), _) => Some(t.starts_with("image/")),
+                (None, Some(m)) => Some(m == "image"),
+                (None, None) => None,
+            }
+        };
+        let px = |name: &str| self.attr(e, name).and_then(|v| v.trim().parse().ok());
+        Some(RawImage {
+            url,
+            typed,
+            width: px("width"),
+            height: px("height"),
+        })
+    }
+
     fn entry(&self, e: usize) -> RawEntry {
         let mut entry = RawEntry::default();
         // CDF puts the link and date on the item itself.
@@ -552,6 +579,11 @@ impl Doc {
         for c in self.children(e) {
             match self.local(c).as_str() {
                 "title" if entry.title.is_none() => entry.title = Some(self.text(c)),
+                // `media:content`, `media:thumbnail` and `enclosure` name a file by `url`
+                // (an Atom or CDF `content` never does).
+                "content" | "thumbnail" | "enclosure" if self.attr(c, "url").is_some() => {
+                    entry.images.extend(self.image(c));
+                }
                 "link" => entry.links.extend(self.link(c)),
                 "guid" | "id" if entry.id.is_none() => {
                     let id = self.text(c);
@@ -664,6 +696,15 @@ fn parse_json(text: &str) -> Option<RawFeed> {
                 published: s(item, "date_published").as_deref().and_then(parse_date),
                 updated: s(item, "date_modified").as_deref().and_then(parse_date),
                 authors,
+                images: ["image", "banner_image"]
+                    .iter()
+                    .filter_map(|k| s(item, k))
+                    .map(|url| RawImage {
+                        url,
+                        typed: Some(true),
+                        ..RawImage::default()
+                    })
+                    .collect(),
             }
         })
         .collect();

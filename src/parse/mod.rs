@@ -123,6 +123,55 @@ pub struct ParsedEntry {
     pub content_html: Option<String>,
     /// Description or summary HTML, if any.
     pub summary_html: Option<String>,
+    /// The entry's picture: its first `https` image among `media:content`,
+    /// `media:thumbnail` and image enclosures.
+    pub image: Option<Image>,
+}
+
+/// A story's picture, as a feed or an article page names it: never fetched by us.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Image {
+    /// An absolute `https` URL of at most [`MAX_URL_BYTES`].
+    pub url: String,
+    /// Width in pixels, when the source gives a plausible one.
+    pub width: Option<u32>,
+    /// Height in pixels, when the source gives a plausible one.
+    pub height: Option<u32>,
+}
+
+/// Largest image side believed, in pixels; a larger (or zero) size is taken as unknown.
+const MAX_IMAGE_SIDE: u32 = 10_000;
+
+/// File endings of pictures, for media named without a MIME type.
+const IMAGE_ENDINGS: &[&str] = &[".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif"];
+
+impl Image {
+    /// `src` resolved against `base` as a picture: `None` unless it is `https` and short
+    /// enough. `typed` says whether the source declared it an image (a MIME type
+    /// `image/…`, a thumbnail, an `og:image`); `None`: only a picture's file ending makes
+    /// it one. Sizes outside 1..=10,000 px are dropped.
+    pub fn resolve(
+        src: &str,
+        base: &Url,
+        typed: Option<bool>,
+        width: Option<u32>,
+        height: Option<u32>,
+    ) -> Option<Self> {
+        let url = base.join(src.trim()).ok()?;
+        if url.scheme() != "https" || url.as_str().len() > MAX_URL_BYTES {
+            return None;
+        }
+        let is_image = typed.unwrap_or_else(|| {
+            let path = url.path().to_ascii_lowercase();
+            IMAGE_ENDINGS.iter().any(|e| path.ends_with(e))
+        });
+        let side = |v: Option<u32>| v.filter(|v| (1..=MAX_IMAGE_SIDE).contains(v));
+        is_image.then(|| Self {
+            url: url.to_string(),
+            width: side(width),
+            height: side(height),
+        })
+    }
 }
 
 /// Why a document could not be read as a feed.
@@ -495,6 +544,72 @@ mod tests {
         );
         assert_eq!(e.content_html.as_deref(), Some("<p>Body</p>"));
         assert!(f.repaired.iter().any(|r| r.starts_with("read leniently")));
+    }
+
+    /// The picture of each entry: (URL, width, height).
+    fn images(f: &ParsedFeed) -> Vec<Option<Image>> {
+        f.entries.iter().map(|e| e.image.clone()).collect()
+    }
+
+    #[test]
+    fn entry_picture_is_the_first_https_image_of_media_content_thumbnail_and_enclosure() {
+        let xml = r#"<?xml version="1.0"?>
+        <rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>T</title>
+          <item><title>Content</title><link>https://ex.org/1</link>
+            <media:content url="https://img.ex.org/1.jpg" type="image/jpeg" width="1200" height="800"/>
+            <media:thumbnail url="https://img.ex.org/1-thumb.jpg" width="150" height="100"/></item>
+          <item><title>Video, then its thumbnail</title><link>https://ex.org/2</link>
+            <media:content url="https://img.ex.org/2.mp4" type="video/mp4" width="1920" height="1080"/>
+            <media:thumbnail url="/img/2-thumb.jpg" width="320" height="180"/></item>
+          <item><title>Enclosure</title><link>https://ex.org/3</link>
+            <enclosure url="https://img.ex.org/3.png" type="image/png" length="1000"/></item>
+          <item><title>Audio enclosure</title><link>https://ex.org/4</link>
+            <enclosure url="https://img.ex.org/4.mp3" type="audio/mpeg" length="1000"/></item>
+          <item><title>Plain http, untyped, absurd size</title><link>https://ex.org/5</link>
+            <media:content url="http://img.ex.org/5.jpg" type="image/jpeg"/>
+            <media:content url="https://img.ex.org/5.webp" width="0" height="99999"/></item>
+          <item><title>Untyped, not a picture</title><link>https://ex.org/6</link>
+            <media:content url="https://img.ex.org/6.pdf"/></item>
+        </channel></rss>"#;
+        let f = parse_feed(xml.as_bytes(), &url()).expect("parses");
+        let img = |u: &str, width, height| {
+            Some(Image {
+                url: u.to_string(),
+                width,
+                height,
+            })
+        };
+        assert_eq!(
+            images(&f),
+            [
+                img("https://img.ex.org/1.jpg", Some(1200), Some(800)),
+                img(
+                    "https://blog.example.org/img/2-thumb.jpg",
+                    Some(320),
+                    Some(180)
+                ),
+                img("https://img.ex.org/3.png", None, None),
+                None,
+                img("https://img.ex.org/5.webp", None, None),
+                None,
+            ]
+        );
+        // The lenient reader (feed-rs refuses the tag left open) finds them too.
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">
+            <entry><title>A</title><content type="application/x-weird">?</content>
+              <media:content url="https://img.ex.org/a.jpg" medium="image" width="640" height="480"/></entry>
+            <entry><title>B</title><summary>b<br>c</summary>
+              <media:content url="https://img.ex.org/b.mp4" type="video/mp4"/>
+              <media:thumbnail url="https://img.ex.org/b.jpg"/></entry></feed>"#;
+        let f = parse_feed(atom.as_bytes(), &url()).expect("lenient");
+        assert!(f.repaired.iter().any(|r| r.starts_with("read leniently")));
+        assert_eq!(
+            images(&f),
+            [
+                img("https://img.ex.org/a.jpg", Some(640), Some(480)),
+                img("https://img.ex.org/b.jpg", None, None),
+            ]
+        );
     }
 
     #[test]

@@ -39,6 +39,34 @@ pub struct StoryClicks {
     pub members: i64,
 }
 
+/// A story members clicked, over several digests: for the "Most read last week" block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadStory {
+    /// The story's entry.
+    pub entry_id: i64,
+    /// Its headline.
+    pub title: String,
+    /// Its article.
+    pub url: String,
+    /// The page's site name, else the feed's name in `feeds.toml`.
+    pub source: String,
+    /// Counted clicks, over every digest that carried it in the window.
+    pub clicks: i64,
+}
+
+/// One feed's stories in one digest and the clicks they drew: what ranking learns from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedReach {
+    /// The feed's row id.
+    pub feed_id: i64,
+    /// When the digest was built.
+    pub digest_at: DateTime<Utc>,
+    /// How many of the feed's stories the digest carried.
+    pub stories: i64,
+    /// Counted clicks on them.
+    pub clicks: i64,
+}
+
 impl Store {
     /// The digest a tracked link points into and its latest delivery, or `None` when the
     /// digest does not exist. Two primary-key (or indexed) reads.
@@ -143,6 +171,75 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// Per feed and digest built since `since`: the stories carried and their clicks.
+    pub fn feed_reach(&self, since: DateTime<Utc>) -> anyhow::Result<Vec<FeedReach>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.feed_id, g.created_at, COUNT(*), COALESCE(SUM(c.n), 0)
+             FROM digest_entries d
+             JOIN digests g ON g.id = d.digest_id
+             JOIN entries e ON e.id = d.entry_id
+             LEFT JOIN (SELECT digest_id, entry_id, SUM(count) AS n FROM clicks
+                        GROUP BY digest_id, entry_id) c
+                    ON c.digest_id = d.digest_id AND c.entry_id = d.entry_id
+             WHERE g.created_at >= ?1
+             GROUP BY e.feed_id, g.id
+             ORDER BY g.id, e.feed_id",
+        )?;
+        let rows = stmt.query_map([ts(since)], |r| {
+            Ok(FeedReach {
+                feed_id: r.get(0)?,
+                digest_at: from_ts(r.get(1)?),
+                stories: r.get(2)?,
+                clicks: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The `limit` stories most clicked in the digests built from `since` to `until`,
+    /// leaving out `exclude` (the stories of the digest being built) and stories without a
+    /// link; most clicked first, then the newer digest's, then by entry.
+    pub fn most_read(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        exclude: &[i64],
+        limit: usize,
+    ) -> anyhow::Result<Vec<ReadStory>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.entry_id, e.title, e.url, COALESCE(e.source, f.name), SUM(c.count)
+             FROM clicks c
+             JOIN digests g ON g.id = c.digest_id
+             JOIN entries e ON e.id = c.entry_id
+             JOIN feeds f ON f.id = e.feed_id
+             WHERE g.created_at >= ?1 AND g.created_at <= ?2 AND e.url IS NOT NULL
+             GROUP BY c.entry_id
+             HAVING SUM(c.count) > 0
+             ORDER BY SUM(c.count) DESC, MAX(c.digest_id) DESC, c.entry_id
+             LIMIT ?3",
+        )?;
+        // The excluded stories are few (a digest's dozen): asking for that many more rows
+        // and dropping them here keeps the query one plain statement.
+        let wanted = i64::try_from(limit.saturating_add(exclude.len())).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![ts(since), ts(until), wanted], |r| {
+            Ok(ReadStory {
+                entry_id: r.get(0)?,
+                title: r.get(1)?,
+                url: r.get(2)?,
+                source: r.get(3)?,
+                clicks: r.get(4)?,
+            })
+        })?;
+        let mut out = Vec::with_capacity(limit);
+        for row in rows {
+            let row = row?;
+            if out.len() < limit && !exclude.contains(&row.entry_id) {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -187,6 +284,94 @@ mod tests {
             s.story_clicks(now() + chrono::Duration::days(1))
                 .expect("none")
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn feed_reach_counts_each_feeds_stories_and_their_clicks_per_digest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("feedbrief.sqlite")).expect("open");
+        let feeds = s
+            .sync_feeds(&[
+                ("https://a.org/feed".into(), "A".into()),
+                ("https://b.org/feed".into(), "B".into()),
+            ])
+            .expect("sync");
+        s.insert_entries(feeds[0].id, &[entry("a1"), entry("a2")], now())
+            .expect("insert");
+        s.insert_entries(feeds[1].id, &[entry("b1")], now())
+            .expect("insert");
+        let old = s
+            .create_digest(now() - chrono::Duration::days(40), 1, "A", "{}", &[1], None)
+            .expect("digest");
+        let d = s
+            .create_digest(now(), 3, "A", "{}", &[1, 2, 3], None)
+            .expect("digest");
+        s.record_click(old, 1, None, now()).expect("click");
+        s.record_click(d, 2, None, now()).expect("click");
+        s.record_click(d, 2, Some(4), now()).expect("click");
+        let reach = s
+            .feed_reach(now() - chrono::Duration::days(30))
+            .expect("reach");
+        assert_eq!(
+            reach
+                .iter()
+                .map(|r| (r.feed_id, r.stories, r.clicks))
+                .collect::<Vec<_>>(),
+            vec![(feeds[0].id, 2, 2), (feeds[1].id, 1, 0)]
+        );
+    }
+
+    #[test]
+    fn most_read_ranks_a_weeks_clicks_across_digests_and_leaves_out_the_excluded_and_older() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("feedbrief.sqlite")).expect("open");
+        let feeds = s
+            .sync_feeds(&[("https://ex.org/feed".into(), "Ex".into())])
+            .expect("sync");
+        let entries: Vec<_> = ["a", "b", "c", "d", "e"].map(entry).into();
+        s.insert_entries(feeds[0].id, &entries, now())
+            .expect("insert");
+        let day = chrono::Duration::days(1);
+        // Ten days ago (outside the week), two days ago and yesterday.
+        let old = s
+            .create_digest(now() - day * 10, 1, "A", "{}", &[1], None)
+            .expect("digest");
+        let d1 = s
+            .create_digest(now() - day * 2, 3, "B", "{}", &[2, 3], None)
+            .expect("digest");
+        let d2 = s
+            .create_digest(now() - day, 5, "D", "{}", &[4, 5], None)
+            .expect("digest");
+        let click = |d, e, n| {
+            for _ in 0..n {
+                s.record_click(d, e, None, now()).expect("click");
+            }
+        };
+        click(old, 1, 9); // most clicked of all, but ten days old
+        click(d1, 2, 2);
+        click(d1, 3, 5);
+        click(d2, 4, 2); // ties with 2: the newer digest's first
+        click(d2, 5, 1);
+        let ids = |v: Vec<super::ReadStory>| v.into_iter().map(|r| r.entry_id).collect::<Vec<_>>();
+        let week = now() - day * 7;
+        assert_eq!(
+            ids(s.most_read(week, now(), &[], 3).expect("read")),
+            [3, 4, 2]
+        );
+        // This digest's own stories are never in its block; the next one moves up.
+        assert_eq!(
+            ids(s.most_read(week, now(), &[3], 3).expect("read")),
+            [4, 2, 5]
+        );
+        let top = s.most_read(week, now(), &[], 1).expect("read");
+        assert_eq!(top[0].clicks, 5);
+        assert_eq!(top[0].source, "Ex");
+        assert!(top[0].url.starts_with("https://"), "{:?}", top[0].url);
+        // Digests built after `until` are not looked at (a preview of an earlier day).
+        assert_eq!(
+            ids(s.most_read(week, now() - day * 2, &[], 3).expect("read")),
+            [3, 2]
         );
     }
 }

@@ -68,7 +68,8 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT summary, source, paywalled FROM entries
+                "SELECT summary, source, paywalled, image_url, image_width, image_height
+                 FROM entries
                  WHERE url = ?1 AND from_page = 1 ORDER BY id LIMIT 1",
                 [url],
                 |r| {
@@ -76,6 +77,7 @@ impl Store {
                         summary: r.get(0)?,
                         source: r.get(1)?,
                         paywalled: r.get(2)?,
+                        image: image_at(r, 3)?,
                     })
                 },
             )
@@ -95,8 +97,8 @@ impl Store {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO entries (feed_id, key, url, title, author, published_at,
                                       first_seen_at, summary, source, paywalled, from_page,
-                                      page_wanted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                      page_wanted, image_url, image_width, image_height)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                  ON CONFLICT(feed_id, key) DO NOTHING",
             )?;
             for e in entries {
@@ -113,6 +115,9 @@ impl Store {
                     e.paywalled,
                     e.from_page,
                     e.page_wanted,
+                    e.image.as_ref().map(|i| &i.url),
+                    e.image.as_ref().and_then(|i| i.width),
+                    e.image.as_ref().and_then(|i| i.height),
                 ])?;
             }
         }
@@ -131,7 +136,8 @@ impl Store {
     ) -> anyhow::Result<Vec<StoredEntry>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT e.id, e.feed_id, f.url, e.url, e.title, e.published_at, e.first_seen_at,
-                    e.summary IS NOT NULL, e.source, e.paywalled, e.page_wanted
+                    e.summary IS NOT NULL, e.source, e.paywalled, e.page_wanted,
+                    e.image_url, e.image_width, e.image_height
              FROM entries e JOIN feeds f ON f.id = e.feed_id
              WHERE (({SINCE_LAST_DIGEST}) AND e.filter_list IS NULL)
                 OR (e.released = 1
@@ -163,6 +169,7 @@ impl Store {
                 source: r.get(8)?,
                 paywalled: r.get(9)?,
                 page_wanted: r.get(10)?,
+                image: image_at(r, 11)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -372,7 +379,8 @@ impl Store {
         )?;
         let fields = tx
             .prepare_cached(
-                "SELECT url, summary, source, paywalled, published_at, from_page, page_wanted
+                "SELECT url, summary, source, paywalled, published_at, from_page, page_wanted,
+                        image_url, image_width, image_height
                  FROM entries WHERE id = ?1",
             )?
             .query_row([id], |r| {
@@ -384,6 +392,7 @@ impl Store {
                     published_at: r.get::<_, Option<i64>>(4)?.map(from_ts),
                     from_page: r.get(5)?,
                     page_wanted: r.get(6)?,
+                    image: image_at(r, 7)?,
                 })
             })
             .optional()?;
@@ -392,7 +401,8 @@ impl Store {
             page.apply(&mut f);
             tx.prepare_cached(
                 "UPDATE entries SET url = ?2, summary = ?3, source = ?4, paywalled = ?5,
-                        published_at = ?6, from_page = ?7, page_wanted = ?8
+                        published_at = ?6, from_page = ?7, page_wanted = ?8,
+                        image_url = ?9, image_width = ?10, image_height = ?11
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -404,6 +414,9 @@ impl Store {
                 f.published_at.map(ts),
                 f.from_page,
                 f.page_wanted,
+                f.image.as_ref().map(|i| &i.url),
+                f.image.as_ref().and_then(|i| i.width),
+                f.image.as_ref().and_then(|i| i.height),
             ])?;
         }
         tx.commit()?;
@@ -416,6 +429,18 @@ impl Store {
             .conn
             .query_row("SELECT COALESCE(MAX(id), 0) FROM entries", [], |r| r.get(0))?)
     }
+}
+
+/// The picture stored in columns `at`, `at + 1`, `at + 2` (URL, width, height).
+fn image_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<crate::parse::Image>> {
+    let Some(url) = r.get::<_, Option<String>>(at)? else {
+        return Ok(None);
+    };
+    Ok(Some(crate::parse::Image {
+        url,
+        width: r.get(at + 1)?,
+        height: r.get(at + 2)?,
+    }))
 }
 
 #[cfg(test)]
@@ -431,7 +456,7 @@ mod tests {
         s.conn
             .query_row(
                 "SELECT url, title, author, published_at, summary, source, paywalled, from_page,
-                        page_wanted
+                        page_wanted, image_url, image_width, image_height
                  FROM entries WHERE key = ?1",
                 [key],
                 |r| {
@@ -446,6 +471,7 @@ mod tests {
                         paywalled: r.get(6)?,
                         from_page: r.get(7)?,
                         page_wanted: r.get(8)?,
+                        image: super::image_at(r, 9)?,
                     })
                 },
             )
@@ -598,6 +624,11 @@ mod tests {
 
     #[test]
     fn a_page_changes_an_entry_alike_before_it_is_stored_and_after() {
+        let picture = |from: &str| crate::parse::Image {
+            url: format!("https://img.ex.org/{from}.jpg"),
+            width: Some(1200),
+            height: Some(630),
+        };
         let dir = tempfile::tempdir().expect("tempdir");
         let s = Store::open(&dir.path().join("f.sqlite")).expect("open");
         let feed = s
@@ -620,6 +651,7 @@ mod tests {
             NewEntry {
                 source: Some("Feed Site".into()),
                 paywalled: true,
+                image: Some(picture("feed")),
                 ..entry("known")
             },
         ];
@@ -633,6 +665,7 @@ mod tests {
                 paywalled: true,
                 published_at: Some(day("2026-11-20T08:00:00Z")),
                 from_page: true,
+                image: Some(picture("page")),
             },
             PageUpdate::default(),
             PageUpdate {
@@ -683,6 +716,10 @@ mod tests {
         assert_eq!(read.summary.as_deref(), Some("The page's summary."));
         assert_eq!(read.published_at, Some(now()));
         assert!(!read.page_wanted && read.from_page);
+        // The page's picture where the feed gave none; the feed's is kept.
+        assert_eq!(read.image, Some(picture("page")));
+        assert_eq!(entry_as_stored(&s, "stored-9").image, Some(picture("feed")));
+        assert_eq!(entry_as_stored(&s, "stored-2").image, None, "nothing read");
         let described = entry_as_stored(&s, "stored-7");
         assert_eq!(described.summary.as_deref(), Some("Its description."));
         assert_eq!(

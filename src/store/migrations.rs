@@ -149,6 +149,11 @@ CREATE INDEX deliveries_status ON deliveries(status);
      CREATE INDEX signups_expires ON signups(expires_at);
      ALTER TABLE members ADD COLUMN paused_until INTEGER;
      ALTER TABLE members ADD COLUMN chosen_at INTEGER;",
+    // 11: a story's picture (from its feed, else its article page's og:image), named and
+    // never fetched: an https URL and the size the source gave, if any.
+    "ALTER TABLE entries ADD COLUMN image_url TEXT;
+     ALTER TABLE entries ADD COLUMN image_width INTEGER;
+     ALTER TABLE entries ADD COLUMN image_height INTEGER;",
 ];
 
 /// Runs the migrations `conn` has not run yet, each in its own transaction.

@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use crate::fetch::Validators;
 
-pub use clicks::{ClickTarget, StoryClicks};
+pub use clicks::{ClickTarget, FeedReach, ReadStory, StoryClicks};
 pub use entries::{FilteredCount, Release};
 pub use members::{Confirmed, MemberActivity, MemberEvent, MemberEventKind, Preferences, Signup};
 pub use migrations::{DatabaseState, inspect};
@@ -170,6 +170,8 @@ pub struct NewEntry {
     pub from_page: bool,
     /// The article page is yet to be fetched (once the entry contends for a digest).
     pub page_wanted: bool,
+    /// The story's picture (the feed's, else the article page's).
+    pub image: Option<crate::parse::Image>,
 }
 
 /// What an entry's article page changed, once fetched.
@@ -189,6 +191,8 @@ pub struct PageUpdate {
     pub published_at: Option<DateTime<Utc>>,
     /// The page was read (false: it could not be had; the feed's text stays).
     pub from_page: bool,
+    /// Its `og:image` or `twitter:image`, used when the feed gave no picture.
+    pub image: Option<crate::parse::Image>,
 }
 
 /// What an article page can change of an entry: the fields [`PageUpdate::apply`] rewrites,
@@ -209,13 +213,16 @@ pub struct PageFields {
     pub from_page: bool,
     /// The article page is yet to be fetched.
     pub page_wanted: bool,
+    /// The story's picture.
+    pub image: Option<crate::parse::Image>,
 }
 
 impl PageUpdate {
     /// The one rule for what a page changes: the page is no longer wanted; its URL and
     /// site name replace the entry's when it has them; its summary comes first, then the
     /// entry's own, then the page's description; its paywall and whether it was read
-    /// replace the entry's; its date is used only where the entry has none.
+    /// replace the entry's; its date and its picture are used only where the entry has
+    /// none (a feed's picture is the one its editors chose).
     pub fn apply(&self, e: &mut PageFields) {
         e.page_wanted = false;
         if let Some(u) = &self.url {
@@ -232,6 +239,9 @@ impl PageUpdate {
         e.paywalled = self.paywalled;
         e.published_at = e.published_at.or(self.published_at);
         e.from_page = self.from_page;
+        if e.image.is_none() {
+            e.image = self.image.clone();
+        }
     }
 }
 
@@ -247,6 +257,7 @@ impl NewEntry {
             published_at: self.published_at,
             from_page: self.from_page,
             page_wanted: self.page_wanted,
+            image: self.image.take(),
         };
         update.apply(&mut f);
         self.url = f.url;
@@ -256,6 +267,7 @@ impl NewEntry {
         self.published_at = f.published_at;
         self.from_page = f.from_page;
         self.page_wanted = f.page_wanted;
+        self.image = f.image;
     }
 }
 
@@ -285,6 +297,8 @@ pub struct PageFacts {
     pub source: Option<String>,
     /// Whether it is behind a paywall.
     pub paywalled: bool,
+    /// The picture that entry has.
+    pub image: Option<crate::parse::Image>,
 }
 
 /// A stored entry, as selection sees it.
@@ -312,6 +326,8 @@ pub struct StoredEntry {
     pub paywalled: bool,
     /// The article page is yet to be fetched; its summary may still come.
     pub page_wanted: bool,
+    /// The story's picture.
+    pub image: Option<crate::parse::Image>,
 }
 
 /// A member as stored.
@@ -777,6 +793,7 @@ mod testing {
             paywalled: false,
             from_page: false,
             page_wanted: false,
+            image: None,
         }
     }
 }

@@ -464,4 +464,219 @@ async fn counted_clicks_show_in_the_archive_metrics_and_feedbrief_stats() {
     let digests = stdout.split("\ndigests\n").nth(1).expect("digests section");
     assert!(digests.contains("#1 2026-11-27"), "{digests}");
     assert!(digests.trim_start().starts_with("4 "), "{digests}");
+
+    // Ranking learned from the clicks, and `feeds status` says by how much, per feed.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedbrief"))
+        .arg("--config")
+        .arg(env.dir.path().join("feeds.toml"))
+        .args(["feeds", "status"])
+        .output()
+        .expect("run feedbrief feeds status");
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{status}");
+    let factors: Vec<f64> = status
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("weight \u{d7}"))
+        .map(|rest| {
+            assert!(rest.contains(" from clicks: "), "{rest}");
+            rest[..4].parse().expect("a factor")
+        })
+        .collect();
+    assert!(factors.len() >= 2, "{status}");
+    assert!(factors.iter().all(|f| (0.8..=1.25).contains(f)), "{status}");
+    assert!(factors.iter().any(|f| *f > 1.0), "{status}");
+    assert!(factors.iter().any(|f| *f < 1.0), "{status}");
+}
+
+/// A feed whose items the test changes between cycles, served on 127.0.0.1:0 (its
+/// article links answer 404: the feed's own text is used).
+#[derive(Clone, Default)]
+struct NewsFeed(Arc<std::sync::Mutex<String>>);
+
+impl NewsFeed {
+    /// Serves the feed; returns its URL.
+    async fn spawn(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind feed");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let body = Arc::clone(&self.0);
+        let app = axum::Router::new().route(
+            "/news.xml",
+            axum::routing::get(move || {
+                let body = body.lock().expect("lock").clone();
+                async move { ([("content-type", "application/rss+xml")], body) }
+            }),
+        );
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("{base}/news.xml")
+    }
+
+    /// From now on the feed carries these (slug, headline, published) items.
+    fn set(&self, base: &str, items: &[(&str, &str, chrono::DateTime<chrono::Utc>)]) {
+        let items: String = items
+            .iter()
+            .map(|(slug, title, at)| {
+                format!(
+                    "<item><title>{title}</title><link>{base}/story/{slug}</link>\
+                     <guid>news-{slug}</guid><pubDate>{}</pubDate>\
+                     <description>{title}: what the council decided and why it \
+                     matters to residents this winter.</description></item>",
+                    at.to_rfc2822()
+                )
+            })
+            .collect();
+        *self.0.lock().expect("lock") = format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>News</title>\
+             <link>{base}/</link>{items}</channel></rss>"
+        );
+    }
+}
+
+/// The outbox files, by name.
+fn outbox_names(env: &Env) -> std::collections::BTreeSet<std::path::PathBuf> {
+    std::fs::read_dir(env.dir.path().join("data/outbox"))
+        .expect("outbox exists")
+        .map(|e| e.expect("entry").path())
+        .collect()
+}
+
+/// Two days of digests with `brief_keys` added to `[brief]`: the first sent, four of its
+/// stories clicked through the real web endpoint (4, 3, 2 and 1 times, in the order of
+/// `clicked`), then the next day's digest. Returns the env, the first digest's clicked
+/// stories in click order, and the second day's message, decoded.
+async fn next_day_after_clicks(brief_keys: &str) -> (Env, Vec<feedbrief::select::Story>, String) {
+    let (http, _) = spawn_http().await;
+    let news = NewsFeed::default();
+    let news_url = news.spawn().await;
+    let news_base = news_url.trim_end_matches("/news.xml").to_string();
+    let day = chrono::Duration::days(1);
+    news.set(
+        &news_base,
+        &[(
+            "budget",
+            "Council passes the winter budget",
+            now() - chrono::Duration::hours(3),
+        )],
+    );
+    let extra = format!(
+        "\n[[feed]]\nname = \"Town News\"\nurl = \"{news_url}\"\nsection = \"Workforce\"\n"
+    );
+    let config = config_text(&http, "transport = \"outbox\"", &extra).replace(
+        "max_stories = 12",
+        &format!("max_stories = 12\n{brief_keys}"),
+    );
+    let env = open(&config, "ann@example.org,Ann\n");
+    cycle::once(&env.app, now(), true, &CancellationToken::new())
+        .await
+        .expect("first cycle");
+    let first = stored_digest(&env, 1);
+    assert!(first.most_read.is_empty(), "nothing clicked yet");
+    let links = tracked_links(&outbox(&env)[0].1);
+    assert!(links.len() >= 5, "{links:?}");
+    age_deliveries(&env, 120);
+    let web = spawn_web(&env.app).await;
+    let c = client();
+    // Story 3 most, then the lead, then story 4, then story 2 once (left out: fourth).
+    let clicked = [2usize, 0, 3, 1];
+    for (times, &i) in (1..=4).rev().zip(&clicked) {
+        for _ in 0..times {
+            let resp = get(&c, &on(&web, &links[i]), Some(BROWSER)).await;
+            assert_eq!(resp.status(), 302);
+        }
+    }
+    let stories: Vec<_> = first.stories().cloned().collect();
+    let clicked: Vec<_> = clicked.iter().map(|&i| stories[i].clone()).collect();
+
+    // The next day: new stories in the feed, and the next digest.
+    news.set(
+        &news_base,
+        &[
+            (
+                "plows",
+                "New snow plows arrive early",
+                now() + day - chrono::Duration::hours(2),
+            ),
+            (
+                "library",
+                "Library opens on Sundays",
+                now() + day - chrono::Duration::hours(1),
+            ),
+        ],
+    );
+    let before = outbox_names(&env);
+    cycle::once(&env.app, now() + day, true, &CancellationToken::new())
+        .await
+        .expect("second cycle");
+    let new: Vec<_> = outbox_names(&env).difference(&before).cloned().collect();
+    assert_eq!(new.len(), 1, "one more message: {new:?}");
+    let data = std::fs::read_to_string(&new[0]).expect("read eml");
+    let second = stored_digest(&env, 2);
+    assert!(
+        second
+            .stories()
+            .any(|s| s.title == "New snow plows arrive early"),
+        "the second digest carries the new stories"
+    );
+    (env, clicked, super::decoded(&data))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_digest_carries_the_weeks_three_most_clicked_stories_in_order() {
+    let (env, clicked, mail) = next_day_after_clicks("").await;
+    let second = stored_digest(&env, 2);
+    assert_eq!(
+        second
+            .most_read
+            .iter()
+            .map(|m| (m.entry_id, m.clicks))
+            .collect::<Vec<_>>(),
+        vec![
+            (clicked[0].entry_id, 4),
+            (clicked[1].entry_id, 3),
+            (clicked[2].entry_id, 2)
+        ]
+    );
+    // HTML: the block, its three headlines in click order, each linking its article.
+    let html = mail
+        .split("Most read last week")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no block in:\n{mail}"));
+    let html = html.split("</table>").next().expect("the block's table");
+    let at = |s: &feedbrief::select::Story| {
+        let title = s.title.replace('&', "&amp;");
+        html.find(&title)
+            .unwrap_or_else(|| panic!("{title:?} missing in the block:\n{html}"))
+    };
+    assert!(at(&clicked[0]) < at(&clicked[1]) && at(&clicked[1]) < at(&clicked[2]));
+    assert!(!html.contains(&clicked[3].title), "only three");
+    for s in &clicked[..3] {
+        assert!(html.contains(&format!("href=\"{}\"", s.url)), "{}", s.url);
+    }
+    // The text part: the same three, numbered.
+    let text = mail
+        .split("MOST READ LAST WEEK")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no text block in:\n{mail}"));
+    let line = |n: usize, s: &feedbrief::select::Story| {
+        let start: String = s.title.chars().take(40).collect();
+        text.find(&format!("{n}. {start}"))
+            .unwrap_or_else(|| panic!("{n}. {start} missing in:\n{text}"))
+    };
+    assert!(line(1, &clicked[0]) < line(2, &clicked[1]));
+    assert!(line(2, &clicked[1]) < line(3, &clicked[2]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn most_read_false_leaves_the_block_out_whatever_was_clicked() {
+    let (env, _, mail) = next_day_after_clicks("most_read = false").await;
+    assert!(stored_digest(&env, 2).most_read.is_empty());
+    assert!(!mail.to_lowercase().contains("most read"), "{mail}");
+    assert_eq!(
+        counted(&env).len(),
+        4,
+        "the clicks were counted all the same"
+    );
 }

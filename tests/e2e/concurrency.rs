@@ -275,6 +275,7 @@ async fn an_entry_stored_between_choosing_and_recording_a_digest_is_not_skipped(
             paywalled: false,
             from_page: false,
             page_wanted: false,
+            image: None,
         };
         assert_eq!(
             store

@@ -596,6 +596,7 @@ async fn an_unreadable_digest_is_set_aside_and_the_next_one_still_goes_out() {
             paywalled: false,
             from_page: false,
             page_wanted: false,
+            image: None,
         };
         store
             .insert_entries(feed.id, &[entry], now)

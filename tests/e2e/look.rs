@@ -60,6 +60,7 @@ fn brief() -> BriefInfo {
         lang: "en".into(),
         from_address: "brief@example.org".into(),
         share: true,
+        images: feedbrief::config::Images::Lead,
         clicks: None,
     }
 }
@@ -304,6 +305,46 @@ fn twelve_story_html_stays_under_gmails_clipping_size() {
     }
     let html = render_with(&long, &brief()).html;
     eprintln!("12 stories with 80-word summaries: {} bytes", html.len());
+    assert!(html.len() <= GMAIL_CLIP_BYTES, "{} bytes", html.len());
+}
+
+/// `d` with a picture on every story at `url(i)`, 1200x800 as a feed would declare it.
+fn with_pictures(d: &Digest, url: impl Fn(usize) -> String) -> Digest {
+    let mut d = d.clone();
+    let stories = std::iter::once(&mut d.lead)
+        .chain(d.sections.iter_mut().flat_map(|s| s.stories.iter_mut()));
+    for (i, s) in stories.enumerate() {
+        s.image = Some(feedbrief::parse::Image {
+            url: url(i),
+            width: Some(1200),
+            height: Some(800),
+        });
+    }
+    d
+}
+
+fn brief_with_all_pictures() -> BriefInfo {
+    BriefInfo {
+        images: feedbrief::config::Images::All,
+        ..brief()
+    }
+}
+
+#[test]
+fn twelve_stories_each_with_a_picture_stay_under_gmails_clipping_size() {
+    // Long URLs, as image CDNs write them.
+    let d = with_pictures(&digest(), |i| {
+        format!(
+            "https://images.example-cdn.com/uploads/2026/11/27/story-{i}-council-budget-hearing-photo.jpg?w=1200&h=800&fit=crop&auto=format"
+        )
+    });
+    let html = render_with(&d, &brief_with_all_pictures()).html;
+    eprintln!(
+        "12-story HTML with every picture: {} bytes (limit {GMAIL_CLIP_BYTES})",
+        html.len()
+    );
+    // Twelve story pictures and the announcement's.
+    assert_eq!(html.matches("<img ").count(), 13);
     assert!(html.len() <= GMAIL_CLIP_BYTES, "{} bytes", html.len());
 }
 
@@ -898,6 +939,19 @@ fn assert_all_visible(probe: &Probe, d: &Digest, what: &str) {
             .unwrap_or_else(|| panic!("{what}: button {:?} is not visible", a.cta));
         assert_eq!(cta.href, a.link);
     }
+    // "Most read last week": each headline visible, linking its article, in order.
+    // (The probe lists elements in document order.)
+    let mut last = None;
+    for m in &d.most_read {
+        let at = probe
+            .items
+            .iter()
+            .position(|i| i.visible && i.tag == "a" && i.text == m.title)
+            .unwrap_or_else(|| panic!("{what}: most read {:?} is not visible", m.title));
+        assert_eq!(probe.items[at].href, m.url, "{what}: {}", m.title);
+        assert!(last < Some(at), "{what}: most read out of order");
+        last = Some(at);
+    }
     // The lead is set larger than the other stories.
     let lead = probe.visible("a", &d.lead.title).map_or(0.0, |i| i.size);
     for s in d.sections.iter().flat_map(|s| &s.stories) {
@@ -1000,6 +1054,51 @@ fn chromium_shows_every_story_at_600_and_375_px_without_overflow() {
 
 /// Writes `feeds.toml` reading this module's fixture feeds from disk, so `fetch` and
 /// `preview` run with no network and no server.
+#[test]
+fn chromium_shows_every_picture_or_its_headline_at_600_and_375_px_without_overflow() {
+    let test = "chromium_shows_every_picture_or_its_headline_at_600_and_375_px_without_overflow";
+    let Some(chromium) = Chromium::find() else {
+        return skip(test, "chromium not installed (apt-get install chromium)");
+    };
+    // The announcement's fixture picture stands in for every story's (a local file).
+    let d = with_pictures(&digest(), |_| {
+        "https://example.org/img/conference-2027.jpg".to_string()
+    });
+    let html = render_with(&d, &brief_with_all_pictures()).html;
+    let page = test_copy(&html, "pictures.probe.html", true);
+    let shown = test_copy(&html, "pictures.html", false);
+    for (width, look) in [
+        (600, Look::Light),
+        (375, Look::Light),
+        (375, Look::NoImages),
+    ] {
+        let what = format!("pictures, {width} px {}", look.name());
+        let probe = chromium.probe(&page, width, look);
+        assert!(
+            probe.scroll_width <= f64::from(width) && probe.max_right <= f64::from(width) + 0.5,
+            "{what}: horizontal overflow (scrollWidth {}, rightmost element {})",
+            probe.scroll_width,
+            probe.max_right
+        );
+        assert_all_visible(&probe, &d, &what);
+        // Each story's picture takes room, shown or (images blocked) as its headline.
+        for s in d.stories() {
+            assert!(
+                probe
+                    .items
+                    .iter()
+                    .any(|i| i.tag == "img" && i.visible && i.text == s.title),
+                "{what}: the picture of {:?}",
+                s.title
+            );
+        }
+        let png = out_dir().join(format!("pictures-{width}-{}.png", look.name()));
+        let height = probe.scroll_height.ceil() as u32;
+        chromium.screenshot(&shown, width, height, look, &png);
+        eprintln!("{what}: {}", png.display());
+    }
+}
+
 fn preview_config(dir: &Path) -> PathBuf {
     let url = |name: &str| file_url(&fixture_dir().join(name));
     let config = format!(

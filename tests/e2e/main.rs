@@ -29,6 +29,7 @@ mod extraction;
 mod faults;
 mod filters;
 mod guards;
+mod images;
 mod inbound;
 mod look;
 mod members;
