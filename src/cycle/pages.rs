@@ -375,6 +375,77 @@ pub fn page_image(html: &str, page_url: &url::Url) -> Option<parse::Image> {
         .or_else(|| {
             twitter.and_then(|src| parse::Image::resolve(src, page_url, Some(true), None, None))
         })
+        .or_else(|| json_ld_image(&doc, page_url))
+}
+
+/// The picture a page's JSON-LD names (in its `<head>`, read when it has no `og:image` or
+/// `twitter:image`): the first `image` (a URL, an `ImageObject`, or a list of either), else
+/// the first `ImageObject` of an `@graph`. Scripts that are not valid JSON are passed over;
+/// every walk is bounded.
+fn json_ld_image(doc: &scraper::Html, page_url: &url::Url) -> Option<parse::Image> {
+    let scripts = scraper::Selector::parse(r#"script[type="application/ld+json"]"#).ok()?;
+    doc.select(&scripts).take(8).find_map(|script| {
+        let text: String = script.text().collect();
+        let value: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
+        json_ld_find_image(&value, page_url, 0)
+    })
+}
+
+fn json_ld_find_image(
+    v: &serde_json::Value,
+    base: &url::Url,
+    depth: usize,
+) -> Option<parse::Image> {
+    use serde_json::Value;
+    if depth > 4 {
+        return None;
+    }
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .take(32)
+            .find_map(|i| json_ld_find_image(i, base, depth + 1)),
+        Value::Object(o) => {
+            let is_image_object = o.get("@type").and_then(Value::as_str) == Some("ImageObject");
+            o.get("image")
+                .and_then(|i| json_ld_image_value(i, base, 0))
+                .or_else(|| {
+                    is_image_object
+                        .then(|| json_ld_image_value(v, base, 0))
+                        .flatten()
+                })
+                .or_else(|| {
+                    o.get("@graph")
+                        .and_then(|g| json_ld_find_image(g, base, depth + 1))
+                })
+        }
+        _ => None,
+    }
+}
+
+fn json_ld_image_value(
+    v: &serde_json::Value,
+    base: &url::Url,
+    depth: usize,
+) -> Option<parse::Image> {
+    use serde_json::Value;
+    match v {
+        Value::String(src) => parse::Image::resolve(src, base, Some(true), None, None),
+        Value::Object(o) => {
+            let src = o.get("url").or_else(|| o.get("contentUrl"))?.as_str()?;
+            let px = |key: &str| {
+                o.get(key)
+                    .and_then(|n| n.as_u64().or_else(|| n.as_str()?.trim().parse().ok()))
+                    .and_then(|n| u32::try_from(n).ok())
+            };
+            parse::Image::resolve(src, base, Some(true), px("width"), px("height"))
+        }
+        Value::Array(items) if depth == 0 => items
+            .iter()
+            .take(8)
+            .find_map(|i| json_ld_image_value(i, base, 1)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -392,6 +463,62 @@ pub(crate) mod tests {
             summary_html: Some("<p>A teaser from the feed that is far too short.</p>".into()),
             image: None,
         }
+    }
+
+    #[test]
+    fn without_og_or_twitter_image_the_json_ld_image_is_taken_in_any_of_its_shapes() {
+        let page = url::Url::parse("https://news.example.org/a/story").expect("url");
+        let head = |json: &str| {
+            format!(
+                r#"<html><head><script type="application/ld+json">{json}</script></head><body><p>x</p></body></html>"#
+            )
+        };
+        let image = |url: &str, w: Option<u32>, h: Option<u32>| parse::Image {
+            url: url.into(),
+            width: w,
+            height: h,
+        };
+        // A plain URL, relative to the page.
+        assert_eq!(
+            page_image(
+                &head(r#"{"@type":"NewsArticle","image":"/img/a.jpg"}"#),
+                &page
+            ),
+            Some(image("https://news.example.org/img/a.jpg", None, None))
+        );
+        // An ImageObject with its size, in a list.
+        assert_eq!(
+            page_image(
+                &head(
+                    r#"{"@type":"BlogPosting","image":[{"@type":"ImageObject","url":"https://cdn.example.org/b.png","width":800,"height":"450"}]}"#
+                ),
+                &page
+            ),
+            Some(image("https://cdn.example.org/b.png", Some(800), Some(450)))
+        );
+        // A graph whose article names its picture by @id only: the graph's ImageObject.
+        assert_eq!(
+            page_image(
+                &head(
+                    r##"{"@context":"https://schema.org","@graph":[{"@type":"Article","image":{"@id":"#primary"}},{"@type":"ImageObject","@id":"#primary","contentUrl":"https://cdn.example.org/c.webp"}]}"##
+                ),
+                &page
+            ),
+            Some(image("https://cdn.example.org/c.webp", None, None))
+        );
+        // http only, broken JSON, or no image at all: none.
+        assert_eq!(
+            page_image(&head(r#"{"image":"http://cdn.example.org/d.jpg"}"#), &page),
+            None
+        );
+        assert_eq!(page_image(&head(r#"{"image": "#), &page), None);
+        assert_eq!(page_image(&head(r#"{"@type":"Article"}"#), &page), None);
+        // og:image still comes first.
+        let both = r#"<html><head><meta property="og:image" content="https://cdn.example.org/og.jpg"><script type="application/ld+json">{"image":"https://cdn.example.org/ld.jpg"}</script></head></html>"#;
+        assert_eq!(
+            page_image(both, &page),
+            Some(image("https://cdn.example.org/og.jpg", None, None))
+        );
     }
 
     #[test]
