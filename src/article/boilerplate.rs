@@ -494,6 +494,11 @@ pub(super) const PROMO_WORDS: &[&str] = &[
     "free daily",
 ];
 
+/// Whether a (lowercased) short line reads as a newsletter promo: two [`PROMO_WORDS`].
+pub(super) fn is_promo(lower: &str) -> bool {
+    PROMO_WORDS.iter().filter(|p| lower.contains(*p)).count() >= 2
+}
+
 /// What gallery counters count: "Image 3 of 5".
 pub(super) const COUNTED_MEDIA: &[&str] = &[IMAGE, PHOTO, "picture", "slide"];
 

@@ -907,12 +907,7 @@ fn is_junk_line(text: &str) -> bool {
         let lower = text.to_lowercase();
         // Newsletter and sign-up promos: "Let our news meet your inbox. The news and
         // stories that matter, delivered weekday mornings."
-        if boilerplate::PROMO_WORDS
-            .iter()
-            .filter(|p| lower.contains(*p))
-            .count()
-            >= 2
-        {
+        if boilerplate::is_promo(&lower) {
             return true;
         }
         // Time stamps: "PUBLISHED: 10:48, Tue, Nov 19, 2019 | UPDATED: 11:05, …".

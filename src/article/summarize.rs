@@ -270,13 +270,7 @@ fn is_boilerplate_block(block: &str) -> bool {
     if boilerplate::is_site_notice(block) {
         return true;
     }
-    if words <= 60
-        && boilerplate::PROMO_WORDS
-            .iter()
-            .filter(|p| lower.contains(*p))
-            .count()
-            >= 2
-    {
+    if words <= 60 && boilerplate::is_promo(lower) {
         return true;
     }
     if words <= 30

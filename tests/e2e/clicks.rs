@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use feedbrief::app::App;
 use feedbrief::cycle;
 use tokio_util::sync::CancellationToken;
 
-use super::{Env, config_text, decoded, header, now, open, spawn_http};
+use super::{Env, client, config_text, decoded, header, now, open, spawn_http, spawn_web};
 
 /// A browser's `User-Agent`: requests without one are taken for a scanner's.
 const BROWSER: &str =
@@ -110,28 +109,6 @@ fn location(resp: &reqwest::Response) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string()
-}
-
-/// Starts the web endpoints on 127.0.0.1:0; returns the base URL.
-async fn spawn_web(app: &Arc<App>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind web");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(feedbrief::web::serve(
-        Arc::clone(app),
-        listener,
-        CancellationToken::new(),
-    ));
-    format!("http://{addr}")
-}
-
-fn client() -> reqwest::Client {
-    feedbrief::fetch::install_crypto_provider();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

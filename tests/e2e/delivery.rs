@@ -5,35 +5,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use feedbrief::app::App;
 use feedbrief::cycle;
 use feedbrief::mail;
 use feedbrief::store::MemberStatus;
 use tokio_util::sync::CancellationToken;
 
-use super::{Env, config_text, fetch, header, now, open, smtp_transport, spawn_http, spawn_smtp};
-
-/// Starts the web endpoints on 127.0.0.1:0; returns the base URL.
-async fn spawn_web(app: &Arc<App>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind web");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(feedbrief::web::serve(
-        Arc::clone(app),
-        listener,
-        CancellationToken::new(),
-    ));
-    format!("http://{addr}")
-}
-
-fn client() -> reqwest::Client {
-    feedbrief::fetch::install_crypto_provider();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
+use super::{
+    Env, client, config_text, fetch, header, now, open, smtp_transport, spawn_http, spawn_smtp,
+    spawn_web,
+};
 
 /// The RFC 8058 one-click POST a mail client sends to the List-Unsubscribe URL.
 async fn one_click(c: &reqwest::Client, url: &str) -> reqwest::Response {

@@ -149,6 +149,29 @@ fn serve_file(f: &Fixtures, dir: &str, name: &str, headers: &HeaderMap) -> Respo
     ([(header::CONTENT_TYPE, ctype)], body).into_response()
 }
 
+/// Starts the web endpoints on 127.0.0.1:0; returns the base URL.
+pub(crate) async fn spawn_web(app: &Arc<App>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind web");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(feedbrief::web::serve(
+        Arc::clone(app),
+        listener,
+        CancellationToken::new(),
+    ));
+    format!("http://{addr}")
+}
+
+/// An HTTP client that shows redirects instead of following them.
+pub(crate) fn client() -> reqwest::Client {
+    feedbrief::fetch::install_crypto_provider();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
 /// Starts the fixture HTTP server; returns its base URL and request counts.
 async fn spawn_http() -> (String, Hits) {
     let hits = Hits::default();

@@ -14,7 +14,9 @@ use feedbrief::cycle;
 use feedbrief::store::MemberStatus;
 use tokio_util::sync::CancellationToken;
 
-use super::{Env, config_text, decoded, header, open, smtp_transport, spawn_http, spawn_smtp};
+use super::{
+    Env, client, config_text, decoded, header, open, smtp_transport, spawn_http, spawn_smtp,
+};
 
 /// The test config's `base_url`, which links in mail start with.
 const PUBLIC: &str = "https://brief.example.org/";
@@ -27,26 +29,9 @@ fn config(http: &str, transport: &str, signup: &str) -> String {
     ) + &format!("\n[signup]\n{signup}\n")
 }
 
-/// Starts the web endpoints on 127.0.0.1:0; returns the base URL.
+/// Starts the web endpoints on 127.0.0.1:0; returns the base URL with its slash.
 async fn spawn_web(app: &Arc<App>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind web");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(feedbrief::web::serve(
-        Arc::clone(app),
-        listener,
-        CancellationToken::new(),
-    ));
-    format!("http://{addr}/")
-}
-
-fn client() -> reqwest::Client {
-    feedbrief::fetch::install_crypto_provider();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
+    format!("{}/", super::spawn_web(app).await)
 }
 
 /// A public link from a mail, as served by the test's web server.
