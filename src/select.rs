@@ -307,7 +307,7 @@ fn score<'a>(
         .rev()
         .map(|f| (f.url.as_str(), f))
         .collect(); // first wins
-    let mut scored: Vec<(Scored<'_>, Title)> = Vec::new();
+    let mut scored: Vec<(Scored<'_>, Title)> = Vec::with_capacity(candidates.len());
     for e in candidates {
         let Some(url) = e.url.as_deref() else {
             continue;
@@ -419,7 +419,7 @@ fn choose(config: &Config, scored: &[Scored<'_>], best: &[usize]) -> Vec<Story> 
             date: c.date,
             section: c.section.to_string(),
             access_note: e.paywalled.then(|| "subscription required".to_string()),
-            image: e.image.clone(),
+            image: None,
         });
     }
     chosen
@@ -724,7 +724,6 @@ until = 2026-11-01
             source: None,
             paywalled: false,
             page_wanted: false,
-            image: None,
         }
     }
 

@@ -111,9 +111,11 @@ pub fn next_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<Diges
         return Ok(None);
     };
     drop(candidates);
-    // Summaries are loaded for the chosen dozen only, not for every candidate.
+    crate::app::return_freed_memory();
+    // Summaries and pictures are loaded for the chosen dozen only, not for every candidate.
     let ids: Vec<i64> = digest.stories().map(|s| s.entry_id).collect();
     let mut summaries = store.summaries(&ids)?;
+    let mut pictures = store.pictures(&ids)?;
     for story in std::iter::once(&mut digest.lead).chain(
         digest
             .sections
@@ -121,6 +123,7 @@ pub fn next_digest(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<Diges
             .flat_map(|s| s.stories.iter_mut()),
     ) {
         story.summary = summaries.remove(&story.entry_id);
+        story.image = pictures.remove(&story.entry_id);
     }
     if app.config.brief.reading.most_read {
         digest.most_read = store

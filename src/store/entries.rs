@@ -18,6 +18,12 @@ const SINCE_LAST_DIGEST: &str =
     "(CASE WHEN ?1 IS NULL THEN e.first_seen_at >= ?2 ELSE e.id > ?1 END)
      AND NOT EXISTS (SELECT 1 FROM digest_entries d WHERE d.entry_id = e.id)";
 
+/// A candidate for the next digest (see [`Store::candidates`]).
+const CANDIDATE: &str = "((CASE WHEN ?1 IS NULL THEN e.first_seen_at >= ?2 ELSE e.id > ?1 END)
+      AND NOT EXISTS (SELECT 1 FROM digest_entries d WHERE d.entry_id = e.id)
+      AND e.filter_list IS NULL)
+     OR (e.released = 1 AND NOT EXISTS (SELECT 1 FROM digest_entries d WHERE d.entry_id = e.id))";
+
 /// Filtered entries of one feed and list, as [`Store::filtered_counts`] counts them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilteredCount {
@@ -136,14 +142,19 @@ impl Store {
     ) -> anyhow::Result<Vec<StoredEntry>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT e.id, e.feed_id, f.url, e.url, e.title, e.published_at, e.first_seen_at,
-                    e.summary IS NOT NULL, e.source, e.paywalled, e.page_wanted,
-                    e.image_url, e.image_width, e.image_height
+                    e.summary IS NOT NULL, e.source, e.paywalled, e.page_wanted
              FROM entries e JOIN feeds f ON f.id = e.feed_id
-             WHERE (({SINCE_LAST_DIGEST}) AND e.filter_list IS NULL)
-                OR (e.released = 1
-                    AND NOT EXISTS (SELECT 1 FROM digest_entries d WHERE d.entry_id = e.id))
+             WHERE {CANDIDATE}
              ORDER BY e.id"
         ))?;
+        // The list is sized once: grown by doubling, 35,000 candidates briefly held a
+        // buffer twice their size beside the one being copied (the peak of a whole cycle).
+        let count: i64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM entries e WHERE {CANDIDATE}"),
+            params![after_entry_id, ts(since)],
+            |r| r.get(0),
+        )?;
+        let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
         // One shared copy of each feed's URL rather than one per entry.
         let mut feed_urls: std::collections::HashMap<i64, std::sync::Arc<str>> =
             std::collections::HashMap::new();
@@ -169,10 +180,12 @@ impl Store {
                 source: r.get(8)?,
                 paywalled: r.get(9)?,
                 page_wanted: r.get(10)?,
-                image: image_at(r, 11)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        for row in rows {
+            out.push(row?);
+        }
+        Ok(out)
     }
 
     /// Judges again every entry since the last digest (the window of
@@ -325,6 +338,24 @@ impl Store {
         for &id in ids {
             if let Some(s) = stmt.query_row([id], |r| r.get(0)).optional()? {
                 out.insert(id, s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The pictures of entries `ids` (those that have one), loaded for the chosen stories
+    /// only, as [`Store::summaries`] are.
+    pub fn pictures(
+        &self,
+        ids: &[i64],
+    ) -> anyhow::Result<std::collections::HashMap<i64, crate::parse::Image>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT image_url, image_width, image_height FROM entries WHERE id = ?1",
+        )?;
+        let mut out = std::collections::HashMap::new();
+        for &id in ids {
+            if let Some(Some(image)) = stmt.query_row([id], |r| image_at(r, 0)).optional()? {
+                out.insert(id, image);
             }
         }
         Ok(out)

@@ -326,8 +326,6 @@ pub struct StoredEntry {
     pub paywalled: bool,
     /// The article page is yet to be fetched; its summary may still come.
     pub page_wanted: bool,
-    /// The story's picture.
-    pub image: Option<crate::parse::Image>,
 }
 
 /// A member as stored.
