@@ -33,6 +33,7 @@ mod images;
 mod inbound;
 mod look;
 mod members;
+mod review;
 mod signup;
 
 /// `../shared/<rel>` beside the crate, when this checkout has it. Users' machines do not
