@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use feedbrief::app::App;
 use feedbrief::cycle::drafts::{self, Decision, Edited};
 use feedbrief::cycle::{self, DigestOutcome};
-use feedbrief::review::Edit;
+use feedbrief::review::{self, Edit};
 use tokio_util::sync::CancellationToken;
 
 use super::{Env, MEMBERS, config_text, decoded, open, smtp_transport, spawn_http, spawn_smtp};
@@ -287,4 +287,104 @@ async fn with_review_off_once_sends_at_once_as_before() {
         "{report}"
     );
     assert_eq!(member_mails(&smtp).len(), 3, "{report}");
+}
+
+/// Runs the real binary's `review` with `args` on the brief in `dir`.
+fn review_cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_feedbrief"))
+        .arg("--config")
+        .arg(dir.join("feeds.toml"))
+        .arg("review")
+        .args(args)
+        .env("USER", "ed")
+        .output()
+        .expect("run feedbrief")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_in_a_terminal_lists_the_draft_and_removes_moves_leads_and_approves_by_number() {
+    let (http, _) = spawn_http().await;
+    let smtp = spawn_smtp();
+    smtp.flaky.store(false, Ordering::SeqCst);
+    let env = open(&review_config(&http, smtp.port, "hold"), MEMBERS);
+    let draft = build_draft(&env).await;
+    let digest = drafts::draft_digest(&draft).expect("digest");
+    let dir = env.dir.path();
+
+    let out = review_cli(dir, &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("  1. [LEAD] {}", digest.lead.title)),
+        "{text}"
+    );
+    assert!(text.contains("filtered"), "{text}");
+    assert!(text.contains("/editor/draft/"), "{text}");
+
+    let second = review::entry_of(&digest, 2).expect("story 2");
+    let third = review::entry_of(&digest, 3).expect("story 3");
+    let out = review_cli(dir, &["remove", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Story 3 is now story 2.
+    let out = review_cli(dir, &["lead", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = review_cli(dir, &["move", "2", "Workforce"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = review_cli(dir, &["remove", "99"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("there is no story 99"));
+    let bad = review_cli(dir, &["move", "2", "Sports"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a section"));
+    let out = review_cli(dir, &["approve"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let stored = env
+        .app
+        .store()
+        .draft(draft.id)
+        .expect("read")
+        .expect("there");
+    assert_eq!(stored.state, feedbrief::store::DraftState::Approved);
+    let edited = drafts::draft_digest(&stored).expect("digest");
+    assert!(edited.stories().all(|s| s.entry_id != second), "removed");
+    assert_eq!(edited.lead.entry_id, third, "story 3 leads");
+    let old_lead = edited
+        .sections
+        .iter()
+        .find(|s| {
+            s.stories
+                .iter()
+                .any(|st| st.entry_id == digest.lead.entry_id)
+        })
+        .expect("the old lead is in a section");
+    assert_eq!(old_lead.name, "Workforce", "moved");
+    let edits = env.app.store().draft_edits(draft.id, None).expect("edits");
+    assert_eq!(edits.len(), 4, "{edits:?}");
+    assert!(edits.iter().all(|e| e.editor == "terminal (ed)"));
+    // The slot sends the approved draft.
+    let sent = once_at(&env.app, at("2026-11-27T19:01:00Z")).await;
+    assert!(matches!(sent.digest, DigestOutcome::Built { .. }), "{sent}");
+    let out = review_cli(dir, &["skip"]);
+    assert_eq!(out.status.code(), Some(2), "a sent draft is not skipped");
 }
