@@ -1,13 +1,15 @@
 //! The editor's desk (issue #15): an edit → the draft digest changed, with what to record
 //! (before and after); the stories numbered as the terminal shows them; the review
-//! page's HTML. The web handlers (`crate::web`, its marked block) and `feedbrief review`
+//! page's and the sign-in pages' HTML (plain forms, no JavaScript, one column that holds
+//! at 375 px). The web handlers (`crate::web`, its marked block) and `feedbrief review`
 //! (`crate::cli::review`) both go through [`apply`] and the store's
 //! [`crate::store::Store::save_draft`], so the two can never disagree on what an edit does.
 //!
 //! Pure: no I/O, no clock.
 
 use crate::select::{Digest, SectionStories, Story};
-use crate::store::Change;
+use crate::store::{Change, Draft, DraftEdit, DraftState};
+use crate::web::escape;
 
 /// The summary length the brief aims for, in words (as the summarizer does).
 pub const SUMMARY_WORDS: (usize, usize) = (35, 80);
@@ -404,6 +406,386 @@ pub fn words_note(summary: Option<&str>) -> String {
         "within"
     };
     format!("{n} words ({verdict} the {lo}–{hi} target)")
+}
+
+/// The CSS of the editor's pages, in the digest's colours: one column, inputs as wide as
+/// the screen, long words wrapped, so the page holds on a 375 px phone.
+pub const DESK_CSS: &str = "<style>\
+body{max-width:46em;overflow-wrap:anywhere}\
+header.desk{background:#0f2a44;color:#fff;padding:.8em 1em;margin:0 -1em 1em}\
+header.desk a{color:#fff}\
+h1{color:#0f2a44;line-height:1.25;font-size:1.5em}\
+h2{color:#0f2a44;border-bottom:2px solid #0f2a44;font-size:1.1em;text-transform:uppercase;letter-spacing:.04em;margin-top:1.6em}\
+.story{border-bottom:1px solid #c9d2db;padding:.6em 0 1em}\
+.story h3{margin:.2em 0;font-size:1.1em}\
+.lead{background:#f3f6f9;padding:.6em .8em;border-left:4px solid #0b3c5d}\
+.meta,.note{color:#4a5561;font-size:.9em}\
+form{margin:.4em 0}\
+form.inline{display:inline-block;margin:.2em .3em .2em 0}\
+label{display:block;margin:.6em 0 .2em;font-weight:600;font-size:.95em}\
+input[type=text],input[type=url],input[type=email],textarea,select{font:inherit;box-sizing:border-box;width:100%;max-width:100%;padding:.4em .5em;border:1px solid #8a97a5;border-radius:4px}\
+textarea{min-height:7em}\
+button{font:inherit;padding:.45em 1em;border:0;border-radius:4px;background:#0b3c5d;color:#fff;cursor:pointer}\
+button.quiet{background:#fff;color:#0b3c5d;border:1px solid #0b3c5d}\
+button.danger{background:#a11}\
+.notice{background:#e8f1f8;border-left:4px solid #0b3c5d;padding:.6em .9em}\
+.error{background:#fbeaea;border-left:4px solid #a11;padding:.6em .9em}\
+iframe{width:100%;height:32em;border:1px solid #c9d2db;box-sizing:border-box}\
+table{border-collapse:collapse;width:100%;font-size:.9em}\
+td,th{border-bottom:1px solid #c9d2db;padding:.3em;text-align:left;vertical-align:top}\
+.decide{display:flex;flex-wrap:wrap;gap:.6em;margin:1em 0}\
+@media (prefers-color-scheme:dark){h1,h2{color:#e8eef4;border-color:#e8eef4}.lead{background:#14283a}.meta,.note{color:#b8c2cc}.notice{background:#14283a}.error{background:#3a1414}button.quiet{background:transparent;color:#9cc7ea;border-color:#9cc7ea}}\
+</style>";
+
+/// The sign-in form: an address, posted to `action`; `notice` above it.
+pub fn sign_in_page(brief: &str, action: &str, notice: Option<&str>) -> String {
+    let notice = notice
+        .map(|n| format!("<p class=\"notice\">{}</p>", escape(n)))
+        .unwrap_or_default();
+    format!(
+        "<header class=\"desk\"><strong>{brief}</strong> · editor's desk</header>\
+         <h1>Sign in to review the next issue</h1>{notice}\
+         <form method=\"post\" action=\"{action}\"><label for=\"email\">Your address</label>\
+         <input type=\"email\" id=\"email\" name=\"email\" required autocomplete=\"email\">\
+         <p><button type=\"submit\">Mail me a sign-in link</button></p></form>\
+         <p class=\"note\">Editors of {brief} get a link that works once, for 15 minutes.</p>",
+        brief = escape(brief),
+        action = escape(action),
+    )
+}
+
+/// The answer to every sign-in request, editor or not.
+pub fn check_inbox_page(brief: &str) -> String {
+    format!(
+        "<header class=\"desk\"><strong>{}</strong> · editor's desk</header>\
+         <h1>Check your inbox</h1><p>If this address belongs to an editor, a sign-in link is \
+         on its way. It works once, for 15 minutes.</p>",
+        escape(brief)
+    )
+}
+
+/// The page a mailed sign-in link opens: one button (a GET signs nobody in: mail
+/// scanners open links).
+pub fn sign_in_button_page(brief: &str, action: &str) -> String {
+    format!(
+        "<header class=\"desk\"><strong>{}</strong> · editor's desk</header>\
+         <h1>Sign in</h1><form method=\"post\" action=\"{}\">\
+         <button type=\"submit\" id=\"sign-in\">Sign in to the editor's desk</button></form>",
+        escape(brief),
+        escape(action)
+    )
+}
+
+/// A filtered entry as the review page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilteredStory {
+    /// The entry.
+    pub entry_id: i64,
+    /// Its headline.
+    pub title: String,
+    /// Why it is filtered.
+    pub why: String,
+}
+
+/// What the review page needs besides the draft.
+#[derive(Debug, Clone)]
+pub struct DeskView<'a> {
+    /// The brief's name.
+    pub brief: &'a str,
+    /// The signed-in editor.
+    pub editor: &'a str,
+    /// The page's own URL (every form posts to it).
+    pub action: &'a str,
+    /// The CSRF token every form carries.
+    pub csrf: &'a str,
+    /// The config's sections, in order.
+    pub sections: &'a [String],
+    /// The slot, as the brief's time zone writes it.
+    pub slot: String,
+    /// A message from the last action, and whether it is an error.
+    pub notice: Option<(String, bool)>,
+    /// Filtered entries since the last digest (the list may be cut).
+    pub filtered: Vec<FilteredStory>,
+    /// How many are filtered in all (the list may be cut).
+    pub filtered_count: usize,
+    /// Clicks per story, once the digest was sent.
+    pub clicks: Option<std::collections::HashMap<i64, i64>>,
+}
+
+/// Hidden fields every form of the page carries.
+fn hidden(v: &DeskView<'_>, version: i64, action: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <input type=\"hidden\" name=\"version\" value=\"{version}\">\
+         <input type=\"hidden\" name=\"action\" value=\"{action}\">",
+        escape(v.csrf)
+    )
+}
+
+/// A one-button form.
+fn button(
+    v: &DeskView<'_>,
+    version: i64,
+    action: &str,
+    extra: &str,
+    label: &str,
+    class: &str,
+) -> String {
+    format!(
+        "<form class=\"inline\" method=\"post\" action=\"{}\">{}{extra}\
+         <button type=\"submit\" class=\"{class}\" name=\"do\" value=\"{action}\">{}</button></form>",
+        escape(v.action),
+        hidden(v, version, action),
+        escape(label)
+    )
+}
+
+/// One story with its forms.
+fn story_html(
+    v: &DeskView<'_>,
+    version: i64,
+    n: usize,
+    s: &Story,
+    lead: bool,
+    open: bool,
+) -> String {
+    let entry = format!(
+        "<input type=\"hidden\" name=\"entry\" value=\"{}\">",
+        s.entry_id
+    );
+    let summary = s.summary.as_deref().unwrap_or("");
+    let date = s.date.format("%-m/%-d");
+    let clicks = v
+        .clicks
+        .as_ref()
+        .map(|c| format!(" · {} clicks", c.get(&s.entry_id).copied().unwrap_or(0)))
+        .unwrap_or_default();
+    let mut html = format!(
+        "<article class=\"story{}\" id=\"story-{id}\"><h3>{n}. {}{}</h3><p class=\"summary\">{}</p>\
+         <p class=\"meta\">Full Story: <a href=\"{}\">{}</a> ({date}){clicks}</p>\
+         <p class=\"note words\">{}</p>",
+        if lead { " lead" } else { "" },
+        if lead { "LEAD · " } else { "" },
+        escape(&s.title),
+        escape(summary),
+        escape(&s.url),
+        escape(&s.source),
+        escape(&words_note(s.summary.as_deref())),
+        id = s.entry_id,
+    );
+    if !open {
+        html.push_str("</article>");
+        return html;
+    }
+    html.push_str(&button(v, version, "remove", &entry, "Remove", "danger"));
+    if !lead {
+        html.push_str(&button(v, version, "up", &entry, "Up", "quiet"));
+        html.push_str(&button(v, version, "down", &entry, "Down", "quiet"));
+        html.push_str(&button(v, version, "lead", &entry, "Make lead", "quiet"));
+    }
+    let options: String = v
+        .sections
+        .iter()
+        .map(|name| {
+            format!(
+                "<option{}>{}</option>",
+                if *name == s.section { " selected" } else { "" },
+                escape(name)
+            )
+        })
+        .collect();
+    html.push_str(&format!(
+        "<form method=\"post\" action=\"{a}\">{h}{entry}<label for=\"section-{id}\">Section</label>\
+         <select id=\"section-{id}\" name=\"section\">{options}</select> \
+         <button type=\"submit\" class=\"quiet\">Move</button></form>\
+         <form method=\"post\" action=\"{a}\">{t}{entry}\
+         <label for=\"title-{id}\">Headline</label>\
+         <input type=\"text\" id=\"title-{id}\" name=\"title\" value=\"{title}\">\
+         <label for=\"summary-{id}\">Summary (plain text; 35–80 words)</label>\
+         <textarea id=\"summary-{id}\" name=\"summary\">{summary}</textarea>\
+         <p><button type=\"submit\" id=\"save-{id}\">Save headline and summary</button></p></form></article>",
+        a = escape(v.action),
+        h = hidden(v, version, "move"),
+        t = hidden(v, version, "text"),
+        id = s.entry_id,
+        title = escape(&s.title),
+        summary = escape(summary),
+    ));
+    html
+}
+
+/// The review page: the draft's state, a preview as members see it, each story with its
+/// forms, add by URL, announcements, the filtered entries, the test copy, Approve and Skip,
+/// and every change recorded.
+pub fn desk_page(v: &DeskView<'_>, draft: &Draft, d: &Digest, edits: &[DraftEdit]) -> String {
+    let open = draft.sent_digest.is_none() && draft.state != DraftState::Skipped;
+    let version = draft.version;
+    let state = match (draft.sent_digest, draft.state, &draft.decided) {
+        (Some(id), _, _) => format!("Sent as issue #{id}; it changes no more."),
+        (None, DraftState::Skipped, Some((who, _))) => {
+            format!("Skipped by {who}: nothing goes out at this slot.")
+        }
+        (None, DraftState::Approved, Some((who, at))) => format!(
+            "Approved by {who} ({}): the slot sends it exactly as it stands. A further edit takes the approval back.",
+            at.format("%b %-d %H:%M UTC")
+        ),
+        _ => "Not approved yet.".to_string(),
+    };
+    let mut html = format!(
+        "<header class=\"desk\"><strong>{}</strong> · editor's desk · {}\
+         <form class=\"inline\" method=\"post\" action=\"{}\">{}<button class=\"quiet\" type=\"submit\">Sign out</button></form></header>\
+         <h1>Next issue: {}</h1><p id=\"state\">{}</p>",
+        escape(v.brief),
+        escape(v.editor),
+        escape(v.action),
+        hidden(v, version, "sign-out"),
+        escape(&v.slot),
+        escape(&state),
+    );
+    if let Some((msg, error)) = &v.notice {
+        html.push_str(&format!(
+            "<p id=\"notice\" class=\"{}\">{}</p>",
+            if *error { "error" } else { "notice" },
+            escape(msg).replace('\n', "<br>")
+        ));
+    }
+    if open {
+        html.push_str("<div class=\"decide\">");
+        html.push_str(&button(v, version, "approve", "", "Approve", ""));
+        html.push_str(&button(v, version, "skip", "", "Skip this issue", "danger"));
+        html.push_str(&button(
+            v,
+            version,
+            "test",
+            "",
+            "Send me a test copy",
+            "quiet",
+        ));
+        html.push_str("</div>");
+    }
+    html.push_str(&format!(
+        "<h2>As members will see it</h2><iframe title=\"The issue as members see it\" src=\"{}/preview\"></iframe>",
+        escape(v.action)
+    ));
+    let mut n = 1;
+    html.push_str("<h2>Lead</h2>");
+    html.push_str(&story_html(v, version, n, &d.lead, true, open));
+    for section in &d.sections {
+        html.push_str(&format!("<h2>{}</h2>", escape(&section.name)));
+        for s in &section.stories {
+            n += 1;
+            html.push_str(&story_html(v, version, n, s, false, open));
+        }
+    }
+    if open {
+        let options: String = v
+            .sections
+            .iter()
+            .map(|name| format!("<option>{}</option>", escape(name)))
+            .collect();
+        html.push_str(&format!(
+            "<h2>Add a story</h2><form method=\"post\" action=\"{}\">{}\
+             <label for=\"add-url\">The story's address</label>\
+             <input type=\"url\" id=\"add-url\" name=\"url\" required placeholder=\"https://\">\
+             <label for=\"add-section\">Section</label><select id=\"add-section\" name=\"section\">{options}</select>\
+             <p><button type=\"submit\" id=\"add\">Fetch and add</button></p></form>",
+            escape(v.action),
+            hidden(v, version, "add"),
+        ));
+    }
+    if !d.announcements.is_empty() {
+        html.push_str("<h2>Announcements in this issue</h2>");
+    }
+    for (i, a) in d.announcements.iter().enumerate() {
+        if !open {
+            html.push_str(&format!(
+                "<p><strong>{}</strong> {}</p>",
+                escape(&a.title),
+                escape(&a.body)
+            ));
+            continue;
+        }
+        let index = format!("<input type=\"hidden\" name=\"index\" value=\"{i}\">");
+        html.push_str(&format!(
+            "<form method=\"post\" action=\"{}\">{}{index}\
+             <label for=\"ann-title-{i}\">Headline</label><input type=\"text\" id=\"ann-title-{i}\" name=\"title\" value=\"{}\">\
+             <label for=\"ann-body-{i}\">Text</label><textarea id=\"ann-body-{i}\" name=\"body\">{}</textarea>\
+             <p><button type=\"submit\">Save for this issue</button></p></form>",
+            escape(v.action),
+            hidden(v, version, "announcement"),
+            escape(&a.title),
+            escape(&a.body)
+        ));
+        html.push_str(&button(
+            v,
+            version,
+            "hide",
+            &index,
+            "Hide in this issue",
+            "quiet",
+        ));
+    }
+    html.push_str(&format!(
+        "<h2>Filtered</h2><p id=\"filtered\">{} filtered since the last issue.</p>",
+        v.filtered_count
+    ));
+    for FilteredStory {
+        entry_id,
+        title,
+        why,
+    } in &v.filtered
+    {
+        let entry = format!("<input type=\"hidden\" name=\"entry\" value=\"{entry_id}\">");
+        html.push_str(&format!(
+            "<p>{} <span class=\"note\">({})</span> ",
+            escape(title),
+            escape(why)
+        ));
+        if open {
+            html.push_str(&button(
+                v,
+                version,
+                "release",
+                &entry,
+                "Let it through",
+                "quiet",
+            ));
+        }
+        html.push_str("</p>");
+    }
+    html.push_str("<h2>Changes</h2>");
+    if edits.is_empty() {
+        html.push_str("<p class=\"note\">No change yet: this is the issue as it was built.</p>");
+    } else {
+        html.push_str("<table id=\"changes\"><tr><th>When</th><th>Who</th><th>What</th><th>Before</th><th>After</th></tr>");
+        for e in edits {
+            html.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                e.at.format("%b %-d %H:%M UTC"),
+                escape(&e.editor),
+                escape(&e.action),
+                escape(e.before.as_deref().unwrap_or("")),
+                escape(e.after.as_deref().unwrap_or(""))
+            ));
+        }
+        html.push_str("</table>");
+    }
+    html
+}
+
+/// What changed since the version an editor saw, for a refused (stale) save.
+pub fn stale_notice(changes: &[DraftEdit]) -> String {
+    let mut msg = String::from(
+        "Not saved: another editor changed this issue since you loaded the page. Their changes:",
+    );
+    for c in changes {
+        msg.push_str(&format!("\n{} — {}", c.editor, c.action));
+        if let Some(after) = &c.after {
+            msg.push_str(&format!(": {after}"));
+        }
+    }
+    msg.push_str("\nThe page below shows the issue as it is now; make your change again.");
+    msg
 }
 
 #[cfg(test)]

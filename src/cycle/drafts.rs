@@ -443,3 +443,76 @@ pub async fn story_from_url(
 pub fn draft_digest(draft: &Draft) -> anyhow::Result<Digest> {
     serde_json::from_str(&draft.content).with_context(|| format!("reading draft {}", draft.id))
 }
+
+/// Filtered entries since the last digest as the review page lists them (entry id,
+/// headline, why), at most 20, and how many in all.
+pub fn filtered_for_review(
+    app: &App,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(Vec<crate::review::FilteredStory>, usize)> {
+    let store = app.store();
+    let (after, since) = match store.last_digest()? {
+        Some(last) => (Some(last.max_entry_id), last.created_at),
+        None => (
+            None,
+            now - chrono::Duration::from_std(app.config.brief.first_window)
+                .unwrap_or(chrono::Duration::hours(24)),
+        ),
+    };
+    let (entries, count) = store.filtered_entries(after, since, 20)?;
+    let list = entries
+        .into_iter()
+        .map(|e| {
+            let why = match e.filtered {
+                Some((list, Some(word))) => format!("{list} has \"{word}\""),
+                Some((list, None)) => format!("none of {list} was found"),
+                None => String::new(),
+            };
+            crate::review::FilteredStory {
+                entry_id: e.id,
+                title: e.title,
+                why,
+            }
+        })
+        .collect();
+    Ok((list, count))
+}
+
+/// Lets filtered entry `entry` through into draft `id` (seen at `version`): the story is
+/// added to its feed's section and the entry released, so the filters pass it from now on.
+pub fn release_into_draft(
+    app: &App,
+    id: i64,
+    version: i64,
+    editor: &str,
+    now: DateTime<Utc>,
+    entry: i64,
+) -> anyhow::Result<Edited> {
+    let Some(facts) = app.store().entry_facts(entry)? else {
+        return Ok(Edited::Refused(EditError::NoSuchStory));
+    };
+    let section = app
+        .config
+        .feeds
+        .iter()
+        .find(|f| f.url.as_str() == facts.feed_url)
+        .and_then(|f| f.section.clone())
+        .or_else(|| section_names(app).into_iter().next())
+        .unwrap_or_default();
+    let story = Story {
+        entry_id: facts.id,
+        url: facts.url.clone().unwrap_or_default(),
+        title: facts.title,
+        summary: facts.summary,
+        source: facts.source.unwrap_or(facts.feed_name),
+        date: facts.date,
+        section,
+        access_note: None,
+        image: None,
+    };
+    let edited = edit_draft(app, id, version, editor, now, &Edit::Add(story))?;
+    if matches!(edited, Edited::Saved(_)) {
+        app.store().release_filtered(entry)?;
+    }
+    Ok(edited)
+}

@@ -441,6 +441,104 @@ impl Store {
     }
 }
 
+/// A stored entry as a story could be made of it (a filtered one an editor lets through).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryFacts {
+    /// Row id.
+    pub id: i64,
+    /// Headline.
+    pub title: String,
+    /// Link.
+    pub url: Option<String>,
+    /// Summary.
+    pub summary: Option<String>,
+    /// The page's site name, if read.
+    pub source: Option<String>,
+    /// Its feed's URL.
+    pub feed_url: String,
+    /// Its feed's name.
+    pub feed_name: String,
+    /// Published (else first seen).
+    pub date: DateTime<Utc>,
+    /// Why it is filtered, when it is: the list, and the word found.
+    pub filtered: Option<(String, Option<String>)>,
+}
+
+const ENTRY_FACTS: &str = "SELECT e.id, e.title, e.url, e.summary, e.source, f.url, f.name,
+            COALESCE(e.published_at, e.first_seen_at), e.filter_list, e.filter_word
+     FROM entries e JOIN feeds f ON f.id = e.feed_id";
+
+fn entry_facts(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryFacts> {
+    let list: Option<String> = r.get(8)?;
+    Ok(EntryFacts {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        url: r.get(2)?,
+        summary: r.get(3)?,
+        source: r.get(4)?,
+        feed_url: r.get(5)?,
+        feed_name: r.get(6)?,
+        date: from_ts(r.get(7)?),
+        filtered: list.map(|l| (l, r.get(9).ok().flatten())),
+    })
+}
+
+impl Store {
+    /// Filtered entries not released since the last digest (entry ids above
+    /// `after_entry_id`, or before any digest first seen since `since`), newest first,
+    /// at most `limit`; and how many there are in all.
+    pub fn filtered_entries(
+        &self,
+        after_entry_id: Option<i64>,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> anyhow::Result<(Vec<EntryFacts>, usize)> {
+        let window = "e.filter_list IS NOT NULL AND e.released = 0
+             AND ((?1 IS NULL AND e.first_seen_at >= ?2) OR e.id > ?1)";
+        let count: i64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM entries e WHERE {window}"),
+            params![after_entry_id, ts(since)],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "{ENTRY_FACTS} WHERE {window} ORDER BY e.id DESC LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                after_entry_id,
+                ts(since),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            entry_facts,
+        )?;
+        Ok((
+            rows.collect::<Result<_, _>>()?,
+            usize::try_from(count).unwrap_or(0),
+        ))
+    }
+
+    /// Counted clicks per story (entry id) of digest `digest_id` (the review page of a
+    /// sent draft shows them).
+    pub fn digest_story_clicks(
+        &self,
+        digest_id: i64,
+    ) -> anyhow::Result<std::collections::HashMap<i64, i64>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT entry_id, SUM(count) FROM clicks WHERE digest_id = ?1 GROUP BY entry_id",
+        )?;
+        let rows = stmt.query_map([digest_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Entry `id` as a story could be made of it.
+    pub fn entry_facts(&self, id: i64) -> anyhow::Result<Option<EntryFacts>> {
+        Ok(self
+            .conn
+            .query_row(&format!("{ENTRY_FACTS} WHERE e.id = ?1"), [id], entry_facts)
+            .optional()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -388,3 +388,428 @@ async fn review_in_a_terminal_lists_the_draft_and_removes_moves_leads_and_approv
     let out = review_cli(dir, &["skip"]);
     assert_eq!(out.status.code(), Some(2), "a sent draft is not skipped");
 }
+
+// ─── Who may touch a draft: sign-in, sessions, CSRF, draft ids, over real HTTP ──────────
+
+/// The public address links in mail start with (the test config's `base_url`).
+const PUBLIC: &str = "https://brief.example.org/";
+
+/// Waits (bounded: 10 s) until `ready` gives something.
+async fn wait_for<T>(what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..200 {
+        if let Some(v) = ready() {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("waited 10 s for {what}")
+}
+
+/// The sign-in links mailed to `to` so far, as served by the test's web server `web`.
+fn sign_in_links(smtp: &super::Smtp, to: &str, web: &str) -> Vec<String> {
+    smtp.mails()
+        .iter()
+        .filter(|m| m.to == [to])
+        .map(|m| decoded(&m.data))
+        .filter_map(|body| {
+            let at = body.find(&format!("{PUBLIC}editor/sign-in/"))?;
+            let link: String = body[at..]
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            Some(format!("{web}{}", &link[PUBLIC.len()..]))
+        })
+        .collect()
+}
+
+/// Everything an editor's request could change: drafts, their edits, links and sessions.
+fn desk_state(env: &Env) -> String {
+    let db = rusqlite::Connection::open(env.dir.path().join("data/feedbrief.sqlite"))
+        .expect("open the database");
+    let rows: Vec<String> = db
+        .prepare(
+            "SELECT id, content, version, state FROM drafts
+             UNION ALL SELECT draft_id, action, version, editor FROM draft_edits
+             UNION ALL SELECT id, email, used_at, expires_at FROM editor_links
+             UNION ALL SELECT 0, email, created_at, expires_at FROM editor_sessions",
+        )
+        .expect("prepare")
+        .query_map([], |r| {
+            Ok(format!(
+                "{:?}",
+                (0..4)
+                    .map(|i| r.get::<_, rusqlite::types::Value>(i))
+                    .collect::<Result<Vec<_>, _>>()?
+            ))
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    rows.join("\n")
+}
+
+async fn post_form(
+    c: &reqwest::Client,
+    url: &str,
+    cookie: Option<&str>,
+    form: &str,
+) -> reqwest::Response {
+    let mut r = c
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_string());
+    if let Some(v) = cookie {
+        r = r.header("cookie", format!("feedbrief_editor={v}"));
+    }
+    r.send().await.expect("post")
+}
+
+async fn get_with(c: &reqwest::Client, url: &str, cookie: Option<&str>) -> (u16, String) {
+    let mut r = c.get(url);
+    if let Some(v) = cookie {
+        r = r.header("cookie", format!("feedbrief_editor={v}"));
+    }
+    let r = r.send().await.expect("get");
+    (r.status().as_u16(), r.text().await.expect("body"))
+}
+
+/// Signs `editor` in through the mailed link; returns the session cookie's value.
+async fn sign_in(c: &reqwest::Client, web: &str, smtp: &super::Smtp, editor: &str) -> String {
+    let before = sign_in_links(smtp, editor, web).len();
+    let r = post_form(
+        c,
+        &format!("{web}editor/sign-in"),
+        None,
+        &format!("email={editor}"),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let link = wait_for("the sign-in link", || {
+        sign_in_links(smtp, editor, web).get(before).cloned()
+    })
+    .await;
+    let (status, page) = get_with(c, &link, None).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<form method=\"post\""), "one button: {page}");
+    let r = post_form(c, &link, None, "").await;
+    assert_eq!(r.status().as_u16(), 303);
+    let set = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_string();
+    set.strip_prefix("feedbrief_editor=")
+        .and_then(|v| v.split(';').next())
+        .expect("the cookie's value")
+        .to_string()
+}
+
+/// The CSRF token and version the review page's forms carry.
+fn form_fields(page: &str) -> (String, String) {
+    let value = |name: &str| {
+        let at = page
+            .find(&format!("name=\"{name}\" value=\""))
+            .unwrap_or_else(|| panic!("no {name} field in {page}"));
+        let rest = &page[at + name.len() + 15..];
+        rest[..rest.find('"').expect("end")].to_string()
+    };
+    (value("csrf"), value("version"))
+}
+
+/// The brief with review on, a draft built, and its web endpoints.
+async fn desk() -> (Env, super::Smtp, String, feedbrief::store::Draft) {
+    let (http, _) = spawn_http().await;
+    let smtp = spawn_smtp();
+    smtp.flaky.store(false, Ordering::SeqCst);
+    let env = open(&review_config(&http, smtp.port, "hold"), MEMBERS);
+    let draft = build_draft(&env).await;
+    let web = format!("{}/", super::spawn_web(&env.app).await);
+    (env, smtp, web, draft)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_valid_session_every_editor_url_answers_the_sign_in_page_and_changes_nothing() {
+    let (env, _smtp, web, draft) = desk().await;
+    let c = super::client();
+    let lead = drafts::draft_digest(&draft).expect("digest").lead.title;
+    let key = env.app.secret.draft_key(draft.id);
+    let before = desk_state(&env);
+    let forged = "ab".repeat(32);
+    for cookie in [None, Some(forged.as_str()), Some("not-a-session")] {
+        for url in [
+            format!("{web}editor"),
+            format!("{web}editor/"),
+            format!("{web}editor/draft/{key}"),
+            format!("{web}editor/draft/{key}/preview"),
+            format!("{web}editor/anything/else"),
+        ] {
+            let (status, page) = get_with(&c, &url, cookie).await;
+            assert_eq!(status, 401, "{url}: {page}");
+            assert!(page.contains("Sign in to review"), "{url}: {page}");
+            assert!(!page.contains(&lead), "{url} showed the draft: {page}");
+        }
+        let entry = drafts::draft_digest(&draft).expect("digest").lead.entry_id;
+        let r = post_form(
+            &c,
+            &format!("{web}editor/draft/{key}"),
+            cookie,
+            &format!("action=remove&entry={entry}&version=1&csrf=x"),
+        )
+        .await;
+        assert_eq!(r.status().as_u16(), 401);
+    }
+    assert_eq!(desk_state(&env), before, "nothing changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_link_goes_only_to_editors_works_once_and_makes_a_strict_http_only_session() {
+    let (env, smtp, web, draft) = desk().await;
+    let c = super::client();
+    // A stranger gets the same page and no mail.
+    let stranger = post_form(
+        &c,
+        &format!("{web}editor/sign-in"),
+        None,
+        "email=eve%40example.org",
+    )
+    .await;
+    assert_eq!(stranger.status().as_u16(), 200);
+    let stranger_page = stranger.text().await.expect("body");
+    let r = post_form(
+        &c,
+        &format!("{web}editor/sign-in"),
+        None,
+        "email=ed%40example.org",
+    )
+    .await;
+    let editor_page = r.text().await.expect("body");
+    assert_eq!(
+        stranger_page, editor_page,
+        "the answer never tells an editor apart"
+    );
+    let link = wait_for("the sign-in link", || {
+        sign_in_links(&smtp, "ed@example.org", &web)
+            .first()
+            .cloned()
+    })
+    .await;
+    assert!(
+        smtp.mails().iter().all(|m| m.to != ["eve@example.org"]),
+        "nothing went to the stranger"
+    );
+    // A GET (a mail scanner) signs nobody in; the button's POST does, once.
+    let (status, _) = get_with(&c, &link, None).await;
+    assert_eq!(status, 200);
+    let (status, _) = get_with(&c, &link, None).await;
+    assert_eq!(status, 200, "a GET does not use the link up");
+    let r = post_form(&c, &link, None, "").await;
+    assert_eq!(r.status().as_u16(), 303);
+    let set = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("cookie")
+        .to_string();
+    for attr in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Secure",
+        "Max-Age=43200",
+        "Path=/",
+    ] {
+        assert!(set.contains(attr), "{attr} missing: {set}");
+    }
+    let value = set
+        .strip_prefix("feedbrief_editor=")
+        .and_then(|v| v.split(';').next())
+        .expect("value")
+        .to_string();
+    let stored = desk_state(&env);
+    assert!(!stored.contains(&value), "the session is stored hashed");
+    let reused = post_form(&c, &link, None, "").await;
+    assert_eq!(reused.status().as_u16(), 410);
+    assert!(reused.headers().get("set-cookie").is_none());
+    // The session opens the newest draft.
+    let (status, _) = get_with(&c, &format!("{web}editor"), Some(&value)).await;
+    assert_eq!(status, 303);
+    let (status, page) = get_with(
+        &c,
+        &format!("{web}editor/draft/{}", env.app.secret.draft_key(draft.id)),
+        Some(&value),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let lead = drafts::draft_digest(&draft).expect("digest").lead.title;
+    assert!(page.contains(&feedbrief_escape(&lead)), "{page}");
+}
+
+/// `s` as the pages escape it.
+fn feedbrief_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_or_forged_sign_in_link_is_refused_and_signs_nobody_in() {
+    let (env, _smtp, web, _draft) = desk().await;
+    let c = super::client();
+    let now = Utc::now();
+    let id = env
+        .app
+        .store()
+        .create_signin_link(
+            "ed@example.org",
+            now - chrono::Duration::minutes(20),
+            now - chrono::Duration::minutes(5),
+        )
+        .expect("link");
+    let token = env.app.secret.signin_token(id, "ed@example.org");
+    let before = desk_state(&env);
+    let r = post_form(&c, &format!("{web}editor/sign-in/{token}"), None, "").await;
+    assert_eq!(r.status().as_u16(), 410);
+    assert!(r.headers().get("set-cookie").is_none());
+    assert!(r.text().await.expect("body").contains("expired"));
+    let forged = format!("{id}.{}", "0".repeat(32));
+    let r = post_form(&c, &format!("{web}editor/sign-in/{forged}"), None, "").await;
+    assert_eq!(r.status().as_u16(), 404);
+    assert!(r.headers().get("set-cookie").is_none());
+    let other = feedbrief::token::Secret::from_bytes(b"another brief's secret, 32 bytes")
+        .signin_token(id, "ed@example.org");
+    let r = post_form(&c, &format!("{web}editor/sign-in/{other}"), None, "").await;
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(desk_state(&env), before, "nothing changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_wrong_csrf_token_and_an_unknown_or_foreign_draft_id_are_refused_and_change_nothing()
+ {
+    let (env, smtp, web, draft) = desk().await;
+    let c = super::client();
+    let ed = sign_in(&c, &web, &smtp, "ed@example.org").await;
+    let ann = sign_in(&c, &web, &smtp, "ann.editor@example.org").await;
+    let key = env.app.secret.draft_key(draft.id);
+    let url = format!("{web}editor/draft/{key}");
+    let (_, ann_page) = get_with(&c, &url, Some(&ann)).await;
+    let (ann_csrf, _) = form_fields(&ann_page);
+    let (_, page) = get_with(&c, &url, Some(&ed)).await;
+    let (csrf, version) = form_fields(&page);
+    assert_ne!(csrf, ann_csrf, "a token is tied to its session");
+    let entry = drafts::draft_digest(&draft).expect("digest").sections[0].stories[0].entry_id;
+    let before = desk_state(&env);
+    let remove = |csrf: &str| format!("action=remove&entry={entry}&version={version}{csrf}");
+    for form in [
+        remove(""),
+        remove("&csrf="),
+        remove(&format!("&csrf={ann_csrf}")),
+    ] {
+        let r = post_form(&c, &url, Some(&ed), &form).await;
+        assert_eq!(r.status().as_u16(), 403, "{form}");
+    }
+    let other = feedbrief::token::Secret::from_bytes(b"another brief's secret, 32 bytes");
+    for bad in [
+        other.draft_key(draft.id),
+        env.app.secret.draft_key(draft.id + 1000),
+        format!("{}.{}", draft.id, "0".repeat(32)),
+        draft.id.to_string(),
+    ] {
+        let bad_url = format!("{web}editor/draft/{bad}");
+        let r = post_form(&c, &bad_url, Some(&ed), &remove(&format!("&csrf={csrf}"))).await;
+        assert_eq!(r.status().as_u16(), 404, "{bad}");
+        let (status, _) = get_with(&c, &bad_url, Some(&ed)).await;
+        assert_eq!(status, 404, "{bad}");
+    }
+    assert_eq!(desk_state(&env), before, "nothing changed");
+    // The same form with its own token works.
+    let r = post_form(&c, &url, Some(&ed), &remove(&format!("&csrf={csrf}"))).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let after = env
+        .app
+        .store()
+        .draft(draft.id)
+        .expect("read")
+        .expect("there");
+    assert_eq!(after.version, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_editor_saving_on_a_stale_page_is_refused_and_told_what_changed() {
+    let (env, smtp, web, draft) = desk().await;
+    let c = super::client();
+    let ed = sign_in(&c, &web, &smtp, "ed@example.org").await;
+    let ann = sign_in(&c, &web, &smtp, "ann.editor@example.org").await;
+    let url = format!("{web}editor/draft/{}", env.app.secret.draft_key(draft.id));
+    let (_, ed_page) = get_with(&c, &url, Some(&ed)).await;
+    let (_, ann_page) = get_with(&c, &url, Some(&ann)).await;
+    let (ed_csrf, v) = form_fields(&ed_page);
+    let (ann_csrf, _) = form_fields(&ann_page);
+    let digest = drafts::draft_digest(&draft).expect("digest");
+    let (first, second) = (digest.sections[0].stories[0].clone(), digest.lead.entry_id);
+    let r = post_form(
+        &c,
+        &url,
+        Some(&ed),
+        &format!(
+            "action=remove&entry={}&version={v}&csrf={ed_csrf}",
+            first.entry_id
+        ),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let r = post_form(
+        &c,
+        &url,
+        Some(&ann),
+        &format!("action=remove&entry={second}&version={v}&csrf={ann_csrf}"),
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 409);
+    let page = r.text().await.expect("body");
+    assert!(page.contains("another editor changed this issue"), "{page}");
+    assert!(page.contains("ed@example.org"), "{page}");
+    assert!(
+        page.contains(&feedbrief_escape(&first.title)),
+        "what changed: {page}"
+    );
+    let stored = drafts::draft_digest(
+        &env.app
+            .store()
+            .draft(draft.id)
+            .expect("read")
+            .expect("there"),
+    )
+    .expect("digest");
+    assert_eq!(
+        stored.lead.entry_id, second,
+        "Ann's stale removal was not applied"
+    );
+    assert!(
+        stored.stories().all(|s| s.entry_id != first.entry_id),
+        "Ed's was"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_requests_are_limited_per_address() {
+    let (_env, smtp, web, _draft) = desk().await;
+    let c = super::client();
+    for _ in 0..7 {
+        let r = post_form(
+            &c,
+            &format!("{web}editor/sign-in"),
+            None,
+            "email=ed%40example.org",
+        )
+        .await;
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    wait_for("five sign-in links", || {
+        (sign_in_links(&smtp, "ed@example.org", &web).len() >= 5).then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(sign_in_links(&smtp, "ed@example.org", &web).len(), 5);
+}
