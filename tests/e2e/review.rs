@@ -412,12 +412,15 @@ fn sign_in_links(smtp: &super::Smtp, to: &str, web: &str) -> Vec<String> {
         .filter(|m| m.to == [to])
         .map(|m| decoded(&m.data))
         .filter_map(|body| {
-            let at = body.find(&format!("{PUBLIC}editor/sign-in/"))?;
+            // Under the test config's base_url, or (the browser test's) the server's own.
+            let (base, at) = [PUBLIC, web]
+                .into_iter()
+                .find_map(|b| body.find(&format!("{b}editor/sign-in/")).map(|at| (b, at)))?;
             let link: String = body[at..]
                 .chars()
                 .take_while(|c| !c.is_whitespace())
                 .collect();
-            Some(format!("{web}{}", &link[PUBLIC.len()..]))
+            Some(format!("{web}{}", &link[base.len()..]))
         })
         .collect()
 }
@@ -812,4 +815,154 @@ async fn sign_in_requests_are_limited_per_address() {
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(sign_in_links(&smtp, "ed@example.org", &web).len(), 5);
+}
+
+// ─── The whole flow in a real browser (headless Chromium through chromedriver) ─────────
+
+/// Where the browser test writes its screenshots.
+fn screenshots() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("review");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+/// Whether the page scrolls sideways (its content wider than the window).
+async fn scrolls_sideways(s: &super::webdriver::Session) -> (bool, serde_json::Value) {
+    let v = s
+        .script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+        )
+        .await;
+    let (scroll, client) = (v[0].as_i64().unwrap_or(0), v[1].as_i64().unwrap_or(0));
+    (scroll > client, v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_an_editor_signs_in_by_mail_edits_adds_approves_and_members_get_exactly_that()
+{
+    let test =
+        "in_a_browser_an_editor_signs_in_by_mail_edits_adds_approves_and_members_get_exactly_that";
+    let Some(binary) = super::webdriver::chromedriver() else {
+        super::look::skip(
+            test,
+            "chromedriver is not installed (Debian: chromium-driver)",
+        );
+        return;
+    };
+    let (http, _) = spawn_http().await;
+    let smtp = spawn_smtp();
+    smtp.flaky.store(false, Ordering::SeqCst);
+    // The web endpoints' address is known before the config: links in mail point at it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind web");
+    let web = format!("http://{}/", listener.local_addr().expect("addr"));
+    let config = review_config(&http, smtp.port, "hold").replace(PUBLIC, &web);
+    let env = open(&config, MEMBERS);
+    let draft = build_draft(&env).await;
+    tokio::spawn(feedbrief::web::serve(
+        Arc::clone(&env.app),
+        listener,
+        CancellationToken::new(),
+    ));
+    let digest = drafts::draft_digest(&draft).expect("digest");
+    let removed = digest.sections[0].stories[0].clone();
+    let edited = digest
+        .stories()
+        .find(|s| s.entry_id != removed.entry_id && s.entry_id != digest.lead.entry_id)
+        .expect("a story to edit")
+        .clone();
+    let new_summary = "Edited in the browser: the editor rewrote this summary for members.";
+    let draft_link = format!("{web}editor/draft/{}", env.app.secret.draft_key(draft.id));
+    let mailed = decoded(&smtp.mails()[0].data);
+    assert!(mailed.contains(&draft_link), "{mailed}");
+
+    let driver = super::webdriver::Driver::start(&binary).await;
+    let s = driver.session(1200, 900).await;
+    // The mailed draft link, without a session: the sign-in page.
+    s.goto(&draft_link).await;
+    assert!(s.source().await.contains("Sign in to review"));
+    s.find("#email").await.send_keys("ed@example.org").await;
+    s.find("form button[type=submit]").await.click().await;
+    assert!(s.source().await.contains("Check your inbox"));
+    let link = wait_for("the sign-in link", || {
+        sign_in_links(&smtp, "ed@example.org", &web)
+            .first()
+            .cloned()
+    })
+    .await;
+    s.goto(&link).await;
+    s.find("#sign-in").await.click().await;
+    let url = s.current_url().await;
+    assert!(
+        url.contains("/editor/draft/"),
+        "signed in and sent to the draft: {url}"
+    );
+    assert!(s.source().await.contains("Not approved yet"));
+    std::fs::write(screenshots().join("desk-1200.png"), s.screenshot().await).expect("png");
+
+    // Remove a story.
+    s.find(&format!("#story-{} button.danger", removed.entry_id))
+        .await
+        .click()
+        .await;
+    let page = s.source().await;
+    assert!(page.contains("Saved."), "{page}");
+    assert!(!page.contains(&format!("id=\"story-{}\"", removed.entry_id)));
+    // Edit a summary.
+    let field = s.find(&format!("#summary-{}", edited.entry_id)).await;
+    field.clear().await;
+    field.send_keys(new_summary).await;
+    s.find(&format!("#save-{}", edited.entry_id))
+        .await
+        .click()
+        .await;
+    assert!(s.source().await.contains("Saved."));
+    // Add a story by URL from the test HTTP server.
+    s.find("#add-url")
+        .await
+        .send_keys(&format!("{http}/articles/busy-7.html"))
+        .await;
+    s.find("#add").await.click().await;
+    let page = s.source().await;
+    assert!(page.contains("Saved."), "{page}");
+    assert!(page.contains("Busy Story Number 7"), "{page}");
+    assert!(
+        page.contains("<table id=\"changes\">"),
+        "every change shown"
+    );
+
+    // The page at 375 px: no sideways scroll, forms usable.
+    s.resize(375, 812).await;
+    s.goto(&draft_link).await;
+    let (sideways, widths) = scrolls_sideways(&s).await;
+    std::fs::write(screenshots().join("desk-375.png"), s.screenshot().await).expect("png");
+    assert!(
+        !sideways,
+        "the review page scrolls sideways at 375 px: {widths}"
+    );
+    s.find("button[value=approve]").await.click().await;
+    assert!(s.source().await.contains("Approved by ed@example.org"));
+    s.quit().await;
+    drop(driver);
+
+    // The slot: members get exactly the approved issue.
+    let sent = once_at(&env.app, at("2026-11-27T19:05:00Z")).await;
+    assert!(
+        sent.to_string().contains("sent as an editor approved it"),
+        "{sent}"
+    );
+    let members = member_mails(&smtp);
+    assert_eq!(members.len(), 3, "{sent}");
+    let ann = members
+        .iter()
+        .find(|m| m.to == ["ann@example.org"])
+        .map(|m| decoded(&m.data))
+        .expect("ann's issue");
+    assert!(!ann.contains(&removed.title), "removed: {ann}");
+    assert!(ann.contains(new_summary), "edited: {ann}");
+    assert!(
+        ann.contains("Busy Story Number 7 About Budget Season"),
+        "added: {ann}"
+    );
 }
