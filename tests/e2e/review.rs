@@ -881,10 +881,10 @@ async fn in_a_browser_an_editor_signs_in_by_mail_edits_adds_approves_and_members
     let s = driver.session(1200, 900).await;
     // The mailed draft link, without a session: the sign-in page.
     s.goto(&draft_link).await;
-    assert!(s.source().await.contains("Sign in to review"));
+    s.source_with("Sign in to review").await;
     s.find("#email").await.send_keys("ed@example.org").await;
     s.find("form button[type=submit]").await.click().await;
-    assert!(s.source().await.contains("Check your inbox"));
+    s.source_with("Check your inbox").await;
     let link = wait_for("the sign-in link", || {
         sign_in_links(&smtp, "ed@example.org", &web)
             .first()
@@ -893,6 +893,7 @@ async fn in_a_browser_an_editor_signs_in_by_mail_edits_adds_approves_and_members
     .await;
     s.goto(&link).await;
     s.find("#sign-in").await.click().await;
+    s.source_with("Not approved yet").await;
     let url = s.current_url().await;
     assert!(
         url.contains("/editor/draft/"),
@@ -906,7 +907,7 @@ async fn in_a_browser_an_editor_signs_in_by_mail_edits_adds_approves_and_members
         .await
         .click()
         .await;
-    let page = s.source().await;
+    let page = s.source_with("id=\"notice\"").await;
     assert!(page.contains("Saved."), "{page}");
     assert!(!page.contains(&format!("id=\"story-{}\"", removed.entry_id)));
     // Edit a summary.
@@ -917,16 +918,18 @@ async fn in_a_browser_an_editor_signs_in_by_mail_edits_adds_approves_and_members
         .await
         .click()
         .await;
-    assert!(s.source().await.contains("Saved."));
+    let page = s
+        .source_with(&format!("<p class=\"summary\">{new_summary}</p>"))
+        .await;
+    assert!(page.contains("Saved."), "{page}");
     // Add a story by URL from the test HTTP server.
     s.find("#add-url")
         .await
         .send_keys(&format!("{http}/articles/busy-7.html"))
         .await;
     s.find("#add").await.click().await;
-    let page = s.source().await;
+    let page = s.source_with("Busy Story Number 7").await;
     assert!(page.contains("Saved."), "{page}");
-    assert!(page.contains("Busy Story Number 7"), "{page}");
     assert!(
         page.contains("<table id=\"changes\">"),
         "every change shown"
@@ -935,6 +938,7 @@ async fn in_a_browser_an_editor_signs_in_by_mail_edits_adds_approves_and_members
     // The page at 375 px: no sideways scroll, forms usable.
     s.resize(375, 812).await;
     s.goto(&draft_link).await;
+    s.source_with("Not approved yet").await;
     let (sideways, widths) = scrolls_sideways(&s).await;
     std::fs::write(screenshots().join("desk-375.png"), s.screenshot().await).expect("png");
     assert!(
@@ -942,7 +946,7 @@ async fn in_a_browser_an_editor_signs_in_by_mail_edits_adds_approves_and_members
         "the review page scrolls sideways at 375 px: {widths}"
     );
     s.find("button[value=approve]").await.click().await;
-    assert!(s.source().await.contains("Approved by ed@example.org"));
+    s.source_with("Approved by ed@example.org").await;
     s.quit().await;
     drop(driver);
 

@@ -192,6 +192,19 @@ impl Session {
             .to_string()
     }
 
+    /// The page's source once it contains `text` (a form's answer has loaded), waiting at
+    /// most 15 s: a click that submits a form may return before the next page is in.
+    pub(crate) async fn source_with(&self, text: &str) -> String {
+        for _ in 0..150 {
+            let source = self.source().await;
+            if source.contains(text) {
+                return source;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no {text:?} within 15 s in {}", self.source().await)
+    }
+
     /// The first element matching `css`, waiting for it at most 10 s.
     pub(crate) async fn find(&self, css: &str) -> Element<'_> {
         for _ in 0..100 {
