@@ -86,6 +86,11 @@ pub fn due_slot(app: &App, now: DateTime<Utc>) -> anyhow::Result<Option<DateTime
 
 const LAST_SLOT: &str = "last_slot";
 
+/// Records `slot` as handled: [`due_slot`] never returns it again.
+pub fn mark_slot_handled(app: &App, slot: DateTime<Utc>) -> anyhow::Result<()> {
+    app.store().set_meta(LAST_SLOT, &slot.to_rfc3339())
+}
+
 /// How the daemon is started.
 pub struct Options {
     /// Where "now" comes from.
@@ -136,7 +141,7 @@ pub async fn run(
                 // next cycle, and the slot is never sent twice.
                 let stored = app
                     .blocking("recording the slot", move |app| {
-                        app.store().set_meta(LAST_SLOT, &slot.to_rfc3339())
+                        mark_slot_handled(app, slot)
                     })
                     .await;
                 if let Err(e) = stored {
@@ -173,12 +178,22 @@ pub async fn run(
             }
             next_fetch = tokio::time::Instant::now() + tick;
         }
+        // Review before sending: the next slot's draft, once within review_lead of it.
+        if cycle::drafts::draft_slot(&app, now).is_some()
+            && let Err(e) = cycle::drafts::prepare_draft(&app, now, &cancel).await
+        {
+            tracing::error!("building the draft: {e:#}");
+        }
         // Sleep until the next fetch tick or the next slot, whichever is first.
         let now = opts.clock.now();
         let until_slot = next_slot(&app, now)
             .map(|s| (s - now).to_std().unwrap_or(Duration::ZERO))
             .unwrap_or(Duration::from_secs(86_400));
-        let wake = next_fetch.min(tokio::time::Instant::now() + until_slot);
+        // With review on, also when the next draft is due (review_lead before the slot).
+        let until_draft = cycle::drafts::next_draft_at(&app, now)
+            .map(|d| (d - now).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(until_slot);
+        let wake = next_fetch.min(tokio::time::Instant::now() + until_slot.min(until_draft));
         drop(app);
         tokio::select! {
             () = cancel.cancelled() => break,

@@ -23,7 +23,8 @@
 //!   forms, limits and pages); [`inbound`] receives bounces, complaints and mailed
 //!   unsubscribes over SMTP; [`cli`] is one module per subcommand; [`token`] signs
 //!   unsubscribe and tracked links and VERP addresses ([`clicks`] judges whether a click
-//!   counts); [`opml`] moves feed lists in and out.
+//!   counts); [`opml`] moves feed lists in and out; [`review`] is the editor's desk (a
+//!   draft's edits and the review page; the slot's draft is [`cycle::drafts`]).
 //!
 //! Parsing, extraction, summarizing, selection and rendering are pure functions of their
 //! inputs; only fetch, store, mail's transport, web and inbound touch the outside world.
@@ -45,6 +46,7 @@ pub mod mail;
 pub mod members;
 pub mod opml;
 pub mod parse;
+pub mod review;
 pub mod select;
 pub mod signup;
 pub mod store;

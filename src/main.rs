@@ -103,12 +103,44 @@ enum Command {
         #[command(subcommand)]
         command: BouncesCommand,
     },
+    /// The draft waiting for review (`[brief] review = "required"`): list it, or change it.
+    Review {
+        #[command(subcommand)]
+        command: Option<ReviewCommand>,
+    },
     /// Stories, sources and digests by clicks, with a small bar chart.
     Stats {
         /// Digests of the last this many days.
         #[arg(long, default_value_t = 30)]
         days: u32,
     },
+}
+
+#[derive(Subcommand)]
+enum ReviewCommand {
+    /// Numbered stories per section, the lead marked, and the filtered count (the default).
+    List,
+    /// Take story N out of the draft.
+    Remove {
+        /// The story's number in the list.
+        n: usize,
+    },
+    /// Move story N to another section.
+    Move {
+        /// The story's number in the list.
+        n: usize,
+        /// The section, as feeds.toml names it.
+        section: String,
+    },
+    /// Make story N the lead.
+    Lead {
+        /// The story's number in the list.
+        n: usize,
+    },
+    /// Approve the draft as it stands: the slot sends exactly this.
+    Approve,
+    /// Send nothing at this slot; its stories stay for the next.
+    Skip,
 }
 
 #[derive(Subcommand)]
@@ -252,6 +284,18 @@ async fn dispatch(cli: Cli) -> Outcome {
             FeedsCommand::ImportOpml { file } => cli::feeds::import_opml(config, &file),
             FeedsCommand::ExportOpml => cli::feeds::export_opml(config),
         },
+        Command::Review { command } => {
+            use feedbrief::cli::review::Action;
+            let action = match command.unwrap_or(ReviewCommand::List) {
+                ReviewCommand::List => Action::List,
+                ReviewCommand::Remove { n } => Action::Remove(n),
+                ReviewCommand::Move { n, section } => Action::Move(n, section),
+                ReviewCommand::Lead { n } => Action::Lead(n),
+                ReviewCommand::Approve => Action::Approve,
+                ReviewCommand::Skip => Action::Skip,
+            };
+            cli::review::review(config, &action)
+        }
         Command::Stats { days } => cli::stats::stats(config, days),
         Command::Members { command } => match command {
             MembersCommand::Import { file } => cli::members::import(config, &file),

@@ -256,6 +256,76 @@ impl Secret {
     }
 }
 
+/// The editor's desk (issue #15): sign-in links, draft ids in URLs, sessions and CSRF
+/// tokens. Each MAC is over its own label, so no kind of token passes for another.
+impl Secret {
+    /// The token of an editor's sign-in link: `<link id>.<mac over
+    /// "editor-signin:<id>:<email>">` (its expiry and single use are the stored row's).
+    pub fn signin_token(&self, link_id: i64, email: &str) -> String {
+        format!(
+            "{link_id}.{}",
+            self.mac_of(&format!("editor-signin:{link_id}:{email}"))
+        )
+    }
+
+    /// The link id a sign-in token names, when genuine for that link's address.
+    pub fn verify_signin(
+        &self,
+        token: &str,
+        email_of: impl FnOnce(i64) -> Option<String>,
+    ) -> Option<i64> {
+        let (id, mac) = canonical_id_and_mac(token)?;
+        let email = email_of(id)?;
+        same_text(&self.mac_of(&format!("editor-signin:{id}:{email}")), mac).then_some(id)
+    }
+
+    /// A draft as its review page's URL names it: `<draft id>.<mac>`, so a draft id from
+    /// another brief (another secret), or one made up, names nothing here.
+    pub fn draft_key(&self, draft_id: i64) -> String {
+        format!("{draft_id}.{}", self.mac_of(&format!("draft:{draft_id}")))
+    }
+
+    /// The draft id a review URL's key names, when genuine.
+    pub fn verify_draft_key(&self, key: &str) -> Option<i64> {
+        let (id, mac) = canonical_id_and_mac(key)?;
+        same_text(&self.mac_of(&format!("draft:{id}")), mac).then_some(id)
+    }
+
+    /// The CSRF token of every form of the session whose cookie hashes to `session_hash`.
+    pub fn csrf_token(&self, session_hash: &str) -> String {
+        self.mac_of(&format!("csrf:{session_hash}"))
+    }
+
+    /// Whether `given` is the CSRF token of the session hashing to `session_hash`.
+    pub fn verify_csrf(&self, session_hash: &str, given: &str) -> bool {
+        same_text(&self.csrf_token(session_hash), given)
+    }
+}
+
+/// `<id>.<mac>` split, with the id written only as [`Secret`] writes it (`7`, not `07`).
+fn canonical_id_and_mac(token: &str) -> Option<(i64, &str)> {
+    let (id_text, mac) = token.split_once('.')?;
+    let id: i64 = id_text.parse().ok()?;
+    (id.to_string() == id_text).then_some((id, mac))
+}
+
+/// A new session's cookie value: 32 random bytes in hex.
+pub fn new_session_value() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom_bytes(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// What the database keeps of a session's cookie value: its SHA-256 in hex, so a copy of
+/// the database signs nobody in.
+pub fn session_hash(value: &str) -> String {
+    use sha2::Digest;
+    Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
 fn unreachable_key() -> hmac::Hmac<Sha256> {
     unreachable!("HMAC takes keys of any length")
@@ -307,6 +377,40 @@ fn create_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn editor_tokens_verify_only_for_their_own_kind_and_secret() {
+        let s = Secret::from_bytes(b"0123456789abcdef0123456789abcdef");
+        let other = Secret::from_bytes(b"another brief's secret, 32 bytes");
+        let t = s.signin_token(7, "ann@example.org");
+        assert_eq!(
+            s.verify_signin(&t, |_| Some("ann@example.org".into())),
+            Some(7)
+        );
+        assert_eq!(s.verify_signin(&t, |_| Some("bo@example.org".into())), None);
+        assert_eq!(
+            other.verify_signin(&t, |_| Some("ann@example.org".into())),
+            None
+        );
+        assert_eq!(
+            s.verify_signin(&t.replacen('7', "07", 1), |_| Some(
+                "ann@example.org".into()
+            )),
+            None
+        );
+        let k = s.draft_key(3);
+        assert_eq!(s.verify_draft_key(&k), Some(3));
+        assert_eq!(other.verify_draft_key(&k), None, "another brief's draft id");
+        assert_eq!(s.verify_draft_key(&k.replacen('3', "4", 1)), None);
+        assert_eq!(s.verify_draft_key("3"), None);
+        let h = session_hash("cookie");
+        assert!(s.verify_csrf(&h, &s.csrf_token(&h)));
+        assert!(!s.verify_csrf(&session_hash("other"), &s.csrf_token(&h)));
+        assert!(!s.verify_csrf(&h, ""));
+        let v = new_session_value().expect("random");
+        assert_eq!(v.len(), 64);
+        assert_ne!(v, new_session_value().expect("random"));
+    }
 
     #[test]
     fn token_verifies_only_for_its_member() {

@@ -13,6 +13,7 @@
 //! | [`members`] | `members import`, `members list`, `members remove` |
 //! | [`bounces`] | `bounces classify` |
 //! | [`stats`] | `stats` |
+//! | [`review`] | `review` (list, remove, move, lead, approve, skip) |
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -32,6 +33,7 @@ pub mod inspect;
 pub mod members;
 pub mod once;
 pub mod preview;
+pub mod review;
 pub mod stats;
 
 /// A failure with the exit code it deserves.

@@ -149,8 +149,11 @@ pub struct Brief {
     pub templates: PathBuf,
     /// BCP 47 language of the digest (`lang` attribute).
     pub lang: String,
-    /// Who gets the "feeds needing attention" mail (at most once a day).
-    pub editor: Option<Mailbox>,
+    /// `editor` and `editors`: who gets the "feeds needing attention" mail (at most once
+    /// a day) and, with `review = "required"`, may sign in to review the drafts.
+    pub editors: Vec<Mailbox>,
+    /// `review`, `review_lead`, `review_missing`: whether a person approves each digest.
+    pub review: Review,
     /// How late a missed schedule slot may still be sent when the daemon starts.
     pub catch_up: Duration,
     /// `include`/`exclude`: words every entry is judged by (empty lists: none).
@@ -181,6 +184,54 @@ impl Default for Reading {
             most_read: true,
             images: Images::Lead,
         }
+    }
+}
+
+/// `[brief] review`, `review_lead` and `review_missing` (issue #15): whether each digest
+/// waits as a draft for an editor before its slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Review {
+    /// `review` (default `"off"`): `"required"` builds each digest as a draft first.
+    pub required: bool,
+    /// `review_lead` (default `"2h"`): how long before its slot a draft is built and the
+    /// editors are mailed.
+    pub lead: Duration,
+    /// `review_missing` (default `"send"`): what the slot does with a draft nobody approved.
+    pub missing: ReviewMissing,
+}
+
+impl Default for Review {
+    fn default() -> Self {
+        Self {
+            required: false,
+            lead: Duration::from_secs(2 * 3600),
+            missing: ReviewMissing::Send,
+        }
+    }
+}
+
+/// `[brief] review_missing`: what the slot does with a draft no editor approved or skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewMissing {
+    /// `"send"` (the default): the draft goes out as it stands.
+    Send,
+    /// `"hold"`: nothing goes out; its stories stay candidates for the next slot.
+    Hold,
+}
+
+impl ReviewMissing {
+    /// The word written in `feeds.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Send => "send",
+            Self::Hold => "hold",
+        }
+    }
+}
+
+impl fmt::Display for ReviewMissing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -913,6 +964,71 @@ url = "https://blog.example.org/feed/"
             assert_eq!(err.key.as_deref(), Some(key), "{err}");
             assert!(err.message.contains(says), "{err}");
         }
+    }
+
+    #[test]
+    fn review_is_off_by_default_and_editor_keeps_working_as_a_one_editor_list() {
+        let c = parse_str(MINIMAL).expect("valid");
+        assert_eq!(c.brief.review, Review::default());
+        assert!(!c.brief.review.required);
+        assert_eq!(c.brief.review.lead, Duration::from_secs(7200));
+        assert_eq!(c.brief.review.missing, ReviewMissing::Send);
+        assert!(c.brief.editors.is_empty());
+        let one = MINIMAL.replace(
+            "from = \"Brief <brief@example.org>\"",
+            "from = \"Brief <brief@example.org>\"\neditor = \"ed@example.org\"",
+        );
+        let c = parse_str(&one).expect("valid");
+        let emails: Vec<String> = c
+            .brief
+            .editors
+            .iter()
+            .map(|m| m.email.to_string())
+            .collect();
+        assert_eq!(emails, ["ed@example.org"]);
+        let both = MINIMAL.replace(
+            "from = \"Brief <brief@example.org>\"",
+            "from = \"Brief <brief@example.org>\"\nbase_url = \"https://b.example.org/\"\n\
+             editor = \"ed@example.org\"\neditors = [\"ann@example.org\", \"ed@example.org\"]\n\
+             review = \"required\"\nreview_lead = \"90m\"\nreview_missing = \"hold\"",
+        );
+        let c = parse_str(&both).expect("valid");
+        let emails: Vec<String> = c
+            .brief
+            .editors
+            .iter()
+            .map(|m| m.email.to_string())
+            .collect();
+        assert_eq!(emails, ["ed@example.org", "ann@example.org"], "each once");
+        assert!(c.brief.review.required);
+        assert_eq!(c.brief.review.lead, Duration::from_secs(5400));
+        assert_eq!(c.brief.review.missing, ReviewMissing::Hold);
+    }
+
+    #[test]
+    fn review_required_without_editors_or_base_url_or_with_a_wrong_word_is_refused() {
+        let with = |lines: &str| {
+            MINIMAL.replace(
+                "from = \"Brief <brief@example.org>\"",
+                &format!("from = \"Brief <brief@example.org>\"\n{lines}"),
+            )
+        };
+        let e = parse_str(&with(
+            "base_url = \"https://b.example.org/\"\nreview = \"required\"",
+        ))
+        .expect_err("no editors");
+        assert!(e.to_string().contains("editors"), "{e}");
+        let e = parse_str(&with(
+            "editors = [\"ann@example.org\"]\nreview = \"required\"",
+        ))
+        .expect_err("no base_url");
+        assert!(e.to_string().contains("base_url"), "{e}");
+        let e = parse_str(&with("review = \"always\"")).expect_err("bad word");
+        assert!(e.to_string().contains(":5: key `brief.review`"), "{e}");
+        let e = parse_str(&with("review_missing = \"drop\"")).expect_err("bad word");
+        assert!(e.to_string().contains("brief.review_missing"), "{e}");
+        let e = parse_str(&with("editors = [\"not an address\"]")).expect_err("bad address");
+        assert!(e.to_string().contains("brief.editors"), "{e}");
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub(super) fn brief(v: &Validator<'_>, b: RawBrief) -> Result<Brief, ConfigError
         .as_ref()
         .map(|s| v.http_url(s, "brief.base_url"))
         .transpose()?;
+    let editors = editors(v, &b)?;
+    let review = review(v, &b, base_url.is_some())?;
     Ok(Brief {
         name,
         tagline: b.tagline.filter(|t| !t.trim().is_empty()),
@@ -66,11 +68,8 @@ pub(super) fn brief(v: &Validator<'_>, b: RawBrief) -> Result<Brief, ConfigError
         data_dir: v.rel(b.data_dir.as_deref().unwrap_or("data")),
         templates: v.rel(b.templates.as_deref().unwrap_or("templates")),
         lang: b.lang.unwrap_or_else(|| "en".to_string()),
-        editor: b
-            .editor
-            .as_ref()
-            .map(|s| v.mailbox(s, "brief.editor"))
-            .transpose()?,
+        editors,
+        review,
         catch_up: match &b.catch_up {
             Some(s) => {
                 parse_duration(s.get_ref()).map_err(|m| v.at(s.span(), "brief.catch_up", m))?
@@ -79,6 +78,85 @@ pub(super) fn brief(v: &Validator<'_>, b: RawBrief) -> Result<Brief, ConfigError
         },
         filter: filters(v, b.include.as_ref(), b.exclude.as_ref(), "brief")?,
         reading,
+    })
+}
+
+/// `[brief] editor` (one address, kept from before `editors`) and `editors` (a list):
+/// together, each address once, `editor` first.
+fn editors(v: &Validator<'_>, b: &RawBrief) -> Result<Vec<Mailbox>, ConfigError> {
+    let mut out: Vec<Mailbox> = Vec::new();
+    let listed = b
+        .editors
+        .as_ref()
+        .map(|l| l.get_ref().as_slice())
+        .unwrap_or(&[]);
+    let one = b.editor.as_ref().map(|s| (s, "brief.editor"));
+    for (s, key) in one
+        .into_iter()
+        .chain(listed.iter().map(|s| (s, "brief.editors")))
+    {
+        let m = v.mailbox(s, key)?;
+        if !out.iter().any(|o| o.email == m.email) {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// `[brief] review`, `review_lead` and `review_missing`. Review needs someone to review
+/// (`editors`) and a public address for the links mailed to them (`base_url`).
+fn review(v: &Validator<'_>, b: &RawBrief, base_url_set: bool) -> Result<Review, ConfigError> {
+    let required = match b.review.as_ref() {
+        None => false,
+        Some(r) => match r.get_ref().as_str() {
+            "off" => false,
+            "required" => true,
+            other => {
+                return Err(v.at(
+                    r.span(),
+                    "brief.review",
+                    format!(
+                        "{other:?} is not a choice; use \"off\" (digests go out as built) or \"required\" (each digest waits as a draft for an editor)"
+                    ),
+                ));
+            }
+        },
+    };
+    let missing = match b.review_missing.as_ref() {
+        None => ReviewMissing::Send,
+        Some(m) => match m.get_ref().as_str() {
+            "send" => ReviewMissing::Send,
+            "hold" => ReviewMissing::Hold,
+            other => {
+                return Err(v.at(
+                    m.span(),
+                    "brief.review_missing",
+                    format!(
+                        "{other:?} is not a choice; use \"send\" (an unapproved draft goes out as it stands) or \"hold\" (nothing goes out)"
+                    ),
+                ));
+            }
+        },
+    };
+    let lead = v.duration(b.review_lead.as_ref(), "brief.review_lead", "2h")?;
+    if required {
+        if b.editor.is_none() && b.editors.as_ref().is_none_or(|l| l.get_ref().is_empty()) {
+            return Err(v.plain_key(
+                "brief.review",
+                "review = \"required\" needs someone to review: list their addresses in [brief] editors = [\"ann@example.org\"]",
+            ));
+        }
+        if !base_url_set {
+            return Err(v.plain_key(
+                "brief.review",
+                "review = \"required\" mails the editors links to the review page, so it needs [brief] base_url (the public address of the web endpoints, e.g. \"https://brief.example.org/\")",
+            ));
+        }
+    }
+    Ok(Review {
+        required,
+        lead,
+        missing,
     })
 }
 

@@ -1,10 +1,12 @@
 //! One cycle's orchestration: members → refresh feeds → story pages → digest → delivery,
 //! for `once` and for each of the daemon's schedule slots. The stages live beside it:
-//! [`refresh`] (feeds), [`pages`] (article pages), [`digest`] (choose and record) and
+//! [`refresh`] (feeds), [`pages`] (article pages), [`digest`] (choose and record),
+//! [`drafts`] (review before sending: the draft before the slot, the slot's decision) and
 //! [`report`]; delivery is [`crate::mail::delivery`]. Orchestration calls the stages; they
 //! never call back up into it.
 
 pub mod digest;
+pub mod drafts;
 pub mod pages;
 pub mod refresh;
 pub mod report;
@@ -87,13 +89,33 @@ pub fn import_members_text(
 }
 
 /// One whole cycle: members, fetch, digest, delivery.
+///
+/// With `[brief] review = "required"` (and sending), `once` keeps to the schedule as the
+/// daemon does: when a slot is due (within `catch_up`, not handled yet) it does what the
+/// slot does with its draft and marks the slot handled; otherwise it builds the next
+/// slot's draft once within `review_lead` of it, and sends nothing new.
 pub async fn once(
     app: &Arc<App>,
     now: DateTime<Utc>,
     send: bool,
     cancel: &CancellationToken,
 ) -> anyhow::Result<CycleReport> {
-    cycle(app, now, send, None, cancel).await
+    if !(send && app.config.brief.review.required) {
+        return cycle(app, now, send, None, cancel).await;
+    }
+    let due = app
+        .blocking("finding the due slot", move |app| {
+            crate::daemon::due_slot(app, now)
+        })
+        .await?;
+    let report = cycle(app, now, send, due, cancel).await;
+    if let Some(slot) = due {
+        app.blocking("recording the slot", move |app| {
+            crate::daemon::mark_slot_handled(app, slot)
+        })
+        .await?;
+    }
+    report
 }
 
 /// One whole cycle for a schedule `slot` (the daemon), or for no slot (`once`).
@@ -137,16 +159,50 @@ pub async fn cycle(
             report.fetch.pages.errors.extend(more.errors);
             report.fetch.pages.unread = more.unread;
         }
-        let (digest, filtered) = app
+        // With review on, the slot sends its draft (or nothing), and a run with no slot
+        // due builds the next slot's draft instead of a digest.
+        let review = send && app.config.brief.review.required;
+        if review
+            && slot.is_none()
+            && let Some(built) = drafts::prepare_draft(app, now, cancel).await?
+        {
+            report.digest = DigestOutcome::Drafted {
+                id: built.id,
+                slot: built.slot,
+                stories: built.stories,
+                mailed: built.mailed,
+            };
+        }
+        let (digest, filtered, outcome) = app
             .blocking("choosing the digest", move |app| {
-                let digest = next_digest(app, now)?;
+                let (digest, outcome) = match slot.filter(|_| review) {
+                    Some(slot) => match drafts::at_slot(app, now, slot)? {
+                        drafts::AtSlot::Send(d, why) => (Some(*d), Some(Ok(why))),
+                        drafts::AtSlot::Held => (None, Some(Err(DigestOutcome::Held { slot }))),
+                        drafts::AtSlot::Skipped => {
+                            (None, Some(Err(DigestOutcome::SkippedByEditor { slot })))
+                        }
+                        drafts::AtSlot::Nothing => (None, None),
+                    },
+                    None if review => (None, None),
+                    None => (next_digest(app, now)?, None),
+                };
                 // Counted before the digest is recorded: recording moves the window on.
                 let mut filtered = filtered_counts(app, now)?;
                 filtered.retain(|c| c.since_last_digest);
-                Ok((digest, report::FilteredReport::new(&app.config, &filtered)))
+                Ok((
+                    digest,
+                    report::FilteredReport::new(&app.config, &filtered),
+                    outcome,
+                ))
             })
             .await?;
         report.filtered = filtered;
+        match outcome {
+            Some(Ok(why)) => report.reviewed = Some(why),
+            Some(Err(outcome)) => report.digest = outcome,
+            None => {}
+        }
         digest
     };
     if let Some(digest) = digest {

@@ -133,6 +133,27 @@ pub enum DigestOutcome {
         /// Stories carried.
         stories: usize,
     },
+    /// With review on: the next slot's draft was built and the editors mailed.
+    Drafted {
+        /// The draft's id.
+        id: i64,
+        /// The slot it is for.
+        slot: chrono::DateTime<chrono::Utc>,
+        /// Stories it carries.
+        stories: usize,
+        /// Editors mailed its link.
+        mailed: usize,
+    },
+    /// With review on: the slot's draft was not approved and `review_missing = "hold"`.
+    Held {
+        /// The slot.
+        slot: chrono::DateTime<chrono::Utc>,
+    },
+    /// With review on: an editor skipped the slot.
+    SkippedByEditor {
+        /// The slot.
+        slot: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 /// The delivery stage's report.
@@ -264,6 +285,8 @@ pub struct CycleReport {
     pub no_send: bool,
     /// Whether the "feeds needing attention" mail went to the editor.
     pub attention_mailed: bool,
+    /// With review on, why the slot's digest went out (approved, or unapproved).
+    pub reviewed: Option<super::drafts::SendReason>,
 }
 
 /// The article pages read by [`fetch_story_pages`].
@@ -412,7 +435,37 @@ impl fmt::Display for CycleReport {
                     None => write!(f, "digest (not recorded, --no-send): ")?,
                 }
                 writeln!(f, "{stories} stories, lead \"{subject}\"")?;
+                match self.reviewed {
+                    Some(super::drafts::SendReason::Approved) => {
+                        writeln!(f, "review: sent as an editor approved it")?
+                    }
+                    Some(super::drafts::SendReason::Unapproved) => writeln!(
+                        f,
+                        "review: nobody approved it; sent as it stood (review_missing = \"send\")"
+                    )?,
+                    None => {}
+                }
             }
+            DigestOutcome::Drafted {
+                id,
+                slot,
+                stories,
+                mailed,
+            } => writeln!(
+                f,
+                "draft #{id} for the slot {}: {stories} stories, waiting for review ({mailed} editor(s) mailed)",
+                slot.to_rfc3339()
+            )?,
+            DigestOutcome::Held { slot } => writeln!(
+                f,
+                "digest: held; nobody approved the draft for the slot {} (review_missing = \"hold\"); its stories stay candidates",
+                slot.to_rfc3339()
+            )?,
+            DigestOutcome::SkippedByEditor { slot } => writeln!(
+                f,
+                "digest: an editor skipped the slot {}; nothing sent, its stories stay candidates",
+                slot.to_rfc3339()
+            )?,
         }
         if self.attention_mailed {
             writeln!(f, "attention: the list above was mailed to the editor")?;

@@ -581,7 +581,7 @@ impl Worker {
     }
 }
 
-/// Mails the "feeds needing attention" list to `[brief] editor`, at most once a day.
+/// Mails the "feeds needing attention" list to `[brief] editors`, at most once a day.
 /// Returns whether a mail went out; a failure is logged, never fatal.
 pub(crate) async fn mail_attention(
     app: &Arc<App>,
@@ -589,9 +589,10 @@ pub(crate) async fn mail_attention(
     fetch: &FetchReport,
     now: DateTime<Utc>,
 ) -> bool {
-    let Some(editor) = &app.config.brief.editor else {
+    let editors = &app.config.brief.editors;
+    if editors.is_empty() {
         return false;
-    };
+    }
     let feeds: Vec<&FeedResult> = fetch.attention().collect();
     if feeds.is_empty() {
         return false;
@@ -624,9 +625,11 @@ pub(crate) async fn mail_attention(
     body.push_str(
         "\nFix or remove them in feeds.toml; `feedbrief feeds status` shows every feed.\n",
     );
-    let message = lettre::Message::builder()
-        .from(app.config.brief.from.clone())
-        .to(editor.clone())
+    let mut message = lettre::Message::builder().from(app.config.brief.from.clone());
+    for editor in editors {
+        message = message.to(editor.clone());
+    }
+    let message = message
         .subject(format!(
             "{}: {} feed(s) need attention",
             app.config.brief.name,
@@ -654,7 +657,7 @@ pub(crate) async fn mail_attention(
             true
         }
         Err(e) => {
-            tracing::warn!("mailing the attention report to {editor}: {e}");
+            tracing::warn!(editors = editors.len(), "mailing the attention report: {e}");
             false
         }
     }

@@ -154,6 +154,46 @@ CREATE INDEX deliveries_status ON deliveries(status);
     "ALTER TABLE entries ADD COLUMN image_url TEXT;
      ALTER TABLE entries ADD COLUMN image_width INTEGER;
      ALTER TABLE entries ADD COLUMN image_height INTEGER;",
+    // 12: the editor's desk (issue #15). A digest built before its slot waits in `drafts`
+    // (one per slot; `built` as chosen, `content` as edited, `version` bumped by every
+    // change so a stale save is refused); every change is in `draft_edits`. Editors sign
+    // in with a single-use link (`editor_links`) that makes a session, stored by the
+    // SHA-256 of its cookie value, never the value.
+    "CREATE TABLE drafts (
+         id         INTEGER PRIMARY KEY AUTOINCREMENT,
+         slot       INTEGER NOT NULL UNIQUE,
+         created_at INTEGER NOT NULL,
+         built      TEXT NOT NULL,
+         content    TEXT NOT NULL,
+         version    INTEGER NOT NULL DEFAULT 1,
+         state      TEXT NOT NULL DEFAULT 'open',
+         decided_by TEXT,
+         decided_at INTEGER
+     );
+     CREATE TABLE draft_edits (
+         id       INTEGER PRIMARY KEY,
+         draft_id INTEGER NOT NULL REFERENCES drafts(id),
+         version  INTEGER NOT NULL,
+         editor   TEXT NOT NULL,
+         at       INTEGER NOT NULL,
+         action   TEXT NOT NULL,
+         before   TEXT,
+         after    TEXT,
+         UNIQUE (draft_id, version)
+     );
+     CREATE TABLE editor_links (
+         id         INTEGER PRIMARY KEY AUTOINCREMENT,
+         email      TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         expires_at INTEGER NOT NULL,
+         used_at    INTEGER
+     );
+     CREATE TABLE editor_sessions (
+         hash       TEXT PRIMARY KEY,
+         email      TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         expires_at INTEGER NOT NULL
+     );",
 ];
 
 /// Runs the migrations `conn` has not run yet, each in its own transaction.

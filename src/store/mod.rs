@@ -8,11 +8,13 @@
 //!
 //! The face is here: [`Store`], [`Store::open`] and the rows it hands out. The queries
 //! live with their tables: `migrations`, `feeds`, `entries`, `digests`, `deliveries`
-//! (with claims), `members` and `clicks`.
+//! (with claims), `members`, `clicks` and `drafts` (the editor's desk: drafts, their
+//! edits, sign-in links and sessions).
 
 mod clicks;
 mod deliveries;
 mod digests;
+mod drafts;
 mod entries;
 mod feeds;
 mod members;
@@ -28,6 +30,7 @@ use serde::Serialize;
 use crate::fetch::Validators;
 
 pub use clicks::{ClickTarget, FeedReach, ReadStory, StoryClicks};
+pub use drafts::{ADDED_FEED_URL, Change, Draft, DraftEdit, DraftState, Saved, SignIn, SigninLink};
 pub use entries::{FilteredCount, Release};
 pub use members::{Confirmed, MemberActivity, MemberEvent, MemberEventKind, Preferences, Signup};
 pub use migrations::{DatabaseState, inspect};

@@ -33,7 +33,9 @@ mod images;
 mod inbound;
 mod look;
 mod members;
+mod review;
 mod signup;
+mod webdriver;
 
 /// `../shared/<rel>` beside the crate, when this checkout has it. Users' machines do not
 /// (the tests that read it then skip, saying so); CI does, and sets
