@@ -563,8 +563,10 @@ async fn click(
     Path((digest, story, sig)): Path<(String, String, String)>,
     method: Method,
     headers: HeaderMap,
+    peer: Option<Extension<Peer>>,
 ) -> Response {
     let app = shared.get();
+    let client = client_ip(&app, &headers, peer);
     let (Some(digest), Some(story)) = (canonical_id(&digest), canonical_id(&story)) else {
         return link_not_found();
     };
@@ -597,12 +599,17 @@ async fn click(
                 return Ok(None);
             };
             let now = Utc::now();
+            let request = crate::clicks::Request {
+                head,
+                user_agent: user_agent.as_deref(),
+                client,
+                at: now,
+            };
             let verdict = crate::clicks::judge(
                 track != crate::config::Track::Off,
-                head,
-                user_agent.as_deref(),
-                now,
+                &request,
                 target.delivered_at,
+                &app.config.web.scanner_networks,
             );
             if verdict == crate::clicks::Verdict::Count {
                 store.record_click(digest, story, member, now)?;
@@ -647,8 +654,9 @@ async fn click(
 #[derive(Debug, Clone, Copy)]
 struct Peer(std::net::SocketAddr);
 
-/// The client's address for the per-IP limit: the last `X-Forwarded-For` entry with
-/// `[signup] forwarded_for` (what the proxy in front appended), else the peer's.
+/// The client's address (for the per-IP limits and `[web] scanner_networks`): the last
+/// `X-Forwarded-For` entry with `[signup] forwarded_for` (what the proxy in front
+/// appended), else the peer's.
 fn client_ip(
     app: &App,
     headers: &HeaderMap,

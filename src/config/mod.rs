@@ -460,6 +460,9 @@ pub struct Web {
     pub max_connections: usize,
     /// Largest request body accepted, in bytes (413 beyond).
     pub max_body: usize,
+    /// `scanner_networks` (default none): clicks on tracked links from these networks (a
+    /// mail provider's link-scanning gateways) are never counted.
+    pub scanner_networks: Vec<crate::clicks::Network>,
 }
 
 /// `[inbound]`: where bounces, complaints and mailed unsubscribes arrive.
@@ -716,11 +719,25 @@ url = "https://blog.example.org/feed/"
         assert_eq!(c.web.idle_timeout, Duration::from_secs(5));
         assert_eq!(c.web.max_connections, 8);
         assert_eq!(c.web.max_body, 16 * 1024);
+        assert!(c.web.scanner_networks.is_empty());
+        let c = parse_str(&format!(
+            "{MINIMAL}\n[web]\nscanner_networks = [\"40.92.0.0/15\", \"2a01:111::/32\"]\n"
+        ))
+        .expect("valid");
+        assert_eq!(c.web.scanner_networks.len(), 2);
         for (line, key) in [
             ("max_connections = 0", "web.max_connections"),
             ("max_body = \"10\"", "web.max_body"),
             ("header_timeout = \"0s\"", "web.header_timeout"),
             ("idle_timeout = \"soon\"", "web.idle_timeout"),
+            (
+                "scanner_networks = [\"40.92.0.0/33\"]",
+                "web.scanner_networks",
+            ),
+            (
+                "scanner_networks = [\"gateway.example\"]",
+                "web.scanner_networks",
+            ),
         ] {
             let err = parse_str(&format!("{MINIMAL}\n[web]\n{line}\n")).expect_err(line);
             assert_eq!(err.key.as_deref(), Some(key), "{err}");

@@ -111,6 +111,7 @@ pub(super) struct RawWeb {
     pub(super) idle_timeout: Option<Spanned<String>>,
     pub(super) max_connections: Option<Spanned<i64>>,
     pub(super) max_body: Option<Spanned<String>>,
+    pub(super) scanner_networks: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -390,6 +390,20 @@ pub(super) fn web(v: &Validator<'_>, w: &RawWeb) -> Result<Web, ConfigError> {
                 })?,
             None => 64 * 1024,
         },
+        scanner_networks: w
+            .scanner_networks
+            .iter()
+            .flatten()
+            .map(|n| {
+                n.get_ref().parse().map_err(|why: String| {
+                    v.at(
+                        n.span(),
+                        "web.scanner_networks",
+                        format!("{why}; expected a network such as \"40.92.0.0/15\" or an address"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?,
     })
 }
 

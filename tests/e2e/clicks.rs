@@ -275,6 +275,39 @@ async fn full_story_links_count_a_readers_click_and_redirect_to_the_stored_artic
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clicks_from_a_listed_scanner_network_are_redirected_but_never_counted() {
+    // The test's client is on 127.0.0.1: listed, its clicks are a gateway's; when only
+    // another network is listed, the same clicks count.
+    for (networks, counts) in [
+        ("[\"127.0.0.0/8\"]", false),
+        ("[\"10.0.0.0/8\", \"::1\"]", true),
+    ] {
+        let (http, _) = spawn_http().await;
+        let config = format!(
+            "{}\n[web]\nscanner_networks = {networks}\n",
+            config_text(&http, "transport = \"outbox\"", "")
+        );
+        let env = open(&config, "ann@example.org,Ann\n");
+        cycle::once(&env.app, now(), true, &CancellationToken::new())
+            .await
+            .expect("cycle");
+        age_deliveries(&env, 3600);
+        let digest = stored_digest(&env, 1);
+        let links = tracked_links(&outbox(&env)[0].1);
+        let web = spawn_web(&env.app).await;
+        let resp = get(&client(), &on(&web, &links[0]), Some(BROWSER)).await;
+        assert_eq!(resp.status(), 302, "{networks}");
+        assert_eq!(location(&resp), digest.lead.url, "{networks}");
+        let expected = if counts {
+            vec![(digest.lead.entry_id, 1, 0)]
+        } else {
+            vec![]
+        };
+        assert_eq!(counted(&env), expected, "{networks}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_truncated_and_foreign_signatures_get_404_and_count_nothing() {
     let env = sent("", "ann@example.org,Ann\n").await;
     age_deliveries(&env, 120);
