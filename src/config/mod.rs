@@ -157,6 +157,9 @@ pub struct Brief {
     pub filter: crate::filter::Lists,
     /// What the digest offers readers and learns from them: share links, click tracking.
     pub reading: Reading,
+    /// `weekly` (default off): the day of the week on which the weekly edition goes out,
+    /// at that day's first schedule slot, to the members who chose it.
+    pub weekly: Option<chrono::Weekday>,
 }
 
 /// `[brief] share`, `track`, `most_read` and `images`: the digest's share links, what a
@@ -1074,6 +1077,30 @@ url = "https://blog.example.org/feed/"
         assert!(err.message.contains("\"lead\""), "{err}");
         let err = parse_str(&with("most_read = \"yes\"")).expect_err("a boolean");
         assert_eq!(err.line, Some(5), "{err}");
+    }
+
+    #[test]
+    fn weekly_is_off_by_default_takes_a_day_the_schedule_sends_on_and_names_its_line() {
+        assert_eq!(parse_str(MINIMAL).expect("valid").brief.weekly, None);
+        let with = |keys: &str| {
+            MINIMAL.replace(
+                "from = \"Brief <brief@example.org>\"",
+                &format!("from = \"Brief <brief@example.org>\"\n{keys}"),
+            )
+        };
+        let c = parse_str(&with("weekly = \"Fri\"")).expect("valid");
+        assert_eq!(c.brief.weekly, Some(chrono::Weekday::Fri));
+        let c = parse_str(&with("weekly = \"monday\"")).expect("valid");
+        assert_eq!(c.brief.weekly, Some(chrono::Weekday::Mon));
+        let err = parse_str(&with("weekly = \"Fryday\"")).expect_err("not a day");
+        assert_eq!(err.line, Some(5), "{err}");
+        assert_eq!(err.key.as_deref(), Some("brief.weekly"), "{err}");
+        // The default schedule sends Monday to Friday: no Saturday slot to send with.
+        let err = parse_str(&with("weekly = \"Sat\"")).expect_err("no slot on Saturday");
+        assert_eq!(err.line, Some(5), "{err}");
+        assert!(err.message.contains("no slot on a Sat"), "{err}");
+        let c = parse_str(&with("schedule = \"30 7 * * *\"\nweekly = \"Sat\"")).expect("valid");
+        assert_eq!(c.brief.weekly, Some(chrono::Weekday::Sat));
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub(super) struct RawBrief {
     pub(super) track: Option<Spanned<String>>,
     pub(super) most_read: Option<bool>,
     pub(super) images: Option<Spanned<String>>,
+    pub(super) weekly: Option<Spanned<String>>,
 }
 
 /// An `include` or `exclude` list: each word or phrase with its place in the file.

@@ -51,6 +51,7 @@ pub(super) fn brief(v: &Validator<'_>, b: RawBrief) -> Result<Brief, ConfigError
         .as_ref()
         .map(|s| v.http_url(s, "brief.base_url"))
         .transpose()?;
+    let weekly = weekly(v, b.weekly.as_ref(), &schedule, timezone)?;
     Ok(Brief {
         name,
         tagline: b.tagline.filter(|t| !t.trim().is_empty()),
@@ -79,7 +80,64 @@ pub(super) fn brief(v: &Validator<'_>, b: RawBrief) -> Result<Brief, ConfigError
         },
         filter: filters(v, b.include.as_ref(), b.exclude.as_ref(), "brief")?,
         reading,
+        weekly,
     })
+}
+
+/// `[brief] weekly`: a day of the week (`"Fri"`, `"friday"`) on which the schedule has a
+/// slot; `""` or no key: no weekly edition.
+fn weekly(
+    v: &Validator<'_>,
+    day: Option<&Spanned<String>>,
+    schedule: &Cron,
+    tz: Tz,
+) -> Result<Option<chrono::Weekday>, ConfigError> {
+    let Some(day) = day.filter(|d| !d.get_ref().trim().is_empty()) else {
+        return Ok(None);
+    };
+    let weekday = day.get_ref().trim().parse::<chrono::Weekday>().map_err(|_| {
+        v.at(
+            day.span(),
+            "brief.weekly",
+            format!(
+                "{:?} is not a day of the week; use e.g. \"Fri\" (or leave the key out for no weekly edition)",
+                day.get_ref()
+            ),
+        )
+    })?;
+    // The weekly edition goes out with that day's first slot: the schedule needs one.
+    // Any 8 days hold every weekday; the loop stops there (or after a minute-by-minute
+    // schedule's worth of slots).
+    let start = chrono::TimeZone::with_ymd_and_hms(&tz, 2026, 1, 5, 0, 0, 0)
+        .earliest()
+        .ok_or_else(|| v.plain("no reference day in the brief's time zone".into()))?;
+    let end = start + chrono::Duration::days(8);
+    let mut at = start;
+    let mut found = false;
+    for _ in 0..20_000 {
+        match schedule.find_next_occurrence(&at, false) {
+            Ok(next) if next <= end => {
+                if chrono::Datelike::weekday(&next) == weekday {
+                    found = true;
+                    break;
+                }
+                at = next;
+            }
+            _ => break,
+        }
+    }
+    if !found {
+        return Err(v.at(
+            day.span(),
+            "brief.weekly",
+            format!(
+                "weekly = {:?}, but the schedule {:?} has no slot on a {weekday}; choose a day the schedule sends on",
+                day.get_ref(),
+                schedule.pattern.to_string()
+            ),
+        ));
+    }
+    Ok(Some(weekday))
 }
 
 /// `[brief] share`, `track`, `most_read` and `images`: the share links, what a click

@@ -8,6 +8,7 @@ pub mod digest;
 pub mod pages;
 pub mod refresh;
 pub mod report;
+pub mod weekly;
 
 use std::sync::Arc;
 use std::time::Instant;

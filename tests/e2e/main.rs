@@ -34,6 +34,7 @@ mod inbound;
 mod look;
 mod members;
 mod signup;
+mod weekly;
 
 /// `../shared/<rel>` beside the crate, when this checkout has it. Users' machines do not
 /// (the tests that read it then skip, saying so); CI does, and sets
