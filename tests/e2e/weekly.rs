@@ -1,7 +1,8 @@
 //! The weekly edition (`[brief] weekly`, issue #14): the daemon on a paused clock sends
 //! it on its day, at the schedule's slot, to the members who chose it (members.csv's
 //! `frequency` column or the preference centre over real HTTP), once per slot, while
-//! daily members get their digest as before and weekly members no daily one.
+//! daily members get their digest as before and weekly members no daily one. And
+//! `members list` of the real binary showing each member's state and frequency.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -356,4 +357,167 @@ async fn without_a_weekly_edition_there_is_no_frequency_to_choose_and_everyone_g
         .map(|c| c.count)
         .sum();
     assert_eq!(owed, 2, "Ann chose weekly, but there is no weekly edition");
+}
+
+/// `feedbrief members list` of the real binary, with `--status` when given.
+fn members_list(env: &super::Env, status: Option<&str>) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_feedbrief"));
+    cmd.arg("--config")
+        .arg(env.dir.path().join("feeds.toml"))
+        .args(["members", "list"]);
+    if let Some(s) = status {
+        cmd.args(["--status", s]);
+    }
+    let out = cmd.output().expect("run feedbrief");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_list_shows_each_members_state_and_frequency_and_filters_by_status() {
+    use feedbrief::store::{MemberEvent, MemberEventKind, MemberStatus};
+    let (http, _) = spawn_http().await;
+    let env = open(
+        &web_config(&http, true),
+        "email,name,sections,frequency\n\
+         ann@example.org,Ann,,weekly\n\
+         bo@example.org,Bo,,\n\
+         cy@example.org,Cy,,\n\
+         di@example.org,Di,,weekly\n\
+         ed@example.org,Ed,,\n\
+         fay@example.org,Fay,,\n",
+    );
+    let now = Utc::now();
+    cycle::import_members(&env.app, now).expect("import");
+    let store = env.app.store();
+    let id = |email: &str| {
+        store
+            .member_by_email(email)
+            .expect("read")
+            .expect("member")
+            .id
+    };
+    let event = |member_id, kind| MemberEvent {
+        member_id,
+        at: now,
+        kind,
+        status: Some("4.2.2".into()),
+        evidence: "mailbox full".into(),
+    };
+    // Bo is paused; Cy had two soft bounces and stays active; Di complained; Ed
+    // bounced hard; Fay unsubscribed; a stranger signed up and has not confirmed.
+    store
+        .pause(
+            id("bo@example.org"),
+            Some(now + chrono::Duration::days(10)),
+            now,
+        )
+        .expect("pause");
+    for _ in 0..2 {
+        store
+            .add_member_event(&event(id("cy@example.org"), MemberEventKind::SoftBounce))
+            .expect("event");
+    }
+    store
+        .add_member_event(&event(id("di@example.org"), MemberEventKind::Complaint))
+        .expect("event");
+    store
+        .suppress_member(
+            id("di@example.org"),
+            MemberStatus::Unsubscribed,
+            "spam complaint",
+            now,
+        )
+        .expect("suppress");
+    store
+        .add_member_event(&event(id("ed@example.org"), MemberEventKind::HardBounce))
+        .expect("event");
+    store
+        .suppress_member(
+            id("ed@example.org"),
+            MemberStatus::Bounced,
+            "hard bounce: 550",
+            now,
+        )
+        .expect("suppress");
+    assert!(
+        store
+            .unsubscribe(id("fay@example.org"), now)
+            .expect("unsubscribe")
+    );
+    store
+        .record_signup(
+            "new@example.org",
+            Some("Nia"),
+            &[],
+            None,
+            now,
+            now + chrono::Duration::days(2),
+        )
+        .expect("signup");
+    drop(store);
+
+    let (code, out, err) = members_list(&env, None);
+    assert_eq!(code, 0, "{err}");
+    let line = |email: &str| {
+        out.lines()
+            .find(|l| l.contains(email))
+            .unwrap_or_else(|| panic!("{email} listed: {out}"))
+            .to_string()
+    };
+    assert!(line("ann@example.org").starts_with("active "), "{out}");
+    assert!(line("ann@example.org").contains(" weekly "), "{out}");
+    assert!(
+        line("bo@example.org").starts_with("paused until 20"),
+        "{out}"
+    );
+    assert!(line("bo@example.org").contains(" daily "), "{out}");
+    assert!(line("cy@example.org").starts_with("active "), "{out}");
+    assert!(out.contains("soft bounces: 2 in 15days"), "{out}");
+    assert!(
+        line("di@example.org").starts_with("complained (spam complaint)"),
+        "{out}"
+    );
+    assert!(
+        line("ed@example.org").starts_with("bounced (hard bounce: 550)"),
+        "{out}"
+    );
+    assert!(
+        line("fay@example.org").starts_with("unsubscribed ("),
+        "{out}"
+    );
+    assert!(
+        line("new@example.org").starts_with("pending (signed up;"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "6 members, 3 active (2 active, 1 bounced, 1 complained, 1 paused, 1 pending, 1 unsubscribed)"
+        ),
+        "{out}"
+    );
+
+    let listed = |status: &str| {
+        let (code, out, err) = members_list(&env, Some(status));
+        assert_eq!(code, 0, "{err}");
+        let mut emails: Vec<String> = out
+            .lines()
+            .filter_map(|l| l.split_whitespace().find(|w| w.contains('@')))
+            .filter(|w| !w.starts_with('('))
+            .map(str::to_string)
+            .collect();
+        emails.sort();
+        emails
+    };
+    assert_eq!(listed("weekly"), ["ann@example.org"]);
+    assert_eq!(listed("paused"), ["bo@example.org"]);
+    assert_eq!(listed("complained"), ["di@example.org"]);
+    assert_eq!(listed("pending"), ["new@example.org"]);
+    assert_eq!(listed("active"), ["ann@example.org", "cy@example.org"]);
+    let (code, _, err) = members_list(&env, Some("gone"));
+    assert_eq!(code, 2, "a wrong status is a usage error");
+    assert!(err.contains("--status \"gone\" is not a status"), "{err}");
 }
