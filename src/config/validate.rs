@@ -14,7 +14,7 @@ use url::Url;
 
 use super::raw::{
     RawAnnouncement, RawArticles, RawBrief, RawDelivery, RawFeed, RawFetch, RawInbound, RawPhrases,
-    RawSection, RawSignup, RawSite, RawWeb,
+    RawSection, RawSignup, RawSite, RawSmtpUrls, RawWeb,
 };
 use super::*;
 use crate::filter::{Lists, MAX_PHRASE_CHARS, MAX_PHRASES, Phrase};
@@ -255,7 +255,7 @@ pub(super) fn delivery(
                     "transport = \"smtp\" needs smtp_url, e.g. \"smtp://user@mail.example.org:587?tls=required\"",
                 ));
             };
-            v.smtp(smtp_url, smtp_password)?
+            Transport::Smtp(relays(v, smtp_url, smtp_password)?)
         }
         other => {
             let span = d.transport.as_ref().map(|s| s.span());
@@ -326,6 +326,50 @@ pub(super) fn delivery(
             }
         },
     })
+}
+
+/// `[delivery] smtp_url`: one relay, or a list of them (`["smtp://a…", "smtp://b…"]`),
+/// each checked with its line; an empty list or a relay listed twice is an error. The
+/// password (from the environment) goes to every relay that names a user.
+fn relays(
+    v: &Validator<'_>,
+    urls: &Spanned<RawSmtpUrls>,
+    password: Option<String>,
+) -> Result<Vec<SmtpSettings>, ConfigError> {
+    let key = "delivery.smtp_url";
+    let list: Vec<(std::ops::Range<usize>, &str)> = match urls.get_ref() {
+        RawSmtpUrls::One(url) => vec![(urls.span(), url.as_str())],
+        RawSmtpUrls::Many(many) => many
+            .iter()
+            .map(|u| (u.span(), u.get_ref().as_str()))
+            .collect(),
+    };
+    if list.is_empty() {
+        return Err(v.at(
+            urls.span(),
+            key,
+            "smtp_url = [] names no relay; give one URL or a list of them, e.g. [\"smtp://relay1.example.org:587\", \"smtp://relay2.example.org:587\"]".into(),
+        ));
+    }
+    let mut relays: Vec<SmtpSettings> = Vec::with_capacity(list.len());
+    for (span, url) in list {
+        let relay = v.smtp(span.clone(), url, password.clone())?;
+        if relays
+            .iter()
+            .any(|r| r.host.eq_ignore_ascii_case(&relay.host) && r.port == relay.port)
+        {
+            return Err(v.at(
+                span,
+                key,
+                format!(
+                    "the relay {}:{} is listed twice; list each relay once",
+                    relay.host, relay.port
+                ),
+            ));
+        }
+        relays.push(relay);
+    }
+    Ok(relays)
 }
 
 /// `[web]`.
@@ -1056,15 +1100,15 @@ impl<'a> Validator<'a> {
 
     pub(super) fn smtp(
         &self,
-        s: &Spanned<String>,
+        span: std::ops::Range<usize>,
+        text: &str,
         password: Option<String>,
-    ) -> Result<Transport, ConfigError> {
+    ) -> Result<SmtpSettings, ConfigError> {
         let key = "delivery.smtp_url";
-        let bad = |m: String| self.at(s.span(), key, m);
-        let url = Url::parse(s.get_ref()).map_err(|e| {
+        let bad = |m: String| self.at(span.clone(), key, m);
+        let url = Url::parse(text).map_err(|e| {
             bad(format!(
-                "{:?} is not a URL ({e}); expected e.g. \"smtp://user@mail.example.org:587?tls=required\"",
-                s.get_ref()
+                "{text:?} is not a URL ({e}); expected e.g. \"smtp://user@mail.example.org:587?tls=required\""
             ))
         })?;
         if url.password().is_some() {
@@ -1103,13 +1147,13 @@ impl<'a> Validator<'a> {
             }
         }
         let user = (!url.username().is_empty()).then(|| percent_decode(url.username()));
-        Ok(Transport::Smtp(SmtpSettings {
+        Ok(SmtpSettings {
             host,
             port: url.port().unwrap_or(default_port),
             tls,
             user,
             password,
-        }))
+        })
     }
 }
 
