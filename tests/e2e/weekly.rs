@@ -521,3 +521,52 @@ async fn members_list_shows_each_members_state_and_frequency_and_filters_by_stat
     assert_eq!(code, 2, "a wrong status is a usage error");
     assert!(err.contains("--status \"gone\" is not a status"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_weekly_edition_stopped_before_sending_goes_out_with_the_next_cycle_under_its_own_subject()
+ {
+    let (http, _) = spawn_http().await;
+    let env = open(
+        &web_config(&http, true),
+        "email,name,sections,frequency\nann@example.org,Ann,,weekly\nbo@example.org,Bo,,\n",
+    );
+    let now = Utc::now();
+    cycle::import_members(&env.app, now).expect("import");
+    super::fetch(&env, now).await;
+    let daily = cycle::next_digest(&env.app, now)
+        .expect("select")
+        .expect("a digest");
+    let lead = daily.lead.title.clone();
+    cycle::record_digest(&env.app, &daily, now).expect("record the daily digest");
+    // The weekly edition is recorded, then the run stops before sending anything.
+    let stopped = CancellationToken::new();
+    stopped.cancel();
+    let (outcome, report) = cycle::weekly::send_weekly(&env.app, now, now, &stopped)
+        .await
+        .expect("weekly");
+    assert!(
+        matches!(outcome, WeeklyOutcome::Recorded { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(report.sent, 0);
+    assert!(outbox(env.dir.path()).is_empty());
+
+    // The next cycle sends what both editions still owe, each under its own subject.
+    let report = cycle::once(&env.app, now, true, &CancellationToken::new())
+        .await
+        .expect("cycle");
+    let mails = outbox(env.dir.path());
+    let (ann, bo) = (to(&mails, "ann@example.org"), to(&mails, "bo@example.org"));
+    assert_eq!(ann.len(), 1, "{report}");
+    assert_eq!(
+        ann[0].0,
+        format!("Local Government Leadership Brief weekly: {lead}")
+    );
+    assert_eq!(bo.len(), 1, "{report}");
+    assert_eq!(bo[0].0, lead);
+    // And nothing more after that.
+    cycle::once(&env.app, now, true, &CancellationToken::new())
+        .await
+        .expect("cycle");
+    assert_eq!(outbox(env.dir.path()).len(), 2);
+}
