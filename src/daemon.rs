@@ -4,7 +4,8 @@
 //! Time and shutdown are injected: the loop takes a [`Clock`] and a
 //! [`CancellationToken`], so tests drive it with `tokio::time::pause()` instead of sleeping.
 //! A slot is handled once: the last handled slot is stored, and the database refuses a
-//! second digest for the same slot.
+//! second digest for the same slot. With `[brief] weekly`, that day's first slot also
+//! sends the weekly edition, after the daily digest, under the same rules.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -137,6 +138,9 @@ pub async fn run(
                     Ok(report) => tracing::info!("digest cycle done\n{report}"),
                     Err(e) => tracing::error!("digest cycle failed: {e:#}"),
                 }
+                if cycle::weekly::is_weekly_slot(&app, slot) {
+                    weekly_edition(&app, now, slot, &cancel).await;
+                }
                 // Handled even when it failed part-way: owed deliveries are retried by the
                 // next cycle, and the slot is never sent twice.
                 let stored = app
@@ -203,6 +207,30 @@ pub async fn run(
     }
     tracing::info!("shutting down");
     Ok(())
+}
+
+/// The weekly edition of `slot`, after its daily digest (whose stories it may carry):
+/// recorded once per slot, sent like the daily digest; the outcome is logged.
+async fn weekly_edition(
+    app: &Arc<App>,
+    now: DateTime<Utc>,
+    slot: DateTime<Utc>,
+    cancel: &CancellationToken,
+) {
+    use cycle::weekly::WeeklyOutcome;
+    match cycle::weekly::send_weekly(app, now, slot, cancel).await {
+        Ok((WeeklyOutcome::NoStories, _)) => {
+            tracing::info!("no daily digest in the past week: no weekly edition")
+        }
+        Ok((outcome, report)) => tracing::info!(
+            ?outcome,
+            sent = report.sent,
+            deferred = report.deferred,
+            failed = report.failed,
+            "weekly edition done"
+        ),
+        Err(e) => tracing::error!("weekly edition failed: {e:#}"),
+    }
 }
 
 /// Loads the config again; a bad one is reported and the running one kept.

@@ -177,8 +177,14 @@ enum MembersCommand {
         /// The CSV file.
         file: PathBuf,
     },
-    /// List members with their status.
-    List,
+    /// List members with their state (pending, active, paused, bounced, complained,
+    /// unsubscribed, removed), frequency (daily, weekly) and soft bounces.
+    List {
+        /// Only members in this state, or (daily, weekly) active or paused members with
+        /// this frequency.
+        #[arg(long)]
+        status: Option<String>,
+    },
     /// Stop sending to an address (kept as `removed`; a re-import does not bring it back).
     Remove {
         /// The address.
@@ -299,7 +305,7 @@ async fn dispatch(cli: Cli) -> Outcome {
         Command::Stats { days } => cli::stats::stats(config, days),
         Command::Members { command } => match command {
             MembersCommand::Import { file } => cli::members::import(config, &file),
-            MembersCommand::List => cli::members::list(config),
+            MembersCommand::List { status } => cli::members::list(config, status.as_deref()),
             MembersCommand::Remove { address } => cli::members::remove(config, &address),
         },
         Command::Bounces { command } => match command {

@@ -2,7 +2,8 @@
 //! skipped or imported with a warning.
 //!
 //! Columns are `email,name[,sections]` (a header row is recognised and optional);
-//! sections are separated by `;` or `|`. Addresses are validated and lowercased; names are
+//! sections are separated by `;` or `|`. A header row may name a `frequency` column
+//! (`daily` or `weekly`, [`Frequency`]); other extra columns are kept as attributes. Addresses are validated and lowercased; names are
 //! made fit for a `To:` header ([`clean_name`]). A bad row is reported by line number and
 //! skipped; the rest are imported. A quote left open costs its own row only: it never
 //! swallows the rows after it. Pure: the caller reads the file and stores the rows.
@@ -30,6 +31,52 @@ pub struct MemberRow {
     pub sections: Vec<String>,
     /// Extra columns, named by the header row, kept as attributes.
     pub attributes: Vec<(String, String)>,
+    /// The `frequency` column, when the header names one and the row fills it.
+    pub frequency: Option<Frequency>,
+}
+
+/// How often a member receives the brief, and which edition a digest is: every digest
+/// (`daily`, the default) or the weekly edition (`weekly`, when `[brief] weekly` is set).
+/// Stored and written as the text [`Frequency::as_str`] gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Frequency {
+    /// Every digest.
+    #[default]
+    Daily,
+    /// The weekly edition only.
+    Weekly,
+}
+
+impl Frequency {
+    /// Every frequency.
+    pub const ALL: [Self; 2] = [Self::Daily, Self::Weekly];
+
+    /// The stored (and written) word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Daily => "daily",
+            Self::Weekly => "weekly",
+        }
+    }
+}
+
+impl std::fmt::Display for Frequency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Frequency {
+    type Err = String;
+
+    /// `daily` or `weekly`, in any case.
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(text.trim()))
+            .ok_or_else(|| format!("frequency {text:?} is not \"daily\" or \"weekly\""))
+    }
 }
 
 /// What became of a row a [`RowError`] is about.
@@ -140,6 +187,23 @@ pub fn parse_csv(text: &str, known_sections: &[String]) -> (Vec<MemberRow>, Vec<
                 known_sections.join(", ")
             ));
         }
+        let frequency_column = header
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case("frequency"))
+            .filter(|&i| i >= 3);
+        let frequency = match frequency_column
+            .and_then(|i| fields.get(i))
+            .filter(|v| !v.is_empty())
+        {
+            Some(v) => match v.parse::<Frequency>() {
+                Ok(f) => Some(f),
+                Err(why) => {
+                    notes.push(format!("{why}, so it was ignored (use daily or weekly)"));
+                    None
+                }
+            },
+            None => None,
+        };
         if !notes.is_empty() {
             errors.push(RowError {
                 line,
@@ -151,7 +215,7 @@ pub fn parse_csv(text: &str, known_sections: &[String]) -> (Vec<MemberRow>, Vec<
             .iter()
             .enumerate()
             .skip(3)
-            .filter(|(_, v)| !v.is_empty())
+            .filter(|(i, v)| !v.is_empty() && Some(*i) != frequency_column)
             .map(|(i, v)| {
                 let key = header
                     .get(i)
@@ -167,6 +231,7 @@ pub fn parse_csv(text: &str, known_sections: &[String]) -> (Vec<MemberRow>, Vec<
             name,
             sections,
             attributes,
+            frequency,
         });
     }
     (rows, errors)
@@ -390,6 +455,32 @@ mod tests {
         assert_eq!(rows[1].sections, vec!["Leading Edge"]);
         let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 5, 6], "{errors:?}");
+    }
+
+    #[test]
+    fn a_frequency_column_sets_weekly_or_daily_and_a_bad_value_is_reported_and_ignored() {
+        let (rows, errors) = parse_csv(
+            "email,name,sections,frequency,city\n\
+             a@example.org,A,,Weekly,Dayton\n\
+             b@example.org,B,,daily,\n\
+             c@example.org,C,,,\n\
+             d@example.org,D,,fortnightly,\n",
+            &[],
+        );
+        let got: Vec<_> = rows.iter().map(|r| r.frequency).collect();
+        assert_eq!(
+            got,
+            [Some(Frequency::Weekly), Some(Frequency::Daily), None, None]
+        );
+        // The column is the member's frequency, not an attribute.
+        assert_eq!(
+            rows[0].attributes,
+            [("city".to_string(), "Dayton".to_string())]
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, 5);
+        assert_eq!(errors[0].fate, RowFate::Imported);
+        assert!(errors[0].message.contains("fortnightly"), "{errors:?}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use crate::members::{clean_name, normalise_address};
+use crate::members::{Frequency, clean_name, normalise_address};
 use crate::web::escape;
 
 /// The form field that only robots fill: hidden from people (off-screen, skipped by
@@ -205,11 +205,13 @@ pub enum Change {
     Unsubscribe,
     /// Move to this address, once it is confirmed there.
     Address(String),
+    /// Receive every digest or the weekly edition.
+    Frequency(Frequency),
 }
 
 /// Reads a preference-centre body: `action` names the button (`sections`, `pause`,
-/// `resume`, `unsubscribe`, `address`) and the fields it needs (`section`, `until`,
-/// `email`). `today` is the brief's date now. The error says what to fix.
+/// `resume`, `unsubscribe`, `address`, `frequency`) and the fields it needs (`section`,
+/// `until`, `email`, `frequency`). `today` is the brief's date now. The error says what to fix.
 pub fn parse_preferences(
     body: &[u8],
     known: &[String],
@@ -218,13 +220,14 @@ pub fn parse_preferences(
 ) -> Result<Change, String> {
     let mut action = String::new();
     let mut ticked = Vec::new();
-    let (mut until, mut email) = (String::new(), String::new());
+    let (mut until, mut email, mut frequency) = (String::new(), String::new(), String::new());
     for (key, value) in url::form_urlencoded::parse(body) {
         match key.as_ref() {
             "action" => action = value.into_owned(),
             "section" => ticked.push(value.into_owned()),
             "until" => until = value.into_owned(),
             "email" => email = value.into_owned(),
+            "frequency" => frequency = value.into_owned(),
             _ => {}
         }
     }
@@ -265,6 +268,10 @@ pub fn parse_preferences(
         "resume" => Ok(Change::Resume),
         "unsubscribe" => Ok(Change::Unsubscribe),
         "address" => normalise_address(&email).map(Change::Address),
+        "frequency" => frequency
+            .parse::<Frequency>()
+            .map(Change::Frequency)
+            .map_err(|_| "Choose every issue or the weekly edition.".to_string()),
         _ => Err("This form was not recognised; use the buttons on this page.".into()),
     }
 }
@@ -378,14 +385,17 @@ pub fn confirm_page(brief: &str, email: &str, address_change: bool) -> String {
     )
 }
 
-/// The preference centre of an active member: sections, a pause, the address, leaving.
-/// `notice` is what the last change did (or what to fix, when `error`).
+/// The preference centre of an active member: sections, how often (when the brief has a
+/// weekly edition: `frequency` is the member's choice, else `None` and no such form), a
+/// pause, the address, leaving. `notice` is what the last change did (or what to fix,
+/// when `error`).
 #[allow(clippy::too_many_arguments)]
 pub fn preferences_page(
     brief: &str,
     email: &str,
     sections: &[String],
     chosen: &[String],
+    frequency: Option<Frequency>,
     paused_until: Option<NaiveDate>,
     today: NaiveDate,
     notice: Option<&str>,
@@ -420,6 +430,29 @@ pub fn preferences_page(
     } else {
         String::new()
     };
+    let how_often = match frequency {
+        Some(f) => {
+            let radio = |value: Frequency, label: &str| {
+                format!(
+                    "<label for=\"f-{value}\"><input type=\"radio\" id=\"f-{value}\" \
+                     name=\"frequency\" value=\"{value}\"{c}>{label}</label>",
+                    c = if f == value { " checked" } else { "" }
+                )
+            };
+            format!(
+                "<section><h2>How often</h2><form method=\"post\">\
+                 <input type=\"hidden\" name=\"action\" value=\"frequency\">\
+                 <fieldset><legend>You receive</legend>{daily}{weekly}</fieldset>\
+                 <p><button type=\"submit\">Save</button></p></form></section>",
+                daily = radio(Frequency::Daily, "Every issue"),
+                weekly = radio(
+                    Frequency::Weekly,
+                    "The weekly edition: the week's best stories"
+                ),
+            )
+        }
+        None => String::new(),
+    };
     let pause = match paused_until {
         Some(d) if d > today => format!(
             "<section><h2>Pause</h2><p>Paused: no issue until {d}.</p><form method=\"post\">\
@@ -441,7 +474,7 @@ pub fn preferences_page(
     };
     format!(
         "<h1>{brief}: your preferences</h1>{notice}<p>For {email}. Changes hold from the next \
-         issue.</p>{section_form}{pause}\
+         issue.</p>{section_form}{how_often}{pause}\
          <section><h2>Address</h2><form method=\"post\">\
          <input type=\"hidden\" name=\"action\" value=\"address\">\
          <label for=\"email\">New email address</label>\
@@ -545,6 +578,41 @@ mod tests {
     }
 
     #[test]
+    fn a_frequency_body_chooses_daily_or_weekly_and_the_page_shows_the_choice() {
+        let tz: Tz = "UTC".parse().expect("tz");
+        let today = NaiveDate::from_ymd_opt(2026, 11, 27).expect("date");
+        let p = |body: &str| parse_preferences(body.as_bytes(), &known(), tz, today);
+        assert_eq!(
+            p("action=frequency&frequency=weekly"),
+            Ok(Change::Frequency(Frequency::Weekly))
+        );
+        assert_eq!(
+            p("action=frequency&frequency=daily"),
+            Ok(Change::Frequency(Frequency::Daily))
+        );
+        assert!(p("action=frequency&frequency=hourly").is_err());
+        assert!(p("action=frequency").is_err());
+        let page = |f| {
+            preferences_page(
+                "B",
+                "a@example.org",
+                &known(),
+                &[],
+                f,
+                None,
+                today,
+                None,
+                false,
+            )
+        };
+        let weekly = page(Some(Frequency::Weekly));
+        assert!(weekly.contains("value=\"weekly\" checked"), "{weekly}");
+        assert!(!weekly.contains("value=\"daily\" checked"), "{weekly}");
+        // Without a weekly edition there is nothing to choose.
+        assert!(!page(None).contains("name=\"frequency\""));
+    }
+
+    #[test]
     fn preference_bodies_name_one_change_and_refuse_what_cannot_hold() {
         let tz: Tz = "America/New_York".parse().expect("tz");
         let today = NaiveDate::from_ymd_opt(2026, 11, 27).expect("date");
@@ -599,6 +667,7 @@ mod tests {
             "<a@example.org>",
             &known(),
             &["Workforce".into()],
+            None,
             None,
             NaiveDate::from_ymd_opt(2026, 11, 27).expect("date"),
             None,

@@ -1025,6 +1025,8 @@ async fn preferences_response(
         &member.email,
         &section_names(app),
         &member.sections,
+        // With no weekly edition everyone receives every digest: nothing to choose.
+        app.config.brief.weekly.map(|_| prefs.frequency),
         prefs
             .paused_until
             .map(|t| t.with_timezone(&tz).date_naive()),
@@ -1075,6 +1077,18 @@ async fn preferences(
                 .await;
         }
     };
+    if matches!(change, Change::Frequency(_)) && app.config.brief.weekly.is_none() {
+        return preferences_response(
+            &app,
+            member,
+            Some((
+                "This brief has no weekly edition; every issue goes to every member.",
+                true,
+            )),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    }
     if let Change::Address(new) = &change {
         if *new == member.email {
             return preferences_response(
@@ -1146,6 +1160,17 @@ async fn preferences(
                     "Resumed; you receive the next issue.",
                 ),
                 Change::Unsubscribe => (store.unsubscribe(id, now)?, "You are unsubscribed."),
+                Change::Frequency(f) => (
+                    store.choose_frequency(id, *f, now)?,
+                    match f {
+                        crate::members::Frequency::Daily => {
+                            "Saved: you receive every issue, from the next one."
+                        }
+                        crate::members::Frequency::Weekly => {
+                            "Saved: you receive the weekly edition only, from the next one."
+                        }
+                    },
+                ),
                 Change::Address(_) => (false, ""),
             })
         })

@@ -160,6 +160,9 @@ pub struct Brief {
     pub filter: crate::filter::Lists,
     /// What the digest offers readers and learns from them: share links, click tracking.
     pub reading: Reading,
+    /// `weekly` (default off): the day of the week on which the weekly edition goes out,
+    /// at that day's first schedule slot, to the members who chose it.
+    pub weekly: Option<chrono::Weekday>,
 }
 
 /// `[brief] share`, `track`, `most_read` and `images`: the digest's share links, what a
@@ -362,8 +365,9 @@ pub enum Articles {
 pub enum Transport {
     /// Write one `.eml` per message into this directory.
     Outbox(PathBuf),
-    /// Send through an SMTP relay.
-    Smtp(SmtpSettings),
+    /// Send through SMTP relays (one or more; messages are spread over them, and a relay
+    /// that fails is skipped until it recovers).
+    Smtp(Vec<SmtpSettings>),
 }
 
 /// SMTP relay settings parsed from `smtp_url`.
@@ -866,8 +870,11 @@ url = "https://blog.example.org/feed/"
             (k == SMTP_PASSWORD_ENV).then(|| "s3cret".to_string())
         })
         .expect("valid");
-        let Transport::Smtp(s) = c.delivery.transport else {
+        let Transport::Smtp(relays) = c.delivery.transport else {
             panic!("expected smtp")
+        };
+        let [s] = &relays[..] else {
+            panic!("one relay: {relays:?}")
         };
         assert_eq!(s.host, "mail.example.org");
         assert_eq!(s.port, 2525);
@@ -875,6 +882,37 @@ url = "https://blog.example.org/feed/"
         assert_eq!(s.user.as_deref(), Some("me@example.org"));
         assert_eq!(s.password.as_deref(), Some("s3cret"));
         assert!(!format!("{s:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn smtp_url_may_list_relays_and_a_bad_one_names_its_own_line() {
+        let relays = |urls: &str| {
+            parse_str(&format!(
+                "{MINIMAL}\n[delivery]\ntransport = \"smtp\"\nsmtp_url = {urls}\n"
+            ))
+        };
+        let c =
+            relays("[\n  \"smtp://a.example.org\",\n  \"smtp://b.example.org:2525?tls=none\",\n]")
+                .expect("two relays");
+        let Transport::Smtp(list) = c.delivery.transport else {
+            panic!("expected smtp")
+        };
+        let hosts: Vec<(&str, u16)> = list.iter().map(|r| (r.host.as_str(), r.port)).collect();
+        assert_eq!(hosts, [("a.example.org", 587), ("b.example.org", 2525)]);
+        // MINIMAL ends on line 11; [delivery] is 13, smtp_url 15, its first URL 16.
+        let err = relays("[\n  \"smtp://a.example.org\",\n  \"ftp://b.example.org\",\n]")
+            .expect_err("a bad second relay");
+        assert_eq!(err.key.as_deref(), Some("delivery.smtp_url"), "{err}");
+        assert_eq!(err.line, Some(17), "{err}");
+        assert!(err.message.contains("ftp"), "{err}");
+        let err =
+            relays("[\"smtp://a.example.org\", \"smtp://A.example.org:587\"]").expect_err("twice");
+        assert!(err.message.contains("listed twice"), "{err}");
+        let err = relays("[]").expect_err("none");
+        assert!(err.message.contains("names no relay"), "{err}");
+        assert_eq!(err.line, Some(15), "{err}");
+        let err = relays("42").expect_err("not a URL");
+        assert_eq!(err.key.as_deref(), Some("delivery.smtp_url"), "{err}");
     }
 
     #[test]
@@ -1207,6 +1245,30 @@ url = "https://blog.example.org/feed/"
         assert!(err.message.contains("\"lead\""), "{err}");
         let err = parse_str(&with("most_read = \"yes\"")).expect_err("a boolean");
         assert_eq!(err.line, Some(5), "{err}");
+    }
+
+    #[test]
+    fn weekly_is_off_by_default_takes_a_day_the_schedule_sends_on_and_names_its_line() {
+        assert_eq!(parse_str(MINIMAL).expect("valid").brief.weekly, None);
+        let with = |keys: &str| {
+            MINIMAL.replace(
+                "from = \"Brief <brief@example.org>\"",
+                &format!("from = \"Brief <brief@example.org>\"\n{keys}"),
+            )
+        };
+        let c = parse_str(&with("weekly = \"Fri\"")).expect("valid");
+        assert_eq!(c.brief.weekly, Some(chrono::Weekday::Fri));
+        let c = parse_str(&with("weekly = \"monday\"")).expect("valid");
+        assert_eq!(c.brief.weekly, Some(chrono::Weekday::Mon));
+        let err = parse_str(&with("weekly = \"Fryday\"")).expect_err("not a day");
+        assert_eq!(err.line, Some(5), "{err}");
+        assert_eq!(err.key.as_deref(), Some("brief.weekly"), "{err}");
+        // The default schedule sends Monday to Friday: no Saturday slot to send with.
+        let err = parse_str(&with("weekly = \"Sat\"")).expect_err("no slot on Saturday");
+        assert_eq!(err.line, Some(5), "{err}");
+        assert!(err.message.contains("no slot on a Sat"), "{err}");
+        let c = parse_str(&with("schedule = \"30 7 * * *\"\nweekly = \"Sat\"")).expect("valid");
+        assert_eq!(c.brief.weekly, Some(chrono::Weekday::Sat));
     }
 
     #[test]

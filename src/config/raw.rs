@@ -61,6 +61,7 @@ pub(super) struct RawBrief {
     pub(super) track: Option<Spanned<String>>,
     pub(super) most_read: Option<bool>,
     pub(super) images: Option<Spanned<String>>,
+    pub(super) weekly: Option<Spanned<String>>,
 }
 
 /// An `include` or `exclude` list: each word or phrase with its place in the file.
@@ -92,7 +93,7 @@ pub(super) struct RawFetch {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDelivery {
     pub(super) transport: Option<Spanned<String>>,
-    pub(super) smtp_url: Option<Spanned<String>>,
+    pub(super) smtp_url: Option<Spanned<RawSmtpUrls>>,
     pub(super) outbox: Option<String>,
     pub(super) connections: Option<Spanned<i64>>,
     pub(super) rate_per_second: Option<Spanned<f64>>,
@@ -101,6 +102,43 @@ pub(super) struct RawDelivery {
     pub(super) dkim_selector: Option<Spanned<String>>,
     pub(super) dkim_domain: Option<Spanned<String>>,
     pub(super) dkim_key: Option<Spanned<String>>,
+}
+
+/// `[delivery] smtp_url`: one relay's URL, or a list of relays, each with its place in the
+/// file. Read by hand: `Spanned` does not survive serde's untagged enums.
+pub(super) enum RawSmtpUrls {
+    One(String),
+    Many(Vec<Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for RawSmtpUrls {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Urls;
+        impl<'de> serde::de::Visitor<'de> for Urls {
+            type Value = RawSmtpUrls;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an smtp:// URL or a list of them")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawSmtpUrls, E> {
+                Ok(RawSmtpUrls::One(v.to_string()))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawSmtpUrls, A::Error> {
+                let mut urls = Vec::new();
+                // Bounded by the file: one element per pass.
+                while let Some(url) = seq.next_element::<Spanned<String>>()? {
+                    urls.push(url);
+                }
+                Ok(RawSmtpUrls::Many(urls))
+            }
+        }
+        d.deserialize_any(Urls)
+    }
 }
 
 #[derive(Deserialize, Default)]

@@ -14,7 +14,7 @@ use url::Url;
 
 use super::raw::{
     RawAnnouncement, RawArticles, RawBrief, RawDelivery, RawFeed, RawFetch, RawInbound, RawPhrases,
-    RawSection, RawSignup, RawSite, RawWeb,
+    RawSection, RawSignup, RawSite, RawSmtpUrls, RawWeb,
 };
 use super::*;
 use crate::filter::{Lists, MAX_PHRASE_CHARS, MAX_PHRASES, Phrase};
@@ -53,6 +53,7 @@ pub(super) fn brief(v: &Validator<'_>, b: RawBrief) -> Result<Brief, ConfigError
         .transpose()?;
     let editors = editors(v, &b)?;
     let review = review(v, &b, base_url.is_some())?;
+    let weekly = weekly(v, b.weekly.as_ref(), &schedule, timezone)?;
     Ok(Brief {
         name,
         tagline: b.tagline.filter(|t| !t.trim().is_empty()),
@@ -78,6 +79,7 @@ pub(super) fn brief(v: &Validator<'_>, b: RawBrief) -> Result<Brief, ConfigError
         },
         filter: filters(v, b.include.as_ref(), b.exclude.as_ref(), "brief")?,
         reading,
+        weekly,
     })
 }
 
@@ -158,6 +160,62 @@ fn review(v: &Validator<'_>, b: &RawBrief, base_url_set: bool) -> Result<Review,
         lead,
         missing,
     })
+}
+
+/// `[brief] weekly`: a day of the week (`"Fri"`, `"friday"`) on which the schedule has a
+/// slot; `""` or no key: no weekly edition.
+fn weekly(
+    v: &Validator<'_>,
+    day: Option<&Spanned<String>>,
+    schedule: &Cron,
+    tz: Tz,
+) -> Result<Option<chrono::Weekday>, ConfigError> {
+    let Some(day) = day.filter(|d| !d.get_ref().trim().is_empty()) else {
+        return Ok(None);
+    };
+    let weekday = day.get_ref().trim().parse::<chrono::Weekday>().map_err(|_| {
+        v.at(
+            day.span(),
+            "brief.weekly",
+            format!(
+                "{:?} is not a day of the week; use e.g. \"Fri\" (or leave the key out for no weekly edition)",
+                day.get_ref()
+            ),
+        )
+    })?;
+    // The weekly edition goes out with that day's first slot: the schedule needs one.
+    // Any 8 days hold every weekday; the loop stops there (or after a minute-by-minute
+    // schedule's worth of slots).
+    let start = chrono::TimeZone::with_ymd_and_hms(&tz, 2026, 1, 5, 0, 0, 0)
+        .earliest()
+        .ok_or_else(|| v.plain("no reference day in the brief's time zone".into()))?;
+    let end = start + chrono::Duration::days(8);
+    let mut at = start;
+    let mut found = false;
+    for _ in 0..20_000 {
+        match schedule.find_next_occurrence(&at, false) {
+            Ok(next) if next <= end => {
+                if chrono::Datelike::weekday(&next) == weekday {
+                    found = true;
+                    break;
+                }
+                at = next;
+            }
+            _ => break,
+        }
+    }
+    if !found {
+        return Err(v.at(
+            day.span(),
+            "brief.weekly",
+            format!(
+                "weekly = {:?}, but the schedule {:?} has no slot on a {weekday}; choose a day the schedule sends on",
+                day.get_ref(),
+                schedule.pattern.to_string()
+            ),
+        ));
+    }
+    Ok(Some(weekday))
 }
 
 /// `[brief] share`, `track`, `most_read` and `images`: the share links, what a click
@@ -275,7 +333,7 @@ pub(super) fn delivery(
                     "transport = \"smtp\" needs smtp_url, e.g. \"smtp://user@mail.example.org:587?tls=required\"",
                 ));
             };
-            v.smtp(smtp_url, smtp_password)?
+            Transport::Smtp(relays(v, smtp_url, smtp_password)?)
         }
         other => {
             let span = d.transport.as_ref().map(|s| s.span());
@@ -346,6 +404,50 @@ pub(super) fn delivery(
             }
         },
     })
+}
+
+/// `[delivery] smtp_url`: one relay, or a list of them (`["smtp://a…", "smtp://b…"]`),
+/// each checked with its line; an empty list or a relay listed twice is an error. The
+/// password (from the environment) goes to every relay that names a user.
+fn relays(
+    v: &Validator<'_>,
+    urls: &Spanned<RawSmtpUrls>,
+    password: Option<String>,
+) -> Result<Vec<SmtpSettings>, ConfigError> {
+    let key = "delivery.smtp_url";
+    let list: Vec<(std::ops::Range<usize>, &str)> = match urls.get_ref() {
+        RawSmtpUrls::One(url) => vec![(urls.span(), url.as_str())],
+        RawSmtpUrls::Many(many) => many
+            .iter()
+            .map(|u| (u.span(), u.get_ref().as_str()))
+            .collect(),
+    };
+    if list.is_empty() {
+        return Err(v.at(
+            urls.span(),
+            key,
+            "smtp_url = [] names no relay; give one URL or a list of them, e.g. [\"smtp://relay1.example.org:587\", \"smtp://relay2.example.org:587\"]".into(),
+        ));
+    }
+    let mut relays: Vec<SmtpSettings> = Vec::with_capacity(list.len());
+    for (span, url) in list {
+        let relay = v.smtp(span.clone(), url, password.clone())?;
+        if relays
+            .iter()
+            .any(|r| r.host.eq_ignore_ascii_case(&relay.host) && r.port == relay.port)
+        {
+            return Err(v.at(
+                span,
+                key,
+                format!(
+                    "the relay {}:{} is listed twice; list each relay once",
+                    relay.host, relay.port
+                ),
+            ));
+        }
+        relays.push(relay);
+    }
+    Ok(relays)
 }
 
 /// `[web]`.
@@ -1090,15 +1192,15 @@ impl<'a> Validator<'a> {
 
     pub(super) fn smtp(
         &self,
-        s: &Spanned<String>,
+        span: std::ops::Range<usize>,
+        text: &str,
         password: Option<String>,
-    ) -> Result<Transport, ConfigError> {
+    ) -> Result<SmtpSettings, ConfigError> {
         let key = "delivery.smtp_url";
-        let bad = |m: String| self.at(s.span(), key, m);
-        let url = Url::parse(s.get_ref()).map_err(|e| {
+        let bad = |m: String| self.at(span.clone(), key, m);
+        let url = Url::parse(text).map_err(|e| {
             bad(format!(
-                "{:?} is not a URL ({e}); expected e.g. \"smtp://user@mail.example.org:587?tls=required\"",
-                s.get_ref()
+                "{text:?} is not a URL ({e}); expected e.g. \"smtp://user@mail.example.org:587?tls=required\""
             ))
         })?;
         if url.password().is_some() {
@@ -1137,13 +1239,13 @@ impl<'a> Validator<'a> {
             }
         }
         let user = (!url.username().is_empty()).then(|| percent_decode(url.username()));
-        Ok(Transport::Smtp(SmtpSettings {
+        Ok(SmtpSettings {
             host,
             port: url.port().unwrap_or(default_port),
             tls,
             user,
             password,
-        }))
+        })
     }
 }
 

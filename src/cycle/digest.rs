@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::app::App;
 use crate::config::Config;
 use crate::filter;
+use crate::members::Frequency;
 use crate::select::{self, Digest};
 use crate::store::Store;
 
@@ -152,20 +153,52 @@ pub fn record_digest(app: &App, digest: &Digest, now: DateTime<Utc>) -> anyhow::
 }
 
 /// Records `digest` for a schedule slot (the database refuses a second digest for a slot).
+/// With `[brief] weekly` set it is owed to the members who chose every digest; without,
+/// to every active member.
 pub fn record_digest_for_slot(
     app: &App,
     digest: &Digest,
     now: DateTime<Utc>,
     slot: Option<DateTime<Utc>>,
 ) -> anyhow::Result<i64> {
+    record_edition(app, digest, &digest.lead.title, now, slot, Frequency::Daily)
+}
+
+/// Records the weekly edition `digest` for schedule slot `slot` (the database refuses a
+/// second weekly edition for a slot), owed to the members who chose it; its subject is
+/// "<brief name> weekly: <lead headline>".
+pub fn record_weekly_for_slot(
+    app: &App,
+    digest: &Digest,
+    now: DateTime<Utc>,
+    slot: DateTime<Utc>,
+) -> anyhow::Result<i64> {
+    let subject = format!(
+        "{}{}",
+        crate::mail::delivery::weekly_subject_prefix(&app.config.brief.name),
+        digest.lead.title
+    );
+    record_edition(app, digest, &subject, now, Some(slot), Frequency::Weekly)
+}
+
+fn record_edition(
+    app: &App,
+    digest: &Digest,
+    subject: &str,
+    now: DateTime<Utc>,
+    slot: Option<DateTime<Utc>>,
+    edition: Frequency,
+) -> anyhow::Result<i64> {
     let content = serde_json::to_string(digest).context("serialising the digest")?;
     let ids: Vec<i64> = digest.stories().map(|s| s.entry_id).collect();
-    app.store().create_digest(
+    app.store().create_edition(
         now,
         digest.high_water,
-        &digest.lead.title,
+        subject,
         &content,
         &ids,
         slot,
+        edition,
+        app.config.brief.weekly.is_some(),
     )
 }

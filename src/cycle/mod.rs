@@ -10,6 +10,7 @@ pub mod drafts;
 pub mod pages;
 pub mod refresh;
 pub mod report;
+pub mod weekly;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -20,6 +20,7 @@ use crate::mail::ledger::{Ledger, Outcome, Step};
 use crate::mail::mime;
 use crate::mail::render::{BriefInfo, ClickLinks, Recipient};
 use crate::mail::transport::{SendError, Sender};
+use crate::members::Frequency;
 use crate::select::Digest;
 use crate::store::{ClaimCheck, PendingDelivery};
 use crate::token::{Secret, VerpPurpose};
@@ -146,18 +147,42 @@ pub fn message_for(
 }
 
 /// [`message_for`] from a digest's [`Copies`]: the same message without rendering the
-/// templates or encoding the MIME body for every member.
+/// templates or encoding the MIME body for every member. A weekly edition's subject is
+/// the template's behind "<brief name> weekly: ".
 fn message_from_copies(
     app: &App,
     digest_id: i64,
-    copies: &Copies,
+    edition: &EditionCopies,
     member_id: i64,
     member: &Recipient,
     date: SystemTime,
 ) -> anyhow::Result<lettre::Message> {
     let (unsub, https) = unsubscribe_url(&app.config, &app.secret, member_id, &member.email);
-    let copy = copies.copy(&app.templates, member, &unsub)?;
+    let copy = edition.copies.copy(&app.templates, member, &unsub)?;
+    let copy = match (copy, edition.subject_prefix.as_deref()) {
+        (MemberCopy::Encoded { subject, body }, Some(prefix)) => MemberCopy::Encoded {
+            subject: format!("{prefix}{subject}"),
+            body,
+        },
+        (MemberCopy::Rendered(mut rendered), Some(prefix)) => {
+            rendered.subject = format!("{prefix}{}", rendered.subject);
+            MemberCopy::Rendered(rendered)
+        }
+        (copy, None) => copy,
+    };
     compose_for(app, Some(digest_id), member_id, member, copy, https, date)
+}
+
+/// A recorded digest's shared copies and what its edition adds to each subject.
+struct EditionCopies {
+    copies: Copies,
+    /// `"<brief name> weekly: "` for a weekly edition; nothing for the daily digest.
+    subject_prefix: Option<String>,
+}
+
+/// The subject prefix of a weekly edition of the brief called `name`.
+pub fn weekly_subject_prefix(name: &str) -> String {
+    format!("{name} weekly: ")
 }
 
 fn compose_for(
@@ -285,7 +310,7 @@ pub async fn deliver_pending(
 /// one damaged row must not stop every later digest.
 type Claimed = (
     Vec<PendingDelivery>,
-    std::collections::HashMap<i64, Arc<Copies>>,
+    std::collections::HashMap<i64, Arc<EditionCopies>>,
     DeliveryReport,
 );
 
@@ -294,7 +319,8 @@ fn claim_and_read(app: &App, lease: chrono::Duration) -> anyhow::Result<Claimed>
     let mut pending = app.store().claim_deliveries(now, now + lease)?;
     let mut report = DeliveryReport::default();
     // One set of copies per digest: its templates render once per kind of member.
-    let mut digests: std::collections::HashMap<i64, Arc<Copies>> = std::collections::HashMap::new();
+    let mut digests: std::collections::HashMap<i64, Arc<EditionCopies>> =
+        std::collections::HashMap::new();
     let mut unreadable = std::collections::HashSet::new();
     for p in &pending {
         if digests.contains_key(&p.digest_id) || unreadable.contains(&p.digest_id) {
@@ -305,7 +331,15 @@ fn claim_and_read(app: &App, lease: chrono::Duration) -> anyhow::Result<Claimed>
                 let mut brief = brief_info(&app.config, Some(p.digest_id), digest.created_at);
                 brief.clicks = click_links(&app.config, &app.secret, Some(p.digest_id));
                 let copies = Copies::new(digest, brief, app.config.brief.timezone);
-                digests.insert(p.digest_id, Arc::new(copies));
+                let weekly = app.store().digest_edition(p.digest_id)? == Some(Frequency::Weekly);
+                let subject_prefix = weekly.then(|| weekly_subject_prefix(&app.config.brief.name));
+                digests.insert(
+                    p.digest_id,
+                    Arc::new(EditionCopies {
+                        copies,
+                        subject_prefix,
+                    }),
+                );
             }
             Err(e) => {
                 let why = format!("{e:#}");
@@ -411,7 +445,7 @@ struct Worker {
     app: Arc<App>,
     sender: Arc<Sender>,
     ledger: Arc<Ledger>,
-    digests: Arc<std::collections::HashMap<i64, Arc<Copies>>>,
+    digests: Arc<std::collections::HashMap<i64, Arc<EditionCopies>>>,
     queue: Arc<Mutex<std::collections::VecDeque<PendingDelivery>>>,
     report: Arc<Mutex<DeliveryReport>>,
     pace: Option<Arc<Pace>>,

@@ -1,11 +1,23 @@
-//! SMTP: our own connection pool to the relay. lettre's pool never sets `TCP_NODELAY`,
-//! which costs ~40 ms per message on a reused connection (lettre PR #1159), and caps idle
-//! rather than concurrent connections. A transaction pipelines its commands when the relay
-//! offers it (RFC 2920), and a refused recipient leaves the session usable (`RSET`)
-//! instead of closing it. Each answer becomes a [`SendError`]: transient or permanent.
+//! SMTP: our own connection pool over one or more relays. lettre's pool never sets
+//! `TCP_NODELAY`, which costs ~40 ms per message on a reused connection (lettre PR #1159),
+//! and caps idle rather than concurrent connections. A transaction pipelines its commands
+//! when the relay offers it (RFC 2920), and a refused recipient leaves the session usable
+//! (`RSET`) instead of closing it. Each answer becomes a [`SendError`]: transient or
+//! permanent.
+//!
+//! With several relays, each message goes to the relay with the fewest connections in use
+//! (ties taken in turn). A relay that fails (refuses the connection, does not answer in
+//! time, answers 421 or drops the session) is skipped for a backoff that doubles with each
+//! failure in a row (2 s up to 5 min) while the others carry its share; once the backoff
+//! ends it gets traffic again, and a success clears it. A message the failing relay
+//! certainly did not take (no connection, or a 421) goes to another relay at once; one it
+//! may have taken (a session dropped mid-message) is returned as a transient failure, as
+//! with one relay, and its retry goes elsewhere. With every relay failing, the one whose
+//! backoff ends first is tried anyway, so nothing waits on a timer.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use lettre::Message;
 use lettre::address::{Address, Envelope as SmtpEnvelope};
@@ -19,24 +31,161 @@ use tokio::sync::Semaphore;
 use crate::config::{SmtpSettings, SmtpTls};
 use crate::mail::transport::SendError;
 
-/// At most `connections` SMTP connections, each with `TCP_NODELAY`, reused while healthy.
+/// The first backoff of a relay that failed; it doubles with each failure in a row.
+const FIRST_BACKOFF: Duration = Duration::from_secs(2);
+/// The longest a failing relay is skipped before it is tried again.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// At most `connections` SMTP connections over all relays, each with `TCP_NODELAY`,
+/// reused while healthy.
 pub struct SmtpPool {
-    pub(crate) settings: SmtpSettings,
+    pub(crate) relays: Vec<Relay>,
     permits: Semaphore,
-    pub(crate) idle: Mutex<Vec<Connection>>,
     timeout: Duration,
     hello: ClientId,
+    /// Which relay a tie goes to next.
+    turn: AtomicUsize,
+    /// First and longest backoff of a failing relay.
+    backoff: (Duration, Duration),
+}
+
+/// One relay: its settings, idle sessions, connections in use and health.
+pub(crate) struct Relay {
+    pub(crate) settings: SmtpSettings,
+    pub(crate) idle: Mutex<Vec<Connection>>,
+    /// Connections in use by a send right now.
+    busy: AtomicUsize,
+    health: Mutex<Health>,
+}
+
+/// A relay's failures in a row and until when it is skipped.
+#[derive(Default)]
+struct Health {
+    failures: u32,
+    down_until: Option<Instant>,
+}
+
+impl Relay {
+    fn new(settings: SmtpSettings) -> Self {
+        Self {
+            settings,
+            idle: Mutex::new(Vec::new()),
+            busy: AtomicUsize::new(0),
+            health: Mutex::new(Health::default()),
+        }
+    }
+
+    fn name(&self) -> String {
+        format!("{}:{}", self.settings.host, self.settings.port)
+    }
+
+    /// When its backoff ends, if it is failing.
+    fn down_until(&self) -> Option<Instant> {
+        self.health
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .down_until
+    }
+
+    fn failed(&self, backoff: (Duration, Duration), why: &SendError) {
+        let mut h = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        h.failures = h.failures.saturating_add(1);
+        let wait = backoff
+            .0
+            .saturating_mul(1 << (h.failures - 1).min(16))
+            .min(backoff.1);
+        h.down_until = Some(Instant::now() + wait);
+        tracing::warn!(
+            relay = %self.name(),
+            failures = h.failures,
+            retry_in = ?wait,
+            error = %why,
+            "relay failing: skipped until its backoff ends, the other relays carry its share"
+        );
+    }
+
+    fn succeeded(&self) {
+        let mut h = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        if h.failures > 0 {
+            tracing::info!(relay = %self.name(), "relay recovered");
+            *h = Health::default();
+        }
+    }
+
+    fn idle_connection(&self) -> Option<Connection> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+
+    fn keep(&self, conn: Connection) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
+    }
+}
+
+/// Counts a connection in use on a relay for as long as it lives.
+struct Busy<'a>(&'a AtomicUsize);
+
+impl<'a> Busy<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// How one relay's attempt at a message ended, when it did not take it.
+struct Attempt {
+    error: SendError,
+    /// The relay itself failed (count it, back off).
+    relay_failed: bool,
+    /// The relay certainly did not take the message: another relay may be tried at once.
+    unsent: bool,
 }
 
 impl SmtpPool {
-    pub(crate) fn new(settings: SmtpSettings, connections: usize, timeout: Duration) -> Self {
+    pub(crate) fn new(relays: Vec<SmtpSettings>, connections: usize, timeout: Duration) -> Self {
         Self {
-            settings,
+            relays: relays.into_iter().map(Relay::new).collect(),
             permits: Semaphore::new(connections),
-            idle: Mutex::new(Vec::new()),
             timeout,
             hello: ClientId::default(),
+            turn: AtomicUsize::new(0),
+            backoff: (FIRST_BACKOFF, MAX_BACKOFF),
         }
+    }
+
+    /// The same pool with another backoff for failing relays (tests use short ones).
+    #[cfg(test)]
+    pub(crate) fn with_backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.backoff = (first, max);
+        self
+    }
+
+    /// The relay for the next message, other than those `tried`: among those not backing
+    /// off, the one with the fewest connections in use (ties in turn); with all of them
+    /// backing off, the one whose backoff ends first.
+    fn choose(&self, tried: &[usize]) -> Option<usize> {
+        let n = self.relays.len();
+        if n == 0 {
+            return None;
+        }
+        let now = Instant::now();
+        let first = self.turn.fetch_add(1, Ordering::Relaxed) % n;
+        let order = (0..n)
+            .map(|i| (first + i) % n)
+            .filter(|i| !tried.contains(i));
+        let up = order
+            .clone()
+            .filter(|&i| self.relays[i].down_until().is_none_or(|t| t <= now))
+            .min_by_key(|&i| self.relays[i].busy.load(Ordering::SeqCst));
+        up.or_else(|| order.min_by_key(|&i| self.relays[i].down_until()))
     }
 
     pub(crate) async fn send(&self, message: &Message) -> Result<(), SendError> {
@@ -45,52 +194,115 @@ impl SmtpPool {
             .acquire()
             .await
             .map_err(|_| SendError::Transient("delivery is shutting down".into()))?;
-        let reused = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut conn = match reused {
-            Some(c) if !c.smtp.has_broken() => c,
-            _ => self.connect().await?,
-        };
         let bytes = message.formatted();
+        let mut tried = Vec::with_capacity(self.relays.len());
+        let mut last = None;
+        // Each relay at most once per message.
+        for _ in 0..self.relays.len() {
+            let Some(i) = self.choose(&tried) else { break };
+            tried.push(i);
+            let relay = &self.relays[i];
+            let attempt = {
+                let _busy = Busy::new(&relay.busy);
+                self.send_via(relay, message, &bytes).await
+            };
+            match attempt {
+                Ok(()) => {
+                    relay.succeeded();
+                    return Ok(());
+                }
+                Err(a) => {
+                    if a.relay_failed {
+                        relay.failed(self.backoff, &a.error);
+                    }
+                    if !a.unsent {
+                        return Err(a.error);
+                    }
+                    last = Some(a.error);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| SendError::Transient("no SMTP relay is configured".into())))
+    }
+
+    /// One attempt at `message` on `relay`, on an idle session or a new one.
+    async fn send_via(
+        &self,
+        relay: &Relay,
+        message: &Message,
+        bytes: &[u8],
+    ) -> Result<(), Attempt> {
+        let (mut conn, reused) = match relay.idle_connection() {
+            Some(c) if !c.smtp.has_broken() => (c, true),
+            _ => (
+                self.connect_to(&relay.settings)
+                    .await
+                    .map_err(|error| Attempt {
+                        error,
+                        relay_failed: true,
+                        unsent: true,
+                    })?,
+                false,
+            ),
+        };
         let result =
-            tokio::time::timeout(self.timeout, conn.transmit(message.envelope(), &bytes)).await;
+            tokio::time::timeout(self.timeout, conn.transmit(message.envelope(), bytes)).await;
         match result {
             Ok(Ok(_)) => {
-                self.idle
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(conn);
+                relay.keep(conn);
                 Ok(())
             }
             Ok(Err(e)) => {
-                let err = classify(&e);
+                let error = classify(&e);
+                // 421: the relay is closing the session and took nothing (RFC 5321 3.8).
+                if e.status().is_some_and(|c| c.to_string() == "421") {
+                    abort(conn).await;
+                    return Err(Attempt {
+                        error,
+                        relay_failed: true,
+                        unsent: true,
+                    });
+                }
                 // After a refused recipient the session is still usable; reset it.
                 if e.is_permanent() || e.is_transient() {
                     if tokio::time::timeout(self.timeout, conn.smtp.command(Rset))
                         .await
                         .is_ok_and(|r| r.is_ok())
                     {
-                        self.idle
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push(conn);
+                        relay.keep(conn);
                     }
-                } else {
-                    abort(conn).await;
+                    return Err(Attempt {
+                        error,
+                        relay_failed: false,
+                        unsent: false,
+                    });
                 }
-                Err(err)
+                abort(conn).await;
+                // A reused session the relay had closed while idle says nothing of the
+                // relay; a new one that breaks does.
+                Err(Attempt {
+                    error,
+                    relay_failed: !reused,
+                    unsent: false,
+                })
             }
             Err(_) => {
                 abort(conn).await;
-                Err(SendError::Transient(format!(
-                    "no answer from {}:{} within {:?} ([delivery] timeout)",
-                    self.settings.host, self.settings.port, self.timeout
-                )))
+                Err(Attempt {
+                    error: SendError::Transient(format!(
+                        "no answer from {} within {:?} ([delivery] timeout)",
+                        relay.name(),
+                        self.timeout
+                    )),
+                    relay_failed: true,
+                    unsent: false,
+                })
             }
         }
     }
 
-    pub(crate) async fn connect(&self) -> Result<Connection, SendError> {
-        let s = &self.settings;
+    /// A new session with the relay of `s`: TCP (or TLS), greeting, STARTTLS, EHLO, AUTH.
+    pub(crate) async fn connect_to(&self, s: &SmtpSettings) -> Result<Connection, SendError> {
         let addr = (s.host.as_str(), s.port);
         let fail = |what: &str, e: &dyn std::fmt::Display| {
             SendError::Transient(format!("{what} {}:{}: {e}", s.host, s.port))
@@ -317,7 +529,7 @@ pub(crate) mod tests {
 
     /// What the scripted relay saw.
     #[derive(Default)]
-    struct Relay {
+    struct Seen {
         connections: usize,
         /// Messages accepted, as received (dot-stuffing undone).
         messages: Vec<String>,
@@ -328,21 +540,37 @@ pub(crate) mod tests {
     /// A relay on 127.0.0.1 that announces PIPELINING (when `pipelining`) and answers by
     /// recipient: `bounce@` 550, `later@` 451, `closing@` 550 and then closes the
     /// connection, `drop@` closes it after DATA's content; anyone else is accepted. DATA without a valid recipient gets 554.
-    async fn relay(pipelining: bool) -> (u16, Arc<std::sync::Mutex<Relay>>) {
-        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    async fn relay(pipelining: bool) -> (u16, Arc<std::sync::Mutex<Seen>>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let seen = Arc::new(std::sync::Mutex::new(Relay::default()));
+        let seen = relay_on(listener, pipelining, Arc::default());
+        (port, seen)
+    }
+
+    /// [`relay`] on `listener`; while `closing` is set, every new connection is greeted
+    /// with 421 and closed (a relay shutting down).
+    fn relay_on(
+        listener: tokio::net::TcpListener,
+        pipelining: bool,
+        closing: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Arc<std::sync::Mutex<Seen>> {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
         let state = Arc::clone(&seen);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 state.lock().expect("lock").connections += 1;
                 let state = Arc::clone(&state);
+                let closing = Arc::clone(&closing);
                 tokio::spawn(async move {
                     let (read, mut write) = stream.into_split();
                     let mut read = BufReader::new(read);
+                    if closing.load(Ordering::SeqCst) {
+                        let _ = write.write_all(b"421 4.3.2 shutting down\r\n").await;
+                        return;
+                    }
                     let _ = write.write_all(b"220 relay ready\r\n").await;
                     let (mut valid, mut drop_after) = (false, false);
                     let mut line = String::new();
@@ -417,7 +645,7 @@ pub(crate) mod tests {
                 });
             }
         });
-        (port, seen)
+        seen
     }
 
     pub(crate) fn message_to(to: &str, body: &str) -> Message {
@@ -438,8 +666,8 @@ pub(crate) mod tests {
             user: None,
             password: None,
         };
-        let sender =
-            Sender::new(&Transport::Smtp(settings), 1, Duration::from_secs(5)).expect("sender");
+        let sender = Sender::new(&Transport::Smtp(vec![settings]), 1, Duration::from_secs(5))
+            .expect("sender");
         let body = ".a line starting with a dot\n..and two\nplain\n.";
         sender
             .send(&message_to("ann@example.org", body), "m")
@@ -508,5 +736,137 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn without_pipelining_commands_go_one_at_a_time_with_the_same_outcomes() {
         send_through_relay(false).await;
+    }
+
+    fn on_port(port: u16) -> SmtpSettings {
+        SmtpSettings {
+            host: "127.0.0.1".into(),
+            port,
+            tls: SmtpTls::None,
+            user: None,
+            password: None,
+        }
+    }
+
+    /// A loopback port nobody listens on (bound, then let go).
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port()
+    }
+
+    fn bodies(seen: &std::sync::Mutex<Seen>) -> Vec<String> {
+        let seen = seen.lock().expect("lock");
+        seen.messages
+            .iter()
+            .map(|m| m.lines().last().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_refused_relay_is_skipped_and_gets_traffic_again_once_it_recovers() {
+        let down = free_port();
+        let (up, up_seen) = relay(true).await;
+        let pool = SmtpPool::new(vec![on_port(down), on_port(up)], 2, Duration::from_secs(5))
+            .with_backoff(Duration::from_millis(100), Duration::from_millis(400));
+        for i in 0..4 {
+            pool.send(&message_to("ann@example.org", &format!("first {i}")))
+                .await
+                .expect("the other relay takes it");
+        }
+        assert_eq!(
+            bodies(&up_seen).len(),
+            4,
+            "every message went to the live relay"
+        );
+        assert!(
+            pool.relays[0].down_until().is_some(),
+            "the refused relay backs off"
+        );
+
+        // The relay comes back on its port; once its backoff ends it gets traffic again.
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", down))
+            .await
+            .expect("bind the recovered relay");
+        let back_seen = relay_on(listener, true, Arc::default());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for i in 0..4 {
+            pool.send(&message_to("ann@example.org", &format!("then {i}")))
+                .await
+                .expect("accepted");
+        }
+        let back = bodies(&back_seen);
+        assert!(!back.is_empty(), "the recovered relay got no traffic");
+        assert!(pool.relays[0].down_until().is_none(), "a success clears it");
+        let mut all = [bodies(&up_seen), back].concat();
+        all.sort();
+        let want: Vec<String> = (0..4)
+            .map(|i| format!("first {i}"))
+            .chain((0..4).map(|i| format!("then {i}")))
+            .collect();
+        let mut want = want;
+        want.sort();
+        assert_eq!(all, want, "each message once");
+    }
+
+    #[tokio::test]
+    async fn a_relay_answering_421_hands_its_message_to_another_at_once() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let closing_port = listener.local_addr().expect("addr").port();
+        let closing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let closing_seen = relay_on(listener, true, Arc::clone(&closing));
+        let (open_port, open_seen) = relay(true).await;
+        let pool = SmtpPool::new(
+            vec![on_port(closing_port), on_port(open_port)],
+            1,
+            Duration::from_secs(5),
+        );
+        // Both take turns while both are well.
+        for i in 0..2 {
+            pool.send(&message_to("ann@example.org", &format!("before {i}")))
+                .await
+                .expect("accepted");
+        }
+        assert_eq!(bodies(&closing_seen).len(), 1);
+        assert_eq!(bodies(&open_seen).len(), 1);
+        // The first relay starts shutting down: its idle session is dropped, new ones get
+        // 421; nothing fails, the other relay takes every message.
+        closing.store(true, Ordering::SeqCst);
+        pool.relays[0].idle.lock().expect("lock").clear();
+        for i in 0..4 {
+            pool.send(&message_to("ann@example.org", &format!("after {i}")))
+                .await
+                .expect("the other relay takes it at once");
+        }
+        assert_eq!(bodies(&closing_seen).len(), 1);
+        assert_eq!(bodies(&open_seen).len(), 5);
+    }
+
+    #[tokio::test]
+    async fn messages_spread_over_the_relays_by_their_connections_in_use() {
+        let (a, a_seen) = relay(true).await;
+        let (b, b_seen) = relay(true).await;
+        let pool = Arc::new(SmtpPool::new(
+            vec![on_port(a), on_port(b)],
+            4,
+            Duration::from_secs(5),
+        ));
+        let sends = (0..12).map(|i| {
+            let pool = Arc::clone(&pool);
+            tokio::spawn(async move {
+                pool.send(&message_to("ann@example.org", &format!("m{i}")))
+                    .await
+            })
+        });
+        for s in futures::future::join_all(sends).await {
+            s.expect("joined").expect("accepted");
+        }
+        let (a_n, b_n) = (bodies(&a_seen).len(), bodies(&b_seen).len());
+        assert_eq!(a_n + b_n, 12);
+        assert!(a_n >= 3 && b_n >= 3, "spread {a_n} / {b_n}");
     }
 }

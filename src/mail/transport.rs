@@ -38,7 +38,7 @@ impl SendError {
 pub enum Sender {
     /// `.eml` files in a directory.
     Outbox(PathBuf),
-    /// An SMTP relay through our own connection pool.
+    /// SMTP relays (one or more) through our own connection pool.
     Smtp(SmtpPool),
 }
 
@@ -87,17 +87,25 @@ impl Sender {
         }
     }
 
-    /// Opens and closes one connection to prove the relay answers (for `check`).
+    /// Opens and closes one connection to each relay to prove it answers (for `check`);
+    /// any relay that does not is an error naming it.
     pub async fn test(&self) -> anyhow::Result<String> {
         match self {
             Self::Outbox(dir) => Ok(format!("outbox {} is writable", dir.display())),
             Self::Smtp(pool) => {
-                let mut conn = pool.connect().await.context("connecting to the relay")?;
-                let _ = conn.smtp.quit().await;
-                Ok(format!(
-                    "SMTP relay {}:{} accepted a connection",
-                    pool.settings.host, pool.settings.port
-                ))
+                let mut said = Vec::with_capacity(pool.relays.len());
+                for relay in &pool.relays {
+                    let s = &relay.settings;
+                    let mut conn = pool.connect_to(s).await.with_context(|| {
+                        format!("connecting to the relay {}:{}", s.host, s.port)
+                    })?;
+                    let _ = conn.smtp.quit().await;
+                    said.push(format!(
+                        "SMTP relay {}:{} accepted a connection",
+                        s.host, s.port
+                    ));
+                }
+                Ok(said.join("; "))
             }
         }
     }
@@ -105,12 +113,14 @@ impl Sender {
     /// Closes idle connections politely.
     pub async fn close(&self) {
         if let Self::Smtp(pool) = self {
-            let idle: Vec<Connection> = {
-                let mut guard = pool.idle.lock().unwrap_or_else(|e| e.into_inner());
-                guard.drain(..).collect()
-            };
-            for mut c in idle {
-                let _ = tokio::time::timeout(Duration::from_secs(2), c.smtp.quit()).await;
+            for relay in &pool.relays {
+                let idle: Vec<Connection> = {
+                    let mut guard = relay.idle.lock().unwrap_or_else(|e| e.into_inner());
+                    guard.drain(..).collect()
+                };
+                for mut c in idle {
+                    let _ = tokio::time::timeout(Duration::from_secs(2), c.smtp.quit()).await;
+                }
             }
         }
     }

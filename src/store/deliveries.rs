@@ -280,6 +280,7 @@ mod tests {
                 name: Some("A".into()),
                 sections: vec![],
                 attributes: vec![("city".into(), "Dayton".into())],
+                frequency: None,
             },
             MemberRow {
                 line: 3,
@@ -287,6 +288,7 @@ mod tests {
                 name: None,
                 sections: vec![],
                 attributes: vec![],
+                frequency: None,
             },
         ];
         s.import_members(&rows, now()).expect("import");
@@ -356,6 +358,7 @@ mod tests {
                 name: None,
                 sections: Vec::new(),
                 attributes: Default::default(),
+                frequency: None,
             })
             .collect();
         s.import_members(&rows, now()).expect("import");

@@ -9,12 +9,13 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{ImportCounts, Member, MemberStatus, Store, UnknownStatus, from_ts, ts};
-use crate::members::MemberRow;
+use crate::members::{Frequency, MemberRow};
 
 impl Store {
-    /// Adds new members and updates names and sections of known ones. Never reactivates
-    /// a member who unsubscribed, bounced or was removed, and never overwrites sections a
-    /// member chose themselves.
+    /// Adds new members and updates names, sections and frequencies of known ones. Never
+    /// reactivates a member who unsubscribed, bounced or was removed, and never overwrites
+    /// sections or a frequency a member chose themselves. A row without a frequency means
+    /// every digest (`daily`).
     pub fn import_members(
         &self,
         rows: &[MemberRow],
@@ -24,6 +25,7 @@ impl Store {
         let mut counts = ImportCounts::default();
         for row in rows {
             let sections = (!row.sections.is_empty()).then(|| row.sections.join(";"));
+            let frequency = row.frequency.unwrap_or_default();
             let attributes = (!row.attributes.is_empty()).then(|| {
                 serde_json::Value::Object(
                     row.attributes
@@ -34,29 +36,56 @@ impl Store {
                 .to_string()
             });
             // Cached statements: preparing three per row cost more than running them.
-            let existing: Option<(Option<String>, Option<String>, Option<String>)> = tx
+            // Name, sections, attributes and frequency as the file is compared with them.
+            type Stored = (Option<String>, Option<String>, Option<String>, Frequency);
+            let existing: Option<Stored> = tx
                 .prepare_cached(
-                    "SELECT name, sections, attributes, chosen_at IS NOT NULL FROM members WHERE email = ?1",
+                    "SELECT name, sections, attributes, chosen_at IS NOT NULL, frequency,
+                            frequency_chosen_at IS NOT NULL
+                     FROM members WHERE email = ?1",
                 )?
                 .query_row([&row.email], |r| {
-                    // Sections the member chose themselves (preference centre, sign-up)
-                    // stay theirs: the file's are compared as if they were the same.
+                    // Sections (and a frequency) the member chose themselves (preference
+                    // centre, sign-up) stay theirs: the file's are compared as if they
+                    // were the same.
                     let own: bool = r.get(3)?;
                     let stored: Option<String> = r.get(1)?;
-                    Ok((r.get(0)?, if own { sections.clone() } else { stored }, r.get(2)?))
+                    let own_frequency: bool = r.get(5)?;
+                    let stored_frequency: Frequency = r.get(4)?;
+                    Ok((
+                        r.get(0)?,
+                        if own { sections.clone() } else { stored },
+                        r.get(2)?,
+                        if own_frequency {
+                            frequency
+                        } else {
+                            stored_frequency
+                        },
+                    ))
                 })
                 .optional()?;
             match existing {
                 None => {
                     tx.prepare_cached(
-                        "INSERT INTO members (email, name, sections, attributes, created_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                        "INSERT INTO members (email, name, sections, attributes, created_at, updated_at,
+                                              frequency)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
                     )?
-                    .execute(params![row.email, row.name, sections, attributes, ts(now)])?;
+                    .execute(params![
+                        row.email,
+                        row.name,
+                        sections,
+                        attributes,
+                        ts(now),
+                        frequency
+                    ])?;
                     counts.added += 1;
                 }
-                Some((name, secs, attrs))
-                    if name == row.name && secs == sections && attrs == attributes =>
+                Some((name, secs, attrs, freq))
+                    if name == row.name
+                        && secs == sections
+                        && attrs == attributes
+                        && freq == frequency =>
                 {
                     counts.unchanged += 1
                 }
@@ -65,7 +94,9 @@ impl Store {
                     tx.prepare_cached(
                         "UPDATE members SET name = ?2,
                                 sections = CASE WHEN chosen_at IS NULL THEN ?3 ELSE sections END,
-                                attributes = ?4, updated_at = ?5
+                                attributes = ?4, updated_at = ?5,
+                                frequency = CASE WHEN frequency_chosen_at IS NULL THEN ?6
+                                                 ELSE frequency END
                          WHERE email = ?1",
                     )?
                     .execute(params![
@@ -73,7 +104,8 @@ impl Store {
                         row.name,
                         sections,
                         attributes,
-                        ts(now)
+                        ts(now),
+                        frequency
                     ])?;
                     counts.updated += 1;
                 }
@@ -362,6 +394,9 @@ pub struct Preferences {
     pub paused_until: Option<DateTime<Utc>>,
     /// When they last chose their sections themselves (`None`: from members.csv).
     pub chosen_at: Option<DateTime<Utc>>,
+    /// Every digest or the weekly edition (what they receive only while `[brief] weekly`
+    /// is set; otherwise every member receives every digest).
+    pub frequency: Frequency,
 }
 
 impl Store {
@@ -401,17 +436,7 @@ impl Store {
                 "SELECT id, email, name, sections, member_id, expires_at, confirmed_at
                  FROM signups WHERE id = ?1",
                 [id],
-                |r| {
-                    Ok(Signup {
-                        id: r.get(0)?,
-                        email: r.get(1)?,
-                        name: r.get(2)?,
-                        sections: split_sections(r.get(3)?),
-                        member_id: r.get(4)?,
-                        expires_at: from_ts(r.get(5)?),
-                        confirmed_at: r.get::<_, Option<i64>>(6)?.map(from_ts),
-                    })
-                },
+                signup_row,
             )
             .optional()?)
     }
@@ -529,16 +554,48 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT paused_until, chosen_at FROM members WHERE id = ?1",
+                "SELECT paused_until, chosen_at, frequency FROM members WHERE id = ?1",
                 [member_id],
-                |r| {
-                    Ok(Preferences {
-                        paused_until: r.get::<_, Option<i64>>(0)?.map(from_ts),
-                        chosen_at: r.get::<_, Option<i64>>(1)?.map(from_ts),
-                    })
-                },
+                preferences_row,
             )
             .optional()?)
+    }
+
+    /// Every member's own choices, by member id (for `members list`).
+    pub fn all_preferences(&self) -> anyhow::Result<std::collections::HashMap<i64, Preferences>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT paused_until, chosen_at, frequency, id FROM members")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(3)?, preferences_row(r)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Sets how often an active member receives the brief, as they chose it themselves
+    /// (an import of members.csv keeps it); it holds from the next digest. False when the
+    /// member is not active.
+    pub fn choose_frequency(
+        &self,
+        member_id: i64,
+        frequency: Frequency,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE members SET frequency = ?2, frequency_chosen_at = ?3, updated_at = ?3
+             WHERE id = ?1 AND status = 'active'",
+            params![member_id, frequency, ts(now)],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Addresses signed up (or asked to move to) whose link is not confirmed and has not
+    /// expired at `now`, with when each expires, oldest first (for `members list`).
+    pub fn pending_signups(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<Signup>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, email, name, sections, member_id, expires_at, confirmed_at
+             FROM signups WHERE confirmed_at IS NULL AND expires_at > ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([ts(now)], signup_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Sets the sections an active member chose themselves (empty: all); they hold from
@@ -587,6 +644,50 @@ pub(super) fn split_sections(s: Option<String>) -> Vec<String> {
     })
     .unwrap_or_default()
 }
+/// A [`Signup`] from a row selecting its fields in their order.
+fn signup_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Signup> {
+    Ok(Signup {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        name: r.get(2)?,
+        sections: split_sections(r.get(3)?),
+        member_id: r.get(4)?,
+        expires_at: from_ts(r.get(5)?),
+        confirmed_at: r.get::<_, Option<i64>>(6)?.map(from_ts),
+    })
+}
+
+/// [`Preferences`] from a row selecting `paused_until, chosen_at, frequency` first.
+fn preferences_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Preferences> {
+    Ok(Preferences {
+        paused_until: r.get::<_, Option<i64>>(0)?.map(from_ts),
+        chosen_at: r.get::<_, Option<i64>>(1)?.map(from_ts),
+        frequency: r.get(2)?,
+    })
+}
+
+impl rusqlite::types::ToSql for Frequency {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for Frequency {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Frequency::ALL
+            .into_iter()
+            .find(|f| f.as_str() == text)
+            .ok_or_else(|| {
+                rusqlite::types::FromSqlError::Other(Box::new(UnknownStatus {
+                    kind: "frequency",
+                    text: text.to_string(),
+                    known: Frequency::ALL.map(Frequency::as_str).join(", "),
+                }))
+            })
+    }
+}
+
 /// The columns [`member_row`] reads, in its order.
 const MEMBER_COLUMNS: &str = "id, email, name, sections, status, reason";
 
@@ -614,6 +715,7 @@ mod tests {
             name: None,
             sections: sections.iter().map(|s| s.to_string()).collect(),
             attributes: Vec::new(),
+            frequency: None,
         }
     }
 
@@ -669,6 +771,101 @@ mod tests {
             .create_digest(now() + day * 3, 0, "Resumed", "{}", &[], None)
             .expect("digest");
         assert_eq!(owed(&s, resumed), ["a@example.org", "b@example.org"]);
+    }
+
+    #[test]
+    fn with_a_weekly_edition_each_member_is_owed_only_the_edition_they_chose() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("db.sqlite")).expect("open");
+        let mut weekly = row("w@example.org", &[]);
+        weekly.frequency = Some(Frequency::Weekly);
+        s.import_members(&[row("d@example.org", &[]), weekly], now())
+            .expect("import");
+        let day = chrono::Duration::days(1);
+        // No weekly edition offered: everyone receives the daily digest.
+        let plain = s
+            .create_digest(now(), 0, "Plain", "{}", &[], None)
+            .expect("digest");
+        assert_eq!(owed(&s, plain), ["d@example.org", "w@example.org"]);
+        // Offered: the daily digest goes to daily members, the weekly to weekly ones.
+        let daily = s
+            .create_edition(
+                now() + day,
+                0,
+                "Daily",
+                "{}",
+                &[],
+                None,
+                Frequency::Daily,
+                true,
+            )
+            .expect("digest");
+        assert_eq!(owed(&s, daily), ["d@example.org"]);
+        let slot = now() + day;
+        let weekly = s
+            .create_edition(
+                now() + day,
+                0,
+                "Weekly",
+                "{}",
+                &[],
+                Some(slot),
+                Frequency::Weekly,
+                true,
+            )
+            .expect("digest");
+        assert_eq!(owed(&s, weekly), ["w@example.org"]);
+        assert_eq!(
+            s.digest_edition(weekly).expect("read"),
+            Some(Frequency::Weekly)
+        );
+        assert_eq!(
+            s.digest_for_slot(slot, Frequency::Weekly).expect("read"),
+            Some(weekly)
+        );
+        // One weekly edition per slot; the daily digest of the same slot is another row.
+        assert!(
+            s.create_edition(
+                now() + day,
+                0,
+                "Again",
+                "{}",
+                &[],
+                Some(slot),
+                Frequency::Weekly,
+                true
+            )
+            .is_err()
+        );
+        s.create_edition(
+            now() + day,
+            0,
+            "Daily",
+            "{}",
+            &[],
+            Some(slot),
+            Frequency::Daily,
+            true,
+        )
+        .expect("the slot's daily digest");
+        // The weekly edition never moves the daily window.
+        assert_eq!(s.last_digest().expect("last").expect("one").id, weekly + 1);
+        // A member who chose daily in the preference centre keeps it over the file.
+        let w = id_of(&s, "w@example.org");
+        assert!(
+            s.choose_frequency(w, Frequency::Daily, now())
+                .expect("choose")
+        );
+        let mut again = row("w@example.org", &[]);
+        again.frequency = Some(Frequency::Weekly);
+        assert_eq!(
+            s.import_members(&[again], now()).expect("import").unchanged,
+            1
+        );
+        assert_eq!(
+            s.preferences(w).expect("read").expect("member").frequency,
+            Frequency::Daily
+        );
     }
 
     #[test]

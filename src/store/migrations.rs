@@ -194,6 +194,15 @@ CREATE INDEX deliveries_status ON deliveries(status);
          created_at INTEGER NOT NULL,
          expires_at INTEGER NOT NULL
      );",
+    // 13: the weekly edition (issue #14). Each member receives every digest (`daily`) or
+    // the weekly edition (`weekly`); `frequency_chosen_at` says the member chose it in the
+    // preference centre, so an import of members.csv no longer overwrites it. Each digest
+    // is one edition; a schedule slot holds at most one digest of each edition.
+    "ALTER TABLE members ADD COLUMN frequency TEXT NOT NULL DEFAULT 'daily';
+     ALTER TABLE members ADD COLUMN frequency_chosen_at INTEGER;
+     ALTER TABLE digests ADD COLUMN edition TEXT NOT NULL DEFAULT 'daily';
+     DROP INDEX digests_slot;
+     CREATE UNIQUE INDEX digests_slot ON digests(slot, edition) WHERE slot IS NOT NULL;",
 ];
 
 /// Runs the migrations `conn` has not run yet, each in its own transaction.

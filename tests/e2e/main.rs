@@ -33,9 +33,11 @@ mod images;
 mod inbound;
 mod look;
 mod members;
+mod relays;
 mod review;
 mod signup;
 mod webdriver;
+mod weekly;
 
 /// `../shared/<rel>` beside the crate, when this checkout has it. Users' machines do not
 /// (the tests that read it then skip, saying so); CI does, and sets
@@ -212,12 +214,21 @@ struct SmtpSink {
     refused_once: Arc<Mutex<std::collections::HashSet<String>>>,
     /// Milliseconds to wait before accepting each message (a slow relay).
     delay_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// While set, the relay is shutting down: MAIL and the end of DATA get 421, so it
+    /// takes nothing more.
+    closing: Arc<AtomicBool>,
     from: String,
     to: Vec<String>,
     data: Vec<u8>,
 }
 
 impl Handler for SmtpSink {
+    fn mail(&mut self, _ip: std::net::IpAddr, _domain: &str, _from: &str) -> SmtpResponse {
+        if self.closing.load(Ordering::SeqCst) {
+            return response::NO_SERVICE;
+        }
+        response::OK
+    }
     fn rcpt(&mut self, to: &str) -> SmtpResponse {
         if to.starts_with("bounce@") {
             return response::NO_MAILBOX;
@@ -248,6 +259,9 @@ impl Handler for SmtpSink {
         if delay > 0 {
             std::thread::sleep(std::time::Duration::from_millis(delay));
         }
+        if self.closing.load(Ordering::SeqCst) {
+            return response::NO_SERVICE;
+        }
         if let Some(first) = self.to.first().filter(|t| t.starts_with("once421@"))
             && self
                 .refused_once
@@ -271,6 +285,8 @@ struct Smtp {
     mails: Arc<Mutex<Vec<Mail>>>,
     flaky: Arc<AtomicBool>,
     delay_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// Set: the sink refuses with 421 from now on (see `SmtpSink::closing`).
+    closing: Arc<AtomicBool>,
 }
 
 impl Smtp {
@@ -285,6 +301,7 @@ fn spawn_smtp() -> Smtp {
         flaky: Arc::new(AtomicBool::new(true)),
         refused_once: Arc::default(),
         delay_ms: Arc::default(),
+        closing: Arc::default(),
         from: String::new(),
         to: Vec::new(),
         data: Vec::new(),
@@ -292,6 +309,7 @@ fn spawn_smtp() -> Smtp {
     let mails = Arc::clone(&sink.mails);
     let flaky = Arc::clone(&sink.flaky);
     let delay_ms = Arc::clone(&sink.delay_ms);
+    let closing = Arc::clone(&sink.closing);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind smtp");
     let port = listener.local_addr().expect("addr").port();
     let mut server = Server::new(sink);
@@ -308,6 +326,7 @@ fn spawn_smtp() -> Smtp {
         mails,
         flaky,
         delay_ms,
+        closing,
     }
 }
 

@@ -600,3 +600,66 @@ async fn chromium_shows_the_signup_and_preference_pages_at_375_px_without_horizo
         );
     }
 }
+
+/// The sign-up path's time, measured (not asserted; numbers live in reports): from
+/// `POST /subscribe` to the member's first digest in the SMTP sink, over real HTTP and
+/// SMTP, with the digest cycle run right after the confirmation (in production the digest
+/// waits for the next schedule slot, which this leaves out). Run with `--nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_path_from_signup_to_the_first_digest_is_measured() {
+    let (http, _) = spawn_http().await;
+    let smtp = spawn_smtp();
+    smtp.flaky.store(false, Ordering::SeqCst);
+    let env = open(
+        &config(&http, &smtp_transport(smtp.port), "enabled = true"),
+        "ann@example.org,Ann\n",
+    );
+    let web = spawn_web(&env.app).await;
+    let c = client();
+    let started = std::time::Instant::now();
+    let (status, _) = post(
+        &c,
+        &format!("{web}subscribe"),
+        "email=timed%40example.org&name=Timed",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let answered = started.elapsed();
+    let mail = wait_for("the confirmation mail", || {
+        smtp.mails()
+            .into_iter()
+            .find(|m| m.to == ["timed@example.org"])
+    })
+    .await;
+    let mailed = started.elapsed();
+    let confirm = on(&web, &link(&decoded(&mail.data), "confirm/"));
+    let (status, page) = post(&c, &confirm, "").await;
+    assert_eq!(status, 200, "{page}");
+    let confirmed = started.elapsed();
+    let report = cycle::once(&env.app, Utc::now(), true, &CancellationToken::new())
+        .await
+        .expect("cycle");
+    let is_digest = |m: &super::Mail| {
+        m.to == ["timed@example.org"]
+            && !header(&m.data, "Subject")
+                .unwrap_or_default()
+                .starts_with("Confirm")
+    };
+    wait_for("the first digest", || {
+        smtp.mails().into_iter().find(is_digest)
+    })
+    .await;
+    let digest = started.elapsed();
+    assert_eq!(
+        smtp.mails().iter().filter(|m| is_digest(m)).count(),
+        1,
+        "{report}"
+    );
+    println!(
+        "sign-up -> first digest: POST /subscribe answered in {answered:?}; confirmation mail \
+         in the sink at {mailed:?}; confirmed (POST /confirm answered) at {confirmed:?}; \
+         first digest in the sink at {digest:?} (the cycle, run at once: fetch, choose, \
+         record, send, took {:?})",
+        digest - confirmed
+    );
+}
