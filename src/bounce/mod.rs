@@ -422,6 +422,37 @@ The following address(es) failed:\n\
         assert!(r.recipients.is_empty());
     }
 
+    #[test]
+    fn a_local_delivery_programs_error_is_soft_even_with_status_5_1_1() {
+        // RFC 3464 §2.3.6: an X-Unix diagnostic is a local program's output (procmail,
+        // maildrop), about its own setup, not the receiving server refusing the address.
+        let r = classify(&fixture("dsn-local-program.eml"));
+        assert_eq!(
+            summary(&r),
+            vec![row("bo@home.example.net", "5.1.1", Action::Soft)]
+        );
+    }
+
+    #[test]
+    fn a_report_inside_the_returned_message_is_not_the_bounces_own() {
+        let r = classify(&fixture("dsn-returning-a-forwarded-report.eml"));
+        assert_eq!(
+            summary(&r),
+            vec![row("cal@members.example.com", "5.2.2", Action::Soft)]
+        );
+    }
+
+    #[test]
+    fn a_specific_code_in_the_servers_reply_refines_a_generic_status_field() {
+        // RFC 3463 x.0.0 is "other or undefined": the receiving server's own 5.1.1 says
+        // more than the reporting MTA's summary.
+        let r = classify(&fixture("dsn-generic-status.eml"));
+        assert_eq!(
+            summary(&r),
+            vec![row("dot@members.example.com", "5.1.1", Action::Hard)]
+        );
+    }
+
     /// Every prefix of every fixture, garbage, deep nesting and oversized input: no panic,
     /// bounded output.
     #[test]
@@ -434,6 +465,9 @@ The following address(es) failed:\n\
             "arf-abuse.eml",
             "autoreply-vacation.eml",
             "not-a-bounce.eml",
+            "dsn-local-program.eml",
+            "dsn-returning-a-forwarded-report.eml",
+            "dsn-generic-status.eml",
         ];
         for name in names {
             let raw = fixture(name);
