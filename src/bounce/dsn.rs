@@ -134,6 +134,12 @@ fn recipient(b: &Block, human: &str, single: bool, all: &[String]) -> Recipient 
             // output (procmail, maildrop, a sieve script) about its setup; its "no such
             // user" is no word from the recipient's mail server.
             (_, super::Action::Hard) if is_local_program(b) => (Reason::Other, super::Action::Soft),
+            // RFC 3464 §2.3.6 again: a diagnostic without its type (`smtp;`) is no
+            // relayed reply but a gateway's own sentence; words alone are not enough
+            // then, only an addressing status (5.1.x).
+            (_, super::Action::Hard) if is_untyped(b) && !status.starts_with("5.1.") => {
+                (Reason::Other, super::Action::Soft)
+            }
             found => found,
         }
     };
@@ -164,12 +170,29 @@ fn refined(status: String, diagnostic: &str) -> String {
     }
 }
 
+/// The block has a diagnostic, but not in the `type; text` form.
+fn is_untyped(b: &Block) -> bool {
+    b.diagnostic
+        .as_deref()
+        .is_some_and(|d| !d.trim().is_empty() && diagnostic_type(d).is_none())
+}
+
+/// The diagnostic's type (`smtp`, `x-unix`) when it is written `type; text`.
+fn diagnostic_type(s: &str) -> Option<&str> {
+    match s.split_once(';') {
+        Some((kind, _)) if kind.trim().len() < 32 && !kind.trim().contains(' ') => {
+            Some(kind.trim())
+        }
+        _ => None,
+    }
+}
+
 /// The block's diagnostic comes from a local delivery program (`X-Unix; …`).
 fn is_local_program(b: &Block) -> bool {
-    b.diagnostic.as_deref().is_some_and(|d| {
-        d.split_once(';')
-            .is_some_and(|(kind, _)| kind.trim().eq_ignore_ascii_case("x-unix"))
-    })
+    b.diagnostic
+        .as_deref()
+        .and_then(diagnostic_type)
+        .is_some_and(|kind| kind.eq_ignore_ascii_case("x-unix"))
 }
 
 /// The text from the first line that starts a DSN's fields, when a text holds some.

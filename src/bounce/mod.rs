@@ -453,6 +453,41 @@ The following address(es) failed:\n\
         );
     }
 
+    #[test]
+    fn a_diagnostic_without_its_type_makes_nobody_hard_on_words_alone() {
+        // RFC 3464 §2.3.6: `Diagnostic-Code: smtp; …`. Without the type it is a gateway's
+        // own sentence, not the receiving server's reply; only an addressing code counts.
+        let report = |status: &str| {
+            format!(
+                "From: postmaster@gw.example.net\nSubject: Delivery failure\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; 10.0.0.7\n\nFinal-Recipient: rfc822; eda@members.example.com\nAction: failed\nStatus: {status}\nDiagnostic-Code: The email account that you tried to reach does not exist.\n\n--b--\n"
+            )
+        };
+        let r = classify(report("5.0.0").as_bytes());
+        assert_eq!(
+            summary(&r),
+            vec![row("eda@members.example.com", "5.0.0", Action::Soft)]
+        );
+        let r = classify(report("5.1.1").as_bytes());
+        assert_eq!(r.recipients[0].action, Action::Hard);
+    }
+
+    #[test]
+    fn a_mail_returning_the_original_and_saying_it_could_not_be_delivered_is_a_bounce() {
+        // Some providers send bounces from an ordinary no-reply address under a bland
+        // subject; the returned message and the sentence give them away.
+        let raw = "From: no-reply@provider.example.net\nTo: bounces+fin-0a1b@bounces.example.org\nSubject: Mail\nContent-Type: multipart/mixed; boundary=\"m\"\n\n--m\nContent-Type: text/plain\n\nYour mail sent on: Fri, 04 Dec 2026 06:00:00 +0000\n     Could not be delivered to: <fin@members.example.com>\n     As their mailbox is full.\n\n--m\nContent-Type: message/rfc822\n\nFrom: The Weekly Brief <brief@example.org>\nTo: <fin@members.example.com>\nSubject: Today\n\nStories.\n--m--\n";
+        let r = classify(raw.as_bytes());
+        assert_eq!(r.kind, Kind::NonStandard);
+        assert_eq!(
+            summary(&r),
+            vec![row("fin@members.example.com", "", Action::Soft)]
+        );
+        assert_eq!(r.recipients[0].reason, Reason::MailboxFull);
+        // The same words in a person's mail without the returned message are no bounce.
+        let chat = "From: ann@example.com\nTo: brief@example.org\nSubject: Mail\n\nMy letter could not be delivered to: <fin@members.example.com>, is that you?\n";
+        assert_eq!(classify(chat.as_bytes()).kind, Kind::NotBounce);
+    }
+
     /// Every prefix of every fixture, garbage, deep nesting and oversized input: no panic,
     /// bounded output.
     #[test]

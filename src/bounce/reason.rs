@@ -245,7 +245,17 @@ const AFTER_DATA: &[&str] = &[
 /// The reason and action for one failed recipient. `evidence` is the diagnostic text,
 /// `status` the enhanced status code if any (`5.1.1`), `reply_code` the SMTP code.
 pub(crate) fn classify(evidence: &str, status: &str, reply_code: Option<u16>) -> (Reason, Action) {
-    let text = collapse(&without_addresses(evidence));
+    let permanent = status.starts_with('5')
+        || (status.is_empty() && reply_code.is_some_and(|c| (500..600).contains(&c)));
+    // A recipient that failed for good is judged by its permanent answers: a transcript's
+    // 4xx lines are earlier attempts (a deferral, another host), and their "timed out"
+    // or "try later" says nothing about why the last one failed.
+    let evidence = if permanent {
+        without_transient_replies(evidence)
+    } else {
+        evidence.to_string()
+    };
+    let text = collapse(&without_addresses(&evidence));
     let has = |list: &[&str]| list.iter().any(|p| text.contains(p));
     let temporary = status.starts_with('4')
         || (status.is_empty() && reply_code.is_some_and(|c| (400..500).contains(&c)));
@@ -260,6 +270,12 @@ pub(crate) fn classify(evidence: &str, status: &str, reply_code: Option<u16>) ->
     }
     if temporary {
         return (Reason::Temporary, Action::Soft);
+    }
+    // RFC 7504's "host does not accept mail" for the recipient's host, which sendmail
+    // reports with 5.7.27 (RFC 7505 keeps that code for the sender's null MX, so a
+    // mention of the sender or "from …" keeps it soft).
+    if status == "5.7.27" && takes_no_mail_at_all(&text) {
+        return (Reason::NotAccept, Action::Hard);
     }
     // 5.1.7, 5.1.8 and 5.7.27 are about the sender's address, not the recipient's;
     // x.7.x is security or policy (RFC 3463).
@@ -311,6 +327,41 @@ fn relays_remote(text: &str) -> bool {
     ["the response was", "remote server", "remote host said"]
         .iter()
         .any(|p| text.contains(p))
+}
+
+/// The text says a host or domain takes no mail at all, not "from" someone or "for"
+/// some domain, and names no sender.
+fn takes_no_mail_at_all(text: &str) -> bool {
+    !text.contains("sender")
+        && ["host does not accept mail", "domain does not accept mail"]
+            .iter()
+            .any(|p| {
+                text.match_indices(p).any(|(i, _)| {
+                    let after = text[i + p.len()..].trim_start();
+                    !(after.starts_with("from") || after.starts_with("for"))
+                })
+            })
+}
+
+/// `evidence` without the lines that open with a 4xx reply (after a transcript's `<<<`).
+fn without_transient_replies(evidence: &str) -> String {
+    evidence
+        .lines()
+        .filter(|l| {
+            let t = l
+                .trim_start()
+                .trim_start_matches('<')
+                .trim_start()
+                .as_bytes();
+            let transient = t.len() >= 3
+                && t[0] == b'4'
+                && t[1].is_ascii_digit()
+                && t[2].is_ascii_digit()
+                && t.get(3).is_none_or(|c| matches!(c, b' ' | b'-' | b'\t'));
+            !transient
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The receiver refused the recipient itself, at `RCPT TO`.
@@ -582,6 +633,37 @@ mod tests {
         );
         assert_eq!(classify(text, "5.7.1", Some(550)).1, Action::Soft);
         assert_eq!(classify(text, "5.0.0", Some(550)).1, Action::Soft);
+    }
+
+    #[test]
+    fn a_deferral_line_in_a_transcript_does_not_veto_the_permanent_refusal() {
+        // The 4xx line is an earlier attempt elsewhere; the recipient failed for good.
+        let text = ">>> RCPT To:<a@example.org>\n<<< 550 <a@example.org>, User Unknown\n421 mx.example.org (smtp)... Deferred: Connection timed out during user open";
+        assert_eq!(
+            classify(text, "5.0.0", Some(550)),
+            (Reason::UserUnknown, Action::Hard)
+        );
+        // A temporary status keeps every line.
+        assert_eq!(classify(text, "4.0.0", Some(421)).1, Action::Soft);
+    }
+
+    #[test]
+    fn a_host_taking_no_mail_is_hard_under_sendmails_5_7_27_but_a_sender_refusal_is_not() {
+        // RFC 7504's 521 text; sendmail reports a recipient domain's null MX with 5.7.27.
+        assert_eq!(
+            classify("550 Host does not accept mail", "5.7.27", Some(550)),
+            (Reason::NotAccept, Action::Hard)
+        );
+        for text in [
+            "550 5.7.27 This host does not accept mail from domains whose servers reject the postmaster address",
+            "550 5.7.27 Sender address has null MX",
+        ] {
+            assert_eq!(
+                classify(text, "5.7.27", Some(550)).1,
+                Action::Soft,
+                "{text}"
+            );
+        }
     }
 
     #[test]
