@@ -4,6 +4,7 @@
     python3 benches/run.py            # the full run (1,000 feeds, 10,000 members)
     python3 benches/run.py --smoke    # seconds: 20 feeds, 200 members, 10 pages (CI)
     python3 benches/run.py --only 7   # the growth figure alone (benches/growth.py)
+    python3 benches/run.py --only 8   # the bounce classifier on ../shared's dev set
 
 Each figure is a ratio against a reference measured in the same run on the same machine,
 because the machine is shared and absolute numbers drift. Every figure is run --runs times
@@ -34,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 EXTRACTION_DEV = ROOT.parent / "shared" / "data" / "extraction" / "dev" / "html"
+BOUNCES_DEV = ROOT.parent / "shared" / "data" / "bounces" / "dev"
 
 PROFILE = ["release"]  # "debug" for --smoke, whose binaries `cargo test` already built
 started_procs = []
@@ -507,6 +509,47 @@ def growth_figure(args):
                f"16x input", "<= 32x time, <= 16x mem", ok)
 
 
+def bounce_figure(args):
+    """Figure 8 (issue #14): the bounce classifier on the dev set (`bounces classify --json`
+    over its 385 mails, scored by score_bounces.py) beside the targets, and its time per
+    mail beside the same command on one small mail (the process start, measured in the same
+    run, and taken off)."""
+    tools = ROOT.parent / "shared" / "tools"
+    if not (BOUNCES_DEV / "mail").is_dir() or not (tools / "score_bounces.py").is_file():
+        log(f"bounces: skipped ({BOUNCES_DEV} is absent; it lives in ../shared)")
+        record("8 bounces: action accuracy", "skipped", "-", "-", ">= 0.95", None)
+        return
+    mails = sorted(str(p) for p in (BOUNCES_DEV / "mail").iterdir() if p.is_file())
+    times, empty = [], []
+    for _ in range(args.runs):
+        r, t = run([binary("feedbrief"), "bounces", "classify", "--json", *mails], 600)
+        if r.returncode != 0 or len(r.stdout.splitlines()) != len(mails):
+            raise SuiteError(f"bounces classify failed: {r.stderr[-1000:]}")
+        times.append(t)
+        one = ROOT / "tests" / "fixtures" / "bounces" / "not-a-bounce.eml"
+        e, t0 = run([binary("feedbrief"), "bounces", "classify", "--json", str(one)], 60)
+        if e.returncode != 0:
+            raise SuiteError(f"bounces classify failed on {one}: {e.stderr[-1000:]}")
+        empty.append(t0)
+    s, _ = run(["python3", str(tools / "score_bounces.py"), "--show", "0"], 120, input=r.stdout)
+    m = re.search(r"recipients (\d+)\s+action accuracy ([0-9.]+)\s+hard precision ([0-9.]+)\s+"
+                  r"hard recall ([0-9.]+)\s+complaint recall ([0-9.]+)", s.stdout)
+    if s.returncode != 0 or not m:
+        raise SuiteError(f"scoring the bounces failed: {s.stdout[-500:]} {s.stderr[-500:]}")
+    n, acc, prec, rec, comp = int(m.group(1)), *(float(m.group(i)) for i in range(2, 6))
+    labels = "sisimai's labels"
+    record(f"8 bounces: action accuracy ({len(mails)} dev mails, {n} recipients)", f"{acc:.3f}",
+           labels, f"{acc / 0.95:.2f}x", ">= 0.95", acc >= 0.95)
+    record(f"8 bounces: hard precision (hard recall {rec:.3f})", f"{prec:.3f}", labels,
+           f"{prec / 0.99:.2f}x", ">= 0.99", prec >= 0.99)
+    record("8 bounces: complaint recall", f"{comp:.3f}", labels, f"{comp:.2f}x", ">= 1.0",
+           comp >= 1.0)
+    per_mail = (median(times) - median(empty)) * 1000 / len(mails)
+    record("8 bounces: classify (ms/mail, process start taken off)", f"{per_mail:.2f}",
+           f"{median(empty) * 1000:.0f} ms (start, 1 mail)", f"{median(times) / median(empty):.1f}x",
+           "<= 5 ms/mail (release)", per_mail <= 5.0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="a few seconds: 20 feeds, 200 members, 10 pages")
@@ -560,6 +603,8 @@ def main():
             r2e_figure(args, work, sink)
         if want(7):
             growth_figure(args)
+        if want(8):
+            bounce_figure(args)
     except SuiteError as e:
         print(f"bench: error: {e}", file=sys.stderr)
         return 1

@@ -228,6 +228,73 @@ pub fn act(
     })
 }
 
+/// Handles one received mail wherever it came from (the SMTP listener, IMAP polling):
+/// [`act`] on it, then one log line per outcome naming `source` (the peer, or the IMAP
+/// mailbox) and `from` (the envelope sender, or the mail's `From`). Blocking: call
+/// through [`App::blocking`].
+pub fn handle(
+    app: &App,
+    source: &str,
+    from: &str,
+    recipients: &[Recipient],
+    raw: &[u8],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Outcome>> {
+    let outcomes = act(app, recipients, raw, now)?;
+    for o in &outcomes {
+        log_outcome(source, from, raw.len(), o);
+    }
+    Ok(outcomes)
+}
+
+/// A local part shaped like our VERP addresses (`bounces+…`, `unsubscribe+…`).
+pub fn is_verp_shaped(local: &str) -> bool {
+    local
+        .split_once('+')
+        .is_some_and(|(p, _)| ["bounces", "unsubscribe"].contains(&p.to_ascii_lowercase().as_str()))
+}
+
+/// The purpose and member a VERP local part names, when its mac verifies against that
+/// member's address; `None` for a forged or cut one, or a member gone. Blocking.
+pub fn verp_member(app: &App, local: &str) -> Option<(VerpPurpose, i64)> {
+    let store = app.store();
+    app.secret.verp_verify(local, |id| {
+        store.member_by_id(id).ok().flatten().map(|m| m.email)
+    })
+}
+
+/// Every `name` header of the mail itself (not of a quoted one), unfolded, in order;
+/// only the header block's first 64 KB are read.
+pub fn outer_headers(raw: &[u8], name: &str) -> Vec<String> {
+    let head = &raw[..raw.len().min(64 * 1024)];
+    let head = String::from_utf8_lossy(head);
+    let head = head
+        .split("\r\n\r\n")
+        .next()
+        .and_then(|h| h.split("\n\n").next())
+        .unwrap_or_default();
+    let mut out: Vec<String> = Vec::new();
+    let mut open = false;
+    for line in head.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.starts_with([' ', '\t']) {
+            if open && let Some(v) = out.last_mut() {
+                v.push(' ');
+                v.push_str(line.trim());
+            }
+            continue;
+        }
+        open = match line.split_once(':') {
+            Some((n, v)) if n.trim().eq_ignore_ascii_case(name) => {
+                out.push(v.trim().to_string());
+                true
+            }
+            _ => false,
+        };
+    }
+    out
+}
+
 /// How strongly an action weighs when one mail reports several.
 fn severity(action: Action) -> u8 {
     match action {
@@ -346,33 +413,12 @@ fn record(
 }
 
 /// The first `name` header of the mail itself (not of a quoted one), unfolded and
-/// clipped; only the header block's first 64 KB are read.
+/// clipped.
 fn outer_header(raw: &[u8], name: &str) -> Option<String> {
-    let head = &raw[..raw.len().min(64 * 1024)];
-    let head = String::from_utf8_lossy(head);
-    let head = head
-        .split("\r\n\r\n")
+    outer_headers(raw, name)
+        .into_iter()
         .next()
-        .and_then(|h| h.split("\n\n").next())
-        .unwrap_or_default();
-    let mut value: Option<String> = None;
-    for line in head.lines() {
-        let line = line.trim_end_matches('\r');
-        if let Some(v) = value.as_mut() {
-            if line.starts_with([' ', '\t']) {
-                v.push(' ');
-                v.push_str(line.trim());
-                continue;
-            }
-            break;
-        }
-        if let Some((n, v)) = line.split_once(':')
-            && n.trim().eq_ignore_ascii_case(name)
-        {
-            value = Some(v.trim().to_string());
-        }
-    }
-    value.map(|v| clip(&v, 100))
+        .map(|v| clip(&v, 100))
 }
 
 /// `s` on one line, cut to at most `max` characters.
@@ -568,20 +614,14 @@ impl Session {
             return "452 4.5.3 too many recipients\r\n".into();
         }
         let local = local.to_string();
-        let is_verp = local.split_once('+').is_some_and(|(p, _)| {
-            ["bounces", "unsubscribe"].contains(&p.to_ascii_lowercase().as_str())
-        });
-        if !is_verp {
+        if !is_verp_shaped(&local) {
             self.recipients.push(Recipient::Plain(path.to_string()));
             return "250 2.1.5 recipient ok\r\n".into();
         }
         let verified = self
             .app
             .blocking("checking a VERP address", move |app| {
-                let store = app.store();
-                Ok(app.secret.verp_verify(&local, |id| {
-                    store.member_by_id(id).ok().flatten().map(|m| m.email)
-                }))
+                Ok(verp_member(app, &local))
             })
             .await;
         match verified {
@@ -652,21 +692,17 @@ impl Session {
             ));
         }
         let now = Utc::now();
-        let size = message.len();
         let rcpts = recipients.clone();
+        let peer = self.peer.clone();
+        let sender = from.clone();
         let acted = self
             .app
             .blocking("acting on an inbound mail", move |app| {
-                act(app, &rcpts, &message, now)
+                handle(app, &peer, &sender, &rcpts, &message, now)
             })
             .await;
         match acted {
-            Ok(outcomes) => {
-                for o in &outcomes {
-                    log_outcome(&self.peer, &from, size, o);
-                }
-                Ok("250 2.0.0 received\r\n".into())
-            }
+            Ok(_) => Ok("250 2.0.0 received\r\n".into()),
             Err(e) => {
                 tracing::error!(peer = %self.peer, %from, "inbound SMTP: acting on a mail failed: {e:#}; answered 451 so the relay sends it again");
                 Ok("451 4.3.0 temporary failure, try again later\r\n".into())

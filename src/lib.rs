@@ -21,13 +21,14 @@
 //! - Edges: [`web`] serves one-click unsubscribe, the archive (and its Atom feed, [`atom`]),
 //!   health and metrics, and the sign-up form and preference centre ([`signup`]: their
 //!   forms, limits and pages); [`inbound`] receives bounces, complaints and mailed
-//!   unsubscribes over SMTP; [`cli`] is one module per subcommand; [`token`] signs
-//!   unsubscribe and tracked links and VERP addresses ([`clicks`] judges whether a click
-//!   counts); [`opml`] moves feed lists in and out; [`review`] is the editor's desk (a
-//!   draft's edits and the review page; the slot's draft is [`cycle::drafts`]).
+//!   unsubscribes over SMTP, and [`imap`] polls a mailbox for them; [`cli`] is one
+//!   module per subcommand; [`token`] signs unsubscribe and tracked links and VERP
+//!   addresses ([`clicks`] judges whether a click counts); [`opml`] moves feed lists in
+//!   and out; [`review`] is the editor's desk (a draft's edits and the review page; the
+//!   slot's draft is [`cycle::drafts`]).
 //!
 //! Parsing, extraction, summarizing, selection and rendering are pure functions of their
-//! inputs; only fetch, store, mail's transport, web and inbound touch the outside world.
+//! inputs; only fetch, store, mail's transport, web, inbound and imap touch the outside world.
 
 pub mod app;
 pub mod article;
@@ -40,6 +41,7 @@ pub mod cycle;
 pub mod daemon;
 pub mod fetch;
 pub mod filter;
+pub mod imap;
 pub mod inbound;
 pub mod lock;
 pub mod mail;

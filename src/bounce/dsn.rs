@@ -21,18 +21,27 @@ struct Block {
 /// The failed recipients of a DSN, or `None` when the mail holds no delivery-status part
 /// naming any recipient.
 pub(super) fn read(mail: &Part) -> Option<Vec<Recipient>> {
+    let reports = |parts: Vec<&Part>| -> Vec<Block> {
+        parts
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p.content_type.mime.as_str(),
+                    "message/delivery-status" | "message/global-delivery-status"
+                )
+            })
+            .filter_map(|p| p.text())
+            .flat_map(blocks)
+            .collect()
+    };
+    // The mail's own report first: a report inside the returned message (a member who
+    // forwarded a bounce to us, then bounced) is about someone else. Only a mail with
+    // no report of its own, a relay that wrapped the real bounce, is read deeper.
+    let mut found = reports(mail.walk_own());
     let parts = mail.walk();
-    let mut found: Vec<Block> = parts
-        .iter()
-        .filter(|p| {
-            matches!(
-                p.content_type.mime.as_str(),
-                "message/delivery-status" | "message/global-delivery-status"
-            )
-        })
-        .filter_map(|p| p.text())
-        .flat_map(blocks)
-        .collect();
+    if found.is_empty() {
+        found = reports(parts.clone());
+    }
     if found.is_empty() {
         // A report whose MIME boundaries were lost (forwarded, flattened by a gateway)
         // still carries its fields inline after the human-readable text.
@@ -110,6 +119,7 @@ fn recipient(b: &Block, human: &str, single: bool, all: &[String]) -> Recipient 
         .and_then(reason::find_status)
         .or_else(|| reason::find_status(&evidence))
         .unwrap_or_default();
+    let status = refined(status, &diagnostic);
     let reply_code =
         reason::find_reply_code(&diagnostic).or_else(|| reason::find_reply_code(&evidence));
     let delayed = b.action.as_deref().is_some_and(|a| {
@@ -119,7 +129,19 @@ fn recipient(b: &Block, human: &str, single: bool, all: &[String]) -> Recipient 
     let (reason, action) = if delayed {
         (Reason::Temporary, super::Action::Soft)
     } else {
-        reason::classify(&evidence, &status, reply_code)
+        match reason::classify(&evidence, &status, reply_code) {
+            // RFC 3464 §2.3.6: an X-Unix diagnostic is a local delivery program's own
+            // output (procmail, maildrop, a sieve script) about its setup; its "no such
+            // user" is no word from the recipient's mail server.
+            (_, super::Action::Hard) if is_local_program(b) => (Reason::Other, super::Action::Soft),
+            // RFC 3464 §2.3.6 again: a diagnostic without its type (`smtp;`) is no
+            // relayed reply but a gateway's own sentence; words alone are not enough
+            // then, only an addressing status (5.1.x).
+            (_, super::Action::Hard) if is_untyped(b) && !status.starts_with("5.1.") => {
+                (Reason::Other, super::Action::Soft)
+            }
+            found => found,
+        }
     };
     Recipient {
         address,
@@ -133,6 +155,44 @@ fn recipient(b: &Block, human: &str, single: bool, all: &[String]) -> Recipient 
             diagnostic
         },
     }
+}
+
+/// A generic `X.0.0` status (RFC 3463 "other or undefined") replaced by the more
+/// specific code of the same class the receiving server gave in its own reply: the
+/// reporting MTA's summary says less than the server's answer.
+fn refined(status: String, diagnostic: &str) -> String {
+    let Some(class) = status.strip_suffix(".0.0") else {
+        return status;
+    };
+    match reason::find_status(diagnostic) {
+        Some(own) if own.split('.').next() == Some(class) && !own.ends_with(".0.0") => own,
+        _ => status,
+    }
+}
+
+/// The block has a diagnostic, but not in the `type; text` form.
+fn is_untyped(b: &Block) -> bool {
+    b.diagnostic
+        .as_deref()
+        .is_some_and(|d| !d.trim().is_empty() && diagnostic_type(d).is_none())
+}
+
+/// The diagnostic's type (`smtp`, `x-unix`) when it is written `type; text`.
+fn diagnostic_type(s: &str) -> Option<&str> {
+    match s.split_once(';') {
+        Some((kind, _)) if kind.trim().len() < 32 && !kind.trim().contains(' ') => {
+            Some(kind.trim())
+        }
+        _ => None,
+    }
+}
+
+/// The block's diagnostic comes from a local delivery program (`X-Unix; …`).
+fn is_local_program(b: &Block) -> bool {
+    b.diagnostic
+        .as_deref()
+        .and_then(diagnostic_type)
+        .is_some_and(|kind| kind.eq_ignore_ascii_case("x-unix"))
 }
 
 /// The text from the first line that starts a DSN's fields, when a text holds some.

@@ -143,6 +143,20 @@ impl Part {
         out
     }
 
+    /// Every part of the tree in document order, this one first, without entering
+    /// attached messages: the parts that are this mail's own.
+    pub(crate) fn walk_own(&self) -> Vec<&Part> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(p) = stack.pop() {
+            out.push(p);
+            if let Body::Multipart(parts) = &p.body {
+                stack.extend(parts.iter().rev());
+            }
+        }
+        out
+    }
+
     /// The text of a leaf, `None` for containers.
     pub(crate) fn text(&self) -> Option<&str> {
         match &self.body {

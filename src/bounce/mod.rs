@@ -422,6 +422,72 @@ The following address(es) failed:\n\
         assert!(r.recipients.is_empty());
     }
 
+    #[test]
+    fn a_local_delivery_programs_error_is_soft_even_with_status_5_1_1() {
+        // RFC 3464 §2.3.6: an X-Unix diagnostic is a local program's output (procmail,
+        // maildrop), about its own setup, not the receiving server refusing the address.
+        let r = classify(&fixture("dsn-local-program.eml"));
+        assert_eq!(
+            summary(&r),
+            vec![row("bo@home.example.net", "5.1.1", Action::Soft)]
+        );
+    }
+
+    #[test]
+    fn a_report_inside_the_returned_message_is_not_the_bounces_own() {
+        let r = classify(&fixture("dsn-returning-a-forwarded-report.eml"));
+        assert_eq!(
+            summary(&r),
+            vec![row("cal@members.example.com", "5.2.2", Action::Soft)]
+        );
+    }
+
+    #[test]
+    fn a_specific_code_in_the_servers_reply_refines_a_generic_status_field() {
+        // RFC 3463 x.0.0 is "other or undefined": the receiving server's own 5.1.1 says
+        // more than the reporting MTA's summary.
+        let r = classify(&fixture("dsn-generic-status.eml"));
+        assert_eq!(
+            summary(&r),
+            vec![row("dot@members.example.com", "5.1.1", Action::Hard)]
+        );
+    }
+
+    #[test]
+    fn a_diagnostic_without_its_type_makes_nobody_hard_on_words_alone() {
+        // RFC 3464 §2.3.6: `Diagnostic-Code: smtp; …`. Without the type it is a gateway's
+        // own sentence, not the receiving server's reply; only an addressing code counts.
+        let report = |status: &str| {
+            format!(
+                "From: postmaster@gw.example.net\nSubject: Delivery failure\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; 10.0.0.7\n\nFinal-Recipient: rfc822; eda@members.example.com\nAction: failed\nStatus: {status}\nDiagnostic-Code: The email account that you tried to reach does not exist.\n\n--b--\n"
+            )
+        };
+        let r = classify(report("5.0.0").as_bytes());
+        assert_eq!(
+            summary(&r),
+            vec![row("eda@members.example.com", "5.0.0", Action::Soft)]
+        );
+        let r = classify(report("5.1.1").as_bytes());
+        assert_eq!(r.recipients[0].action, Action::Hard);
+    }
+
+    #[test]
+    fn a_mail_returning_the_original_and_saying_it_could_not_be_delivered_is_a_bounce() {
+        // Some providers send bounces from an ordinary no-reply address under a bland
+        // subject; the returned message and the sentence give them away.
+        let raw = "From: no-reply@provider.example.net\nTo: bounces+fin-0a1b@bounces.example.org\nSubject: Mail\nContent-Type: multipart/mixed; boundary=\"m\"\n\n--m\nContent-Type: text/plain\n\nYour mail sent on: Fri, 04 Dec 2026 06:00:00 +0000\n     Could not be delivered to: <fin@members.example.com>\n     As their mailbox is full.\n\n--m\nContent-Type: message/rfc822\n\nFrom: The Weekly Brief <brief@example.org>\nTo: <fin@members.example.com>\nSubject: Today\n\nStories.\n--m--\n";
+        let r = classify(raw.as_bytes());
+        assert_eq!(r.kind, Kind::NonStandard);
+        assert_eq!(
+            summary(&r),
+            vec![row("fin@members.example.com", "", Action::Soft)]
+        );
+        assert_eq!(r.recipients[0].reason, Reason::MailboxFull);
+        // The same words in a person's mail without the returned message are no bounce.
+        let chat = "From: ann@example.com\nTo: brief@example.org\nSubject: Mail\n\nMy letter could not be delivered to: <fin@members.example.com>, is that you?\n";
+        assert_eq!(classify(chat.as_bytes()).kind, Kind::NotBounce);
+    }
+
     /// Every prefix of every fixture, garbage, deep nesting and oversized input: no panic,
     /// bounded output.
     #[test]
@@ -434,6 +500,9 @@ The following address(es) failed:\n\
             "arf-abuse.eml",
             "autoreply-vacation.eml",
             "not-a-bounce.eml",
+            "dsn-local-program.eml",
+            "dsn-returning-a-forwarded-report.eml",
+            "dsn-generic-status.eml",
         ];
         for name in names {
             let raw = fixture(name);

@@ -166,6 +166,9 @@ const USER_UNKNOWN: &[&str] = &[
     "not our customer",
     "recipnotfound",
     "name is not recognized",
+    // RFC 5321's text for 550, which covers policy too: hard only with an addressing
+    // status or at RCPT, like every phrase here.
+    "mailbox unavailable",
     "recipient address rejected: access denied",
     "adresse de messagerie que vous avez entrée est introuvable",
     "couldn't be found",
@@ -242,7 +245,17 @@ const AFTER_DATA: &[&str] = &[
 /// The reason and action for one failed recipient. `evidence` is the diagnostic text,
 /// `status` the enhanced status code if any (`5.1.1`), `reply_code` the SMTP code.
 pub(crate) fn classify(evidence: &str, status: &str, reply_code: Option<u16>) -> (Reason, Action) {
-    let text = collapse(&without_addresses(evidence));
+    let permanent = status.starts_with('5')
+        || (status.is_empty() && reply_code.is_some_and(|c| (500..600).contains(&c)));
+    // A recipient that failed for good is judged by its permanent answers: a transcript's
+    // 4xx lines are earlier attempts (a deferral, another host), and their "timed out"
+    // or "try later" says nothing about why the last one failed.
+    let evidence = if permanent {
+        without_transient_replies(evidence)
+    } else {
+        evidence.to_string()
+    };
+    let text = collapse(&without_addresses(&evidence));
     let has = |list: &[&str]| list.iter().any(|p| text.contains(p));
     let temporary = status.starts_with('4')
         || (status.is_empty() && reply_code.is_some_and(|c| (400..500).contains(&c)));
@@ -257,6 +270,12 @@ pub(crate) fn classify(evidence: &str, status: &str, reply_code: Option<u16>) ->
     }
     if temporary {
         return (Reason::Temporary, Action::Soft);
+    }
+    // RFC 7504's "host does not accept mail" for the recipient's host, which sendmail
+    // reports with 5.7.27 (RFC 7505 keeps that code for the sender's null MX, so a
+    // mention of the sender or "from …" keeps it soft).
+    if status == "5.7.27" && takes_no_mail_at_all(&text) {
+        return (Reason::NotAccept, Action::Hard);
     }
     // 5.1.7, 5.1.8 and 5.7.27 are about the sender's address, not the recipient's;
     // x.7.x is security or policy (RFC 3463).
@@ -281,8 +300,9 @@ pub(crate) fn classify(evidence: &str, status: &str, reply_code: Option<u16>) ->
         || (has(USER_UNKNOWN) && (addressing_status(status) || at_rcpt(&text)))
     {
         // An "unknown user" line alone is not enough: filtering appliances and some
-        // providers answer it after DATA for mail they refuse for other reasons. It
-        // counts when the code names an addressing failure or the answer came at RCPT.
+        // providers answer it after DATA for mail they refuse for other reasons (even
+        // naming the address: `550 <a@b>: User unknown` comes from both). It counts when
+        // the code names an addressing failure or the answer came at RCPT.
         Some(Reason::UserUnknown)
     } else {
         None
@@ -294,10 +314,11 @@ pub(crate) fn classify(evidence: &str, status: &str, reply_code: Option<u16>) ->
 }
 
 /// Statuses of the addressing class that say the mailbox is not there (RFC 3463 x.1.x,
-/// and 5.2.1 "mailbox disabled", 5.5.0 and 5.4.1 as mail systems use them for unknown
-/// recipients).
+/// and 5.5.0 and 5.4.1 as mail systems use them for unknown recipients). Not 5.2.1:
+/// "mailbox disabled" names a mailbox that exists, and the sendmail and appliance
+/// answers "5.2.1 … User Unknown" come as often from filters as from directories.
 fn addressing_status(status: &str) -> bool {
-    status.starts_with("5.1.") || matches!(status, "5.2.1" | "5.5.0" | "5.4.1" | "5.4.4")
+    status.starts_with("5.1.") || matches!(status, "5.5.0" | "5.4.1" | "5.4.4")
 }
 
 /// A provider's notice quoting another server's answer: that answer is the evidence, not
@@ -308,6 +329,41 @@ fn relays_remote(text: &str) -> bool {
         .any(|p| text.contains(p))
 }
 
+/// The text says a host or domain takes no mail at all, not "from" someone or "for"
+/// some domain, and names no sender.
+fn takes_no_mail_at_all(text: &str) -> bool {
+    !text.contains("sender")
+        && ["host does not accept mail", "domain does not accept mail"]
+            .iter()
+            .any(|p| {
+                text.match_indices(p).any(|(i, _)| {
+                    let after = text[i + p.len()..].trim_start();
+                    !(after.starts_with("from") || after.starts_with("for"))
+                })
+            })
+}
+
+/// `evidence` without the lines that open with a 4xx reply (after a transcript's `<<<`).
+fn without_transient_replies(evidence: &str) -> String {
+    evidence
+        .lines()
+        .filter(|l| {
+            let t = l
+                .trim_start()
+                .trim_start_matches('<')
+                .trim_start()
+                .as_bytes();
+            let transient = t.len() >= 3
+                && t[0] == b'4'
+                && t[1].is_ascii_digit()
+                && t[2].is_ascii_digit()
+                && t.get(3).is_none_or(|c| matches!(c, b' ' | b'-' | b'\t'));
+            !transient
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The receiver refused the recipient itself, at `RCPT TO`.
 fn at_rcpt(text: &str) -> bool {
     [
@@ -315,6 +371,10 @@ fn at_rcpt(text: &str) -> bool {
         "rcpt_to",
         "recipient address rejected",
         "rcpt command",
+        // qmail-remote's line before an RCPT refusal.
+        "does not like recipient",
+        // Oracle Communications Messaging Server's reason for an RCPT refusal.
+        "has rejected address",
     ]
     .iter()
     .any(|p| text.contains(p))
@@ -337,18 +397,49 @@ pub(crate) fn is_telling(text: &str) -> bool {
     .any(|list| list.iter().any(|p| text.contains(p)))
 }
 
-/// `text` without URLs and mail addresses: their words (a local part called `filtered`,
-/// a help page about spam) are no evidence.
+/// What a mail address becomes in the evidence: a mark with no words in it.
+const ADDRESS: &str = "@";
+
+/// `text` with each mail address replaced by [`ADDRESS`] and URLs cut before their
+/// anchor: their words (a local part called `filtered`, a help page about spam) are no
+/// evidence, but what is glued around an address (`RCPT TO:<a@b>`, `<a@b>:`) is.
 fn without_addresses(text: &str) -> String {
     text.split_whitespace()
-        .filter(|w| !w.contains('@'))
         .map(|w| match w.find("://").and_then(|_| w.find(['#', '?'])) {
             // A help link's host says something ("spamhaus"), its anchor may not.
-            Some(i) => &w[..i],
-            None => w,
+            Some(i) => w[..i].to_string(),
+            None if w.contains('@') => mask_addresses(w),
+            None => w.to_string(),
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `word` with every `local@domain` in it replaced by [`ADDRESS`].
+fn mask_addresses(word: &str) -> String {
+    let local = |c: char| c.is_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c);
+    let domain = |c: char| c.is_alphanumeric() || c == '.' || c == '-' || c == '[' || c == ']';
+    let mut out = String::with_capacity(word.len());
+    let mut rest = word;
+    while let Some(at) = rest.find('@') {
+        let start = rest[..at]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| local(c))
+            .last()
+            .map_or(at, |(i, _)| i);
+        let end = rest[at + 1..]
+            .char_indices()
+            .find(|&(_, c)| !domain(c))
+            .map_or(rest.len(), |(i, _)| at + 1 + i);
+        // A domain's trailing dot ends the sentence, not the address.
+        let end = end - rest[at + 1..end].len() + rest[at + 1..end].trim_end_matches('.').len();
+        out.push_str(&rest[..start]);
+        out.push_str(ADDRESS);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Lower case, whitespace runs as one space.
@@ -491,6 +582,88 @@ mod tests {
             classify("553 5.1.8 domain of sender does not exist", "5.1.8", None).1,
             Action::Soft
         );
+    }
+
+    #[test]
+    fn an_unknown_user_with_5_2_1_is_soft_unless_refused_at_rcpt() {
+        // RFC 3463: X.2.1 is "mailbox disabled", a mailbox that exists; only a refusal of
+        // the recipient itself makes its "user unknown" believable.
+        let text = "550 5.2.1 <ann@example.org>... User Unknown";
+        assert_eq!(classify(text, "5.2.1", Some(550)).1, Action::Soft);
+        let at_rcpt = format!("{text} (in reply to RCPT TO command)");
+        assert_eq!(classify(&at_rcpt, "5.2.1", Some(550)).1, Action::Hard);
+    }
+
+    #[test]
+    fn a_transcript_refusing_rcpt_to_with_the_address_attached_is_hard() {
+        let text = ">>> RCPT TO:<ann@example.org>\n<<< 550 No such user here";
+        assert_eq!(
+            classify(text, "5.0.0", Some(550)),
+            (Reason::UserUnknown, Action::Hard)
+        );
+    }
+
+    #[test]
+    fn a_reply_naming_the_address_it_does_not_know_is_still_no_proof() {
+        // Filtering appliances answer after DATA in exactly the shape a directory does.
+        assert_eq!(
+            classify("550 <ann@example.org>: User unknown", "5.0.0", Some(550)).1,
+            Action::Soft
+        );
+    }
+
+    #[test]
+    fn qmail_and_messaging_server_rcpt_refusals_count_as_refused_at_rcpt() {
+        // qmail-remote: "<ip> does not like recipient." then the reply; Oracle Messaging
+        // Server: "Remote SMTP server has rejected address".
+        let qmail = "192.0.2.9 does not like recipient.\nRemote host said: 550 5.2.1 <a@example.org>... User Unknown\nGiving up on 192.0.2.9.";
+        assert_eq!(classify(qmail, "5.2.1", Some(550)).1, Action::Hard);
+        let oracle = "Reason: Remote SMTP server has rejected address\nDiagnostic code: smtp;550 <a@example.org>: User unknown";
+        assert_eq!(classify(oracle, "5.0.0", Some(550)).1, Action::Hard);
+    }
+
+    #[test]
+    fn mailbox_unavailable_is_hard_only_with_an_addressing_status() {
+        // RFC 5321 gives 550 "mailbox unavailable" for not found, no access and policy
+        // alike; the enhanced code says which.
+        let text = "550 Requested action not taken: mailbox unavailable";
+        assert_eq!(
+            classify(text, "5.5.0", Some(550)),
+            (Reason::UserUnknown, Action::Hard)
+        );
+        assert_eq!(classify(text, "5.7.1", Some(550)).1, Action::Soft);
+        assert_eq!(classify(text, "5.0.0", Some(550)).1, Action::Soft);
+    }
+
+    #[test]
+    fn a_deferral_line_in_a_transcript_does_not_veto_the_permanent_refusal() {
+        // The 4xx line is an earlier attempt elsewhere; the recipient failed for good.
+        let text = ">>> RCPT To:<a@example.org>\n<<< 550 <a@example.org>, User Unknown\n421 mx.example.org (smtp)... Deferred: Connection timed out during user open";
+        assert_eq!(
+            classify(text, "5.0.0", Some(550)),
+            (Reason::UserUnknown, Action::Hard)
+        );
+        // A temporary status keeps every line.
+        assert_eq!(classify(text, "4.0.0", Some(421)).1, Action::Soft);
+    }
+
+    #[test]
+    fn a_host_taking_no_mail_is_hard_under_sendmails_5_7_27_but_a_sender_refusal_is_not() {
+        // RFC 7504's 521 text; sendmail reports a recipient domain's null MX with 5.7.27.
+        assert_eq!(
+            classify("550 Host does not accept mail", "5.7.27", Some(550)),
+            (Reason::NotAccept, Action::Hard)
+        );
+        for text in [
+            "550 5.7.27 This host does not accept mail from domains whose servers reject the postmaster address",
+            "550 5.7.27 Sender address has null MX",
+        ] {
+            assert_eq!(
+                classify(text, "5.7.27", Some(550)).1,
+                Action::Soft,
+                "{text}"
+            );
+        }
     }
 
     #[test]

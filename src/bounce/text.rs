@@ -55,6 +55,31 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     "エラー",
 ];
 
+/// Sentences of a delivery failure (lower case), for bounces sent from an ordinary
+/// address under a bland subject.
+const FAILURE_SENTENCES: &[&str] = &[
+    "could not be delivered",
+    "couldn't be delivered",
+    "was not delivered",
+    "wasn't delivered",
+    "undeliverable",
+    "unable to deliver",
+    "delivery failed",
+    "delivery has failed",
+    "failed to deliver",
+];
+
+/// The mail carries a returned message (attached or its headers) and its own text says
+/// delivery failed: a bounce whatever its sender and subject.
+fn returns_original(mail: &Part, text: &str) -> bool {
+    let attached = mail
+        .walk_own()
+        .iter()
+        .any(|p| matches!(p.body, Body::Message(_)));
+    let lower = text.to_lowercase();
+    attached && FAILURE_SENTENCES.iter().any(|s| lower.contains(s))
+}
+
 /// Local parts of the addresses bounces come from.
 const DAEMONS: &[&str] = &[
     "mailer-daemon",
@@ -135,10 +160,11 @@ pub(super) fn read(mail: &Part, original: Option<&Original>) -> Option<Vec<Recip
     let from_daemon = bare_address(&from).is_some_and(|a| is_daemon(&a))
         || DAEMON_NAMES.iter().any(|n| from.contains(n));
     let bounce_subject = BOUNCE_SUBJECTS.iter().any(|s| subject.contains(s));
-    if failed_header.is_empty() && !from_daemon && !bounce_subject {
+    let text = human_text(mail);
+    if failed_header.is_empty() && !from_daemon && !bounce_subject && !returns_original(mail, &text)
+    {
         return None;
     }
-    let text = human_text(mail);
     let mut addresses = failed_header;
     if addresses.is_empty() {
         addresses = failed_addresses(&text, h, original);

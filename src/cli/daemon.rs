@@ -1,5 +1,6 @@
 //! `run` (the daemon: fetch interval, digest schedule, web endpoints, the inbound SMTP
-//! listener when `[inbound] listen` is set, SIGHUP reload, graceful stop) and `serve` (the web endpoints alone, beside a cron'd `once`).
+//! listener when `[inbound] listen` is set, IMAP polling when `[inbound] imap` is, SIGHUP
+//! reload, graceful stop) and `serve` (the web endpoints alone, beside a cron'd `once`).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -35,6 +36,15 @@ pub async fn run(config_path: &Path) -> Outcome {
             cancel.clone(),
         ))
     });
+    let imap = shared.get().config.inbound.imap.clone().map(|i| {
+        tracing::info!(
+            server = %format!("{}:{}", i.host, i.port),
+            mailbox = %i.mailbox,
+            every = %humantime::format_duration(i.every),
+            "polling an IMAP mailbox for bounces"
+        );
+        tokio::spawn(crate::imap::run(shared.clone(), cancel.clone()))
+    });
     let reload = Arc::new(tokio::sync::Notify::new());
     spawn_reload_handler(Arc::clone(&reload));
     let opts = Options {
@@ -51,6 +61,9 @@ pub async fn run(config_path: &Path) -> Outcome {
         && let Ok(Err(e)) = inbound.await
     {
         tracing::error!("{e:#}");
+    }
+    if let Some(imap) = imap {
+        let _ = imap.await;
     }
     result?;
     Ok(ExitCode::SUCCESS)

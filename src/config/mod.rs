@@ -489,6 +489,62 @@ pub struct Inbound {
     pub soft_bounce_limit: usize,
     /// The window soft bounces are counted in.
     pub soft_bounce_window: Duration,
+    /// `imap`: a mailbox `run` polls for bounces, for those who cannot receive mail
+    /// themselves; `None`: no polling.
+    pub imap: Option<Imap>,
+}
+
+/// `[inbound] imap = { … }`: where bounces wait in a mailbox, and what is done with
+/// each once handled.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Imap {
+    /// Server host name (or address).
+    pub host: String,
+    /// Server port (`imaps://` 993, `imap://` 143 by default).
+    pub port: u16,
+    /// TLS from the first byte (`imaps://`); plain `imap://` is allowed on loopback only.
+    pub tls: bool,
+    /// `user`: the login name.
+    pub user: String,
+    /// `password_env`: the environment variable the password came from.
+    pub password_env: String,
+    /// The password, read from `password_env` (never from the file).
+    pub password: String,
+    /// `mailbox` (default `"INBOX"`): the mailbox polled.
+    pub mailbox: String,
+    /// `every` (default `"5m"`): time between polls.
+    pub every: Duration,
+    /// `after` (default `"seen"`): what happens to a mail once handled.
+    pub after: ImapAfter,
+}
+
+impl fmt::Debug for Imap {
+    // Written by hand so the password never reaches a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Imap")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("user", &self.user)
+            .field("password_env", &self.password_env)
+            .field("password", &"<redacted>")
+            .field("mailbox", &self.mailbox)
+            .field("every", &self.every)
+            .field("after", &self.after)
+            .finish()
+    }
+}
+
+/// What IMAP polling does with a mail it handled (a mail it skips is only flagged
+/// `\Seen`, and one whose handling failed is left unseen for the next poll).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImapAfter {
+    /// `"seen"`: flagged `\Seen`; it stays where it is.
+    Seen,
+    /// `"delete"`: flagged `\Seen` and `\Deleted`, then expunged.
+    Delete,
+    /// `"move:<mailbox>"`: flagged `\Seen` and moved to that (existing) mailbox.
+    Move(String),
 }
 
 impl Default for Inbound {
@@ -503,6 +559,7 @@ impl Default for Inbound {
             max_recipients: 50,
             soft_bounce_limit: 3,
             soft_bounce_window: Duration::from_secs(15 * 86_400),
+            imap: None,
         }
     }
 }
@@ -607,7 +664,8 @@ pub fn parse(
     let members = Members {
         file: Some(v.rel(raw.members.file.as_deref().unwrap_or("members.csv"))),
     };
-    let inbound = validate::inbound(&v, &raw.inbound)?;
+    let mut inbound = validate::inbound(&v, &raw.inbound)?;
+    inbound.imap = validate::imap(&v, raw.inbound.imap.as_ref(), &env)?;
     let signup = validate::signup(&v, &raw.signup, brief.base_url.as_ref())?;
     let sections = validate::sections(&v, &raw.section)?;
     let feeds = validate::feeds(&v, &raw.feed, &sections)?;
@@ -1119,6 +1177,91 @@ url = "https://blog.example.org/feed/"
     }
 
     #[test]
+    fn inbound_imap_is_validated_with_line_errors_and_its_password_comes_from_the_environment() {
+        let env = |name: &str| (name == "IMAP_PW").then(|| "pa ss\"word".to_string());
+        let with = |imap: &str| format!("{MINIMAL}\n[inbound]\nimap = {{ {imap} }}\n");
+        let path = Path::new("/etc/feedbrief/feeds.toml");
+        let c = parse(
+            &with("url = \"imaps://mail.example.org\", user = \"bounces@example.org\", password_env = \"IMAP_PW\""),
+            path,
+            env,
+        )
+        .expect("valid");
+        let imap = c.inbound.imap.expect("imap");
+        assert_eq!(
+            (imap.host.as_str(), imap.port, imap.tls),
+            ("mail.example.org", 993, true)
+        );
+        assert_eq!(imap.password, "pa ss\"word");
+        assert_eq!(imap.mailbox, "INBOX");
+        assert_eq!(imap.every, Duration::from_secs(300));
+        assert_eq!(imap.after, ImapAfter::Seen);
+        assert!(
+            !format!("{imap:?}").contains("pa ss"),
+            "the password is never printed"
+        );
+        let c = parse(
+            &with("url = \"imap://127.0.0.1:1143\", user = \"b\", password_env = \"IMAP_PW\", mailbox = \"Bounces\", every = \"30s\", after = \"move:Done\""),
+            path,
+            env,
+        )
+        .expect("valid");
+        let imap = c.inbound.imap.expect("imap");
+        assert_eq!((imap.port, imap.tls), (1143, false));
+        assert_eq!(imap.after, ImapAfter::Move("Done".into()));
+        for (imap, key, says) in [
+            (
+                "url = \"imap://mail.example.org\", user = \"b\", password_env = \"IMAP_PW\"",
+                "inbound.imap.url",
+                "unencrypted",
+            ),
+            (
+                "url = \"imaps://b:pw@mail.example.org\", user = \"b\", password_env = \"IMAP_PW\"",
+                "inbound.imap.url",
+                "password",
+            ),
+            (
+                "url = \"pop3://mail.example.org\", user = \"b\", password_env = \"IMAP_PW\"",
+                "inbound.imap.url",
+                "scheme",
+            ),
+            (
+                "url = \"imaps://mail.example.org\", user = \"b\", password_env = \"UNSET_PW\"",
+                "inbound.imap.password_env",
+                "UNSET_PW is unset",
+            ),
+            (
+                "url = \"imaps://mail.example.org\", user = \"b\", password_env = \"s3cret!\"",
+                "inbound.imap.password_env",
+                "not an environment variable",
+            ),
+            (
+                "url = \"imaps://mail.example.org\", user = \"\", password_env = \"IMAP_PW\"",
+                "inbound.imap.user",
+                "login name",
+            ),
+            (
+                "url = \"imaps://mail.example.org\", user = \"b\", password_env = \"IMAP_PW\", after = \"archive\"",
+                "inbound.imap.after",
+                "move:",
+            ),
+            (
+                "url = \"imaps://mail.example.org\", user = \"b\", password_env = \"IMAP_PW\", every = \"0s\"",
+                "inbound.imap.every",
+                "zero",
+            ),
+        ] {
+            let err = parse(&with(imap), path, env).expect_err(imap);
+            assert_eq!(err.key.as_deref(), Some(key), "{err}");
+            assert_eq!(err.line, Some(MINIMAL.lines().count() + 3), "{err}");
+            assert!(err.message.contains(says), "{err}");
+        }
+        let err = parse(&with("url = \"imaps://m.example.org\", user = \"b\", password_env = \"IMAP_PW\", pasword = \"x\""), path, env)
+            .expect_err("unknown key");
+        assert!(err.message.contains("pasword"), "{err}");
+    }
+
+    #[test]
     fn inbound_keys_have_defaults_and_a_listener_needs_a_bounce_domain() {
         let c = parse_str(MINIMAL).expect("valid");
         assert_eq!(c.inbound, Inbound::default());
@@ -1183,7 +1326,7 @@ url = "https://blog.example.org/feed/"
                 "inbound.soft_bounce_window",
                 "duration",
             ),
-            ("imap = \"x\"", "inbound.imap", "unknown field"),
+            ("imap = \"x\"", "inbound.imap", "invalid type"),
         ] {
             let err = parse_str(&format!("{MINIMAL}\n[inbound]\n{lines}\n")).expect_err(lines);
             assert_eq!(err.key.as_deref(), Some(key), "{err}");

@@ -179,6 +179,18 @@ pub(super) struct RawInbound {
     pub(super) max_recipients: Option<Spanned<i64>>,
     pub(super) soft_bounce_limit: Option<Spanned<i64>>,
     pub(super) soft_bounce_window: Option<Spanned<String>>,
+    pub(super) imap: Option<Spanned<RawImap>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawImap {
+    pub(super) url: Spanned<String>,
+    pub(super) user: Spanned<String>,
+    pub(super) password_env: Spanned<String>,
+    pub(super) mailbox: Option<Spanned<String>>,
+    pub(super) every: Option<Spanned<String>>,
+    pub(super) after: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

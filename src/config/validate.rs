@@ -13,8 +13,8 @@ use toml::Spanned;
 use url::Url;
 
 use super::raw::{
-    RawAnnouncement, RawArticles, RawBrief, RawDelivery, RawFeed, RawFetch, RawInbound, RawPhrases,
-    RawSection, RawSignup, RawSite, RawSmtpUrls, RawWeb,
+    RawAnnouncement, RawArticles, RawBrief, RawDelivery, RawFeed, RawFetch, RawImap, RawInbound,
+    RawPhrases, RawSection, RawSignup, RawSite, RawSmtpUrls, RawWeb,
 };
 use super::*;
 use crate::filter::{Lists, MAX_PHRASE_CHARS, MAX_PHRASES, Phrase};
@@ -616,7 +616,151 @@ pub(super) fn inbound(v: &Validator<'_>, i: &RawInbound) -> Result<Inbound, Conf
             "inbound.soft_bounce_window",
             "15d",
         )?,
+        imap: None,
     })
+}
+
+/// `[inbound] imap = { url, user, password_env, mailbox, every, after }`: the mailbox
+/// polled for bounces. The password comes from the environment variable `password_env`
+/// names, never from the file; plain `imap://` (no TLS) is allowed to loopback only.
+pub(super) fn imap(
+    v: &Validator<'_>,
+    raw: Option<&Spanned<RawImap>>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Imap>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let i = raw.get_ref();
+    let url_text = i.url.get_ref().trim();
+    let bad_url = |m: String| v.at(i.url.span(), "inbound.imap.url", m);
+    let url = Url::parse(url_text).map_err(|e| {
+        bad_url(format!(
+            "{url_text:?} is not a URL ({e}); expected e.g. \"imaps://mail.example.org:993\""
+        ))
+    })?;
+    let (tls, default_port) = match url.scheme() {
+        "imaps" => (true, 993),
+        "imap" => (false, 143),
+        other => {
+            return Err(bad_url(format!(
+                "unknown scheme {other:?}; expected imaps:// (or imap:// to a loopback address)"
+            )));
+        }
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad_url(
+            "the URL must not carry a user or password; use the user key and put the password in the variable password_env names".into(),
+        ));
+    }
+    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad_url(
+            "expected only scheme, host and port (the mailbox is the mailbox key)".into(),
+        ));
+    }
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| bad_url("the URL has no host".into()))?
+        .trim_matches(|c| c == '[' || c == ']')
+        .to_string();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !tls && !loopback {
+        return Err(bad_url(format!(
+            "imap:// would send the password to {host} unencrypted; use imaps:// (plain imap:// is for loopback only)"
+        )));
+    }
+    // Sent as IMAP quoted strings: printable ASCII, no line breaks.
+    let printable = |s: &str| !s.is_empty() && s.bytes().all(|b| (0x20..0x7f).contains(&b));
+    let user = i.user.get_ref().trim().to_string();
+    if !printable(&user) {
+        return Err(v.at(
+            i.user.span(),
+            "inbound.imap.user",
+            "expected a non-empty login name of printable ASCII".into(),
+        ));
+    }
+    let password_env = i.password_env.get_ref().trim().to_string();
+    let is_name = !password_env.is_empty()
+        && password_env
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !is_name {
+        return Err(v.at(
+            i.password_env.span(),
+            "inbound.imap.password_env",
+            format!(
+                "{password_env:?} is not an environment variable name; expected e.g. \"FEEDBRIEF_IMAP_PASSWORD\" (the password itself never goes in the file)"
+            ),
+        ));
+    }
+    let password = env(&password_env).unwrap_or_default();
+    if password.is_empty() {
+        return Err(v.at(
+            i.password_env.span(),
+            "inbound.imap.password_env",
+            format!("the environment variable {password_env} is unset or empty; set it to the IMAP password"),
+        ));
+    }
+    if password.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err(v.at(
+            i.password_env.span(),
+            "inbound.imap.password_env",
+            format!("the password in {password_env} holds a control character, which IMAP LOGIN cannot carry"),
+        ));
+    }
+    let mailbox = match &i.mailbox {
+        Some(m) if printable(m.get_ref().trim()) => m.get_ref().trim().to_string(),
+        Some(m) => {
+            return Err(v.at(
+                m.span(),
+                "inbound.imap.mailbox",
+                "expected a mailbox name of printable ASCII, e.g. \"INBOX\" or \"Bounces\"".into(),
+            ));
+        }
+        None => "INBOX".to_string(),
+    };
+    let every = v.duration(i.every.as_ref(), "inbound.imap.every", "5m")?;
+    if every < Duration::from_secs(1) {
+        return Err(v.maybe_at(
+            i.every.as_ref().map(Spanned::span),
+            "inbound.imap.every",
+            "must be at least 1s".into(),
+        ));
+    }
+    let after = match &i.after {
+        None => ImapAfter::Seen,
+        Some(a) => match a.get_ref().trim() {
+            "seen" => ImapAfter::Seen,
+            "delete" => ImapAfter::Delete,
+            other => match other.strip_prefix("move:").map(str::trim) {
+                Some(target) if printable(target) => ImapAfter::Move(target.to_string()),
+                _ => {
+                    return Err(v.at(
+                        a.span(),
+                        "inbound.imap.after",
+                        format!(
+                            "{other:?} is not a rule; expected \"seen\", \"delete\" or \"move:<mailbox>\" (e.g. \"move:Processed\")"
+                        ),
+                    ));
+                }
+            },
+        },
+    };
+    Ok(Some(Imap {
+        host,
+        port: url.port().unwrap_or(default_port),
+        tls,
+        user,
+        password_env,
+        password,
+        mailbox,
+        every,
+        after,
+    }))
 }
 
 /// `[signup]`: the public sign-up form and its limits (issue #14).

@@ -190,13 +190,13 @@ fn real_bounce_corpus_meets_the_accuracy_and_hard_precision_targets() {
     let s = score(&expected, &got);
     eprintln!("bounce corpus: {s:?}");
     // The targets of issue #14: accuracy 0.95, hard precision 0.99, complaint recall 1.0.
-    // TARGETS_NOT_YET_MET: these floors are the figures reached so far, so a change that
-    // makes the classifier worse fails here; raise them to the targets once reached.
+    // Reached on this set: 0.950, 1.000, 1.0 (hard recall 0.874); the floors sit a little
+    // below, so a change that makes the classifier worse fails here.
     assert!(s.complaint_recall >= 1.0, "{s:?}");
     assert!(s.accuracy >= ACCURACY_FLOOR, "{s:?}");
     assert!(s.hard_precision >= HARD_PRECISION_FLOOR, "{s:?}");
-    assert!(s.hard_recall >= 0.80, "{s:?}");
+    assert!(s.hard_recall >= 0.85, "{s:?}");
 }
 
-const ACCURACY_FLOOR: f64 = 0.915;
-const HARD_PRECISION_FLOOR: f64 = 0.955;
+const ACCURACY_FLOOR: f64 = 0.945;
+const HARD_PRECISION_FLOOR: f64 = 0.99;

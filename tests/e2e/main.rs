@@ -30,6 +30,7 @@ mod faults;
 mod filters;
 mod guards;
 mod images;
+mod imap;
 mod inbound;
 mod look;
 mod members;
