@@ -350,6 +350,7 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
         })
         .collect();
     let keep = select_blocks(flat, &weights, &neg, best, &inside, title, chosen);
+    let lead = standfirst(flat, &weights, &neg, &inside, title);
     // Walls put their notice at the end of the teaser or just below the container.
     let after = inside.last().map_or(0, |&i| i + 1);
     let wall_notice = inside
@@ -357,13 +358,87 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
         .copied()
         .chain(after..(after + 5).min(flat.blocks.len()))
         .any(|i| is_paywall_text(&flat.blocks[i].text));
-    let blocks = inside
+    let blocks = lead
         .iter()
-        .zip(keep)
-        .filter(|(_, k)| *k)
-        .map(|(&i, _)| flat.blocks[i].text.clone())
+        .chain(inside.iter().zip(keep).filter(|(_, k)| *k).map(|(i, _)| i))
+        .map(|&i| flat.blocks[i].text.clone())
         .collect();
     (blocks, wall_notice)
+}
+
+/// The standfirst: paragraphs between the headline and the story's container (a lead in
+/// the article's `<header>`, a teaser above the body), which the container leaves out.
+///
+/// Going back from the container's first block, the headline (an `<h1>`, or a heading
+/// that repeats the title) must be met within a few blocks; the prose between them joins
+/// the story, in order. Bylines, dates, captions and share bars in between stay out, and
+/// so does anything inside boilerplate other than a `<header>`. No headline, no standfirst:
+/// without it, what comes before the container may be anything.
+fn standfirst(
+    flat: &Flat,
+    weights: &[f64],
+    neg: &[bool],
+    inside: &[usize],
+    title: Option<&str>,
+) -> Vec<usize> {
+    /// How many blocks back from the container the headline may stand.
+    const REACH: usize = 12;
+    let Some(&start) = inside.first() else {
+        return Vec::new();
+    };
+    let is_headline = |b: &Block| {
+        matches!(b.kind, Kind::Heading(_))
+            && (b.kind == Kind::Heading(1) || title.is_some_and(|t| same_title(t, &b.text)))
+    };
+    let Some(head) = (start.saturating_sub(REACH)..start)
+        .rev()
+        .find(|&i| is_headline(&flat.blocks[i]))
+    else {
+        return Vec::new();
+    };
+    // The element holding both the headline and the story: the standfirst lies within it.
+    let mut common = flat.blocks[head].elem;
+    while common != usize::MAX && !is_within(flat, flat.blocks[start].elem, common) {
+        common = flat.elems[common].parent;
+    }
+    let in_boilerplate = |mut e: usize| {
+        while e != usize::MAX && e != common {
+            if neg[e] && flat.elems[e].tag != "header" {
+                return true;
+            }
+            e = flat.elems[e].parent;
+        }
+        false
+    };
+    (head + 1..start)
+        .filter(|&i| {
+            let b = &flat.blocks[i];
+            let ld = b.link_chars as f64 / b.chars.max(1) as f64;
+            weights[i] > 0.0
+                && b.chars >= 120
+                && ld < 0.25
+                && !matches!(b.kind, Kind::Item | Kind::Table)
+                && !in_boilerplate(b.elem)
+                && !looks_like_meta(b)
+                && !is_junk_line(&b.text)
+                && !is_paywall_text(&b.text)
+                && !boilerplate::is_site_notice(&b.text)
+                && !reads_as_caption(&b.text)
+                && !title.is_some_and(|t| word_overlap(t, &b.text) >= 0.6)
+        })
+        .collect()
+}
+
+/// Whether text reads as a photo caption: it places people in the picture ("…, left, …")
+/// or opens like one ("In this photo …").
+fn reads_as_caption(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    boilerplate::CAPTION_POSITIONS
+        .iter()
+        .any(|p| lower.contains(p))
+        || boilerplate::CAPTION_OPENERS
+            .iter()
+            .any(|c| lower.starts_with(c))
 }
 
 /// The container's later siblings that belong to the story: an article split into
@@ -1212,6 +1287,29 @@ mod tests {
         );
         assert!(!a.text().contains("doubles down"), "{:?}", a.blocks);
         assert!(!a.text().contains("(a note)"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_lead_paragraph_between_the_headline_and_the_body_opens_the_story() {
+        let html = format!(
+            "<html><head><title>Harbour reopens</title></head><body><nav><a href=\"/\">Home</a></nav>\
+             <article><header><h1>Harbour reopens</h1>\
+             <p class=\"lead\">After eight months of dredging, the old harbour opened to ships again on Monday, and the first ferry docked before noon with a full deck of cars, vans and cheering passengers.</p>\
+             <p class=\"byline\">By Jane Roe</p><ul class=\"topics\"><li><a href=\"/t/1\">Harbours and ports</a></li><li><a href=\"/t/2\">Shipping news</a></li><li><a href=\"/t/3\">City council</a></li><li><a href=\"/t/4\">Ferries and boats</a></li><li><a href=\"/t/5\">Local economy</a></li><li><a href=\"/t/6\">Weather and tides</a></li></ul>\
+             <p>In this file photo, workers, left, stand on the quay in March while the dredger works behind them in the basin.</p></header>\
+             <div class=\"article-body\">{}{}{}</div></article></body></html>",
+            paragraph(1, "the harbour"),
+            paragraph(2, "the harbour"),
+            paragraph(3, "the harbour")
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
+        assert!(
+            a.blocks[0].starts_with("After eight months"),
+            "{:?}",
+            a.blocks
+        );
+        assert!(!a.text().contains("In this file photo"), "{:?}", a.blocks);
     }
 
     #[test]
