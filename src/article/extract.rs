@@ -358,12 +358,40 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
         .copied()
         .chain(after..(after + 5).min(flat.blocks.len()))
         .any(|i| is_paywall_text(&flat.blocks[i].text));
-    let blocks = lead
+    let kept: Vec<usize> = lead
         .iter()
-        .chain(inside.iter().zip(keep).filter(|(_, k)| *k).map(|(i, _)| i))
-        .map(|&i| flat.blocks[i].text.clone())
+        .copied()
+        .chain(inside.iter().zip(keep).filter(|(_, k)| *k).map(|(&i, _)| i))
+        .collect();
+    let blocks = without_empty_sections(flat, &weights, &kept)
+        .map(|i| flat.blocks[i].text.clone())
         .collect();
     (blocks, wall_notice)
+}
+
+/// The kept blocks less the headings that head nothing: a short heading followed by no
+/// text before the next heading of its level or above (or the end) titled a widget whose
+/// links were dropped ("More on this topic", "Comments", "You may also like"). A heading
+/// that is prose itself (a standfirst set as `<h2>`) stays.
+fn without_empty_sections<'a>(
+    flat: &'a Flat,
+    weights: &'a [f64],
+    kept: &'a [usize],
+) -> impl Iterator<Item = usize> + 'a {
+    let level = |i: usize| match flat.blocks[i].kind {
+        Kind::Heading(l) if weights[i] <= 0.0 => Some(l),
+        Kind::Heading(_) => None,
+        _ => None,
+    };
+    kept.iter().enumerate().filter_map(move |(k, &i)| {
+        let Some(l) = level(i) else { return Some(i) };
+        let heads_text = kept[k + 1..]
+            .iter()
+            .map(|&j| level(j))
+            .take_while(|next| next.is_none_or(|n| n > l))
+            .any(|next| next.is_none());
+        heads_text.then_some(i)
+    })
 }
 
 /// The standfirst: paragraphs between the headline and the story's container (a lead in
@@ -1310,6 +1338,30 @@ mod tests {
             a.blocks
         );
         assert!(!a.text().contains("In this file photo"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_heading_left_without_text_under_it_is_dropped() {
+        let links: String = (0..5)
+            .map(|i| {
+                format!(
+                    "<li><a href=\"/more/{i}\">Another story about the harbour, part {i}</a></li>"
+                )
+            })
+            .collect();
+        let html = format!(
+            "<html><body><div class=\"story\"><h2>Ships return to the old harbour after a long wait</h2>{}<h2>What the council decided</h2>{}{}<h3>Further reading on our site</h3><ul>{links}</ul></div></body></html>",
+            paragraph(1, "the harbour"),
+            paragraph(2, "the harbour"),
+            paragraph(3, "the harbour")
+        );
+        let a = extract(&html, None);
+        assert!(
+            a.text().contains("What the council decided"),
+            "{:?}",
+            a.blocks
+        );
+        assert!(!a.text().contains("Further reading"), "{:?}", a.blocks);
     }
 
     #[test]
