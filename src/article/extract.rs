@@ -237,7 +237,12 @@ fn link_limit(b: &Block) -> f64 {
     let sentence = matches!(b.kind, Kind::Para | Kind::Item)
         && b.text.split_whitespace().count() >= 8
         && ends_with_terminal(&b.text);
-    if sentence { 0.7 } else { 0.5 }
+    // A list item that opens with a quantity in plain text ("350 g [flour]") is a recipe's
+    // or a kit list's line, however much of it links to the ingredient.
+    let quantity = b.kind == Kind::Item
+        && b.lead_link == 0
+        && b.text.starts_with(|c: char| c.is_ascii_digit());
+    if sentence || quantity { 0.7 } else { 0.5 }
 }
 
 /// Whether a block is a headline link followed by its blurb: a teaser for another story.
@@ -776,7 +781,7 @@ fn select_blocks(
             let b = &flat.blocks[i];
             // Names alone (a staff list) are not: an item of the story's own lists has a
             // quantity, a clause or a few words.
-            b.link_chars == 0
+            b.link_chars * 2 < b.chars
                 && matches!(b.kind, Kind::Item | Kind::Table | Kind::Heading(_))
                 && (b.text.split_whitespace().count() >= 4
                     || b.text.contains(',')
@@ -863,7 +868,10 @@ fn trailing_widget_start(
             }
             bad_run = 0;
             mass += weights[inside[k]];
-        } else if !listed[k] {
+        } else if listed[k] {
+            // The story's own lists and headings are content, not a widget's run.
+            bad_run = 0;
+        } else {
             bad_run += 1;
         }
     }
@@ -1362,6 +1370,42 @@ mod tests {
             a.blocks
         );
         assert!(!a.text().contains("Further reading"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_recipe_card_after_the_post_keeps_its_ingredients_and_steps() {
+        let ingredients: String = [
+            "300 g <a href=\"/i/butter\">butter</a>, soft",
+            "200 g <a href=\"/i/sugar\">sugar</a>",
+            "6 eggs",
+            "350 g <a href=\"/i/flour\">flour</a>",
+            "2 tsp <a href=\"/i/baking-powder\">baking powder</a>",
+            "3 tbsp lemon juice",
+        ]
+        .iter()
+        .map(|i| format!("<li>{i}</li>"))
+        .collect();
+        let html = format!(
+            "<html><body><div class=\"entry-content\">{}\
+             <div class=\"recipe-card\"><h2>Lemon sheet cake</h2><div><a href=\"/print\">Print</a> <a href=\"/pin\">Pin</a></div>\
+             <div>Prep 10 min</div><div>Bake 25 min</div><div>Total 35 min</div><div>Serves: one tray</div>\
+             <h3>Ingredients</h3><ul>{ingredients}</ul><h3>Method</h3><ol>\
+             <li><div>Heat the oven to 175 degrees and butter a baking tray, then dust it with a little flour so nothing sticks.</div></li>\
+             <li><div>Beat the butter and sugar until pale, add the eggs one by one, then fold in the flour, baking powder and juice.</div></li>\
+             <li><div>Spread the batter on the tray and bake for about 25 minutes, until a skewer comes out clean.</div></li></ol></div></div></body></html>",
+            (1..=7)
+                .map(|n| paragraph(n, "lemon cake"))
+                .collect::<String>()
+        );
+        let a = extract(&html, None);
+        let text = a.text();
+        for present in ["6 eggs", "350 g flour", "Spread the batter on the tray"] {
+            assert!(
+                text.contains(present),
+                "{present} is missing from {:?}",
+                a.blocks
+            );
+        }
     }
 
     #[test]
