@@ -293,7 +293,7 @@ fn word_estimate(text: &str) -> usize {
 }
 
 /// Whether a character belongs to a script written without spaces between words.
-fn is_dense_script(c: char) -> bool {
+pub(super) fn is_dense_script(c: char) -> bool {
     matches!(c as u32,
         0x3040..=0x30FF   // Hiragana, Katakana
         | 0x3400..=0x4DBF // CJK Extension A
