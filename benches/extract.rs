@@ -1,7 +1,8 @@
 //! Extraction benchmark (`bench-extract`, run by `benches/extraction.sh` and figure 5 of
 //! `benches/run.py`): dev-set pages → `<id>.txt` main text, plus timing.
 //!
-//! Usage: `bench-extract (--dev DIR | --segments DIR) --out DIR [--summaries N]`. The dev
+//! Usage: `bench-extract (--dev DIR | --segments DIR) --out DIR [--summaries N]
+//! [--summary-out FILE]`. The dev
 //! `DIR` holds `ground-truth.json` (`{id: {articleBody, url}}`) and `html/<id>.html.gz`; a
 //! segments `DIR` (trafilatura's evaluation pages) holds `html/<id>.html[.gz]` and is scored
 //! with `score_segments.py OUT_DIR`. Pages are decoded as fetched ones are (their `<meta>`
@@ -9,14 +10,18 @@
 //! and mean milliseconds per page for extraction alone (HTML parsing included, reading and
 //! gunzipping excluded) beside the same figures for html5ever parsing the page and nothing
 //! else, measured in the same run as the floor to compare with. With `--summaries N`, also
-//! prints the summary of the first N pages. Score the output with
-//! `score_extraction.py OUT_DIR`.
+//! prints the summary of the first N pages. With `--summary-out FILE`, writes one JSON
+//! line per page (`id`, `summary`, `description`, `text_chars`) for `benches/summaries.py`:
+//! the summary the digest would show without a feed (the page's text, else its
+//! `og:description`). Score the text output with `score_extraction.py OUT_DIR`.
 
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use feedbrief::article::{extract, summarize_with_title, word_count};
+use std::io::Write;
+
+use feedbrief::article::{extract, summarize, summarize_with_title, word_count};
 
 fn main() {
     if let Err(err) = run() {
@@ -30,12 +35,14 @@ fn run() -> Result<(), String> {
     let mut segments: Option<PathBuf> = None;
     let mut out: Option<PathBuf> = None;
     let mut summaries = 0usize;
+    let mut summary_out: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--dev" => dev = args.next().map(PathBuf::from),
             "--segments" => segments = args.next().map(PathBuf::from),
             "--out" => out = args.next().map(PathBuf::from),
+            "--summary-out" => summary_out = args.next().map(PathBuf::from),
             "--summaries" => {
                 summaries = args
                     .next()
@@ -55,6 +62,12 @@ fn run() -> Result<(), String> {
         (Some(dev), None) => dev_pages(&dev)?,
         (None, Some(dir)) => segment_pages(&dir)?,
         _ => return Err("give one of --dev DIR and --segments DIR".into()),
+    };
+    let mut summary_file = match &summary_out {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?,
+        )),
+        None => None,
     };
     let mut times = Vec::with_capacity(pages.len());
     let mut parse_times = Vec::with_capacity(pages.len());
@@ -83,6 +96,24 @@ fn run() -> Result<(), String> {
         let text = article.text();
         let target = out.join(format!("{id}.txt"));
         std::fs::write(&target, &text).map_err(|e| format!("writing {}: {e}", target.display()))?;
+        if let Some(file) = summary_file.as_mut() {
+            // What the digest shows when the feed gives nothing: the page's text, else its
+            // `og:description` (see `cycle::pages`).
+            let summary =
+                summarize_with_title(&article.blocks, article.title.as_deref()).or_else(|| {
+                    article
+                        .description
+                        .as_ref()
+                        .and_then(|d| summarize(std::slice::from_ref(d)))
+                });
+            let line = serde_json::json!({
+                "id": id,
+                "summary": summary,
+                "description": article.description,
+                "text_chars": text.chars().count(),
+            });
+            writeln!(file, "{line}").map_err(|e| format!("writing the summaries: {e}"))?;
+        }
         if n < summaries {
             let summary =
                 summarize_with_title(&article.blocks, article.title.as_deref()).unwrap_or_default();
@@ -93,6 +124,10 @@ fn run() -> Result<(), String> {
                 article.title,
             );
         }
+    }
+    if let Some(mut file) = summary_file {
+        file.flush()
+            .map_err(|e| format!("writing the summaries: {e}"))?;
     }
     let (median, mean, max) = stats(&times);
     let (p_median, p_mean, p_max) = stats(&parse_times);

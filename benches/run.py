@@ -425,7 +425,8 @@ def extraction_quality(dev, work):
     tools = ROOT.parent / "shared" / "tools"
     out = work / "extract-quality"
     shutil.rmtree(out, ignore_errors=True)
-    r, _ = run([binary("bench-extract", example=True), "--dev", str(dev), "--out", str(out / "dev")], 900)
+    r, _ = run([binary("bench-extract", example=True), "--dev", str(dev), "--out", str(out / "dev"),
+                "--summary-out", str(out / "dev-summaries.jsonl")], 900)
     s, _ = run(["python3", str(tools / "score_extraction.py"), str(out / "dev"), "--n-bootstrap", "100"], 900)
     m = re.search(r"^\S+\s+\d+\s+([0-9.]+)", s.stdout.strip().splitlines()[-1]) if s.returncode == 0 and s.stdout.strip() else None
     if r.returncode != 0 or not m:
@@ -433,13 +434,15 @@ def extraction_quality(dev, work):
     f1 = float(m.group(1))
     record("5 extraction F1, 131 Zyte dev pages (4-gram)", f"{f1:.3f}", "0.959 (trafilatura)",
            f"{f1 / 0.959:.2f}x", ">= 0.975 (proxy for >= 0.97 unseen)", f1 >= 0.975)
+    summary_figures("dev", out / "dev-summaries.jsonl", dev / "ground-truth.json")
     seg = dev.parent / "segments-dev"
     if not (seg / "html").is_dir() or not (tools / "score_segments.py").is_file():
         log(f"extraction segments: skipped ({seg} is absent; it lives in ../shared)")
         record("5 extraction F1, segments-dev", "skipped", "0.924 (trafilatura 2.3)", "-",
                ">= 0.94 (proxy for >= 0.93 unseen)", None)
         return
-    r, _ = run([binary("bench-extract", example=True), "--segments", str(seg), "--out", str(out / "seg")], 900)
+    r, _ = run([binary("bench-extract", example=True), "--segments", str(seg), "--out", str(out / "seg"),
+                "--summary-out", str(out / "seg-summaries.jsonl")], 900)
     s, _ = run(["python3", str(tools / "score_segments.py"), str(out / "seg"), "--data", str(seg)], 900)
     m = re.search(r"pages (\d+).*precision ([0-9.]+)\s+recall ([0-9.]+).*F1 ([0-9.]+)", s.stdout)
     if r.returncode != 0 or not m:
@@ -448,7 +451,33 @@ def extraction_quality(dev, work):
     record(f"5 extraction F1, segments-dev ({pages} pages; P {p:.3f} R {rc:.3f})", f"{f1s:.3f}",
            "0.924 (trafilatura 2.3)", f"{f1s / 0.924:.2f}x", ">= 0.94 (proxy for >= 0.93 unseen)",
            f1s >= 0.94)
+    summary_figures("segments-dev", out / "seg-summaries.jsonl", None)
     shutil.rmtree(out, ignore_errors=True)
+
+
+def summary_figures(name, jsonl, truth):
+    """Figure 5's summary rows (issue #13), by benches/summaries.py: the share of summaries
+    of 35-80 words ending on a sentence, empty ones where the page has text, and notices;
+    with the true texts (dev), ROUGE-1/2 F against the editor's description beside Lead-2
+    of the true text, the baseline to keep."""
+    cmd = ["python3", str(Path(__file__).resolve().parent / "summaries.py"), str(jsonl)]
+    if truth:
+        cmd += ["--truth", str(truth)]
+    s, _ = run(cmd, 900)
+    m = re.search(r"summaries (\d+)\s+35-80 words ending on a sentence ([0-9.]+)%\s+empty (\d+)\s+notices (\d+)",
+                  s.stdout)
+    if s.returncode != 0 or not m:
+        raise SuiteError(f"summaries.py failed on {name}: {s.stdout[-500:]} {s.stderr[-500:]}")
+    pages, share, empty, notices = int(m.group(1)), float(m.group(2)), int(m.group(3)), int(m.group(4))
+    record(f"5 summaries, {name} ({pages} pages): 35-80 words, empty, notices",
+           f"{share:.1f}%, {empty}, {notices}", "-", "-", ">= 90%, 0, 0",
+           share >= 90 and empty == 0 and notices == 0)
+    g = re.search(r"ours R1 ([0-9.]+) R2 ([0-9.]+)\s+Lead-2 of the true text R1 ([0-9.]+) R2 ([0-9.]+)", s.stdout)
+    if truth and g:
+        o1, o2, l1, l2 = (float(x) for x in g.groups())
+        record(f"5 summaries, {name}: ROUGE-1/2 F vs editor's description", f"{o1:.3f}/{o2:.3f}",
+               f"{l1:.3f}/{l2:.3f} (Lead-2)", f"{o2 / max(l2, 1e-9):.2f}x", ">= Lead-2",
+               o1 >= l1 and o2 >= l2)
 
 
 def r2e_figure(args, work, sink):

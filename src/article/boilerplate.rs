@@ -341,6 +341,35 @@ pub(super) const MONTH_NAMES: &[&str] = &[
     "december",
 ];
 
+/// Month names that follow a day written as an ordinal ("am 25. November", "1. Mai"):
+/// German, Dutch and the Nordic languages put a dot after the day, which ends no sentence.
+pub(super) const ORDINAL_DAY_MONTHS: &[&str] = &[
+    "januar",
+    "jänner",
+    "februar",
+    "märz",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "dezember",
+    "januari",
+    "februari",
+    "maart",
+    "mei",
+    "augustus",
+    "december",
+    "oktober",
+    "october",
+    "march",
+    "june",
+    "july",
+];
+
 /// Labels opening a time stamp line: "PUBLISHED: 10:48, Tue, Nov 19, 2019 | UPDATED: …".
 pub(super) const STAMP_LABELS: &[&str] = &["published:", UPDATED_COLON, "last updated:", "posted:"];
 

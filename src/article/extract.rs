@@ -237,7 +237,12 @@ fn link_limit(b: &Block) -> f64 {
     let sentence = matches!(b.kind, Kind::Para | Kind::Item)
         && b.text.split_whitespace().count() >= 8
         && ends_with_terminal(&b.text);
-    if sentence { 0.7 } else { 0.5 }
+    // A list item that opens with a quantity in plain text ("350 g [flour]") is a recipe's
+    // or a kit list's line, however much of it links to the ingredient.
+    let quantity = b.kind == Kind::Item
+        && b.lead_link == 0
+        && b.text.starts_with(|c: char| c.is_ascii_digit());
+    if sentence || quantity { 0.7 } else { 0.5 }
 }
 
 /// Whether a block is a headline link followed by its blurb: a teaser for another story.
@@ -288,7 +293,7 @@ fn word_estimate(text: &str) -> usize {
 }
 
 /// Whether a character belongs to a script written without spaces between words.
-fn is_dense_script(c: char) -> bool {
+pub(super) fn is_dense_script(c: char) -> bool {
     matches!(c as u32,
         0x3040..=0x30FF   // Hiragana, Katakana
         | 0x3400..=0x4DBF // CJK Extension A
@@ -350,6 +355,7 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
         })
         .collect();
     let keep = select_blocks(flat, &weights, &neg, best, &inside, title, chosen);
+    let lead = standfirst(flat, &weights, &neg, &inside, title);
     // Walls put their notice at the end of the teaser or just below the container.
     let after = inside.last().map_or(0, |&i| i + 1);
     let wall_notice = inside
@@ -357,13 +363,115 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
         .copied()
         .chain(after..(after + 5).min(flat.blocks.len()))
         .any(|i| is_paywall_text(&flat.blocks[i].text));
-    let blocks = inside
+    let kept: Vec<usize> = lead
         .iter()
-        .zip(keep)
-        .filter(|(_, k)| *k)
-        .map(|(&i, _)| flat.blocks[i].text.clone())
+        .copied()
+        .chain(inside.iter().zip(keep).filter(|(_, k)| *k).map(|(&i, _)| i))
+        .collect();
+    let blocks = without_empty_sections(flat, &weights, &kept)
+        .map(|i| flat.blocks[i].text.clone())
         .collect();
     (blocks, wall_notice)
+}
+
+/// The kept blocks less the headings that head nothing: a short heading followed by no
+/// text before the next heading of its level or above (or the end) titled a widget whose
+/// links were dropped ("More on this topic", "Comments", "You may also like"). A heading
+/// that is prose itself (a standfirst set as `<h2>`) stays.
+fn without_empty_sections<'a>(
+    flat: &'a Flat,
+    weights: &'a [f64],
+    kept: &'a [usize],
+) -> impl Iterator<Item = usize> + 'a {
+    let level = |i: usize| match flat.blocks[i].kind {
+        Kind::Heading(l) if weights[i] <= 0.0 => Some(l),
+        Kind::Heading(_) => None,
+        _ => None,
+    };
+    kept.iter().enumerate().filter_map(move |(k, &i)| {
+        let Some(l) = level(i) else { return Some(i) };
+        let heads_text = kept[k + 1..]
+            .iter()
+            .map(|&j| level(j))
+            .take_while(|next| next.is_none_or(|n| n > l))
+            .any(|next| next.is_none());
+        heads_text.then_some(i)
+    })
+}
+
+/// The standfirst: paragraphs between the headline and the story's container (a lead in
+/// the article's `<header>`, a teaser above the body), which the container leaves out.
+///
+/// Going back from the container's first block, the headline (an `<h1>`, or a heading
+/// that repeats the title) must be met within a few blocks; the prose between them joins
+/// the story, in order. Bylines, dates, captions and share bars in between stay out, and
+/// so does anything inside boilerplate other than a `<header>`. No headline, no standfirst:
+/// without it, what comes before the container may be anything.
+fn standfirst(
+    flat: &Flat,
+    weights: &[f64],
+    neg: &[bool],
+    inside: &[usize],
+    title: Option<&str>,
+) -> Vec<usize> {
+    /// How many blocks back from the container the headline may stand.
+    const REACH: usize = 12;
+    let Some(&start) = inside.first() else {
+        return Vec::new();
+    };
+    let is_headline = |b: &Block| {
+        matches!(b.kind, Kind::Heading(_))
+            && (b.kind == Kind::Heading(1) || title.is_some_and(|t| same_title(t, &b.text)))
+    };
+    let Some(head) = (start.saturating_sub(REACH)..start)
+        .rev()
+        .find(|&i| is_headline(&flat.blocks[i]))
+    else {
+        return Vec::new();
+    };
+    // The element holding both the headline and the story: the standfirst lies within it.
+    let mut common = flat.blocks[head].elem;
+    while common != usize::MAX && !is_within(flat, flat.blocks[start].elem, common) {
+        common = flat.elems[common].parent;
+    }
+    let in_boilerplate = |mut e: usize| {
+        while e != usize::MAX && e != common {
+            if neg[e] && flat.elems[e].tag != "header" {
+                return true;
+            }
+            e = flat.elems[e].parent;
+        }
+        false
+    };
+    (head + 1..start)
+        .filter(|&i| {
+            let b = &flat.blocks[i];
+            let ld = b.link_chars as f64 / b.chars.max(1) as f64;
+            weights[i] > 0.0
+                && b.chars >= 120
+                && ld < 0.25
+                && !matches!(b.kind, Kind::Item | Kind::Table)
+                && !in_boilerplate(b.elem)
+                && !looks_like_meta(b)
+                && !is_junk_line(&b.text)
+                && !is_paywall_text(&b.text)
+                && !boilerplate::is_site_notice(&b.text)
+                && !reads_as_caption(&b.text)
+                && !title.is_some_and(|t| word_overlap(t, &b.text) >= 0.6)
+        })
+        .collect()
+}
+
+/// Whether text reads as a photo caption: it places people in the picture ("…, left, …")
+/// or opens like one ("In this photo …").
+fn reads_as_caption(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    boilerplate::CAPTION_POSITIONS
+        .iter()
+        .any(|p| lower.contains(p))
+        || boilerplate::CAPTION_OPENERS
+            .iter()
+            .any(|c| lower.starts_with(c))
 }
 
 /// The container's later siblings that belong to the story: an article split into
@@ -673,7 +781,7 @@ fn select_blocks(
             let b = &flat.blocks[i];
             // Names alone (a staff list) are not: an item of the story's own lists has a
             // quantity, a clause or a few words.
-            b.link_chars == 0
+            b.link_chars * 2 < b.chars
                 && matches!(b.kind, Kind::Item | Kind::Table | Kind::Heading(_))
                 && (b.text.split_whitespace().count() >= 4
                     || b.text.contains(',')
@@ -760,7 +868,10 @@ fn trailing_widget_start(
             }
             bad_run = 0;
             mass += weights[inside[k]];
-        } else if !listed[k] {
+        } else if listed[k] {
+            // The story's own lists and headings are content, not a widget's run.
+            bad_run = 0;
+        } else {
             bad_run += 1;
         }
     }
@@ -1212,6 +1323,89 @@ mod tests {
         );
         assert!(!a.text().contains("doubles down"), "{:?}", a.blocks);
         assert!(!a.text().contains("(a note)"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_lead_paragraph_between_the_headline_and_the_body_opens_the_story() {
+        let html = format!(
+            "<html><head><title>Harbour reopens</title></head><body><nav><a href=\"/\">Home</a></nav>\
+             <article><header><h1>Harbour reopens</h1>\
+             <p class=\"lead\">After eight months of dredging, the old harbour opened to ships again on Monday, and the first ferry docked before noon with a full deck of cars, vans and cheering passengers.</p>\
+             <p class=\"byline\">By Jane Roe</p><ul class=\"topics\"><li><a href=\"/t/1\">Harbours and ports</a></li><li><a href=\"/t/2\">Shipping news</a></li><li><a href=\"/t/3\">City council</a></li><li><a href=\"/t/4\">Ferries and boats</a></li><li><a href=\"/t/5\">Local economy</a></li><li><a href=\"/t/6\">Weather and tides</a></li></ul>\
+             <p>In this file photo, workers, left, stand on the quay in March while the dredger works behind them in the basin.</p></header>\
+             <div class=\"article-body\">{}{}{}</div></article></body></html>",
+            paragraph(1, "the harbour"),
+            paragraph(2, "the harbour"),
+            paragraph(3, "the harbour")
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
+        assert!(
+            a.blocks[0].starts_with("After eight months"),
+            "{:?}",
+            a.blocks
+        );
+        assert!(!a.text().contains("In this file photo"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_heading_left_without_text_under_it_is_dropped() {
+        let links: String = (0..5)
+            .map(|i| {
+                format!(
+                    "<li><a href=\"/more/{i}\">Another story about the harbour, part {i}</a></li>"
+                )
+            })
+            .collect();
+        let html = format!(
+            "<html><body><div class=\"story\"><h2>Ships return to the old harbour after a long wait</h2>{}<h2>What the council decided</h2>{}{}<h3>Further reading on our site</h3><ul>{links}</ul></div></body></html>",
+            paragraph(1, "the harbour"),
+            paragraph(2, "the harbour"),
+            paragraph(3, "the harbour")
+        );
+        let a = extract(&html, None);
+        assert!(
+            a.text().contains("What the council decided"),
+            "{:?}",
+            a.blocks
+        );
+        assert!(!a.text().contains("Further reading"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_recipe_card_after_the_post_keeps_its_ingredients_and_steps() {
+        let ingredients: String = [
+            "300 g <a href=\"/i/butter\">butter</a>, soft",
+            "200 g <a href=\"/i/sugar\">sugar</a>",
+            "6 eggs",
+            "350 g <a href=\"/i/flour\">flour</a>",
+            "2 tsp <a href=\"/i/baking-powder\">baking powder</a>",
+            "3 tbsp lemon juice",
+        ]
+        .iter()
+        .map(|i| format!("<li>{i}</li>"))
+        .collect();
+        let html = format!(
+            "<html><body><div class=\"entry-content\">{}\
+             <div class=\"recipe-card\"><h2>Lemon sheet cake</h2><div><a href=\"/print\">Print</a> <a href=\"/pin\">Pin</a></div>\
+             <div>Prep 10 min</div><div>Bake 25 min</div><div>Total 35 min</div><div>Serves: one tray</div>\
+             <h3>Ingredients</h3><ul>{ingredients}</ul><h3>Method</h3><ol>\
+             <li><div>Heat the oven to 175 degrees and butter a baking tray, then dust it with a little flour so nothing sticks.</div></li>\
+             <li><div>Beat the butter and sugar until pale, add the eggs one by one, then fold in the flour, baking powder and juice.</div></li>\
+             <li><div>Spread the batter on the tray and bake for about 25 minutes, until a skewer comes out clean.</div></li></ol></div></div></body></html>",
+            (1..=7)
+                .map(|n| paragraph(n, "lemon cake"))
+                .collect::<String>()
+        );
+        let a = extract(&html, None);
+        let text = a.text();
+        for present in ["6 eggs", "350 g flour", "Spread the batter on the tray"] {
+            assert!(
+                text.contains(present),
+                "{present} is missing from {:?}",
+                a.blocks
+            );
+        }
     }
 
     #[test]
