@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{ImportCounts, Member, MemberStatus, Store, UnknownStatus, from_ts, ts};
+use super::{ImportCounts, Member, MemberStatus, Store, from_ts, ts};
 use crate::members::{Frequency, MemberRow};
 
 impl Store {
@@ -202,34 +202,6 @@ impl MemberEventKind {
             Self::Complaint => "complaint",
             Self::MailedUnsubscribe => "mailed unsubscribe",
         }
-    }
-}
-
-impl std::fmt::Display for MemberEventKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl rusqlite::types::ToSql for MemberEventKind {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(self.as_str().into())
-    }
-}
-
-impl rusqlite::types::FromSql for MemberEventKind {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        let text = value.as_str()?;
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == text)
-            .ok_or_else(|| {
-                rusqlite::types::FromSqlError::Other(Box::new(UnknownStatus {
-                    kind: "member event",
-                    text: text.to_string(),
-                    known: Self::ALL.map(Self::as_str).join(", "),
-                }))
-            })
     }
 }
 
@@ -664,28 +636,6 @@ fn preferences_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Preferences> {
         chosen_at: r.get::<_, Option<i64>>(1)?.map(from_ts),
         frequency: r.get(2)?,
     })
-}
-
-impl rusqlite::types::ToSql for Frequency {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(self.as_str().into())
-    }
-}
-
-impl rusqlite::types::FromSql for Frequency {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        let text = value.as_str()?;
-        Frequency::ALL
-            .into_iter()
-            .find(|f| f.as_str() == text)
-            .ok_or_else(|| {
-                rusqlite::types::FromSqlError::Other(Box::new(UnknownStatus {
-                    kind: "frequency",
-                    text: text.to_string(),
-                    known: Frequency::ALL.map(Frequency::as_str).join(", "),
-                }))
-            })
-    }
 }
 
 /// The columns [`member_row`] reads, in its order.

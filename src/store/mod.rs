@@ -527,6 +527,10 @@ macro_rules! stored_as_text {
             }
         }
 
+        stored_as_text!(@sql $ty, $kind);
+    };
+    // Only the SQLite conversions (for an enum with its own `Display` and `FromStr`).
+    (@sql $ty:ty, $kind:literal) => {
         impl rusqlite::types::ToSql for $ty {
             fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
                 Ok(self.as_str().into())
@@ -537,10 +541,17 @@ macro_rules! stored_as_text {
             fn column_result(
                 value: rusqlite::types::ValueRef<'_>,
             ) -> rusqlite::types::FromSqlResult<Self> {
-                value
-                    .as_str()?
-                    .parse()
-                    .map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+                let text = value.as_str()?;
+                <$ty>::ALL
+                    .into_iter()
+                    .find(|s| s.as_str() == text)
+                    .ok_or_else(|| {
+                        rusqlite::types::FromSqlError::Other(Box::new(UnknownStatus {
+                            kind: $kind,
+                            text: text.to_string(),
+                            known: <$ty>::ALL.map(<$ty>::as_str).join(", "),
+                        }))
+                    })
             }
         }
     };
@@ -549,6 +560,8 @@ macro_rules! stored_as_text {
 stored_as_text!(MemberStatus, "member");
 stored_as_text!(DeliveryStatus, "delivery");
 stored_as_text!(FeedHealth, "feed");
+stored_as_text!(members::MemberEventKind, "member event");
+stored_as_text!(@sql crate::members::Frequency, "frequency");
 
 /// How many rows have one status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
