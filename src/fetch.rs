@@ -64,8 +64,8 @@ impl Fetched {
         }
     }
 
-    /// A page read from a file (no response headers), as [`Fetched::text`] decodes it:
-    /// its `<meta>` charset, else UTF-8, else Windows-1252.
+    /// A page read from a file (no response headers), decoded as [`Fetched::text`] decodes
+    /// a fetched one.
     pub fn local_text(body: Vec<u8>, url: &url::Url) -> String {
         Fetched {
             final_url: url.clone(),
@@ -79,20 +79,13 @@ impl Fetched {
     }
 
     /// The body as text: the charset from `Content-Type`, else from a `<meta>` in the
-    /// first kilobyte, else UTF-8, else Windows-1252.
+    /// page's head ([`meta_charset`]); a declared encoding is used when the bytes decode
+    /// in it without errors. Otherwise UTF-8, with any stray bytes that are not UTF-8 read
+    /// as Windows-1252 one by one when the page is mostly UTF-8 ([`mixed_utf8`]), else the
+    /// declared encoding with replacement characters, else Windows-1252.
     pub fn text(&self) -> String {
         let from_header = self.content_type.as_deref().and_then(charset_param);
-        let head =
-            String::from_utf8_lossy(&self.body[..self.body.len().min(1024)]).to_ascii_lowercase();
-        let from_meta = head.find("charset=").and_then(|i| {
-            let rest = head[i + 8..].trim_start_matches(['"', '\'']);
-            let label: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                .collect();
-            encoding_rs::Encoding::for_label(label.as_bytes())
-        });
-        let declared = from_header.or(from_meta);
+        let declared = from_header.or_else(|| meta_charset(&self.body));
         if let Some(enc) = declared
             && enc != encoding_rs::UTF_8
         {
@@ -101,11 +94,98 @@ impl Fetched {
                 return text.into_owned();
             }
         }
-        match std::str::from_utf8(&self.body) {
-            Ok(s) => s.to_string(),
-            Err(_) => encoding_rs::WINDOWS_1252.decode(&self.body).0.into_owned(),
+        if let Ok(s) = std::str::from_utf8(&self.body) {
+            return s.to_string();
+        }
+        if let Some(text) = mixed_utf8(&self.body) {
+            return text;
+        }
+        match declared {
+            Some(enc) if enc != encoding_rs::UTF_8 => enc.decode(&self.body).0.into_owned(),
+            _ => encoding_rs::WINDOWS_1252.decode(&self.body).0.into_owned(),
         }
     }
+}
+
+/// How far into a page [`meta_charset`] looks for the head's `<meta>` tags. The HTML
+/// standard's prescan stops at 1,024 bytes, then browsers re-decode when the parser meets
+/// a later `<meta charset>`; pages whose heads open with long scripts or injected tags
+/// (web archives) declare their charset well past the first kilobyte.
+const META_SCAN_BYTES: usize = 64 * 1024;
+
+/// The charset a page declares in a `<meta charset=…>` or `<meta http-equiv
+/// content="…; charset=…">` of its head: only `<meta>` tags count (a `charset` attribute
+/// on a `<script>` names the script's encoding, not the page's), and only before
+/// `</head>` or `<body`, within [`META_SCAN_BYTES`].
+pub fn meta_charset(body: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let head = &body[..body.len().min(META_SCAN_BYTES)];
+    let lower = head.to_ascii_lowercase();
+    let end = [find(&lower, b"</head"), find(&lower, b"<body")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(lower.len());
+    let lower = &lower[..end];
+    let mut at = 0;
+    // Bounded: each turn moves past one `<meta`.
+    while let Some(i) = find(&lower[at..], b"<meta") {
+        let tag_start = at + i + 5;
+        let tag_end = find(&lower[tag_start..], b">").map_or(lower.len(), |e| tag_start + e);
+        let tag = &lower[tag_start..tag_end];
+        if let Some(c) = find(tag, b"charset") {
+            let rest = &tag[c + 7..];
+            let rest = rest.trim_ascii_start();
+            if let Some(rest) = rest.strip_prefix(b"=") {
+                let rest = rest.trim_ascii_start();
+                let rest = rest
+                    .strip_prefix(b"\"")
+                    .or_else(|| rest.strip_prefix(b"'"))
+                    .unwrap_or(rest);
+                let label: Vec<u8> = rest
+                    .iter()
+                    .copied()
+                    .take_while(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.')
+                    })
+                    .collect();
+                if let Some(enc) = encoding_rs::Encoding::for_label(&label) {
+                    return Some(enc);
+                }
+            }
+        }
+        at = tag_end;
+    }
+    None
+}
+
+/// The first position of `needle` in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A page that is UTF-8 but for a few stray bytes (a Latin-1 word pasted into a UTF-8
+/// template): the UTF-8 text kept, each byte that is not UTF-8 read as Windows-1252.
+/// `None` when the invalid bytes are as many as the characters UTF-8 found beyond ASCII:
+/// then the page is not UTF-8 at all and decoding it so would garble every accent.
+fn mixed_utf8(body: &[u8]) -> Option<String> {
+    let (mut multibyte, mut invalid) = (0usize, 0usize);
+    for chunk in body.utf8_chunks() {
+        multibyte += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        invalid += chunk.invalid().len();
+    }
+    if invalid >= multibyte {
+        return None;
+    }
+    let mut out = String::with_capacity(body.len());
+    for chunk in body.utf8_chunks() {
+        out.push_str(chunk.valid());
+        out.push_str(
+            &encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(chunk.invalid())
+                .0,
+        );
+    }
+    Some(out)
 }
 
 fn charset_param(content_type: &str) -> Option<&'static encoding_rs::Encoding> {
@@ -983,6 +1063,71 @@ pub fn install_crypto_provider() {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    fn page(body: &[u8]) -> String {
+        let url = url::Url::parse("file:///page.html").expect("static URL");
+        Fetched::local_text(body.to_vec(), &url)
+    }
+
+    #[test]
+    fn a_charset_on_a_script_tag_is_not_the_pages_charset() {
+        // An archive's injected script says UTF-8; the page's own meta says GBK.
+        let mut body = b"<html><head><script src=\"/a.js\" charset=\"utf-8\"></script>\n\
+            <meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb2312\">\n\
+            <title>"
+            .to_vec();
+        body.extend_from_slice(&encoding_rs::GBK.encode("\u{65b0}\u{95fb}").0);
+        body.extend_from_slice(b"</title></head><body></body></html>");
+        assert!(page(&body).contains("\u{65b0}\u{95fb}"), "{}", page(&body));
+    }
+
+    #[test]
+    fn a_meta_charset_after_the_first_kilobyte_of_the_head_is_read() {
+        let mut body = b"<html><head><script>".to_vec();
+        body.extend(std::iter::repeat_n(b'x', 5000));
+        body.extend_from_slice(
+            b"</script><meta charset=\"windows-1251\"></head><body>\xcf\xf0\xe8\xe2\xe5\xf2</body>",
+        );
+        assert!(
+            page(&body).contains("\u{41f}\u{440}\u{438}\u{432}\u{435}\u{442}"),
+            "{}",
+            page(&body)
+        );
+    }
+
+    #[test]
+    fn a_meta_charset_in_the_body_is_not_the_pages_charset() {
+        let body =
+            b"<html><head></head><body><p>caf\xc3\xa9</p><meta charset=\"shift_jis\"></body>";
+        assert_eq!(meta_charset(body), None);
+        assert!(page(body).contains("caf\u{e9}"));
+    }
+
+    #[test]
+    fn a_utf_8_page_with_one_stray_latin_1_byte_keeps_its_utf_8_text() {
+        let body = "<html><head><meta charset=\"utf-8\"></head><body><p>K\u{fc}che \u{2013} Gr\u{fc}\u{df}e</p><img alt=\"K"
+            .as_bytes()
+            .iter()
+            .copied()
+            .chain(b"\xfcchenblogs\"></body>".iter().copied())
+            .collect::<Vec<u8>>();
+        let text = page(&body);
+        assert!(
+            text.contains("K\u{fc}che \u{2013} Gr\u{fc}\u{df}e"),
+            "{text}"
+        );
+        assert!(text.contains("alt=\"K\u{fc}chenblogs"), "{text}");
+    }
+
+    #[test]
+    fn a_latin_1_page_without_a_declaration_is_read_as_windows_1252() {
+        let text =
+            page(b"<html><body><p>Gr\xfc\xdfe aus M\xfcnchen \x96 sch\xf6n</p></body></html>");
+        assert!(
+            text.contains("Gr\u{fc}\u{df}e aus M\u{fc}nchen \u{2013} sch\u{f6}n"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn private_and_local_addresses_are_not_public() {

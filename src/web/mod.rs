@@ -901,7 +901,7 @@ async fn metrics(State(shared): State<SharedApp>) -> Response {
             family(
                 "feedbrief_deliveries",
                 "gauge",
-                "Deliveries by outcome (pending, retry, sent, failed).",
+                "Deliveries by outcome (pending, sending, retry, sent, failed).",
                 &by_status(&counts.deliveries),
             );
             family(
