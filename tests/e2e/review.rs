@@ -14,6 +14,7 @@ use feedbrief::review::{self, Edit};
 use tokio_util::sync::CancellationToken;
 
 mod desk;
+mod slots;
 
 use super::{Env, MEMBERS, config_text, decoded, open, smtp_transport, spawn_http, spawn_smtp};
 
