@@ -55,6 +55,14 @@ pub enum Edit {
     },
     /// A story added by URL (already fetched and summarized), at the end of its section.
     Add(Story),
+    /// A filtered entry let through, at the end of its section, with why the filters had
+    /// held it back (recorded as the "before").
+    Release {
+        /// The entry as a story.
+        story: Story,
+        /// Why it was filtered, e.g. `[brief] exclude has "crypto"`.
+        why: String,
+    },
     /// An announcement's headline and text, for this issue only.
     Announcement {
         /// Its place among the digest's announcements.
@@ -133,9 +141,26 @@ pub fn plain_text(text: &str, what: &str, max: usize) -> Result<String, EditErro
     Ok(folded)
 }
 
-/// Words in `text`, as the 35–80 target counts them.
+/// Words in `text`, as the summarizer counts them against the 35–80 target: the
+/// whitespace-separated words of [`crate::article::word_count`], plus one for every two
+/// characters of a script written without spaces (Chinese, Japanese, Korean, Thai), the
+/// rule the summarizer applies to each sentence it chooses. Whitespace alone would count
+/// a whole Chinese summary as one word.
 pub fn word_count(text: &str) -> usize {
-    text.split_whitespace().count()
+    let dense = text.chars().filter(|&c| is_dense_script(c)).count();
+    crate::article::word_count(text) + dense / 2
+}
+
+/// Whether `c` belongs to a script written without spaces between words (the ranges the
+/// summarizer's sentence counting uses; `crate::article` keeps its copy private).
+fn is_dense_script(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF   // Hiragana, Katakana
+        | 0x3400..=0x4DBF // CJK Extension A
+        | 0x4E00..=0x9FFF // CJK Unified Ideographs
+        | 0xAC00..=0xD7AF // Hangul syllables
+        | 0x0E00..=0x0E7F // Thai
+        | 0xF900..=0xFAFF)
 }
 
 /// Puts `story` into its section (`story.section`), making the section in config order
@@ -207,7 +232,11 @@ pub fn apply(d: &mut Digest, edit: &Edit, sections: &[String]) -> Result<Change,
             }
             Place::At(si, pos) => {
                 let old = take(d, si, pos);
-                Ok(did(format!("removed \"{}\"", old.title)))
+                Ok(Change {
+                    action: format!("removed \"{}\"", old.title),
+                    before: Some(format!("{} <{}>", old.title, old.url)),
+                    after: None,
+                })
             }
         },
         Edit::Up(entry) | Edit::Down(entry) => {
@@ -221,15 +250,20 @@ pub fn apply(d: &mut Digest, edit: &Edit, sections: &[String]) -> Result<Change,
             } else {
                 Some(pos + 1).filter(|&p| p < stories.len())
             };
-            let title = stories[pos].title.clone();
+            let (title, count) = (stories[pos].title.clone(), stories.len());
             match other {
                 Some(o) => {
                     stories.swap(pos, o);
-                    Ok(did(format!(
-                        "moved \"{title}\" {} in {}",
-                        if up { "up" } else { "down" },
-                        d.sections[si].name
-                    )))
+                    let name = &d.sections[si].name;
+                    let place = |p: usize| format!("place {} of {count} in {name}", p + 1);
+                    Ok(Change {
+                        action: format!(
+                            "moved \"{title}\" {} in {name}",
+                            if up { "up" } else { "down" },
+                        ),
+                        before: Some(place(pos)),
+                        after: Some(place(o)),
+                    })
                 }
                 None => Ok(did(format!("\"{title}\" stays where it is"))),
             }
@@ -301,7 +335,7 @@ pub fn apply(d: &mut Digest, edit: &Edit, sections: &[String]) -> Result<Change,
                 after: Some(text),
             })
         }
-        Edit::Add(story) => {
+        Edit::Add(story) | Edit::Release { story, .. } => {
             if find(d, story.entry_id).is_some() || d.stories().any(|s| s.url == story.url) {
                 return Err(EditError::AlreadyThere);
             }
@@ -309,10 +343,17 @@ pub fn apply(d: &mut Digest, edit: &Edit, sections: &[String]) -> Result<Change,
             if !sections.contains(&story.section) {
                 story.section = sections.first().cloned().unwrap_or_default();
             }
-            let change = Change {
-                action: format!("added a story in {}", story.section),
-                before: None,
-                after: Some(format!("{} <{}>", story.title, story.url)),
+            let change = match edit {
+                Edit::Release { why, .. } => Change {
+                    action: format!("let a filtered story through into {}", story.section),
+                    before: Some(format!("filtered: {why}")),
+                    after: Some(format!("{} <{}>", story.title, story.url)),
+                },
+                _ => Change {
+                    action: format!("added a story in {}", story.section),
+                    before: None,
+                    after: Some(format!("{} <{}>", story.title, story.url)),
+                },
             };
             insert(d, story, sections, false);
             Ok(change)
@@ -338,10 +379,11 @@ pub fn apply(d: &mut Digest, edit: &Edit, sections: &[String]) -> Result<Change,
                 return Err(EditError::NoSuchAnnouncement);
             }
             let a = d.announcements.remove(*index);
-            Ok(did(format!(
-                "hid the announcement \"{}\" for this issue",
-                a.title
-            )))
+            Ok(Change {
+                action: format!("hid the announcement \"{}\" for this issue", a.title),
+                before: Some(format!("{}: {}", a.title, a.body)),
+                after: None,
+            })
         }
     }
 }
@@ -558,7 +600,10 @@ fn story_html(
     let clicks = v
         .clicks
         .as_ref()
-        .map(|c| format!(" · {} clicks", c.get(&s.entry_id).copied().unwrap_or(0)))
+        .map(|c| match c.get(&s.entry_id).copied().unwrap_or(0) {
+            1 => " · 1 click".to_string(),
+            n => format!(" · {n} clicks"),
+        })
         .unwrap_or_default();
     let mut html = format!(
         "<article class=\"story{}\" id=\"story-{id}\"><h3>{n}. {}{}</h3><p class=\"summary\">{}</p>\
@@ -979,6 +1024,65 @@ mod tests {
         assert_eq!(
             apply(&mut d, &Edit::HideAnnouncement(0), &sections()),
             Err(EditError::NoSuchAnnouncement)
+        );
+    }
+
+    #[test]
+    fn reorders_removals_hidden_announcements_and_releases_record_what_stood_before() {
+        let mut d = digest();
+        let places = |c: Change| (c.before, c.after);
+        let c = apply(&mut d, &Edit::Down(2), &sections()).expect("down");
+        assert_eq!(
+            places(c),
+            (
+                Some("place 1 of 2 in A".into()),
+                Some("place 2 of 2 in A".into())
+            )
+        );
+        let c = apply(&mut d, &Edit::Up(2), &sections()).expect("up");
+        assert_eq!(
+            places(c),
+            (
+                Some("place 2 of 2 in A".into()),
+                Some("place 1 of 2 in A".into())
+            )
+        );
+        let c = apply(&mut d, &Edit::Remove(3), &sections()).expect("remove");
+        assert_eq!(places(c), (Some("Story 3 <https://ex.org/3>".into()), None));
+        let c = apply(&mut d, &Edit::HideAnnouncement(0), &sections()).expect("hide");
+        assert_eq!(places(c), (Some("Dues: Lower dues.".into()), None));
+        let c = apply(
+            &mut d,
+            &Edit::Release {
+                story: story(9, "C"),
+                why: "[brief] exclude has \"crypto\"".into(),
+            },
+            &sections(),
+        )
+        .expect("release");
+        assert_eq!(c.action, "let a filtered story through into C");
+        assert_eq!(
+            places(c),
+            (
+                Some("filtered: [brief] exclude has \"crypto\"".into()),
+                Some("Story 9 <https://ex.org/9>".into())
+            )
+        );
+        assert_eq!(ids(&d), [1, 2, 4, 9]);
+    }
+
+    #[test]
+    fn a_chinese_summary_is_counted_as_the_summarizer_counts_it_not_as_one_word() {
+        // 81 characters, 75 of them ideographs, no spaces: 37 words by the summarizer's
+        // rule (one per two ideographs), within the target; whitespace alone says one.
+        let zh = "市议会周二批准了新的停车计划，将在市中心增加三百个停车位并延长收费时间。官员表示，这项计划将在明年春季开始实施，预计每年为城市带来额外收入，并缓解周末的交通拥堵。";
+        assert_eq!(word_count(zh), 1 + 75 / 2);
+        assert_eq!(words_note(Some(zh)), "38 words (within the 35–80 target)");
+        assert_eq!(word_count("Two words"), 2, "spaced scripts as before");
+        assert_eq!(
+            word_count("東京都 議会"),
+            2 + 2,
+            "spaced words plus dense halves"
         );
     }
 

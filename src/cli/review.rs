@@ -72,7 +72,8 @@ pub fn review(config_path: &Path, action: &Action) -> Outcome {
     let (id, version, editor) = (draft.id, draft.version, who());
     let done = match action {
         Action::List => {
-            let filtered: i64 = crate::cycle::filtered_counts(&app, now)?
+            // Since the last digest as of the draft's building, as the review page counts.
+            let filtered: i64 = crate::cycle::filtered_counts(&app, draft.created_at)?
                 .iter()
                 .filter(|c| c.since_last_digest)
                 .map(|c| c.count)

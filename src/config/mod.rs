@@ -1145,6 +1145,48 @@ url = "https://blog.example.org/feed/"
     }
 
     #[test]
+    fn a_review_lead_not_shorter_than_the_shortest_gap_between_slots_is_refused_at_its_line() {
+        // base_url, editors and review on lines 5 to 7; `lines` from line 8.
+        let with = |lines: &str| {
+            MINIMAL.replace(
+                "from = \"Brief <brief@example.org>\"",
+                &format!(
+                    "from = \"Brief <brief@example.org>\"\nbase_url = \"https://b.example.org/\"\n\
+                     editors = [\"ann@example.org\"]\nreview = \"required\"\n{lines}"
+                ),
+            )
+        };
+        // Twice a day, at 6:00 and 12:00: the shortest gap is 6 hours.
+        let e = parse_str(&with("schedule = \"0 6,12 * * *\"\nreview_lead = \"6h\""))
+            .expect_err("as long as the gap");
+        let text = e.to_string();
+        assert!(text.contains(":9: key `brief.review_lead`"), "{text}");
+        assert!(text.contains("shortest gap"), "{text}");
+        assert!(text.contains("set review_lead under 6h"), "{text}");
+        parse_str(&with(
+            "schedule = \"0 6,12 * * *\"\nreview_lead = \"5h59m\"",
+        ))
+        .expect("shorter than the gap");
+        // Hourly, with the default two hours: named at `review`, saying it is the default.
+        let e = parse_str(&with("schedule = \"0 * * * *\"")).expect_err("the default lead");
+        let text = e.to_string();
+        assert!(text.contains(":7: key `brief.review_lead`"), "{text}");
+        assert!(text.contains("by default"), "{text}");
+        // Daily in New York: the day the clocks go forward is 23 hours long.
+        let ny = "schedule = \"0 6 * * *\"\ntimezone = \"America/New_York\"\n";
+        let e = parse_str(&with(&format!("{ny}review_lead = \"23h30m\"")))
+            .expect_err("longer than the short day");
+        assert!(e.to_string().contains("under 23h"), "{e}");
+        parse_str(&with(&format!("{ny}review_lead = \"22h\""))).expect("fits every day");
+        // With review off the lead is not used, and not checked.
+        parse_str(&MINIMAL.replace(
+            "from = \"Brief <brief@example.org>\"",
+            "from = \"Brief <brief@example.org>\"\nschedule = \"0 * * * *\"\nreview_lead = \"3h\"",
+        ))
+        .expect("review off");
+    }
+
+    #[test]
     fn share_and_track_have_defaults_and_a_wrong_track_names_its_line() {
         let c = parse_str(MINIMAL).expect("valid");
         assert_eq!(c.brief.reading, Reading::default());

@@ -52,7 +52,7 @@ pub(super) fn brief(v: &Validator<'_>, b: RawBrief) -> Result<Brief, ConfigError
         .map(|s| v.http_url(s, "brief.base_url"))
         .transpose()?;
     let editors = editors(v, &b)?;
-    let review = review(v, &b, base_url.is_some())?;
+    let review = review(v, &b, base_url.is_some(), &schedule, timezone)?;
     let weekly = weekly(v, b.weekly.as_ref(), &schedule, timezone)?;
     Ok(Brief {
         name,
@@ -106,8 +106,16 @@ fn editors(v: &Validator<'_>, b: &RawBrief) -> Result<Vec<Mailbox>, ConfigError>
 }
 
 /// `[brief] review`, `review_lead` and `review_missing`. Review needs someone to review
-/// (`editors`) and a public address for the links mailed to them (`base_url`).
-fn review(v: &Validator<'_>, b: &RawBrief, base_url_set: bool) -> Result<Review, ConfigError> {
+/// (`editors`), a public address for the links mailed to them (`base_url`), and a
+/// `review_lead` shorter than the shortest gap between two slots of `schedule` (else a
+/// slot's draft would be due before the slot before it has gone out).
+fn review(
+    v: &Validator<'_>,
+    b: &RawBrief,
+    base_url_set: bool,
+    schedule: &Cron,
+    tz: Tz,
+) -> Result<Review, ConfigError> {
     let required = match b.review.as_ref() {
         None => false,
         Some(r) => match r.get_ref().as_str() {
@@ -154,12 +162,68 @@ fn review(v: &Validator<'_>, b: &RawBrief, base_url_set: bool) -> Result<Review,
                 "review = \"required\" mails the editors links to the review page, so it needs [brief] base_url (the public address of the web endpoints, e.g. \"https://brief.example.org/\")",
             ));
         }
+        if let Some((gap, from, to)) = shortest_gap(schedule, tz)
+            && lead >= gap
+        {
+            let span = b
+                .review_lead
+                .as_ref()
+                .map(Spanned::span)
+                .or_else(|| b.review.as_ref().map(Spanned::span))
+                .unwrap_or_default();
+            let given = if b.review_lead.is_some() {
+                "review_lead"
+            } else {
+                "review_lead (by default)"
+            };
+            return Err(v.at(
+                span,
+                "brief.review_lead",
+                format!(
+                    "{given} is {}, not shorter than the shortest gap between two slots of the schedule ({}, from {} to {}): a draft would be due before the slot before it has gone out; set review_lead under {}",
+                    humantime::format_duration(lead),
+                    humantime::format_duration(gap),
+                    from.format("%a %b %-d %H:%M %Z"),
+                    to.format("%a %b %-d %H:%M %Z"),
+                    humantime::format_duration(gap),
+                ),
+            ));
+        }
     }
     Ok(Review {
         required,
         lead,
         missing,
     })
+}
+
+/// The shortest time between two consecutive slots of `schedule` in `tz` over a year
+/// (2026, daylight-saving changes included), with the two slots; `None` when the year
+/// has fewer than two. Bounded: at most 2,000 slots are looked at (an every-minute
+/// schedule shows its gap in the first two).
+fn shortest_gap(
+    schedule: &Cron,
+    tz: Tz,
+) -> Option<(Duration, chrono::DateTime<Tz>, chrono::DateTime<Tz>)> {
+    use chrono::TimeZone;
+    let start = tz.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).earliest()?;
+    let end = start + chrono::Duration::days(366);
+    let mut best: Option<(Duration, chrono::DateTime<Tz>, chrono::DateTime<Tz>)> = None;
+    let mut prev = schedule.find_next_occurrence(&start, true).ok()?;
+    for _ in 0..2_000 {
+        let Ok(next) = schedule.find_next_occurrence(&prev, false) else {
+            break;
+        };
+        if next > end {
+            break;
+        }
+        let gap = (next - prev).to_std().unwrap_or_default();
+        if best.as_ref().is_none_or(|(b, _, _)| gap < *b) {
+            best = Some((gap, prev, next));
+        }
+        prev = next;
+    }
+    best
 }
 
 /// `[brief] weekly`: a day of the week (`"Fri"`, `"friday"`) on which the schedule has a

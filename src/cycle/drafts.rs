@@ -444,42 +444,49 @@ pub fn draft_digest(draft: &Draft) -> anyhow::Result<Digest> {
     serde_json::from_str(&draft.content).with_context(|| format!("reading draft {}", draft.id))
 }
 
+/// Why the filters held an entry back, as the review page and the record of a release
+/// say it: `[brief] exclude has "crypto"`.
+fn filtered_why(filtered: Option<(String, Option<String>)>) -> String {
+    match filtered {
+        Some((list, Some(word))) => format!("{list} has \"{word}\""),
+        Some((list, None)) => format!("none of {list} was found"),
+        None => String::new(),
+    }
+}
+
 /// Filtered entries since the last digest as the review page lists them (entry id,
-/// headline, why), at most 20, and how many in all.
+/// headline, why), at most 20, and how many in all. `built` is when the draft was built:
+/// before any digest, "since the last digest" is the `first_window` before it (not
+/// before the wall clock, which would let the list empty itself while the page is open).
 pub fn filtered_for_review(
     app: &App,
-    now: DateTime<Utc>,
+    built: DateTime<Utc>,
 ) -> anyhow::Result<(Vec<crate::review::FilteredStory>, usize)> {
     let store = app.store();
     let (after, since) = match store.last_digest()? {
         Some(last) => (Some(last.max_entry_id), last.created_at),
         None => (
             None,
-            now - chrono::Duration::from_std(app.config.brief.first_window)
-                .unwrap_or(chrono::Duration::hours(24)),
+            built
+                - chrono::Duration::from_std(app.config.brief.first_window)
+                    .unwrap_or(chrono::Duration::hours(24)),
         ),
     };
     let (entries, count) = store.filtered_entries(after, since, 20)?;
     let list = entries
         .into_iter()
-        .map(|e| {
-            let why = match e.filtered {
-                Some((list, Some(word))) => format!("{list} has \"{word}\""),
-                Some((list, None)) => format!("none of {list} was found"),
-                None => String::new(),
-            };
-            crate::review::FilteredStory {
-                entry_id: e.id,
-                title: e.title,
-                why,
-            }
+        .map(|e| crate::review::FilteredStory {
+            entry_id: e.id,
+            title: e.title,
+            why: filtered_why(e.filtered),
         })
         .collect();
     Ok((list, count))
 }
 
 /// Lets filtered entry `entry` through into draft `id` (seen at `version`): the story is
-/// added to its feed's section and the entry released, so the filters pass it from now on.
+/// added at the end of its feed's section (recorded with why it was filtered) and the
+/// entry released, so the filters pass it from now on.
 pub fn release_into_draft(
     app: &App,
     id: i64,
@@ -499,6 +506,7 @@ pub fn release_into_draft(
         .and_then(|f| f.section.clone())
         .or_else(|| section_names(app).into_iter().next())
         .unwrap_or_default();
+    let why = filtered_why(facts.filtered.clone());
     let story = Story {
         entry_id: facts.id,
         url: facts.url.clone().unwrap_or_default(),
@@ -510,7 +518,7 @@ pub fn release_into_draft(
         access_note: None,
         image: None,
     };
-    let edited = edit_draft(app, id, version, editor, now, &Edit::Add(story))?;
+    let edited = edit_draft(app, id, version, editor, now, &Edit::Release { story, why })?;
     if matches!(edited, Edited::Saved(_)) {
         app.store().release_filtered(entry)?;
     }

@@ -185,7 +185,7 @@ impl Store {
             .conn
             .query_row(
                 &format!(
-                    "SELECT {DRAFT_COLUMNS} FROM drafts d LEFT JOIN digests g ON g.slot = d.slot
+                    "SELECT {DRAFT_COLUMNS} FROM drafts d LEFT JOIN digests g ON g.slot = d.slot AND g.edition = 'daily'
                      WHERE d.id = ?1"
                 ),
                 [id],
@@ -200,7 +200,7 @@ impl Store {
             .conn
             .query_row(
                 &format!(
-                    "SELECT {DRAFT_COLUMNS} FROM drafts d LEFT JOIN digests g ON g.slot = d.slot
+                    "SELECT {DRAFT_COLUMNS} FROM drafts d LEFT JOIN digests g ON g.slot = d.slot AND g.edition = 'daily'
                      WHERE d.slot = ?1"
                 ),
                 [ts(slot)],
@@ -215,7 +215,7 @@ impl Store {
             .conn
             .query_row(
                 &format!(
-                    "SELECT {DRAFT_COLUMNS} FROM drafts d LEFT JOIN digests g ON g.slot = d.slot
+                    "SELECT {DRAFT_COLUMNS} FROM drafts d LEFT JOIN digests g ON g.slot = d.slot AND g.edition = 'daily'
                      ORDER BY d.slot DESC LIMIT 1"
                 ),
                 [],
@@ -543,6 +543,37 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::testing::now;
+
+    #[test]
+    fn a_weekly_edition_for_the_slot_is_not_the_drafts_sent_digest() {
+        use crate::members::Frequency;
+        let (_dir, s) = store();
+        let slot = now() + chrono::Duration::hours(2);
+        let id = s
+            .create_draft(slot, now(), "v1")
+            .expect("create")
+            .expect("new");
+        // A held or skipped daily slot on the weekly day: only the weekly edition goes.
+        s.create_edition(
+            now(),
+            0,
+            "weekly",
+            "w",
+            &[],
+            Some(slot),
+            Frequency::Weekly,
+            false,
+        )
+        .expect("weekly");
+        let d = s.draft(id).expect("read").expect("there");
+        assert_eq!(d.sent_digest, None, "the draft was not sent");
+        assert_eq!(s.latest_draft().expect("latest"), Some(d));
+        let daily = s
+            .create_digest(now(), 0, "daily", "v1", &[], Some(slot))
+            .expect("daily");
+        let d = s.draft_for_slot(slot).expect("read").expect("there");
+        assert_eq!(d.sent_digest, Some(daily));
+    }
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("tempdir");

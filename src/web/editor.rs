@@ -400,7 +400,7 @@ pub(super) async fn desk_response(
             let digest = crate::cycle::drafts::draft_digest(&draft)?;
             let edits = app.store().draft_edits(draft_id, None)?;
             let (filtered, filtered_count) =
-                crate::cycle::drafts::filtered_for_review(app, Utc::now())?;
+                crate::cycle::drafts::filtered_for_review(app, draft.created_at)?;
             let clicks = match draft.sent_digest {
                 Some(id) => Some(app.store().digest_story_clicks(id)?),
                 None => None,
