@@ -136,6 +136,35 @@ const BLOCK_TAGS: &[&str] = &[
     "ul",
 ];
 
+/// Which of [`SKIP_TAGS`], [`INLINE_TAGS`] and [`BLOCK_TAGS`] a tag is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TagClass {
+    Skip,
+    Inline,
+    Block,
+    Other,
+}
+
+/// The class of a tag, looked up once per element: the lists are short, but scanning
+/// three of them string by string for every element of a page added up.
+fn tag_class(tag: &str) -> TagClass {
+    // The lists are few and short enough that a match of the first byte narrows them to
+    // a handful of comparisons; the lists themselves stay the definition.
+    let Some(&first) = tag.as_bytes().first() else {
+        return TagClass::Other;
+    };
+    let has = |list: &[&str]| list.iter().any(|t| t.as_bytes()[0] == first && *t == tag);
+    if has(SKIP_TAGS) {
+        TagClass::Skip
+    } else if has(INLINE_TAGS) {
+        TagClass::Inline
+    } else if has(BLOCK_TAGS) {
+        TagClass::Block
+    } else {
+        TagClass::Other
+    }
+}
+
 /// Skip rule for feed fragments: captions and share widgets are not the story.
 fn fragment_skip(a: &Attrs<'_>, tag: &str) -> bool {
     if tag == "figcaption" {
@@ -271,7 +300,8 @@ where
             return;
         }
         let tag = el.value().name();
-        if SKIP_TAGS.contains(&tag) {
+        let class = tag_class(tag);
+        if class == TagClass::Skip {
             return;
         }
         let attrs = Attrs::of(&el);
@@ -291,13 +321,13 @@ where
         self.flat.elems.push(Elem {
             parent,
             tag: intern_tag(tag),
-            hint: if INLINE_TAGS.contains(&tag) {
+            hint: if class == TagClass::Inline {
                 0
             } else {
                 element_hint(&attrs, tag)
             },
         });
-        let block = BLOCK_TAGS.contains(&tag);
+        let block = class == TagClass::Block;
         let saved_owner = self.owner;
         if block {
             self.flush();
@@ -446,9 +476,10 @@ fn intern_tag(tag: &str) -> &'static str {
         "center",
         "caption",
     ];
+    let first = tag.as_bytes().first().copied();
     KNOWN
         .iter()
-        .find(|k| **k == tag)
+        .find(|k| k.as_bytes().first().copied() == first && **k == tag)
         .copied()
         .unwrap_or("other")
 }
@@ -500,7 +531,7 @@ fn feed(mut parser: html5ever::driver::Parser<DepthSink>, html: &str) -> Html {
 /// open elements is the chain of ancestors of the element being filled).
 struct DepthSink {
     inner: scraper::HtmlTreeSink,
-    depth: std::cell::RefCell<std::collections::HashMap<Handle, usize>>,
+    depth: std::cell::RefCell<std::collections::HashMap<Handle, usize, NodeIdHash>>,
     deepest: std::cell::Cell<usize>,
 }
 
@@ -528,6 +559,30 @@ impl DepthSink {
 
 /// A node of scraper's tree.
 type Handle = <scraper::HtmlTreeSink as TreeSink>::Handle;
+
+/// Hashing for [`DepthSink`]'s map: node ids are small integers, so one multiplication
+/// spreads them well enough; SipHash, the default, cost as much as the rest of the sink.
+type NodeIdHash = std::hash::BuildHasherDefault<NodeIdHasher>;
+
+/// See [`NodeIdHash`]: folds whatever it is given, then multiplies (Fibonacci hashing).
+#[derive(Default)]
+struct NodeIdHasher(u64);
+
+impl std::hash::Hasher for NodeIdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = self.0.rotate_left(32) ^ n as u64;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+}
 
 /// Everything is scraper's; only where elements land is noted on the way.
 impl TreeSink for DepthSink {
@@ -742,13 +797,16 @@ pub(super) fn strip_raw_text(html: &str) -> std::borrow::Cow<'_, str> {
 
 /// Position of the first `</name` at or after `from`, name matched ASCII case-insensitively.
 fn find_end_tag(html: &str, from: usize, name: &[u8]) -> Option<usize> {
+    let bytes = html.as_bytes();
     let mut i = from;
     loop {
-        let p = i + html.get(i..)?.find("</")?;
-        if starts_with_ci(&html.as_bytes()[p + 2..], name) {
+        // A byte search for `<` (memchr) is much cheaper than a substring search set up
+        // afresh for every `</` in a long script.
+        let p = i + bytes.get(i..)?.iter().position(|&b| b == b'<')?;
+        if bytes.get(p + 1) == Some(&b'/') && starts_with_ci(&bytes[p + 2..], name) {
             return Some(p);
         }
-        i = p + 2;
+        i = p + 1;
     }
 }
 
