@@ -192,21 +192,32 @@ fn name_hint(class: &str, id: &str, story_tag: bool) -> i8 {
         } else {
             name.into()
         };
-        if name.is_empty() || TAXONOMY_PREFIXES.iter().any(|p| name.starts_with(p)) {
+        let opens = |p: &&str| p.as_bytes().first() == name.as_bytes().first();
+        if name.is_empty()
+            || TAXONOMY_PREFIXES
+                .iter()
+                .any(|p| opens(p) && name.starts_with(p))
+        {
             continue;
         }
         let mut story_part = false;
         let mut body_part = false;
         for word in name.split(|c: char| !c.is_ascii_alphanumeric()) {
-            if word.is_empty() {
+            let Some(&first) = word.as_bytes().first() else {
                 continue;
-            }
-            if NEGATIVE_PREFIXES.iter().any(|p| word.starts_with(p)) {
+            };
+            // Comparing the first byte before the whole word skips nearly every string
+            // comparison (this runs for every class word of every element).
+            let opens = |p: &&str| p.as_bytes().first() == Some(&first);
+            if NEGATIVE_PREFIXES
+                .iter()
+                .any(|p| opens(p) && word.starts_with(p))
+            {
                 strong_negative = true;
                 outweighing |= OUTWEIGHING_PREFIXES.iter().any(|p| word.starts_with(p));
-            } else if NEGATIVE_WORDS.contains(&word) {
+            } else if NEGATIVE_WORDS.iter().any(|w| opens(w) && *w == word) {
                 weak_negative = true;
-            } else if POSITIVE_WORDS.contains(&word) {
+            } else if POSITIVE_WORDS.iter().any(|w| opens(w) && *w == word) {
                 positive = true;
             }
             story_part |= matches!(
