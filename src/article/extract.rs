@@ -91,7 +91,12 @@ pub fn extract_with_rule(
         Some(flat) => (flat.blocks.into_iter().map(|b| b.text).collect(), false),
         None => {
             let flat = flatten(doc.root_element(), page_skip);
-            main_blocks(&flat, meta.title.as_deref())
+            let (dom, wall) = main_blocks(&flat, meta.title.as_deref());
+            let dom = match noscript_blocks(html, &doc, meta.title.as_deref()) {
+                Some(copy) => copy.better_than(dom),
+                None => dom,
+            };
+            (dom, wall)
         }
     };
     // Some pages render the story with script and ship it only as JSON-LD `articleBody`;
@@ -121,6 +126,53 @@ pub fn extract_with_rule(
         description: meta.description,
         paywalled,
     }
+}
+
+/// The story as a page's `<noscript>` copy tells it, for pages that render the story with
+/// script and print it again inside `<noscript>` for readers without it (Blogger does).
+struct NoscriptStory(Vec<String>);
+
+impl NoscriptStory {
+    /// The noscript copy when it is the better text: it holds a story sentence and the DOM
+    /// (noscript parts left out) yields less than half as much text, as a script shell
+    /// does. Otherwise the DOM's blocks.
+    fn better_than(self, dom: Vec<String>) -> Vec<String> {
+        let chars = |bs: &[String]| bs.iter().map(|b| b.chars().count()).sum::<usize>();
+        let (ours, theirs) = (chars(&dom), chars(&self.0));
+        if theirs > 200 && ours * 2 < theirs && super::summarize::summarize(&self.0).is_some() {
+            self.0
+        } else {
+            dom
+        }
+    }
+}
+
+/// The story found in the page's `<noscript>` elements, read as a page of their own (the
+/// parser keeps their markup as text while scripting is on, as browsers do); `None` when
+/// the page has no noscript copy worth reading.
+fn noscript_blocks(html: &str, doc: &Html, title: Option<&str>) -> Option<NoscriptStory> {
+    /// Less noscript markup than this is a tracking pixel or an "enable JavaScript" line.
+    const MIN_BYTES: usize = 400;
+    // Cheap test first: almost every page has no noscript copy of its story.
+    if !html.contains("<noscript") && !html.contains("<NOSCRIPT") {
+        return None;
+    }
+    let sel = Selector::parse("noscript").ok()?;
+    let inner: String = doc
+        .select(&sel)
+        .map(|e| e.text().collect::<String>())
+        .filter(|t| t.len() >= MIN_BYTES)
+        .collect::<Vec<_>>()
+        .join("\n");
+    if inner.len() < MIN_BYTES {
+        return None;
+    }
+    let copy = parse_document(&strip_raw_text(&format!(
+        "<html><body>{inner}</body></html>"
+    )));
+    let flat = flatten(copy.root_element(), page_skip);
+    let (blocks, _) = main_blocks(&flat, title);
+    Some(NoscriptStory(blocks))
 }
 
 /// Drops the elements `rule.remove` selects, then flattens the first element
@@ -1250,6 +1302,33 @@ mod tests {
         let a = extract(&html, None);
         assert_eq!(a.blocks.len(), 2, "{:?}", a.blocks);
         assert!(a.blocks[1].contains("Smith & Sons"));
+    }
+
+    #[test]
+    fn a_story_printed_again_in_noscript_stands_in_for_a_script_shell() {
+        let story: String = (1..=4).map(|n| paragraph(n, "the new filter")).collect();
+        let html = format!(
+            "<html><head><title>Safer browsing</title></head><body><div class=\"post\"><h2>Safer browsing</h2>\
+             <div class=\"date\">May 19, 2024</div><div class=\"post-body\"><script type=\"text/template\">{story}</script>\
+             <noscript>{story}</noscript></div></div>\
+             <noscript><iframe src=\"https://tags.example.com/ns.html\" height=\"0\" width=\"0\"></iframe></noscript></body></html>"
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
+        assert!(a.blocks[0].starts_with("Paragraph 1 about the new filter"));
+        assert!(crate::article::summarize(&a.blocks).is_some());
+    }
+
+    #[test]
+    fn a_noscript_copy_does_not_replace_a_story_the_page_shows() {
+        let story: String = (1..=4).map(|n| paragraph(n, "the harbour")).collect();
+        let html = format!(
+            "<html><body><div class=\"story\">{story}</div><noscript><p>Please turn on JavaScript to see the comments and the photo gallery of this story, which need it to load; the text above does not.</p>{}</noscript></body></html>",
+            paragraph(9, "an old notice")
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
+        assert!(a.blocks.iter().all(|b| b.contains("the harbour")));
     }
 
     fn paragraph(n: usize, topic: &str) -> String {
