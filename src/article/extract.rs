@@ -561,6 +561,7 @@ fn story_siblings(flat: &Flat, weights: &[f64], neg: &[bool], chosen: usize) -> 
         link_chars: usize,
         weight: f64,
         structured_chars: usize,
+        row_chars: usize,
     }
     let mut parts: std::collections::BTreeMap<usize, Part> = Default::default();
     let mut chosen_weight = 0.0;
@@ -570,28 +571,38 @@ fn story_siblings(flat: &Flat, weights: &[f64], neg: &[bool], chosen: usize) -> 
             chosen_weight += w.max(0.0);
             continue;
         }
-        if c < chosen {
-            continue;
-        }
         let part = parts.entry(c).or_default();
         part.chars += b.chars;
         part.link_chars += b.link_chars;
         part.weight += w.max(0.0);
         if matches!(b.kind, Kind::Item | Kind::Table | Kind::Heading(_)) && b.link_chars == 0 {
             part.structured_chars += b.chars;
+            if !matches!(b.kind, Kind::Heading(_)) {
+                part.row_chars += b.chars;
+            }
         }
     }
+    let structured = |p: &Part| {
+        let ld = p.link_chars as f64 / p.chars.max(1) as f64;
+        p.structured_chars * 2 >= p.chars && p.structured_chars >= 50 && ld < 0.1
+    };
+    // Before the story, headings alone are its headline and standfirst (the standfirst
+    // rule's business): only parts with rows of their own join.
+    let earlier = structured_run_before(
+        parts
+            .range(..chosen)
+            .map(|(&c, p)| (c, structured(p) && p.row_chars >= 50)),
+    );
     let mut out: Vec<usize> = parts
-        .into_iter()
+        .range(chosen..)
         .filter(|(_, p)| {
             let ld = p.link_chars as f64 / p.chars.max(1) as f64;
             let prose = p.weight >= (0.2 * chosen_weight).max(MIN_SIBLING_WEIGHT);
-            let structured =
-                p.structured_chars * 2 >= p.chars && p.structured_chars >= 50 && ld < 0.1;
-            ld < 0.25 && (prose || structured)
+            ld < 0.25 && (prose || structured(p))
         })
-        .map(|(c, _)| c)
+        .map(|(&c, _)| c)
         .collect();
+    out.extend(earlier);
     let own_text = flat
         .blocks
         .iter()
@@ -600,6 +611,23 @@ fn story_siblings(flat: &Flat, weights: &[f64], neg: &[bool], chosen: usize) -> 
         out.push(chosen);
     }
     out
+}
+
+/// The earlier siblings that join the story: the unbroken run of link-free lists, tables and
+/// headings right before the container (a recipe's ingredients before its steps, a fact
+/// table before the text), given closest last as (sibling, structured) pairs in document
+/// order. Prose, teasers and bylines before the story stay out, and end the run.
+fn structured_run_before(earlier: impl DoubleEndedIterator<Item = (usize, bool)>) -> Vec<usize> {
+    earlier
+        .rev()
+        .take_while(|&(_, structured)| structured)
+        .map(|(c, _)| c)
+        .collect()
+}
+
+/// Whether the story spans the chosen container's parent (siblings joined it).
+fn best_is_parent(flat: &Flat, chosen: usize, container: usize) -> bool {
+    container != chosen && flat.elems[chosen].parent == container
 }
 
 /// Whether text written straight into the story's parent (between its parts, after a
@@ -815,7 +843,13 @@ fn select_blocks(
         let b = &flat.blocks[i];
         let headline = b.text.split_whitespace().count() <= 20
             && title.is_some_and(|t| word_overlap(t, &b.text) >= 0.6);
-        *k &= !*m && !headline;
+        // Rows of a list or table that joined from before the container ("125 g | flour")
+        // are short, but they are the story's own structure, not its furniture.
+        let joined_row = !is_within(flat, b.elem, chosen)
+            && best_is_parent(flat, chosen, container)
+            && matches!(b.kind, Kind::Item | Kind::Table | Kind::Heading(_))
+            && b.link_chars == 0;
+        *k &= (joined_row || !*m) && !headline;
     }
     // Widgets are looked for in the chosen container only: siblings joined it for their
     // structure (a recipe card's lists), which a run of short items would otherwise cut.
@@ -1485,6 +1519,44 @@ mod tests {
                 a.blocks
             );
         }
+    }
+
+    #[test]
+    fn an_ingredients_table_before_the_steps_joins_the_recipe() {
+        let rows: String = [
+            ("125 g", "flour"),
+            ("65 g", "sugar"),
+            ("65 g", "butter or margarine"),
+            ("1", "egg"),
+            ("2 cans", "mandarins, drained"),
+            ("500 ml", "milk"),
+        ]
+        .iter()
+        .map(|(q, i)| format!("<tr><td>{q}</td><td><span>{i}</span></td></tr>"))
+        .collect();
+        let html = format!(
+            "<html><body><nav><a href=\"/\">Home</a> <a href=\"/cakes\">Cakes</a></nav><div class=\"recipe\"><h1>Mandarin cream cake</h1>\
+             <div class=\"recipe-ingredients\"><h2>Ingredients</h2><table><thead><tr><th><h3>For the base:</h3></th></tr></thead><tbody>{rows}</tbody></table></div>\
+             <div class=\"recipe-steps\"><h2>Method</h2>{}{}{}</div></div></body></html>",
+            paragraph(1, "the cake"),
+            paragraph(2, "the cake"),
+            paragraph(3, "the cake")
+        );
+        let a = extract(&html, None);
+        let text = a.text();
+        for present in [
+            "For the base:",
+            "125 g",
+            "butter or margarine",
+            "Paragraph 1",
+        ] {
+            assert!(
+                text.contains(present),
+                "{present} is missing from {:?}",
+                a.blocks
+            );
+        }
+        assert!(!text.contains("Home"), "{:?}", a.blocks);
     }
 
     #[test]
