@@ -21,6 +21,8 @@
 //!    labels, bylines), leading and trailing page furniture (dates, bylines, tags) is
 //!    trimmed, and a "Related stories" heading or a widget after a long run of short
 //!    blocks cuts the rest off.
+//! 5. A page that renders its story with script is read again from its `<noscript>` copy
+//!    or its JSON-LD `articleBody` when the DOM yields much less than they do.
 //!
 //! Flattening is `blocks`' job and the metadata `metadata`'s; the class words and phrases
 //! that mark boilerplate live in `boilerplate`. Pure: no I/O, no clock, no globals.
@@ -92,7 +94,7 @@ pub fn extract_with_rule(
         None => {
             let flat = flatten(doc.root_element(), page_skip);
             let (dom, wall) = main_blocks(&flat, meta.title.as_deref());
-            let dom = match noscript_blocks(html, &doc, meta.title.as_deref()) {
+            let dom = match noscript_blocks(html, &doc, meta.title.as_deref(), &dom) {
                 Some(copy) => copy.better_than(dom),
                 None => dom,
             };
@@ -149,12 +151,21 @@ impl NoscriptStory {
 
 /// The story found in the page's `<noscript>` elements, read as a page of their own (the
 /// parser keeps their markup as text while scripting is on, as browsers do); `None` when
-/// the page has no noscript copy worth reading.
-fn noscript_blocks(html: &str, doc: &Html, title: Option<&str>) -> Option<NoscriptStory> {
+/// the DOM's own text (`dom`) is not a shell's or the page has no noscript copy worth
+/// reading.
+fn noscript_blocks(
+    html: &str,
+    doc: &Html,
+    title: Option<&str>,
+    dom: &[String],
+) -> Option<NoscriptStory> {
     /// Less noscript markup than this is a tracking pixel or an "enable JavaScript" line.
     const MIN_BYTES: usize = 400;
-    // Cheap test first: almost every page has no noscript copy of its story.
-    if !html.contains("<noscript") && !html.contains("<NOSCRIPT") {
+    /// More text than this is a page that shows its story: two pages in three carry a
+    /// noscript element (tracking pixels), and searching them all would cost every page.
+    const SHELL_CHARS: usize = 1000;
+    let dom_chars: usize = dom.iter().map(|b| b.len()).sum();
+    if dom_chars >= SHELL_CHARS || (!html.contains("<noscript") && !html.contains("<NOSCRIPT")) {
         return None;
     }
     let sel = Selector::parse("noscript").ok()?;
