@@ -572,6 +572,7 @@ pub(super) const LABELS: &[&str] = &[
     "more on this story",
     "scroll to continue with content",
     "advert",
+    "anzeige",
     // Pointers to other pages, which stand inside a story as often as after it (so they
     // are dropped, not taken to end it), in the other languages of the feeds we read.
     "mehr zum thema",

@@ -21,6 +21,8 @@
 //!    labels, bylines), leading and trailing page furniture (dates, bylines, tags) is
 //!    trimmed, and a "Related stories" heading or a widget after a long run of short
 //!    blocks cuts the rest off.
+//! 5. A page that renders its story with script is read again from its `<noscript>` copy
+//!    or its JSON-LD `articleBody` when the DOM yields much less than they do.
 //!
 //! Flattening is `blocks`' job and the metadata `metadata`'s; the class words and phrases
 //! that mark boilerplate live in `boilerplate`. Pure: no I/O, no clock, no globals.
@@ -98,7 +100,12 @@ pub fn extract_with_rule(
         Some(flat) => (flat.blocks.into_iter().map(|b| b.text).collect(), false),
         None => {
             let flat = flatten(doc.root_element(), page_skip);
-            main_blocks(&flat, meta.title.as_deref())
+            let (dom, wall) = main_blocks(&flat, meta.title.as_deref());
+            let dom = match noscript_blocks(html, &doc, meta.title.as_deref(), &dom) {
+                Some(copy) => copy.better_than(dom),
+                None => dom,
+            };
+            (dom, wall)
         }
     };
     // Some pages render the story with script and ship it only as JSON-LD `articleBody`;
@@ -128,6 +135,62 @@ pub fn extract_with_rule(
         description: meta.description,
         paywalled,
     }
+}
+
+/// The story as a page's `<noscript>` copy tells it, for pages that render the story with
+/// script and print it again inside `<noscript>` for readers without it (Blogger does).
+struct NoscriptStory(Vec<String>);
+
+impl NoscriptStory {
+    /// The noscript copy when it is the better text: it holds a story sentence and the DOM
+    /// (noscript parts left out) yields less than half as much text, as a script shell
+    /// does. Otherwise the DOM's blocks.
+    fn better_than(self, dom: Vec<String>) -> Vec<String> {
+        let chars = |bs: &[String]| bs.iter().map(|b| b.chars().count()).sum::<usize>();
+        let (ours, theirs) = (chars(&dom), chars(&self.0));
+        if theirs > 200 && ours * 2 < theirs && super::summarize::summarize(&self.0).is_some() {
+            self.0
+        } else {
+            dom
+        }
+    }
+}
+
+/// The story found in the page's `<noscript>` elements, read as a page of their own (the
+/// parser keeps their markup as text while scripting is on, as browsers do); `None` when
+/// the DOM's own text (`dom`) is not a shell's or the page has no noscript copy worth
+/// reading.
+fn noscript_blocks(
+    html: &str,
+    doc: &Html,
+    title: Option<&str>,
+    dom: &[String],
+) -> Option<NoscriptStory> {
+    /// Less noscript markup than this is a tracking pixel or an "enable JavaScript" line.
+    const MIN_BYTES: usize = 400;
+    /// More text than this is a page that shows its story: two pages in three carry a
+    /// noscript element (tracking pixels), and searching them all would cost every page.
+    const SHELL_CHARS: usize = 1000;
+    let dom_chars: usize = dom.iter().map(|b| b.len()).sum();
+    if dom_chars >= SHELL_CHARS || (!html.contains("<noscript") && !html.contains("<NOSCRIPT")) {
+        return None;
+    }
+    let sel = Selector::parse("noscript").ok()?;
+    let inner: String = doc
+        .select(&sel)
+        .map(|e| e.text().collect::<String>())
+        .filter(|t| t.len() >= MIN_BYTES)
+        .collect::<Vec<_>>()
+        .join("\n");
+    if inner.len() < MIN_BYTES {
+        return None;
+    }
+    let copy = parse_document(&strip_raw_text(&format!(
+        "<html><body>{inner}</body></html>"
+    )));
+    let flat = flatten(copy.root_element(), page_skip);
+    let (blocks, _) = main_blocks(&flat, title);
+    Some(NoscriptStory(blocks))
 }
 
 /// Drops the elements `rule.remove` selects, then flattens the first element
@@ -516,6 +579,7 @@ fn story_siblings(flat: &Flat, weights: &[f64], neg: &[bool], chosen: usize) -> 
         link_chars: usize,
         weight: f64,
         structured_chars: usize,
+        row_chars: usize,
     }
     let mut parts: std::collections::BTreeMap<usize, Part> = Default::default();
     let mut chosen_weight = 0.0;
@@ -525,28 +589,38 @@ fn story_siblings(flat: &Flat, weights: &[f64], neg: &[bool], chosen: usize) -> 
             chosen_weight += w.max(0.0);
             continue;
         }
-        if c < chosen {
-            continue;
-        }
         let part = parts.entry(c).or_default();
         part.chars += b.chars;
         part.link_chars += b.link_chars;
         part.weight += w.max(0.0);
         if matches!(b.kind, Kind::Item | Kind::Table | Kind::Heading(_)) && b.link_chars == 0 {
             part.structured_chars += b.chars;
+            if !matches!(b.kind, Kind::Heading(_)) {
+                part.row_chars += b.chars;
+            }
         }
     }
+    let structured = |p: &Part| {
+        let ld = p.link_chars as f64 / p.chars.max(1) as f64;
+        p.structured_chars * 2 >= p.chars && p.structured_chars >= 50 && ld < 0.1
+    };
+    // Before the story, headings alone are its headline and standfirst (the standfirst
+    // rule's business): only parts with rows of their own join.
+    let earlier = structured_run_before(
+        parts
+            .range(..chosen)
+            .map(|(&c, p)| (c, structured(p) && p.row_chars >= 50)),
+    );
     let mut out: Vec<usize> = parts
-        .into_iter()
+        .range(chosen..)
         .filter(|(_, p)| {
             let ld = p.link_chars as f64 / p.chars.max(1) as f64;
             let prose = p.weight >= (0.2 * chosen_weight).max(MIN_SIBLING_WEIGHT);
-            let structured =
-                p.structured_chars * 2 >= p.chars && p.structured_chars >= 50 && ld < 0.1;
-            ld < 0.25 && (prose || structured)
+            ld < 0.25 && (prose || structured(p))
         })
-        .map(|(c, _)| c)
+        .map(|(&c, _)| c)
         .collect();
+    out.extend(earlier);
     let own_text = flat
         .blocks
         .iter()
@@ -555,6 +629,23 @@ fn story_siblings(flat: &Flat, weights: &[f64], neg: &[bool], chosen: usize) -> 
         out.push(chosen);
     }
     out
+}
+
+/// The earlier siblings that join the story: the unbroken run of link-free lists, tables and
+/// headings right before the container (a recipe's ingredients before its steps, a fact
+/// table before the text), given closest last as (sibling, structured) pairs in document
+/// order. Prose, teasers and bylines before the story stay out, and end the run.
+fn structured_run_before(earlier: impl DoubleEndedIterator<Item = (usize, bool)>) -> Vec<usize> {
+    earlier
+        .rev()
+        .take_while(|&(_, structured)| structured)
+        .map(|(c, _)| c)
+        .collect()
+}
+
+/// Whether the story spans the chosen container's parent (siblings joined it).
+fn best_is_parent(flat: &Flat, chosen: usize, container: usize) -> bool {
+    container != chosen && flat.elems[chosen].parent == container
 }
 
 /// Whether text written straight into the story's parent (between its parts, after a
@@ -770,7 +861,13 @@ fn select_blocks(
         let b = &flat.blocks[i];
         let headline = b.text.split_whitespace().count() <= 20
             && title.is_some_and(|t| word_overlap(t, &b.text) >= 0.6);
-        *k &= !*m && !headline;
+        // Rows of a list or table that joined from before the container ("125 g | flour")
+        // are short, but they are the story's own structure, not its furniture.
+        let joined_row = !is_within(flat, b.elem, chosen)
+            && best_is_parent(flat, chosen, container)
+            && matches!(b.kind, Kind::Item | Kind::Table | Kind::Heading(_))
+            && b.link_chars == 0;
+        *k &= (joined_row || !*m) && !headline;
     }
     // Widgets are looked for in the chosen container only: siblings joined it for their
     // structure (a recipe card's lists), which a run of short items would otherwise cut.
@@ -1259,6 +1356,33 @@ mod tests {
         assert!(a.blocks[1].contains("Smith & Sons"));
     }
 
+    #[test]
+    fn a_story_printed_again_in_noscript_stands_in_for_a_script_shell() {
+        let story: String = (1..=4).map(|n| paragraph(n, "the new filter")).collect();
+        let html = format!(
+            "<html><head><title>Safer browsing</title></head><body><div class=\"post\"><h2>Safer browsing</h2>\
+             <div class=\"date\">May 19, 2024</div><div class=\"post-body\"><script type=\"text/template\">{story}</script>\
+             <noscript>{story}</noscript></div></div>\
+             <noscript><iframe src=\"https://tags.example.com/ns.html\" height=\"0\" width=\"0\"></iframe></noscript></body></html>"
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
+        assert!(a.blocks[0].starts_with("Paragraph 1 about the new filter"));
+        assert!(crate::article::summarize(&a.blocks).is_some());
+    }
+
+    #[test]
+    fn a_noscript_copy_does_not_replace_a_story_the_page_shows() {
+        let story: String = (1..=4).map(|n| paragraph(n, "the harbour")).collect();
+        let html = format!(
+            "<html><body><div class=\"story\">{story}</div><noscript><p>Please turn on JavaScript to see the comments and the photo gallery of this story, which need it to load; the text above does not.</p>{}</noscript></body></html>",
+            paragraph(9, "an old notice")
+        );
+        let a = extract(&html, None);
+        assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
+        assert!(a.blocks.iter().all(|b| b.contains("the harbour")));
+    }
+
     fn paragraph(n: usize, topic: &str) -> String {
         format!(
             "<p>Paragraph {n} about {topic} explains, in plain words and at some length, what happened and why it matters to the people who live here.</p>"
@@ -1413,6 +1537,44 @@ mod tests {
                 a.blocks
             );
         }
+    }
+
+    #[test]
+    fn an_ingredients_table_before_the_steps_joins_the_recipe() {
+        let rows: String = [
+            ("125 g", "flour"),
+            ("65 g", "sugar"),
+            ("65 g", "butter or margarine"),
+            ("1", "egg"),
+            ("2 cans", "mandarins, drained"),
+            ("500 ml", "milk"),
+        ]
+        .iter()
+        .map(|(q, i)| format!("<tr><td>{q}</td><td><span>{i}</span></td></tr>"))
+        .collect();
+        let html = format!(
+            "<html><body><nav><a href=\"/\">Home</a> <a href=\"/cakes\">Cakes</a></nav><div class=\"recipe\"><h1>Mandarin cream cake</h1>\
+             <div class=\"recipe-ingredients\"><h2>Ingredients</h2><table><thead><tr><th><h3>For the base:</h3></th></tr></thead><tbody>{rows}</tbody></table></div>\
+             <div class=\"recipe-steps\"><h2>Method</h2>{}{}{}</div></div></body></html>",
+            paragraph(1, "the cake"),
+            paragraph(2, "the cake"),
+            paragraph(3, "the cake")
+        );
+        let a = extract(&html, None);
+        let text = a.text();
+        for present in [
+            "For the base:",
+            "125 g",
+            "butter or margarine",
+            "Paragraph 1",
+        ] {
+            assert!(
+                text.contains(present),
+                "{present} is missing from {:?}",
+                a.blocks
+            );
+        }
+        assert!(!text.contains("Home"), "{:?}", a.blocks);
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub fn summarize(blocks: &[String]) -> Option<String> {
 pub fn summarize_with_title(blocks: &[String], title: Option<&str>) -> Option<String> {
     let candidates = story_sentences(blocks, LEAD_SENTENCES);
     if candidates.is_empty() {
-        return None;
+        return loose_summary(blocks);
     }
     let lead: Vec<&Candidate> = candidates.iter().take(LEAD_SENTENCES).collect();
     let first = pick_first(&lead, title);
@@ -263,6 +263,14 @@ fn is_soft_opener(sentence: &str) -> bool {
 
 /// Whether a whole block is not part of the story (byline, stamp, caption, share prompt…).
 fn is_boilerplate_block(block: &str) -> bool {
+    let words = word_count(block);
+    // A short block without terminal punctuation is a heading, a label or a dateline.
+    is_furniture_block(block) || (!ends_sentence(block) && words < 15)
+}
+
+/// Whether a block is page furniture whatever its punctuation: a byline, a time stamp, a
+/// notice about the site, a promo, a credit or a bare date.
+fn is_furniture_block(block: &str) -> bool {
     let lower = block.to_lowercase();
     let lower = lower.trim_start_matches(|c: char| !c.is_alphanumeric());
     let words = word_count(block);
@@ -295,11 +303,94 @@ fn is_boilerplate_block(block: &str) -> bool {
     if words <= 40 && boilerplate::BLOCK_MARKERS.iter().any(|p| lower.contains(p)) {
         return true;
     }
-    if is_date_only(lower, words) {
-        return true;
+    is_date_only(lower, words)
+}
+
+/// The summary of a text that holds no sentence at all (a race calendar, a results list, a
+/// table of fixtures): its opening lines, whole, joined with semicolons, up to the length
+/// rule, stopping once past the minimum as sentences do. A line that would pass the
+/// maximum is cut between two of its entries ([`cut_between_entries`]), and a summary that
+/// leaves text out ends with an ellipsis. `None` when the text, furniture left out, has
+/// fewer words than a summary's minimum: a script shell's "Loading…" is not a story.
+fn loose_summary(blocks: &[String]) -> Option<String> {
+    let lines: Vec<String> = blocks
+        .iter()
+        .map(|b| strip_trailing_junk(&collapse_whitespace(b)))
+        .filter(|b| !b.is_empty() && !is_furniture_block(b))
+        .collect();
+    if lines.iter().map(|l| sentence_words(l)).sum::<usize>() < MIN_WORDS {
+        return None;
     }
-    // A short block without terminal punctuation is a heading, a label or a dateline.
-    !ends_sentence(block) && words < 15
+    let mut out = String::new();
+    let mut words = 0;
+    let mut cut = false;
+    for (i, line) in lines.iter().enumerate() {
+        let w = sentence_words(line);
+        if words + w > MAX_WORDS {
+            if words < MIN_WORDS {
+                let part = cut_between_entries(line, MIN_WORDS - words, MAX_WORDS - words);
+                join_line(&mut out, &part);
+            }
+            cut = true;
+            break;
+        }
+        join_line(&mut out, line);
+        words += w;
+        if words >= MIN_WORDS {
+            cut = i + 1 < lines.len();
+            break;
+        }
+    }
+    if cut {
+        out = format!("{}…", out.trim_end_matches([',', ';', ':', ' ', '–', '-']));
+    }
+    Some(crate::parse::clip(&out, MAX_SUMMARY_CHARS))
+}
+
+/// Appends a line to a loose summary: after a semicolon, unless the text so far ends on a
+/// mark of its own ("Results:").
+fn join_line(out: &mut String, line: &str) {
+    if !out.is_empty() {
+        out.push_str(if out.ends_with([':', ',', ';']) {
+            " "
+        } else {
+            "; "
+        });
+    }
+    out.push_str(line);
+}
+
+/// The opening of `line` up to where one entry of a run-on list ends and the next begins,
+/// `min` to `max` words long: before the first word past `min` that opens an entry as the
+/// line's first word does (the same word, "Round"; or a number with a suffix when the
+/// first is one, "1a etapa" … "5a etapa", where "10 de março" is no entry) and follows no
+/// label ("etapa:"). Else after the first comma or semicolon past `min`; else on the
+/// `max`th word.
+fn cut_between_entries(line: &str, min: usize, max: usize) -> String {
+    let words: Vec<&str> = line.split_whitespace().take(max + 1).collect();
+    let Some(&first) = words.first() else {
+        return String::new();
+    };
+    let numbered = |w: &str| {
+        let digits = w.chars().take_while(char::is_ascii_digit).count();
+        (digits > 0).then(|| w.chars().count() > digits)
+    };
+    let opens_entry = |w: &str| match numbered(first) {
+        Some(suffixed) => numbered(w) == Some(suffixed),
+        None => w == first,
+    };
+    let lo = min.max(1);
+    let hi = words.len().min(max + 1);
+    let entry_start = (lo..hi).find(|&k| {
+        let prev = words[k - 1];
+        opens_entry(words[k]) && !prev.ends_with([':', '–', '-', '/']) && prev != "–"
+    });
+    let clause_end =
+        || (lo..words.len().min(max) + 1).find(|&k| words[k - 1].ends_with([',', ';']));
+    let end = entry_start
+        .or_else(clause_end)
+        .unwrap_or(words.len().min(max));
+    words[..end].join(" ")
 }
 
 /// Whether a block is a byline: "By Jane Doe", "By Jane Doe and John Roe, Reuters".
@@ -684,6 +775,88 @@ mod tests {
 
     fn blocks(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_calendar_without_sentences_is_summarized_up_to_an_entry_within_80_words() {
+        let places = [
+            "Lakeside Park",
+            "Hillcrest / Backup circuit",
+            "Northgate Speedway",
+            "Old Harbour Ring",
+            "Millbrook",
+            "Summit Trophy",
+            "To be announced",
+            "Pine Valley",
+            "Eastfield Raceway",
+            "Greenhill",
+            "To be announced",
+            "Lakeside Park",
+        ];
+        let line = places
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let n = i + 1;
+                let suffix = match n {
+                    1 => "st",
+                    2 => "nd",
+                    3 => "rd",
+                    _ => "th",
+                };
+                format!("{n}{suffix} round: {} May – {p}", n + 2)
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            word_count(&line) > 80,
+            "the fixture must be longer than a summary"
+        );
+        let s = summarize(&blocks(&["Season calendar 2024", &line])).expect("a summary");
+        let words = word_count(&s);
+        assert!((35..=80).contains(&words), "{words} words: {s}");
+        assert!(
+            s.starts_with("Season calendar 2024; 1st round: 3 May – Lakeside Park 2nd round"),
+            "{s}"
+        );
+        // Cut between two entries, and marked as cut.
+        assert!(s.ends_with('…'), "{s}");
+        let before = s.trim_end_matches('…');
+        assert!(
+            places.iter().any(|p| before.ends_with(p)),
+            "cut inside an entry: {s}"
+        );
+    }
+
+    #[test]
+    fn a_results_list_without_sentences_is_summarized_from_whole_lines() {
+        let mut lines = vec!["County youth championships, 4 x 100 m relay, under-16 girls"];
+        lines.extend([
+            "Riverside Athletics Club I",
+            "Harper, Ann 2008; Doyle, Kim 2009",
+            "Westbrook Harriers",
+            "Moss, Lena 2008; Quinn, Sara 2008",
+            "Northfield Track Team II",
+            "Baker, Ella 2009; Stone, Maya 2009",
+            "Valley Striders",
+            "Reed, Ivy 2008; Frost, Nora 2009",
+        ]);
+        let lines: Vec<String> = lines.into_iter().map(String::from).collect();
+        let s = summarize(&lines).expect("a summary");
+        let words = word_count(&s);
+        assert!((35..=80).contains(&words), "{words} words: {s}");
+        assert!(
+            s.starts_with("County youth championships, 4 x 100 m relay, under-16 girls; Riverside Athletics Club I; Harper, Ann 2008"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn a_few_words_without_sentences_still_give_no_summary() {
+        assert_eq!(
+            summarize(&blocks(&["Loading…", "Menu", "Home News Sport"])),
+            None
+        );
     }
 
     #[test]
