@@ -141,28 +141,6 @@ pub fn plain_text(text: &str, what: &str, max: usize) -> Result<String, EditErro
     Ok(folded)
 }
 
-/// Words in `text`, as the summarizer counts them against the 35–80 target: the
-/// whitespace-separated words of [`crate::article::word_count`], plus one for every two
-/// characters of a script written without spaces (Chinese, Japanese, Korean, Thai), the
-/// rule the summarizer applies to each sentence it chooses. Whitespace alone would count
-/// a whole Chinese summary as one word.
-pub fn word_count(text: &str) -> usize {
-    let dense = text.chars().filter(|&c| is_dense_script(c)).count();
-    crate::article::word_count(text) + dense / 2
-}
-
-/// Whether `c` belongs to a script written without spaces between words (the ranges the
-/// summarizer's sentence counting uses; `crate::article` keeps its copy private).
-fn is_dense_script(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF   // Hiragana, Katakana
-        | 0x3400..=0x4DBF // CJK Extension A
-        | 0x4E00..=0x9FFF // CJK Unified Ideographs
-        | 0xAC00..=0xD7AF // Hangul syllables
-        | 0x0E00..=0x0E7F // Thai
-        | 0xF900..=0xFAFF)
-}
-
 /// Puts `story` into its section (`story.section`), making the section in config order
 /// (`sections`) when the digest has none of it yet; at the top or the end.
 fn insert(d: &mut Digest, story: Story, sections: &[String], top: bool) {
@@ -410,7 +388,7 @@ pub fn entry_of(d: &Digest, n: usize) -> Option<i64> {
 pub fn listing(d: &Digest, filtered: usize) -> String {
     let mut out = String::new();
     let line = |out: &mut String, n: usize, s: &Story, mark: &str| {
-        let words = s.summary.as_deref().map_or(0, word_count);
+        let words = s.summary.as_deref().map_or(0, crate::article::word_count);
         out.push_str(&format!(
             "{n:>3}. {mark}{}  ({}; {words} words)\n",
             s.title, s.source
@@ -438,7 +416,7 @@ pub fn listing(d: &Digest, filtered: usize) -> String {
 
 /// The word count line shown under a summary: "52 words" with the 35–80 target.
 pub fn words_note(summary: Option<&str>) -> String {
-    let n = summary.map_or(0, word_count);
+    let n = summary.map_or(0, crate::article::word_count);
     let (lo, hi) = SUMMARY_WORDS;
     let verdict = if n < lo {
         "short of"
@@ -1076,11 +1054,15 @@ mod tests {
         // 81 characters, 75 of them ideographs, no spaces: 37 words by the summarizer's
         // rule (one per two ideographs), within the target; whitespace alone says one.
         let zh = "市议会周二批准了新的停车计划，将在市中心增加三百个停车位并延长收费时间。官员表示，这项计划将在明年春季开始实施，预计每年为城市带来额外收入，并缓解周末的交通拥堵。";
-        assert_eq!(word_count(zh), 1 + 75 / 2);
+        assert_eq!(crate::article::word_count(zh), 1 + 75 / 2);
         assert_eq!(words_note(Some(zh)), "38 words (within the 35–80 target)");
-        assert_eq!(word_count("Two words"), 2, "spaced scripts as before");
         assert_eq!(
-            word_count("東京都 議会"),
+            crate::article::word_count("Two words"),
+            2,
+            "spaced scripts as before"
+        );
+        assert_eq!(
+            crate::article::word_count("東京都 議会"),
             2 + 2,
             "spaced words plus dense halves"
         );

@@ -118,9 +118,9 @@ pub fn extract_with_rule(
         let body_chars = body.chars().count();
         if body_chars > 200 && dom_chars * 2 < body_chars {
             blocks = json_body_blocks(body);
-        } else if super::summarize::summarize(&blocks).is_none() {
+        } else if super::summarize::sentence_summary(&blocks, None).is_none() {
             let structured = json_body_blocks(body);
-            if super::summarize::summarize(&structured).is_some() {
+            if super::summarize::sentence_summary(&structured, None).is_some() {
                 blocks = structured;
             }
         }
@@ -148,7 +148,10 @@ impl NoscriptStory {
     fn better_than(self, dom: Vec<String>) -> Vec<String> {
         let chars = |bs: &[String]| bs.iter().map(|b| b.chars().count()).sum::<usize>();
         let (ours, theirs) = (chars(&dom), chars(&self.0));
-        if theirs > 200 && ours * 2 < theirs && super::summarize::summarize(&self.0).is_some() {
+        if theirs > 200
+            && ours * 2 < theirs
+            && super::summarize::sentence_summary(&self.0, None).is_some()
+        {
             self.0
         } else {
             dom

@@ -23,6 +23,6 @@ pub use blocks::html_to_blocks;
 pub(crate) use blocks::parse_fragment;
 pub use extract::{Article, SiteRule, extract, extract_with_rule};
 pub use summarize::{
-    MAX_SUMMARY_CHARS, split_sentences, story_sentence_texts, summarize, summarize_with_title,
-    word_count,
+    MAX_SUMMARY_CHARS, loose_summary, sentence_summary, split_sentences, story_sentence_texts,
+    summarize, summarize_with_title, word_count,
 };

@@ -25,10 +25,12 @@ pub const MAX_SUMMARY_CHARS: usize = 1000;
 /// How far into the article we look for the summary: the lead is where news puts the story.
 const LEAD_SENTENCES: usize = 8;
 
-/// Two-sentence summary of an article given its text blocks (paragraphs of clean text, in order).
+/// Two-sentence summary of an article given its text blocks (paragraphs of clean text, in
+/// order): [`sentence_summary`], else, for a text with no sentence at all (a calendar, a
+/// results table), [`loose_summary`].
 ///
-/// Returns `None` when no block holds a usable sentence (only headings, bylines, share
-/// prompts and the like).
+/// Returns `None` when no block holds a usable sentence and the text is too short for a
+/// loose summary (only headings, bylines, share prompts, a "Loading…" shell).
 pub fn summarize(blocks: &[String]) -> Option<String> {
     summarize_with_title(blocks, None)
 }
@@ -36,9 +38,17 @@ pub fn summarize(blocks: &[String]) -> Option<String> {
 /// Like [`summarize`], with the article's headline: a first sentence that only repeats the
 /// headline (common in feeds that paste the title into the body) is skipped.
 pub fn summarize_with_title(blocks: &[String], title: Option<&str>) -> Option<String> {
+    sentence_summary(blocks, title).or_else(|| loose_summary(blocks))
+}
+
+/// The summary made of the story's own sentences (two, or more while under the minimum);
+/// `None` when the text holds no usable sentence. Callers that have other sources (JSON-LD
+/// `articleBody`, the feed's content, `og:description`) try them before a
+/// [`loose_summary`] of sentence-less text.
+pub fn sentence_summary(blocks: &[String], title: Option<&str>) -> Option<String> {
     let candidates = story_sentences(blocks, LEAD_SENTENCES);
     if candidates.is_empty() {
-        return loose_summary(blocks);
+        return None;
     }
     let lead: Vec<&Candidate> = candidates.iter().take(LEAD_SENTENCES).collect();
     let first = pick_first(&lead, title);
@@ -152,8 +162,9 @@ pub fn story_sentence_texts(blocks: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Number of whitespace-separated words in `text`, the unit of the summary's length rules.
-pub fn word_count(text: &str) -> usize {
+/// Number of whitespace-separated words in `text`: what the block and sentence shape
+/// rules count (a byline's few words, a greeting's length).
+fn spaced_words(text: &str) -> usize {
     text.split_whitespace().count()
 }
 
@@ -193,7 +204,7 @@ fn story_sentences(blocks: &[String], limit: usize) -> Vec<Candidate> {
             // Pages repeat a caption or a pull quote; a blurb must not.
             let repeated = out.iter().any(|c: &Candidate| c.text == sentence);
             if !repeated && is_story_sentence(&sentence, last_in_text) {
-                let words = sentence_words(&sentence);
+                let words = word_count(&sentence);
                 out.push(Candidate {
                     text: sentence,
                     words,
@@ -258,12 +269,12 @@ fn is_caption(sentence: &str) -> bool {
 /// Whether a sentence opens a post without telling its story ("Happy Friday!", "Hi all.").
 fn is_soft_opener(sentence: &str) -> bool {
     let lower = sentence.to_lowercase();
-    boilerplate::GREETINGS.iter().any(|g| lower.starts_with(g)) && word_count(sentence) < 12
+    boilerplate::GREETINGS.iter().any(|g| lower.starts_with(g)) && spaced_words(sentence) < 12
 }
 
 /// Whether a whole block is not part of the story (byline, stamp, caption, share prompt…).
 fn is_boilerplate_block(block: &str) -> bool {
-    let words = word_count(block);
+    let words = spaced_words(block);
     // A short block without terminal punctuation is a heading, a label or a dateline.
     is_furniture_block(block) || (!ends_sentence(block) && words < 15)
 }
@@ -273,7 +284,7 @@ fn is_boilerplate_block(block: &str) -> bool {
 fn is_furniture_block(block: &str) -> bool {
     let lower = block.to_lowercase();
     let lower = lower.trim_start_matches(|c: char| !c.is_alphanumeric());
-    let words = word_count(block);
+    let words = spaced_words(block);
 
     if is_byline(block, lower, words) {
         return true;
@@ -312,20 +323,20 @@ fn is_furniture_block(block: &str) -> bool {
 /// maximum is cut between two of its entries ([`cut_between_entries`]), and a summary that
 /// leaves text out ends with an ellipsis. `None` when the text, furniture left out, has
 /// fewer words than a summary's minimum: a script shell's "Loading…" is not a story.
-fn loose_summary(blocks: &[String]) -> Option<String> {
+pub fn loose_summary(blocks: &[String]) -> Option<String> {
     let lines: Vec<String> = blocks
         .iter()
         .map(|b| strip_trailing_junk(&collapse_whitespace(b)))
         .filter(|b| !b.is_empty() && !is_furniture_block(b))
         .collect();
-    if lines.iter().map(|l| sentence_words(l)).sum::<usize>() < MIN_WORDS {
+    if lines.iter().map(|l| word_count(l)).sum::<usize>() < MIN_WORDS {
         return None;
     }
     let mut out = String::new();
     let mut words = 0;
     let mut cut = false;
     for (i, line) in lines.iter().enumerate() {
-        let w = sentence_words(line);
+        let w = word_count(line);
         if words + w > MAX_WORDS {
             if words < MIN_WORDS {
                 let part = cut_between_entries(line, MIN_WORDS - words, MAX_WORDS - words);
@@ -425,19 +436,20 @@ fn is_date_only(lower: &str, words: usize) -> bool {
     has_month && lower.chars().any(|c| c.is_ascii_digit())
 }
 
-/// A sentence's length in words, for scripts written without spaces too (Chinese,
-/// Japanese, Thai): there a word is about two characters.
-fn sentence_words(sentence: &str) -> usize {
-    let dense = sentence
+/// A text's length in words, the unit of the summary's length rules (35–80): words
+/// between spaces, and for scripts written without spaces (Chinese, Japanese, Thai) one
+/// word for about every two characters. The review page counts with it too.
+pub fn word_count(text: &str) -> usize {
+    let dense = text
         .chars()
         .filter(|&c| super::extract::is_dense_script(c))
         .count();
-    word_count(sentence) + dense / 2
+    spaced_words(text) + dense / 2
 }
 
 /// Whether a sentence can go into a summary.
 fn is_story_sentence(sentence: &str, last_in_text: bool) -> bool {
-    if sentence_words(sentence) < MIN_SENTENCE_WORDS || !ends_sentence(sentence) {
+    if word_count(sentence) < MIN_SENTENCE_WORDS || !ends_sentence(sentence) {
         return false;
     }
     // An excerpt cut by the feed ends on an ellipsis; we would be ending on the cut.
@@ -530,7 +542,7 @@ fn strip_dateline(sentence: &str) -> String {
             continue;
         };
         let prefix = &sentence[..pos];
-        if prefix.chars().count() > 60 || word_count(prefix) > 8 {
+        if prefix.chars().count() > 60 || spaced_words(prefix) > 8 {
             continue;
         }
         let first = prefix.split_whitespace().next().unwrap_or("");
@@ -553,7 +565,7 @@ fn strip_dateline(sentence: &str) -> String {
         // "Washington, DC, United States: …": a place in title case, its parts split by
         // commas, every word capitalised; prose before a colon has lowercase words.
         let place = prefix.contains(',')
-            && word_count(prefix) <= 6
+            && spaced_words(prefix) <= 6
             && prefix
                 .split_whitespace()
                 .all(|w| w.chars().next().is_some_and(char::is_uppercase));

@@ -263,6 +263,7 @@ pub(crate) fn page_known(facts: crate::store::PageFacts) -> PageUpdate {
         url: None,
         summary: facts.summary,
         description: None,
+        loose_summary: None,
         source: facts.source,
         paywalled: facts.paywalled,
         published_at: None,
@@ -271,19 +272,25 @@ pub(crate) fn page_known(facts: crate::store::PageFacts) -> PageUpdate {
     }
 }
 
-/// The stored form of an entry from its feed alone: the summary from the feed's full
-/// content, else its description. `want_page` marks its article page as worth reading
+/// The stored form of an entry from its feed alone: the summary from the sentences of the
+/// feed's full content, else of its description, else the opening lines of either when
+/// neither has a sentence. `want_page` marks its article page as worth reading
 /// should the entry contend for a digest (only when it has a link).
 pub fn entry_from_feed(e: ParsedEntry, want_page: bool) -> NewEntry {
     // Fault injection for the test that a panic here is the feed's failure.
     #[cfg(test)]
     assert_ne!(e.title, tests::PANIC_TITLE, "injected panic");
-    let from_html = |html: &Option<String>| {
-        html.as_deref()
-            .map(article::html_to_blocks)
-            .and_then(|blocks| article::summarize(&blocks))
+    let blocks = |html: &Option<String>| html.as_deref().map(article::html_to_blocks);
+    let (content, description) = (blocks(&e.content_html), blocks(&e.summary_html));
+    let sentences = |b: &Option<Vec<String>>| {
+        b.as_deref()
+            .and_then(|b| article::sentence_summary(b, None))
     };
-    let summary = from_html(&e.content_html).or_else(|| from_html(&e.summary_html));
+    let loose = |b: &Option<Vec<String>>| b.as_deref().and_then(article::loose_summary);
+    let summary = sentences(&content)
+        .or_else(|| sentences(&description))
+        .or_else(|| loose(&content))
+        .or_else(|| loose(&description));
     NewEntry {
         page_wanted: want_page && e.url.is_some(),
         key: e.key,
@@ -306,8 +313,9 @@ pub fn entry_from_feed(e: ParsedEntry, want_page: bool) -> NewEntry {
 ///
 /// The summary's sources, in order: the page's main text; its JSON-LD `articleBody` when
 /// the main text holds no story sentence (see [`article::extract`]); then, where this
-/// update meets the entry, the feed's own content and last the page's `og:description`
-/// ([`PageUpdate::apply`]). A notice about the site (cookies, consent, newsletter,
+/// update meets the entry, the feed's own content, the page's `og:description`, and last
+/// the opening lines of a main text that has no sentence at all, a calendar or a results
+/// table ([`PageUpdate::apply`]). A notice about the site (cookies, consent, newsletter,
 /// subscription) is never taken from any of them.
 pub fn page_update(
     title: &str,
@@ -323,8 +331,11 @@ pub fn page_update(
         .unwrap_or(final_url);
     PageUpdate {
         url: Some(parse::canonical_url(canonical).to_string()),
-        summary: article::summarize_with_title(&a.blocks, Some(title)),
-        description: a.description.and_then(|d| article::summarize(&[d])),
+        summary: article::sentence_summary(&a.blocks, Some(title)),
+        description: a
+            .description
+            .and_then(|d| article::sentence_summary(&[d], None)),
+        loose_summary: article::loose_summary(&a.blocks),
         source: a.site_name,
         paywalled: a.paywalled,
         published_at: a.published,
@@ -641,6 +652,41 @@ pub(crate) mod tests {
             s,
             "The county moved its budget hearing to June so that residents can comment on the draft plan in person."
         );
+    }
+
+    #[test]
+    fn a_page_of_lines_without_sentences_gives_way_to_the_feed_and_og_description_first() {
+        let url = url::Url::parse("https://league.example.org/calendar").expect("url");
+        let rows: String = (1..=12)
+            .map(|i| format!("<li>Stage {i} | Saturday {i} May | Riverside park to the old harbour, 42 km</li>"))
+            .collect();
+        let page = |head: &str| {
+            format!(
+                "<html><head><title>Spring calendar</title>{head}</head><body><main><h1>Spring calendar</h1><ul>{rows}</ul></main></body></html>"
+            )
+        };
+        let summary_after = |html: &str, entry: ParsedEntry| {
+            let update = page_update("Spring calendar", html, &url, None);
+            let mut e = entry_from_feed(entry, true);
+            e.apply_page(&update);
+            e.summary.unwrap_or_default()
+        };
+        let described = page(
+            r#"<meta property="og:description" content="The league's spring season opens on the first Saturday of May with twelve stages between the park and the harbour.">"#,
+        );
+        // The feed's own sentences come before the page's sentence-less lines.
+        let mut with_text = parsed(url.as_str());
+        with_text.content_html = Some("<p>The spring calendar is out, with twelve stages from May to July. Riders can register online until the end of April.</p>".into());
+        let s = summary_after(&described, with_text);
+        assert!(s.starts_with("The spring calendar is out"), "{s}");
+        // No feed text: og:description.
+        let mut bare = parsed(url.as_str());
+        bare.summary_html = None;
+        let s = summary_after(&described, bare.clone());
+        assert!(s.starts_with("The league's spring season opens"), "{s}");
+        // Nothing else at all: the calendar's opening lines, never nothing.
+        let s = summary_after(&page(""), bare);
+        assert!(s.starts_with("Stage 1 | Saturday 1 May"), "{s}");
     }
 
     #[test]

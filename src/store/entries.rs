@@ -692,6 +692,7 @@ mod tests {
                 url: Some("https://ex.org/canonical".into()),
                 summary: Some("The page's summary.".into()),
                 description: Some("Its description.".into()),
+                loose_summary: None,
                 source: Some("Page Site".into()),
                 paywalled: true,
                 published_at: Some(day("2026-11-20T08:00:00Z")),

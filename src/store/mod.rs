@@ -186,6 +186,9 @@ pub struct PageUpdate {
     pub summary: Option<String>,
     /// The summary of the page's own description, for an entry with no other summary.
     pub description: Option<String>,
+    /// For a main text with no sentence at all (a calendar, a results table): its opening
+    /// lines ([`crate::article::loose_summary`]), the last resort after the description.
+    pub loose_summary: Option<String>,
     /// Its site name.
     pub source: Option<String>,
     /// Whether it is behind a paywall.
@@ -223,7 +226,8 @@ pub struct PageFields {
 impl PageUpdate {
     /// The one rule for what a page changes: the page is no longer wanted; its URL and
     /// site name replace the entry's when it has them; its summary comes first, then the
-    /// entry's own, then the page's description; its paywall and whether it was read
+    /// entry's own, then the page's description, then the opening lines of a main text
+    /// without sentences; its paywall and whether it was read
     /// replace the entry's; its date and its picture are used only where the entry has
     /// none (a feed's picture is the one its editors chose).
     pub fn apply(&self, e: &mut PageFields) {
@@ -235,7 +239,8 @@ impl PageUpdate {
             .summary
             .clone()
             .or(e.summary.take())
-            .or(self.description.clone());
+            .or(self.description.clone())
+            .or(self.loose_summary.clone());
         if let Some(s) = &self.source {
             e.source = Some(s.clone());
         }
