@@ -85,7 +85,12 @@ impl Fetched {
     /// declared encoding with replacement characters, else Windows-1252.
     pub fn text(&self) -> String {
         let from_header = self.content_type.as_deref().and_then(charset_param);
-        let declared = from_header.or_else(|| meta_charset(&self.body));
+        // As browsers do: a declared UTF-16 on a page that reached here as bytes is UTF-8,
+        // and the `replacement` encoding (ISO-2022-KR and the like) is no charset at all.
+        let declared = from_header
+            .or_else(|| meta_charset(&self.body))
+            .map(encoding_rs::Encoding::output_encoding)
+            .filter(|&enc| enc != encoding_rs::REPLACEMENT);
         if let Some(enc) = declared
             && enc != encoding_rs::UTF_8
         {
@@ -1117,6 +1122,20 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("alt=\"K\u{fc}chenblogs"), "{text}");
+    }
+
+    #[test]
+    fn a_declared_utf_16_or_replacement_charset_never_garbles_a_page() {
+        for label in ["utf-16", "iso-2022-kr"] {
+            let body = format!("<html><head><meta charset=\"{label}\"></head><body><p>Gr");
+            let mut body = body.into_bytes();
+            body.extend_from_slice(b"\xfc\xdfe aus M\xfcnchen</p></body></html>");
+            let text = page(&body);
+            assert!(
+                text.contains("Gr\u{fc}\u{df}e aus M\u{fc}nchen"),
+                "{label}: {text}"
+            );
+        }
     }
 
     #[test]

@@ -980,9 +980,14 @@ fn scan_tag(html: &str, start: usize, cut: bool) -> Option<TagScan> {
         }
         // A cut attribute must stand after whitespace and before whitespace, `/` or `>`,
         // so what is left reads as before (no `/` meeting a `>`, no `=` meeting a name).
+        // Nor may the cut leave whitespace and `=` after a valueless attribute: `<a class
+        // src=1 =b>` would turn into `<a class  =b>`, giving `class` the value `b`.
         let next = b.get(attr_end).copied();
+        let after_space = b[attr_end..].iter().position(|&c| !is_space(c));
+        let equals_follows = after_space.is_some_and(|k| b[attr_end + k] == b'=');
         if cut
             && spaced
+            && !equals_follows
             && next.is_none_or(|n| is_space(n) || n == b'>' || n == b'/')
             && is_unread(name, tag)
         {
@@ -1209,6 +1214,8 @@ mod tests {
             "<a x/src=1>",
             "<a x=\"1\"src=\"2\">",
             "<a class src=\"1\"=b>",
+            "<div aria-hidden data-x=1 =true>",
+            "<a class src=1\t\n =b>",
             "<img src=\"unterminated>",
         ] {
             assert!(

@@ -352,10 +352,33 @@ pub fn loose_summary(blocks: &[String]) -> Option<String> {
             break;
         }
     }
+    if word_count(&out) > MAX_WORDS {
+        // A line without spaces (Chinese, Japanese, Thai) is one word to the cuts above:
+        // cut it by the summary's own count instead, on a character.
+        out = longest_prefix_within(&out, MAX_WORDS).to_string();
+        cut = true;
+    }
     if cut {
         out = format!("{}…", out.trim_end_matches([',', ';', ':', ' ', '–', '-']));
     }
     Some(crate::parse::clip(&out, MAX_SUMMARY_CHARS))
+}
+
+/// The longest opening of `text`, cut on a character, of at most `max` words as
+/// [`word_count`] counts them (a prefix never counts more words than a longer one).
+fn longest_prefix_within(text: &str, max: usize) -> &str {
+    let ends: Vec<usize> = text.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
+    // Binary search over the character ends: bounded by log2 of the text's length.
+    let (mut lo, mut hi) = (0usize, ends.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if word_count(&text[..ends[mid - 1]]) <= max {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    if lo == 0 { "" } else { &text[..ends[lo - 1]] }
 }
 
 /// Appends a line to a loose summary: after a semicolon, unless the text so far ends on a
@@ -861,6 +884,18 @@ mod tests {
             s.starts_with("County youth championships, 4 x 100 m relay, under-16 girls; Riverside Athletics Club I; Harper, Ann 2008"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn lines_without_sentences_or_spaces_keep_the_summary_within_80_words() {
+        let row = "第一轮北京国家体育场第二轮上海体育场第三轮广州天河体育中心第四轮深圳湾体育中心";
+        let blocks: Vec<String> = std::iter::once("二零二四赛季赛程".to_string())
+            .chain(std::iter::repeat_n(row.repeat(6), 3))
+            .collect();
+        let s = summarize(&blocks).expect("a summary of the lines");
+        assert!(word_count(&s) <= 80, "{} words: {s}", word_count(&s));
+        assert!(word_count(&s) >= 35, "{} words: {s}", word_count(&s));
+        assert!(s.ends_with('…'), "{s}");
     }
 
     #[test]

@@ -1178,6 +1178,12 @@ url = "https://blog.example.org/feed/"
             .expect_err("longer than the short day");
         assert!(e.to_string().contains("under 23h"), "{e}");
         parse_str(&with(&format!("{ny}review_lead = \"22h\""))).expect("fits every day");
+        // Two-hourly in Berlin: the autumn change (25 October, past the year's first
+        // 2,000 slots) makes one gap an hour long.
+        let berlin = "schedule = \"0 */2 * * *\"\ntimezone = \"Europe/Berlin\"\n";
+        let e = parse_str(&with(&format!("{berlin}review_lead = \"90m\"")))
+            .expect_err("longer than the autumn gap");
+        assert!(e.to_string().contains("under 1h"), "{e}");
         // With review off the lead is not used, and not checked.
         parse_str(&MINIMAL.replace(
             "from = \"Brief <brief@example.org>\"",

@@ -198,30 +198,43 @@ fn review(
 }
 
 /// The shortest time between two consecutive slots of `schedule` in `tz` over a year
-/// (2026, daylight-saving changes included), with the two slots; `None` when the year
-/// has fewer than two. Bounded: at most 2,000 slots are looked at (an every-minute
-/// schedule shows its gap in the first two).
+/// (2026), with the two slots; `None` when the year has fewer than two. Bounded: the first
+/// 2,000 slots of the year are looked at (an every-minute schedule shows its gap in the
+/// first two), and again the slots from two days before to two days after each change of
+/// the zone's UTC offset (a daylight-saving change shortens a gap by an hour).
 fn shortest_gap(
     schedule: &Cron,
     tz: Tz,
 ) -> Option<(Duration, chrono::DateTime<Tz>, chrono::DateTime<Tz>)> {
-    use chrono::TimeZone;
+    use chrono::{Offset, TimeZone};
     let start = tz.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).earliest()?;
     let end = start + chrono::Duration::days(366);
     let mut best: Option<(Duration, chrono::DateTime<Tz>, chrono::DateTime<Tz>)> = None;
-    let mut prev = schedule.find_next_occurrence(&start, true).ok()?;
-    for _ in 0..2_000 {
-        let Ok(next) = schedule.find_next_occurrence(&prev, false) else {
-            break;
+    let mut scan = |from: chrono::DateTime<Tz>, until: chrono::DateTime<Tz>| {
+        let Ok(mut prev) = schedule.find_next_occurrence(&from, true) else {
+            return;
         };
-        if next > end {
-            break;
+        for _ in 0..2_000 {
+            let Ok(next) = schedule.find_next_occurrence(&prev, false) else {
+                break;
+            };
+            if next > until {
+                break;
+            }
+            let gap = (next - prev).to_std().unwrap_or_default();
+            if best.as_ref().is_none_or(|(b, _, _)| gap < *b) {
+                best = Some((gap, prev, next));
+            }
+            prev = next;
         }
-        let gap = (next - prev).to_std().unwrap_or_default();
-        if best.as_ref().is_none_or(|(b, _, _)| gap < *b) {
-            best = Some((gap, prev, next));
+    };
+    scan(start, end);
+    let offset_on = |day: i64| (start + chrono::Duration::days(day)).offset().fix();
+    for day in 1..=366 {
+        if offset_on(day) != offset_on(day - 1) {
+            let from = start + chrono::Duration::days(day - 3);
+            scan(from, (from + chrono::Duration::days(5)).min(end));
         }
-        prev = next;
     }
     best
 }

@@ -329,13 +329,19 @@ pub fn page_update(
         .as_ref()
         .filter(|c| c.host_str() == final_url.host_str())
         .unwrap_or(final_url);
+    let summary = article::sentence_summary(&a.blocks, Some(title));
+    // Lines without sentences matter only when the text has no sentence.
+    let loose_summary = summary
+        .is_none()
+        .then(|| article::loose_summary(&a.blocks))
+        .flatten();
     PageUpdate {
         url: Some(parse::canonical_url(canonical).to_string()),
-        summary: article::sentence_summary(&a.blocks, Some(title)),
+        summary,
         description: a
             .description
             .and_then(|d| article::sentence_summary(&[d], None)),
-        loose_summary: article::loose_summary(&a.blocks),
+        loose_summary,
         source: a.site_name,
         paywalled: a.paywalled,
         published_at: a.published,
@@ -685,8 +691,25 @@ pub(crate) mod tests {
         let s = summary_after(&described, bare.clone());
         assert!(s.starts_with("The league's spring season opens"), "{s}");
         // Nothing else at all: the calendar's opening lines, never nothing.
-        let s = summary_after(&page(""), bare);
+        let s = summary_after(&page(""), bare.clone());
         assert!(s.starts_with("Stage 1 | Saturday 1 May"), "{s}");
+        // A feed of lines without sentences too: the page's description, then the page's
+        // lines, before the feed's lines.
+        let feed_rows: String = (1..=12)
+            .map(|i| format!("<li>Feed row {i} | Sunday {i} June | Harbour loop, 30 km</li>"))
+            .collect();
+        let mut lines_only = bare;
+        lines_only.content_html = Some(format!("<ul>{feed_rows}</ul>"));
+        let s = summary_after(&described, lines_only.clone());
+        assert!(s.starts_with("The league's spring season opens"), "{s}");
+        let s = summary_after(&page(""), lines_only.clone());
+        assert!(s.starts_with("Stage 1 | Saturday 1 May"), "{s}");
+        let mut e = entry_from_feed(lines_only, true);
+        e.apply_page(&PageUpdate::default());
+        assert!(
+            e.summary
+                .is_some_and(|s| s.starts_with("Feed row 1 | Sunday 1 June"))
+        );
     }
 
     #[test]

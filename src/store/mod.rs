@@ -226,8 +226,8 @@ pub struct PageFields {
 impl PageUpdate {
     /// The one rule for what a page changes: the page is no longer wanted; its URL and
     /// site name replace the entry's when it has them; its summary comes first, then the
-    /// entry's own, then the page's description, then the opening lines of a main text
-    /// without sentences; its paywall and whether it was read
+    /// entry's own when it has a sentence, then the page's description, then the opening
+    /// lines of a main text without sentences, the page's before the feed's; its paywall and whether it was read
     /// replace the entry's; its date and its picture are used only where the entry has
     /// none (a feed's picture is the one its editors chose).
     pub fn apply(&self, e: &mut PageFields) {
@@ -235,12 +235,23 @@ impl PageUpdate {
         if let Some(u) = &self.url {
             e.url = Some(u.clone());
         }
+        // The entry's own summary is the feed's: its sentences rank before the page's
+        // description, its sentence-less opening lines after everything the page gave.
+        let (feed_sentences, feed_lines) = match e.summary.take() {
+            Some(s)
+                if crate::article::sentence_summary(std::slice::from_ref(&s), None).is_some() =>
+            {
+                (Some(s), None)
+            }
+            other => (None, other),
+        };
         e.summary = self
             .summary
             .clone()
-            .or(e.summary.take())
+            .or(feed_sentences)
             .or(self.description.clone())
-            .or(self.loose_summary.clone());
+            .or(self.loose_summary.clone())
+            .or(feed_lines);
         if let Some(s) = &self.source {
             e.source = Some(s.clone());
         }
