@@ -174,8 +174,14 @@ fn noscript_blocks(
     /// More text than this is a page that shows its story: two pages in three carry a
     /// noscript element (tracking pixels), and searching them all would cost every page.
     const SHELL_CHARS: usize = 1000;
-    let dom_chars: usize = dom.iter().map(|b| b.len()).sum();
-    if dom_chars >= SHELL_CHARS || (!html.contains("<noscript") && !html.contains("<NOSCRIPT")) {
+    let dom_chars: usize = dom.iter().map(|b| b.chars().count()).sum();
+    // Tag names are case-insensitive: `<NoScript>` is a noscript too.
+    let has_noscript = || {
+        html.as_bytes()
+            .windows(9)
+            .any(|w| w.eq_ignore_ascii_case(b"<noscript"))
+    };
+    if dom_chars >= SHELL_CHARS || !has_noscript() {
         return None;
     }
     let sel = Selector::parse("noscript").ok()?;
@@ -1372,6 +1378,11 @@ mod tests {
         assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
         assert!(a.blocks[0].starts_with("Paragraph 1 about the new filter"));
         assert!(crate::article::summarize(&a.blocks).is_some());
+        // Tag names in any case.
+        let mixed = html
+            .replace("<noscript>", "<NoScript>")
+            .replace("</noscript>", "</NoScript>");
+        assert_eq!(extract(&mixed, None).blocks.len(), 4);
     }
 
     #[test]
