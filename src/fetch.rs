@@ -164,7 +164,7 @@ pub fn meta_charset(body: &[u8]) -> Option<&'static encoding_rs::Encoding> {
 }
 
 /// The first position of `needle` in `hay`.
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 

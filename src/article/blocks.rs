@@ -816,7 +816,7 @@ fn starts_with_ci(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Position of `needle` in `hay` at or after `from`, ASCII case-insensitively.
-fn find_ascii_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+pub(super) fn find_ascii_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     let first = needle.first()?.to_ascii_lowercase();
     let mut i = from;
     while i + needle.len() <= hay.len() {

@@ -176,12 +176,9 @@ fn noscript_blocks(
     const SHELL_CHARS: usize = 1000;
     let dom_chars: usize = dom.iter().map(|b| b.chars().count()).sum();
     // Tag names are case-insensitive: `<NoScript>` is a noscript too.
-    let has_noscript = || {
-        html.as_bytes()
-            .windows(9)
-            .any(|w| w.eq_ignore_ascii_case(b"<noscript"))
-    };
-    if dom_chars >= SHELL_CHARS || !has_noscript() {
+    if dom_chars >= SHELL_CHARS
+        || super::blocks::find_ascii_ci(html.as_bytes(), 0, b"<noscript").is_none()
+    {
         return None;
     }
     let sel = Selector::parse("noscript").ok()?;

@@ -446,7 +446,7 @@ fn multipart_fields<'a>(
     let mut rest: Option<&[u8]> = if body.starts_with(&delimiter[2..]) {
         Some(&body[delimiter.len() - 2..])
     } else {
-        find(body, &delimiter).map(|i| &body[i + delimiter.len()..])
+        crate::fetch::find(body, &delimiter).map(|i| &body[i + delimiter.len()..])
     };
     std::iter::from_fn(move || {
         loop {
@@ -455,11 +455,11 @@ fn multipart_fields<'a>(
             if after.starts_with(b"--") {
                 return None;
             }
-            let end = find(after, &delimiter)?;
+            let end = crate::fetch::find(after, &delimiter)?;
             rest = Some(&after[end + delimiter.len()..]);
             // The delimiter line's own end (transport padding allowed), then the part.
-            let part = &after[find(after, b"\r\n")? + 2..end];
-            let Some(split) = find(part, b"\r\n\r\n") else {
+            let part = &after[crate::fetch::find(after, b"\r\n")? + 2..end];
+            let Some(split) = crate::fetch::find(part, b"\r\n\r\n") else {
                 continue;
             };
             let (head, value) = (&part[..split], &part[split + 4..]);
@@ -480,11 +480,6 @@ fn multipart_fields<'a>(
             }
         }
     })
-}
-
-/// Where `needle` first occurs in `hay`.
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 async fn unsubscribe(
