@@ -74,11 +74,15 @@ pub(super) struct Flat {
     pub(super) blocks: Vec<Block>,
 }
 
-/// Elements that never hold readable text.
+/// Elements whose text is never the story's.
+///
+/// `rt` and `rp` are ruby annotations (the readings printed over East Asian characters and
+/// their fallback parentheses): read inline they would interleave every word with its
+/// pronunciation, so the text keeps the base characters only.
 const SKIP_TAGS: &[&str] = &[
     "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
     "canvas", "video", "audio", "select", "option", "button", "input", "textarea", "head", "title",
-    "meta", "link", "map", "dialog",
+    "meta", "link", "map", "dialog", "rt", "rp",
 ];
 
 /// Phrasing elements whose class names say nothing about the page's structure.
@@ -1129,6 +1133,14 @@ pub(super) fn drop_unread_attributes(html: &str) -> std::borrow::Cow<'_, str> {
 mod tests {
     use super::*;
     use crate::article::extract;
+
+    #[test]
+    fn ruby_readings_are_left_out_of_the_text() {
+        let blocks = html_to_blocks(
+            "<p><ruby>子<rp>(</rp><rt>こ</rt><rp>)</rp></ruby>どもの<ruby>教育<rt>きょういく</rt></ruby>について。</p>",
+        );
+        assert_eq!(blocks, vec!["子どもの教育について。"]);
+    }
 
     #[test]
     fn deeply_nested_markup_does_not_overflow_the_stack() {
