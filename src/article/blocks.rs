@@ -10,7 +10,7 @@
 use html5ever::tree_builder::{NodeOrText, TreeSink};
 use scraper::{ElementRef, Html, Node};
 
-use super::boilerplate::element_hint;
+use super::boilerplate::{ClassWords, element_hint};
 
 /// Clean text blocks (paragraph-level, entities decoded, whitespace collapsed) of an HTML
 /// fragment, e.g. a feed's content:encoded or description. Drops script/style/figure
@@ -261,6 +261,8 @@ struct Walker<F> {
     links: usize,
     /// A `<br>` was just seen with no text after it; a second one ends the block.
     pending_br: bool,
+    /// What each class list seen so far says (see `boilerplate::element_hint`).
+    class_words: ClassWords,
 }
 
 /// Flattens the tree under `root` into blocks; `skip` drops whole subtrees.
@@ -278,6 +280,7 @@ where
         owner: 0,
         links: 0,
         pending_br: false,
+        class_words: ClassWords::default(),
     };
     w.walk(root, usize::MAX, 0);
     w.flush();
@@ -322,14 +325,15 @@ where
             return;
         }
         let idx = self.flat.elems.len();
+        let hint = if class == TagClass::Inline {
+            0
+        } else {
+            element_hint(&attrs, tag, || self.class_words.get(attrs.class))
+        };
         self.flat.elems.push(Elem {
             parent,
             tag: intern_tag(tag),
-            hint: if class == TagClass::Inline {
-                0
-            } else {
-                element_hint(&attrs, tag)
-            },
+            hint,
         });
         let block = class == TagClass::Block;
         let saved_owner = self.owner;

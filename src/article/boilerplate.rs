@@ -141,7 +141,10 @@ const TAXONOMY_PREFIXES: &[&str] = &[
 /// Boilerplate likelihood of an element: −2 comment thread or gallery, −1 other
 /// boilerplate, 0 neutral, +1 story-like container, +2 explicitly the story body
 /// ("article-body", `itemprop=articleBody`).
-pub(super) fn element_hint(a: &Attrs<'_>, tag: &str) -> i8 {
+///
+/// `class` gives what the element's class list says (the walker reads it through
+/// [`ClassWords`]); it is asked only when tag, role and itemprop leave the hint open.
+pub(super) fn element_hint(a: &Attrs<'_>, tag: &str, class: impl FnOnce() -> NameWords) -> i8 {
     if matches!(tag, "nav" | "aside" | "footer") {
         return -1;
     }
@@ -168,81 +171,168 @@ pub(super) fn element_hint(a: &Attrs<'_>, tag: &str) -> i8 {
         return 2;
     }
     let story_tag = matches!(tag, "article" | "main") || role == "main";
-    name_hint(a.class, a.id, story_tag)
+    name_hint(class(), a.id, story_tag)
+}
+
+/// What the words of one class list or id say about an element, before they are weighed
+/// together (see [`name_hint`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct NameWords {
+    strong_negative: bool,
+    weak_negative: bool,
+    outweighing: bool,
+    positive: bool,
+    body: bool,
+}
+
+impl NameWords {
+    fn or(self, o: NameWords) -> NameWords {
+        NameWords {
+            strong_negative: self.strong_negative || o.strong_negative,
+            weak_negative: self.weak_negative || o.weak_negative,
+            outweighing: self.outweighing || o.outweighing,
+            positive: self.positive || o.positive,
+            body: self.body || o.body,
+        }
+    }
+}
+
+/// Class names already read on this page, with what each says: a page repeats the same
+/// class names ("menu-item", "card__title") across many elements and class lists.
+#[derive(Default)]
+pub(super) struct ClassWords(
+    std::collections::HashMap<String, NameWords, std::hash::BuildHasherDefault<ClassHasher>>,
+);
+
+impl ClassWords {
+    /// What the class list `class` says, each of its names read once per page.
+    pub(super) fn get(&mut self, class: &str) -> NameWords {
+        class
+            .split_whitespace()
+            .fold(NameWords::default(), |acc, name| {
+                let w = match self.0.get(name) {
+                    Some(&w) => w,
+                    None => {
+                        let w = name_words(name);
+                        self.0.insert(name.to_owned(), w);
+                        w
+                    }
+                };
+                acc.or(w)
+            })
+    }
+}
+
+/// Hashing for [`ClassWords`]: class lists are short ASCII strings read once per element,
+/// so eight bytes at a time with one multiplication each (SipHash, the default, cost more
+/// than reading the words afresh).
+#[derive(Default)]
+pub(super) struct ClassHasher(u64);
+
+impl std::hash::Hasher for ClassHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.mix(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.mix(u64::from(n));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl ClassHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 /// The hint class and id words give (see [`element_hint`]); `story_tag` when the tag or
 /// role already marks the element as story-like.
-fn name_hint(class: &str, id: &str, story_tag: bool) -> i8 {
-    let mut strong_negative = false;
-    let mut weak_negative = false;
-    let mut outweighing = false;
-    let mut positive = story_tag;
-    let mut body = false;
+fn name_hint(class: NameWords, id: &str, story_tag: bool) -> i8 {
     // An id slugged from a heading ("sharing-with-a-review-server") names the section's
     // topic, not its role.
     let id = if id.split(['-', '_']).count() >= 4 {
-        ""
+        NameWords::default()
     } else {
-        id
+        name_words(id)
     };
-    for name in class.split_whitespace().chain(std::iter::once(id)) {
-        let name: std::borrow::Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            name.to_ascii_lowercase().into()
-        } else {
-            name.into()
-        };
-        let opens = |p: &&str| p.as_bytes().first() == name.as_bytes().first();
-        if name.is_empty()
-            || TAXONOMY_PREFIXES
-                .iter()
-                .any(|p| opens(p) && name.starts_with(p))
-        {
-            continue;
-        }
-        let mut story_part = false;
-        let mut body_part = false;
-        for word in name.split(|c: char| !c.is_ascii_alphanumeric()) {
-            let Some(&first) = word.as_bytes().first() else {
-                continue;
-            };
-            // Comparing the first byte before the whole word skips nearly every string
-            // comparison (this runs for every class word of every element).
-            let opens = |p: &&str| p.as_bytes().first() == Some(&first);
-            if NEGATIVE_PREFIXES
-                .iter()
-                .any(|p| opens(p) && word.starts_with(p))
-            {
-                strong_negative = true;
-                outweighing |= OUTWEIGHING_PREFIXES.iter().any(|p| word.starts_with(p));
-            } else if NEGATIVE_WORDS.iter().any(|w| opens(w) && *w == word) {
-                weak_negative = true;
-            } else if POSITIVE_WORDS.iter().any(|w| opens(w) && *w == word) {
-                positive = true;
-            }
-            story_part |= matches!(
-                word,
-                "article" | "entry" | "post" | "story" | "blog" | "news"
-            );
-            body_part |= matches!(word, "body" | "content" | "text");
-            body |= matches!(
-                word,
-                "articlebody" | "storybody" | "articletext" | "storytext"
-            );
-        }
-        body |= story_part && body_part;
-    }
-    if body {
+    let w = class.or(id);
+    let positive = story_tag || w.positive;
+    if w.body {
         2
-    } else if outweighing {
+    } else if w.outweighing {
         -2
-    } else if strong_negative || (weak_negative && !positive) {
+    } else if w.strong_negative || (w.weak_negative && !positive) {
         // "footer-text" and "comment-body" are boilerplate whatever else they say; a weak word
         // like "meta" or "date" only counts when nothing marks the element as story.
         -1
     } else {
         i8::from(positive)
     }
+}
+
+/// What one class name or id says.
+fn name_words(name: &str) -> NameWords {
+    let mut w = NameWords::default();
+    let name: std::borrow::Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        name.to_ascii_lowercase().into()
+    } else {
+        name.into()
+    };
+    let opens = |p: &&str| p.as_bytes().first() == name.as_bytes().first();
+    if name.is_empty()
+        || TAXONOMY_PREFIXES
+            .iter()
+            .any(|p| opens(p) && name.starts_with(p))
+    {
+        return w;
+    }
+    let mut story_part = false;
+    let mut body_part = false;
+    for word in name.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let Some(&first) = word.as_bytes().first() else {
+            continue;
+        };
+        // Comparing the first byte before the whole word skips nearly every string
+        // comparison (this runs for every class word of every distinct class list).
+        let opens = |p: &&str| p.as_bytes().first() == Some(&first);
+        if NEGATIVE_PREFIXES
+            .iter()
+            .any(|p| opens(p) && word.starts_with(p))
+        {
+            w.strong_negative = true;
+            w.outweighing |= OUTWEIGHING_PREFIXES.iter().any(|p| word.starts_with(p));
+        } else if NEGATIVE_WORDS.iter().any(|x| opens(x) && *x == word) {
+            w.weak_negative = true;
+        } else if POSITIVE_WORDS.iter().any(|x| opens(x) && *x == word) {
+            w.positive = true;
+        }
+        story_part |= matches!(
+            word,
+            "article" | "entry" | "post" | "story" | "blog" | "news"
+        );
+        body_part |= matches!(word, "body" | "content" | "text");
+        w.body |= matches!(
+            word,
+            "articlebody" | "storybody" | "articletext" | "storytext"
+        );
+    }
+    w.body |= story_part && body_part;
+    w
 }
 
 /// Class and id words (at the start of a word) of hover cards, tooltips and popovers:
