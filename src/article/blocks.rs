@@ -1023,6 +1023,13 @@ fn find_appropriate_end(html: &str, from: usize, name: &[u8]) -> Option<usize> {
     }
 }
 
+/// Whether an element whose start tag is `tag` (named `name`) has a body
+/// [`strip_raw_text`] empties: a `<style>`, or a `<script>` other than JSON-LD.
+fn is_strippable(name: &[u8], tag: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"style")
+        || (name.eq_ignore_ascii_case(b"script") && find_ascii_ci(tag, 0, b"ld+json").is_none())
+}
+
 /// Position of the first `needle` in `b` at or after `from`.
 fn find_str(html: &str, from: usize, needle: &str) -> Option<usize> {
     let b = html.as_bytes();
@@ -1045,7 +1052,21 @@ fn find_str(html: &str, from: usize, needle: &str) -> Option<usize> {
 /// doctypes and the text of `<script>`, `<style>`, `<title>`, `<textarea>` and the like
 /// are told apart as it tells them apart, and an attribute is cut only where what is left
 /// reads exactly as before. Where it is unsure it leaves the markup as it is.
-pub(super) fn drop_unread_attributes(html: &str) -> std::borrow::Cow<'_, str> {
+#[cfg(test)]
+fn drop_unread_attributes(html: &str) -> std::borrow::Cow<'_, str> {
+    lean(html, false)
+}
+
+/// [`drop_unread_attributes`] and [`strip_raw_text`] in one pass over the page, as the
+/// generic extractor wants it: the unread attributes cut and the bodies of `<script>`
+/// (JSON-LD kept) and `<style>` emptied, as `strip_raw_text` empties them (up to the first
+/// end tag of their name). One scan and one copy of the page instead of two of each.
+pub(super) fn lean_markup(html: &str) -> std::borrow::Cow<'_, str> {
+    lean(html, true)
+}
+
+/// See [`lean_markup`]; `empty_raw_text` says whether script and style bodies go too.
+fn lean(html: &str, empty_raw_text: bool) -> std::borrow::Cow<'_, str> {
     let b = html.as_bytes();
     let mut out = String::new();
     let mut copied = 0;
@@ -1108,6 +1129,19 @@ pub(super) fn drop_unread_attributes(html: &str) -> std::borrow::Cow<'_, str> {
                 i = t.end;
                 if name.eq_ignore_ascii_case(b"plaintext") {
                     break;
+                }
+                if empty_raw_text && is_strippable(name, &b[p..t.end]) {
+                    // As `strip_raw_text` does: the body ends at the first `</name`, and
+                    // the end tag itself is read by the next turn of the loop.
+                    let Some(close) = find_end_tag(html, i, name) else {
+                        break;
+                    };
+                    if close > i {
+                        out.push_str(&html[copied..i]);
+                        copied = close;
+                    }
+                    i = close;
+                    continue;
                 }
                 if TEXT_ELEMENTS.iter().any(|n| name.eq_ignore_ascii_case(n)) {
                     match find_appropriate_end(html, i, name) {
@@ -1201,6 +1235,25 @@ mod tests {
             strip_raw_text("<p>plain</p>"),
             std::borrow::Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn the_one_pass_lean_markup_equals_stripping_then_cutting() {
+        for html in [
+            "<SCRIPT src=a.js>a<b</SCRIPT><!-- <script> --><p data-x=1>x</p><script type=\"application/ld+json\">{\"a\":\"<p src=1>\"}</script><style media=x>p{}</STYLE><img src=y>",
+            "<script><!--<script></script><img src=x></script><p title=t>after</p>",
+            "<script>if (a</b) {}</script ><p onclick=x>t</p>",
+            "<style>unclosed <p src=x>",
+            "<script type=application/LD+JSON><!-- {} --></script><img src=z>",
+            "<p>no raw text <a href=/x>link</a></p>",
+            "<script/>x</script><scriptx src=1>y</scriptx>",
+        ] {
+            assert_eq!(
+                lean_markup(html),
+                drop_unread_attributes(&strip_raw_text(html)),
+                "{html}"
+            );
+        }
     }
 
     #[test]

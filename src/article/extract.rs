@@ -28,8 +28,8 @@
 //! that mark boilerplate live in `boilerplate`. Pure: no I/O, no clock, no globals.
 
 use super::blocks::{
-    Attrs, Block, Flat, Kind, clean_text, drop_unread_attributes, flatten, html_to_blocks,
-    parse_document, strip_raw_text,
+    Attrs, Block, Flat, Kind, clean_text, flatten, html_to_blocks, lean_markup, parse_document,
+    strip_raw_text,
 };
 use super::boilerplate;
 use super::metadata::read_metadata;
@@ -87,11 +87,10 @@ pub fn extract_with_rule(
     page_url: Option<&url::Url>,
     rule: Option<&SiteRule>,
 ) -> Article {
-    let stripped = strip_raw_text(html);
     // A site rule's selectors may test any attribute; the generic extractor reads a few.
     let markup = match rule {
-        Some(_) => std::borrow::Cow::Borrowed(&*stripped),
-        None => drop_unread_attributes(&stripped),
+        Some(_) => strip_raw_text(html),
+        None => lean_markup(html),
     };
     let mut doc = parse_document(&markup);
     let meta = read_metadata(&doc, page_url);
