@@ -430,7 +430,8 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
                 || (best != chosen && b.elem == best && loose_paragraph(b))
         })
         .collect();
-    let keep = select_blocks(flat, &weights, &neg, best, &inside, title, chosen);
+    let mut keep = select_blocks(flat, &weights, &neg, best, &inside, title, chosen);
+    keep_story_text_before(flat, &weights, &inside, chosen, &mut keep);
     let lead = standfirst(flat, &weights, &neg, &inside, title);
     // Walls put their notice at the end of the teaser or just below the container.
     let after = inside.last().map_or(0, |&i| i + 1);
@@ -555,7 +556,9 @@ fn reads_as_caption(text: &str) -> bool {
 /// or a figure), or text written straight into the container's parent. A sibling joins
 /// when nothing on its way up is boilerplate, it is link-poor, and it either carries
 /// story-like text of its own or is mostly a link-free list, table or heading run.
-/// Earlier siblings stay out: before the story stand its headline, byline and dates.
+/// Earlier siblings mostly stay out (before the story stand its headline, byline and
+/// dates): only a run of link-free rows right before it, or a sibling with two sentences'
+/// worth of link-poor story text (a lead set apart from the body), joins.
 ///
 /// Returns the joining siblings; `chosen` itself stands for the parent's own text when
 /// only that joins. Empty when the story is the container alone.
@@ -617,16 +620,28 @@ fn story_siblings(flat: &Flat, weights: &[f64], neg: &[bool], chosen: usize) -> 
             .range(..chosen)
             .map(|(&c, p)| (c, structured(p) && p.row_chars >= 50)),
     );
+    let prose = |p: &Part| {
+        let ld = p.link_chars as f64 / p.chars.max(1) as f64;
+        ld < 0.25 && p.weight >= (0.2 * chosen_weight).max(MIN_SIBLING_WEIGHT)
+    };
     let mut out: Vec<usize> = parts
         .range(chosen..)
         .filter(|(_, p)| {
             let ld = p.link_chars as f64 / p.chars.max(1) as f64;
-            let prose = p.weight >= (0.2 * chosen_weight).max(MIN_SIBLING_WEIGHT);
-            ld < 0.25 && (prose || structured(p))
+            prose(p) || (ld < 0.25 && structured(p))
+        })
+        .map(|(&c, _)| c)
+        .collect();
+    let earlier_prose: Vec<usize> = parts
+        .range(..chosen)
+        .filter(|(c, p)| {
+            let ld = p.link_chars as f64 / p.chars.max(1) as f64;
+            ld < 0.25 && p.weight >= MIN_SIBLING_WEIGHT && !earlier.contains(c)
         })
         .map(|(&c, _)| c)
         .collect();
     out.extend(earlier);
+    out.extend(earlier_prose);
     let own_text = flat
         .blocks
         .iter()
@@ -635,6 +650,51 @@ fn story_siblings(flat: &Flat, weights: &[f64], neg: &[bool], chosen: usize) -> 
         out.push(chosen);
     }
     out
+}
+
+/// Of the blocks joined from before the chosen container, a sibling that is mostly
+/// link-free rows (a recipe's ingredients) keeps them all; a sibling that joined for its
+/// prose (a lead paragraph set apart from the body) keeps only its story text, not the
+/// dates, captions, labels and buttons beside it.
+fn keep_story_text_before(
+    flat: &Flat,
+    weights: &[f64],
+    inside: &[usize],
+    chosen: usize,
+    keep: &mut [bool],
+) {
+    let parent = flat.elems[chosen].parent;
+    let before: Vec<usize> = inside
+        .iter()
+        .copied()
+        .take_while(|&i| !is_within(flat, flat.blocks[i].elem, chosen))
+        .collect();
+    // The child of `parent` each block lies in, and how much of each child is rows.
+    let part_of = |mut e: usize| {
+        while e != usize::MAX && flat.elems[e].parent != parent {
+            e = flat.elems[e].parent;
+        }
+        e
+    };
+    let row = |b: &Block| {
+        b.link_chars == 0 && matches!(b.kind, Kind::Item | Kind::Table | Kind::Heading(_))
+    };
+    let mut shares: std::collections::HashMap<usize, (usize, usize)> = Default::default();
+    for &i in &before {
+        let b = &flat.blocks[i];
+        let share = shares.entry(part_of(b.elem)).or_default();
+        share.0 += b.chars;
+        if row(b) {
+            share.1 += b.chars;
+        }
+    }
+    for (k, &i) in before.iter().enumerate() {
+        let b = &flat.blocks[i];
+        let (chars, rows) = shares[&part_of(b.elem)];
+        let listed = rows * 2 >= chars && row(b);
+        keep[k] &=
+            listed || (weights[i] > 0.0 && !looks_like_meta(b) && !reads_as_caption(&b.text));
+    }
 }
 
 /// The earlier siblings that join the story: the unbroken run of link-free lists, tables and
@@ -1586,6 +1646,33 @@ mod tests {
             );
         }
         assert!(!text.contains("Home"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_lead_paragraph_in_a_wrapper_before_the_body_opens_the_story() {
+        // No headline element to anchor a standfirst: the lead joins as the body's
+        // earlier sibling, and the furniture beside it stays out.
+        let body: String = (1..=6).map(|n| paragraph(n, "the harbour")).collect();
+        let html = format!(
+            "<html><head><title>Harbour reopens</title></head><body>\
+             <nav><a href=\"/\">Home</a> <a href=\"/news\">News</a></nav><div class=\"wrap\">\
+             <div class=\"intro\"><p>Updated Nov. 19, 2019 8:21 am ET</p>\
+             <p>The harbour reopened on Monday after a month of repairs, and the first ferries \
+             brought back the commuters who had driven around the bay since the storm.</p>\
+             <ul><li>Order Reprints</li></ul></div>\
+             <div class=\"text\">{body}</div></div></body></html>"
+        );
+        let a = extract(&html, None);
+        let text = a.text();
+        assert!(
+            text.starts_with("The harbour reopened on Monday"),
+            "{:?}",
+            a.blocks
+        );
+        assert!(text.contains("Paragraph 6"), "{:?}", a.blocks);
+        for absent in ["Updated Nov. 19", "Order Reprints", "Home"] {
+            assert!(!text.contains(absent), "{absent} in {:?}", a.blocks);
+        }
     }
 
     #[test]
