@@ -410,8 +410,7 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
     }
     let weights: Vec<f64> = flat.blocks.iter().map(block_weight).collect();
     let neg = believed_boilerplate(flat, &weights);
-    let chosen = choose_container(flat, &weights, &neg);
-    let siblings = story_siblings(flat, &weights, &neg, chosen);
+    let (chosen, siblings) = container_with_siblings(flat, &weights, &neg);
     // With siblings, the story spans part of the container's parent; boilerplate is then
     // judged up to that parent.
     let best = if siblings.is_empty() {
@@ -549,6 +548,40 @@ fn reads_as_caption(text: &str) -> bool {
         || boilerplate::CAPTION_OPENERS
             .iter()
             .any(|c| lower.starts_with(c))
+}
+
+/// The story's container and its sibling parts ([`story_siblings`]). When the chosen
+/// container has none, its wrappers are tried in turn, up to a few levels, as long as a
+/// wrapper holds no story text beside the container (a body inside a column inside a
+/// row): a story split over cousins (a recipe's ingredients in one column, its steps in
+/// the other; a lead in the page header, the body in a section below) joins up there.
+fn container_with_siblings(flat: &Flat, weights: &[f64], neg: &[bool]) -> (usize, Vec<usize>) {
+    /// How many wrappers up the story's parts are looked for.
+    const MAX_LIFT: usize = 3;
+    let chosen = choose_container(flat, weights, neg);
+    let siblings = story_siblings(flat, weights, neg, chosen);
+    if !siblings.is_empty() {
+        return (chosen, siblings);
+    }
+    let mut base = chosen;
+    for _ in 0..MAX_LIFT {
+        let up = flat.elems[base].parent;
+        if up == usize::MAX || neg[up] || matches!(flat.elems[up].tag, "body" | "html") {
+            break;
+        }
+        let story_beside = flat.blocks.iter().zip(weights).any(|(b, &w)| {
+            w > 0.0 && is_within(flat, b.elem, up) && !is_within(flat, b.elem, base)
+        });
+        if story_beside {
+            break;
+        }
+        base = up;
+        let siblings = story_siblings(flat, weights, neg, base);
+        if !siblings.is_empty() {
+            return (base, siblings);
+        }
+    }
+    (chosen, Vec::new())
 }
 
 /// The container's later siblings that belong to the story: an article split into
@@ -1673,6 +1706,47 @@ mod tests {
         for absent in ["Updated Nov. 19", "Order Reprints", "Home"] {
             assert!(!text.contains(absent), "{absent} in {:?}", a.blocks);
         }
+    }
+
+    #[test]
+    fn ingredients_in_one_column_join_the_steps_in_the_next() {
+        // Ingredients and method sit in two columns of a row, each wrapped again: cousins
+        // of each other, not siblings.
+        let items: String = [
+            "250 g flour",
+            "2 eggs",
+            "100 ml milk, warmed",
+            "1 pinch of salt",
+            "50 g butter",
+        ]
+        .iter()
+        .map(|i| format!("<li>{i}</li>"))
+        .collect();
+        let html = format!(
+            "<html><body><nav><a href=\"/\">Home</a> <a href=\"/cakes\">Cakes</a></nav>\
+             <div class=\"recipe\"><h1>Pancakes</h1><div class=\"row\">\
+             <div class=\"col\"><div class=\"box\"><h2>Ingredients</h2><ul>{items}</ul></div></div>\
+             <div class=\"col\"><div class=\"steps\"><h2>Method</h2>{}{}{}</div></div>\
+             </div></div></body></html>",
+            paragraph(1, "the batter"),
+            paragraph(2, "the batter"),
+            paragraph(3, "the batter")
+        );
+        let a = extract(&html, None);
+        let text = a.text();
+        for present in [
+            "Ingredients",
+            "250 g flour",
+            "1 pinch of salt",
+            "Paragraph 3",
+        ] {
+            assert!(
+                text.contains(present),
+                "{present} is missing from {:?}",
+                a.blocks
+            );
+        }
+        assert!(!text.contains("Home"), "{:?}", a.blocks);
     }
 
     #[test]
