@@ -409,8 +409,7 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
     }
     let weights: Vec<f64> = flat.blocks.iter().map(block_weight).collect();
     let neg = believed_boilerplate(flat, &weights);
-    let chosen = choose_container(flat, &weights, &neg);
-    let siblings = story_siblings(flat, &weights, &neg, chosen);
+    let (chosen, siblings) = container_with_siblings(flat, &weights, &neg);
     // With siblings, the story spans part of the container's parent; boilerplate is then
     // judged up to that parent.
     let best = if siblings.is_empty() {
@@ -429,7 +428,8 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
                 || (best != chosen && b.elem == best && loose_paragraph(b))
         })
         .collect();
-    let keep = select_blocks(flat, &weights, &neg, best, &inside, title, chosen);
+    let mut keep = select_blocks(flat, &weights, &neg, best, &inside, title, chosen);
+    keep_story_text_before(flat, &weights, &inside, chosen, &mut keep);
     let lead = standfirst(flat, &weights, &neg, &inside, title);
     // Walls put their notice at the end of the teaser or just below the container.
     let after = inside.last().map_or(0, |&i| i + 1);
@@ -549,12 +549,48 @@ fn reads_as_caption(text: &str) -> bool {
             .any(|c| lower.starts_with(c))
 }
 
+/// The story's container and its sibling parts ([`story_siblings`]). When the chosen
+/// container has none, its wrappers are tried in turn, up to a few levels, as long as a
+/// wrapper holds no story text beside the container (a body inside a column inside a
+/// row): a story split over cousins (a recipe's ingredients in one column, its steps in
+/// the other; a lead in the page header, the body in a section below) joins up there.
+fn container_with_siblings(flat: &Flat, weights: &[f64], neg: &[bool]) -> (usize, Vec<usize>) {
+    /// How many wrappers up the story's parts are looked for.
+    const MAX_LIFT: usize = 3;
+    let chosen = choose_container(flat, weights, neg);
+    let siblings = story_siblings(flat, weights, neg, chosen);
+    if !siblings.is_empty() {
+        return (chosen, siblings);
+    }
+    let mut base = chosen;
+    for _ in 0..MAX_LIFT {
+        let up = flat.elems[base].parent;
+        if up == usize::MAX || neg[up] || matches!(flat.elems[up].tag, "body" | "html") {
+            break;
+        }
+        let story_beside = flat.blocks.iter().zip(weights).any(|(b, &w)| {
+            w > 0.0 && is_within(flat, b.elem, up) && !is_within(flat, b.elem, base)
+        });
+        if story_beside {
+            break;
+        }
+        base = up;
+        let siblings = story_siblings(flat, weights, neg, base);
+        if !siblings.is_empty() {
+            return (base, siblings);
+        }
+    }
+    (chosen, Vec::new())
+}
+
 /// The container's later siblings that belong to the story: an article split into
 /// sibling parts (a recipe's steps after its ingredients, paragraphs resumed after an ad
 /// or a figure), or text written straight into the container's parent. A sibling joins
 /// when nothing on its way up is boilerplate, it is link-poor, and it either carries
 /// story-like text of its own or is mostly a link-free list, table or heading run.
-/// Earlier siblings stay out: before the story stand its headline, byline and dates.
+/// Earlier siblings mostly stay out (before the story stand its headline, byline and
+/// dates): only a run of link-free rows right before it, or a sibling with two sentences'
+/// worth of link-poor story text (a lead set apart from the body), joins.
 ///
 /// Returns the joining siblings; `chosen` itself stands for the parent's own text when
 /// only that joins. Empty when the story is the container alone.
@@ -616,16 +652,28 @@ fn story_siblings(flat: &Flat, weights: &[f64], neg: &[bool], chosen: usize) -> 
             .range(..chosen)
             .map(|(&c, p)| (c, structured(p) && p.row_chars >= 50)),
     );
+    let prose = |p: &Part| {
+        let ld = p.link_chars as f64 / p.chars.max(1) as f64;
+        ld < 0.25 && p.weight >= (0.2 * chosen_weight).max(MIN_SIBLING_WEIGHT)
+    };
     let mut out: Vec<usize> = parts
         .range(chosen..)
         .filter(|(_, p)| {
             let ld = p.link_chars as f64 / p.chars.max(1) as f64;
-            let prose = p.weight >= (0.2 * chosen_weight).max(MIN_SIBLING_WEIGHT);
-            ld < 0.25 && (prose || structured(p))
+            prose(p) || (ld < 0.25 && structured(p))
+        })
+        .map(|(&c, _)| c)
+        .collect();
+    let earlier_prose: Vec<usize> = parts
+        .range(..chosen)
+        .filter(|(c, p)| {
+            let ld = p.link_chars as f64 / p.chars.max(1) as f64;
+            ld < 0.25 && p.weight >= MIN_SIBLING_WEIGHT && !earlier.contains(c)
         })
         .map(|(&c, _)| c)
         .collect();
     out.extend(earlier);
+    out.extend(earlier_prose);
     let own_text = flat
         .blocks
         .iter()
@@ -634,6 +682,51 @@ fn story_siblings(flat: &Flat, weights: &[f64], neg: &[bool], chosen: usize) -> 
         out.push(chosen);
     }
     out
+}
+
+/// Of the blocks joined from before the chosen container, a sibling that is mostly
+/// link-free rows (a recipe's ingredients) keeps them all; a sibling that joined for its
+/// prose (a lead paragraph set apart from the body) keeps only its story text, not the
+/// dates, captions, labels and buttons beside it.
+fn keep_story_text_before(
+    flat: &Flat,
+    weights: &[f64],
+    inside: &[usize],
+    chosen: usize,
+    keep: &mut [bool],
+) {
+    let parent = flat.elems[chosen].parent;
+    let before: Vec<usize> = inside
+        .iter()
+        .copied()
+        .take_while(|&i| !is_within(flat, flat.blocks[i].elem, chosen))
+        .collect();
+    // The child of `parent` each block lies in, and how much of each child is rows.
+    let part_of = |mut e: usize| {
+        while e != usize::MAX && flat.elems[e].parent != parent {
+            e = flat.elems[e].parent;
+        }
+        e
+    };
+    let row = |b: &Block| {
+        b.link_chars == 0 && matches!(b.kind, Kind::Item | Kind::Table | Kind::Heading(_))
+    };
+    let mut shares: std::collections::HashMap<usize, (usize, usize)> = Default::default();
+    for &i in &before {
+        let b = &flat.blocks[i];
+        let share = shares.entry(part_of(b.elem)).or_default();
+        share.0 += b.chars;
+        if row(b) {
+            share.1 += b.chars;
+        }
+    }
+    for (k, &i) in before.iter().enumerate() {
+        let b = &flat.blocks[i];
+        let (chars, rows) = shares[&part_of(b.elem)];
+        let listed = rows * 2 >= chars && row(b);
+        keep[k] &=
+            listed || (weights[i] > 0.0 && !looks_like_meta(b) && !reads_as_caption(&b.text));
+    }
 }
 
 /// The earlier siblings that join the story: the unbroken run of link-free lists, tables and
@@ -1577,6 +1670,74 @@ mod tests {
             "125 g",
             "butter or margarine",
             "Paragraph 1",
+        ] {
+            assert!(
+                text.contains(present),
+                "{present} is missing from {:?}",
+                a.blocks
+            );
+        }
+        assert!(!text.contains("Home"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_lead_paragraph_in_a_wrapper_before_the_body_opens_the_story() {
+        // No headline element to anchor a standfirst: the lead joins as the body's
+        // earlier sibling, and the furniture beside it stays out.
+        let body: String = (1..=6).map(|n| paragraph(n, "the harbour")).collect();
+        let html = format!(
+            "<html><head><title>Harbour reopens</title></head><body>\
+             <nav><a href=\"/\">Home</a> <a href=\"/news\">News</a></nav><div class=\"wrap\">\
+             <div class=\"intro\"><p>Updated Nov. 19, 2019 8:21 am ET</p>\
+             <p>The harbour reopened on Monday after a month of repairs, and the first ferries \
+             brought back the commuters who had driven around the bay since the storm.</p>\
+             <ul><li>Order Reprints</li></ul></div>\
+             <div class=\"text\">{body}</div></div></body></html>"
+        );
+        let a = extract(&html, None);
+        let text = a.text();
+        assert!(
+            text.starts_with("The harbour reopened on Monday"),
+            "{:?}",
+            a.blocks
+        );
+        assert!(text.contains("Paragraph 6"), "{:?}", a.blocks);
+        for absent in ["Updated Nov. 19", "Order Reprints", "Home"] {
+            assert!(!text.contains(absent), "{absent} in {:?}", a.blocks);
+        }
+    }
+
+    #[test]
+    fn ingredients_in_one_column_join_the_steps_in_the_next() {
+        // Ingredients and method sit in two columns of a row, each wrapped again: cousins
+        // of each other, not siblings.
+        let items: String = [
+            "250 g flour",
+            "2 eggs",
+            "100 ml milk, warmed",
+            "1 pinch of salt",
+            "50 g butter",
+        ]
+        .iter()
+        .map(|i| format!("<li>{i}</li>"))
+        .collect();
+        let html = format!(
+            "<html><body><nav><a href=\"/\">Home</a> <a href=\"/cakes\">Cakes</a></nav>\
+             <div class=\"recipe\"><h1>Pancakes</h1><div class=\"row\">\
+             <div class=\"col\"><div class=\"box\"><h2>Ingredients</h2><ul>{items}</ul></div></div>\
+             <div class=\"col\"><div class=\"steps\"><h2>Method</h2>{}{}{}</div></div>\
+             </div></div></body></html>",
+            paragraph(1, "the batter"),
+            paragraph(2, "the batter"),
+            paragraph(3, "the batter")
+        );
+        let a = extract(&html, None);
+        let text = a.text();
+        for present in [
+            "Ingredients",
+            "250 g flour",
+            "1 pinch of salt",
+            "Paragraph 3",
         ] {
             assert!(
                 text.contains(present),
