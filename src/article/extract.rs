@@ -1112,15 +1112,30 @@ fn stop_marker_position(
     None
 }
 
+/// Characters of a long block's opening that [`looks_like_meta`] lowercases: more than
+/// the longest of `boilerplate::META_OPENERS`, so a cut never meets one.
+const META_OPENER_CHARS: usize = 64;
+
 /// Whether a short block is page furniture around a story: a byline, a date, a reading
 /// time, a label, a count.
 fn looks_like_meta(b: &Block) -> bool {
     let text = b.text.as_str();
-    let words = text.split_whitespace().count();
+    // Counted up to 13: the rules below tell nothing apart past twelve words.
+    let words = text.split_whitespace().take(13).count();
     if words <= 2 || b.link_chars * 10 >= b.chars * 3 {
         return true;
     }
-    let lower = text.to_lowercase();
+    // Past twelve words only an opener and a byline can mark a block: a paragraph's opening
+    // is all that needs lowercasing (this runs for every block of the container).
+    let lower = if words > 12 {
+        let end = text
+            .char_indices()
+            .nth(META_OPENER_CHARS)
+            .map_or(text.len(), |(at, _)| at);
+        text[..end].to_lowercase()
+    } else {
+        text.to_lowercase()
+    };
     if boilerplate::META_OPENERS
         .iter()
         .any(|p| lower.starts_with(p))
@@ -1130,17 +1145,18 @@ fn looks_like_meta(b: &Block) -> bool {
     if is_byline_line(text) {
         return true;
     }
+    if words > 12 {
+        return false;
+    }
     // Photo credits ("Patrick Semansky, ASSOCIATED PRESS") and pagers ("1 - 5 of 36").
     if words <= 8 && boilerplate::PHOTO_CREDITS.iter().any(|c| lower.contains(c)) {
         return true;
     }
-    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
-    if words <= 6 && letters * 2 < b.chars {
+    if words <= 6 && text.chars().filter(|c| c.is_alphabetic()).count() * 2 < b.chars {
         return true;
     }
     let has_digit = text.chars().any(|c| c.is_ascii_digit());
     has_digit
-        && words <= 12
         && lower.split(|c: char| !c.is_alphanumeric()).any(|w| {
             boilerplate::MONTH_ABBREVIATIONS
                 .iter()
@@ -1152,7 +1168,7 @@ fn looks_like_meta(b: &Block) -> bool {
 /// Whether a line credits the author: "05/10/2018 - Published by: Jane - Category: Health",
 /// in a few languages.
 fn is_byline_line(text: &str) -> bool {
-    if text.split_whitespace().count() > 30 {
+    if text.split_whitespace().nth(30).is_some() {
         return false;
     }
     let lower = text.to_lowercase();
@@ -1678,6 +1694,13 @@ mod tests {
             );
         }
         assert!(!text.contains("Home"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn every_meta_opener_fits_in_the_opening_a_long_block_is_read_by() {
+        for opener in boilerplate::META_OPENERS {
+            assert!(opener.chars().count() + 8 < META_OPENER_CHARS, "{opener}");
+        }
     }
 
     #[test]
