@@ -429,6 +429,40 @@ pub(super) const SIGN_OFF_PHRASES: &[&str] = &[
     "this story has been updated",
     "this article has been updated",
     "if you enjoyed this article",
+    // Reader prompts and promos closing a story, in the languages of the feeds we read:
+    // the site's apps and channels, a rating or share prompt, a membership pitch.
+    "download the",
+    "ios and android",
+    "ios und android",
+    "android and ios",
+    "canal de youtube",
+    "canal de telegram",
+    "youtube channel",
+    "youtube-kanal",
+    "escribirnos",
+    "síguenos",
+    "follow us on",
+    "folgen sie uns",
+    "folge uns",
+    "suivez-nous",
+    "zapraszamy",
+    "if you enjoyed",
+    "if you liked",
+    "hat ihnen der artikel",
+    "gefällt dir unser",
+    "gefällt ihnen unser",
+    "war der artikel",
+    "war dieser artikel",
+    "artikel teilen",
+    "support our journalism",
+    "hazte miembro",
+    "hazte socio",
+    "suscríbete",
+    "jetzt abonnieren",
+    "first-time subscribers",
+    "cancela cuando",
+    "cancel anytime",
+    "jederzeit kündbar",
 ];
 
 /// Openings of a short closing line that credits or points elsewhere.
@@ -520,6 +554,14 @@ pub(super) const INLINE_CREDITS: &[&str] = &[
     "(photo by",
     "(ap photo",
     "(getty",
+    "(foto:",
+    "(bild:",
+    "(fotos:",
+    "(foto ©",
+    "(crédit",
+    "(photo :",
+    "(quelle:",
+    "(fuente:",
 ];
 
 /// Words of newsletter promos; two of them in a short line make it one.
@@ -589,6 +631,20 @@ pub(super) const LABELS: &[&str] = &[
     "te puede interesar",
     "lee también",
     "leia também",
+    // Furniture labels in German, where most of our non-English feeds write: a table of
+    // contents, a comment button, an embed placeholder, a print button.
+    "inhaltsverzeichnis",
+    "inhalt",
+    "table of contents",
+    "contents",
+    "kommentieren",
+    "kommentare",
+    "externer inhalt",
+    "rezept drucken",
+    "auch interessant",
+    "drucken",
+    "teilen",
+    "artikel teilen",
 ];
 
 /// Openings of short label lines (and [`STAMP_LABELS`]).
@@ -609,6 +665,65 @@ pub(super) const LINE_OPENERS: &[&str] = &[
     POSTED_IN,
     FILED_UNDER,
     TAGS_COLON,
+    // The same labels and prompts in the other languages of the feeds we read: pointers
+    // ("Auch interessant: …", "Mehr zu …", "Weitere Beiträge …"), a gallery's buttons,
+    // rating and share prompts, a paywall's or a forum's login prompt, an ad label.
+    "auch interessant",
+    "rezept drucken",
+    "bild anzeigen",
+    "weitere beiträge",
+    "weitere artikel",
+    "mehr zu ",
+    "war der artikel",
+    "war dieser artikel",
+    "möchten sie den artikel",
+    "hat ihnen der artikel",
+    "was this article helpful",
+    "did you find this article",
+    "if you enjoyed reading",
+    "if you enjoyed this",
+    "sie müssen sich einloggen",
+    "you must be logged in",
+    "pour lire la suite",
+    "pour accéder",
+    "zapraszamy",
+    "anzeige,",
+    "anzeige -",
+    "anzeige:",
+    "anzeige |",
+];
+
+/// Labels opening a date line in the other languages of the feeds we read ("Stand: 5.
+/// Februar 2020", "opublikowano: …"), dropped like [`STAMP_LABELS`] in a short line.
+/// "Veröffentlicht am" is left out: a podcast's or a report's line giving its own
+/// publication is as often content as furniture.
+pub(super) const DATE_LABELS: &[&str] = &[
+    "stand:",
+    "aktualisiert:",
+    "aktualisiert am",
+    "zuletzt aktualisiert",
+    "letzte aktualisierung",
+    "opublikowano:",
+    "release date:",
+    "veröffentlicht:",
+    "publié le",
+    "mis à jour",
+    "publicado el",
+    "actualizado",
+];
+
+/// Openings of a caption's credit line set as a paragraph ("Foto: …", "Beitragsbild: …"),
+/// German and French beside the English [`LINE_OPENERS`].
+pub(super) const CREDIT_OPENERS: &[&str] = &[
+    "foto:",
+    "fotos:",
+    "bild:",
+    "beitragsbild:",
+    "titelbild:",
+    "bildquelle:",
+    "fotoquelle:",
+    "quelle:",
+    "photo :",
 ];
 
 /// Phrases a paywall uses to ask for money or a login, found anywhere in a short line;

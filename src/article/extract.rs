@@ -845,6 +845,7 @@ fn select_blocks(
                 || is_teaser(b)
                 || boilerplate_between(neg, flat, b.elem, container)
                 || is_junk_line(&b.text)
+                || is_credit_line(&b.text)
                 || is_paywall_text(&b.text)
                 || boilerplate::is_site_notice(&b.text)
                 || is_byline_line(&b.text)
@@ -1135,6 +1136,7 @@ fn is_junk_line(text: &str) -> bool {
         if len <= 120
             && boilerplate::STAMP_LABELS
                 .iter()
+                .chain(boilerplate::DATE_LABELS)
                 .any(|p| lower.starts_with(p))
         {
             return true;
@@ -1165,6 +1167,25 @@ fn is_junk_line(text: &str) -> bool {
         .iter()
         .chain(boilerplate::STAMP_LABELS)
         .any(|p| lower.starts_with(p))
+}
+
+/// Whether a short block is a photo's caption or credit rather than story text: it opens
+/// with a credit label ("Foto: …", "Beitragsbild: …") or carries a copyright sign
+/// ("Der Hirschkäfer. Foto © Jane Doe"). A story's own paragraphs are longer than a caption
+/// and name no copyright holder.
+fn is_credit_line(text: &str) -> bool {
+    if text.chars().count() > 300 {
+        return false;
+    }
+    if text.contains('©') && text.chars().count() <= 250 {
+        return true;
+    }
+    let lower = text.to_lowercase();
+    boilerplate::CREDIT_OPENERS
+        .iter()
+        .any(|p| lower.starts_with(p))
+        // "Roman Doe, photo: Archives": a name, then the credit.
+        || (text.chars().count() <= 80 && lower.contains(", photo:"))
 }
 
 /// Whether a line reads like a paywall notice.
@@ -1597,5 +1618,80 @@ mod tests {
         );
         let a = extract(&html, None);
         assert_eq!(a.blocks.len(), 2, "{:?}", a.blocks);
+    }
+
+    /// A story whose container holds `middle` between its paragraphs and `tail` after them.
+    fn story_with(middle: &str, tail: &str) -> Article {
+        let html = format!(
+            "<html><body><div class=\"story\">{}{middle}{}{}{tail}</div></body></html>",
+            paragraph(1, "the story"),
+            paragraph(2, "the story"),
+            paragraph(3, "the story")
+        );
+        extract(&html, None)
+    }
+
+    #[test]
+    fn labels_and_pointers_in_german_french_and_polish_are_dropped_where_they_stand() {
+        for label in [
+            "<p>Inhaltsverzeichnis</p>",
+            "<p>Rezept drucken</p>",
+            "<p>Auch interessant:</p>",
+            "<p>Bild anzeigen Bild schließen</p>",
+            "<h3>Weitere Beiträge aus der Kolumne:</h3>",
+            "<p>Möchten Sie den Artikel teilen?</p>",
+            "<p>Anzeige, enthält Affiliate Links</p>",
+            "<p>Pour accéder en illimité aux articles :</p>",
+            "<p>Zapraszamy też do subskrypcji</p>",
+            "<p>Kommentieren</p>",
+            "<p>Externer Inhalt</p>",
+        ] {
+            let a = story_with(label, "");
+            assert_eq!(a.blocks.len(), 3, "{label}: {:?}", a.blocks);
+        }
+    }
+
+    #[test]
+    fn date_lines_labelled_in_other_languages_are_dropped() {
+        for stamp in [
+            "<p>Stand: 05. Februar 2020</p>",
+            "<p>Aktualisiert: 12.03.2021, 10:15 Uhr</p>",
+            "<p>Letzte Aktualisierung am 2.02.2022 / Affiliate Links / Bilder von der API</p>",
+            "<p>opublikowano: 12 marca 2021</p>",
+            "<p>Release Date: March 3, 2021</p>",
+        ] {
+            let a = story_with(stamp, "");
+            assert_eq!(a.blocks.len(), 3, "{stamp}: {:?}", a.blocks);
+        }
+    }
+
+    #[test]
+    fn captions_set_as_paragraphs_with_their_photo_credit_are_dropped() {
+        for caption in [
+            "<p>Rund um die Wurzeln lagert sich Eisenoxid ab, wie Proben zeigen. (Foto: Anna Muster, Institut)</p>",
+            "<p>Der Hirschkäfer lebt in alten Wäldern. Foto © Jörg Muster</p>",
+            "<p>Beitragsbild: Titelseite der Zeitung vom 2.4.2019, Ausriss.</p>",
+            "<p>Bild: Logo des Preises | © Verlag</p>",
+            "<p>Roman Muster, photo: Archives du gouvernement</p>",
+        ] {
+            let a = story_with(caption, "");
+            assert_eq!(a.blocks.len(), 3, "{caption}: {:?}", a.blocks);
+        }
+    }
+
+    #[test]
+    fn reader_prompts_and_app_promos_after_the_story_are_dropped() {
+        for tail in [
+            "<p>For the latest stories and breaking news updates download the Daily News apps for iOS and Android.</p>",
+            "<p>¡Mira lo que tiene nuestro canal de YouTube!</p>",
+            "<p>¿Ya sabías que tenemos canal de Telegram? Únete desde tu celular en este enlace.</p>",
+            "<p>Puede escribirnos a redaccion@example.com o seguirnos en Facebook, Twitter o suscribirse aquí a nuestra newsletter.</p>",
+            "<p>First-time subscribers also receive a special welcome gift! Do it for the culture.</p>",
+            "<p>War der Artikel nützlich? (95 Stimmen: 4,73 von 5) Loading...</p>",
+            "<p>If you enjoyed reading this post, please share it with your friends.</p>",
+        ] {
+            let a = story_with("", tail);
+            assert_eq!(a.blocks.len(), 3, "{tail}: {:?}", a.blocks);
+        }
     }
 }
