@@ -665,32 +665,35 @@ pub(super) const LINE_OPENERS: &[&str] = &[
     POSTED_IN,
     FILED_UNDER,
     TAGS_COLON,
-    // The same labels and prompts in the other languages of the feeds we read: pointers
-    // ("Auch interessant: …", "Mehr zu …", "Weitere Beiträge …"), a gallery's buttons,
-    // rating and share prompts, a paywall's or a forum's login prompt, an ad label.
+    // The same labels in the other languages of the feeds we read: pointers ("Auch
+    // interessant: …", "Mehr zu …", "Weitere Beiträge …"), a gallery's buttons, an ad label.
     "auch interessant",
     "rezept drucken",
     "bild anzeigen",
     "weitere beiträge",
     "weitere artikel",
     "mehr zu ",
+    "anzeige,",
+    "anzeige -",
+    "anzeige:",
+    "anzeige |",
+];
+
+/// Openings of a reader prompt, a line or two long, wherever it stands: rating and share
+/// prompts, a paywall's or a forum's login prompt, an invitation to subscribe.
+pub(super) const PROMPT_OPENERS: &[&str] = &[
     "war der artikel",
     "war dieser artikel",
     "möchten sie den artikel",
     "hat ihnen der artikel",
     "was this article helpful",
     "did you find this article",
-    "if you enjoyed reading",
-    "if you enjoyed this",
+    "if you enjoyed",
     "sie müssen sich einloggen",
     "you must be logged in",
     "pour lire la suite",
     "pour accéder",
     "zapraszamy",
-    "anzeige,",
-    "anzeige -",
-    "anzeige:",
-    "anzeige |",
 ];
 
 /// Labels opening a date line in the other languages of the feeds we read ("Stand: 5.
@@ -710,6 +713,24 @@ pub(super) const DATE_LABELS: &[&str] = &[
     "mis à jour",
     "publicado el",
     "actualizado",
+];
+
+/// What the author box closing a post calls its author ("Jane Doe is a freelance writer
+/// …"), found in its first words.
+pub(super) const AUTHOR_ROLES: &[&str] = &[
+    "founder",
+    "author",
+    "writer",
+    "journalist",
+    "consultant",
+    "editor",
+    "reporter",
+    "contributor",
+    "columnist",
+    "professor",
+    "blogger",
+    "coach",
+    "ceo",
 ];
 
 /// Openings of a caption's credit line set as a paragraph ("Foto: …", "Beitragsbild: …"),

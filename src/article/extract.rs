@@ -926,14 +926,18 @@ fn select_blocks(
         }
     }
     // The story's own last lines may be credits and sign-offs ("Reporting by …", "Jane Doe
-    // contributed to this report.", "Follow us on Twitter"), sentences though they are.
+    // contributed to this report.", "Follow us on Twitter"), sentences though they are;
+    // the very last may be an author box with no class to tell it.
+    let mut last = true;
     for k in (0..inside.len()).rev() {
         if !keep[k] {
             continue;
         }
-        if !is_sign_off(&flat.blocks[inside[k]].text) {
+        let text = &flat.blocks[inside[k]].text;
+        if !is_sign_off(text) && !(last && k > 1 && is_author_box(text)) {
             break;
         }
+        last = false;
         keep[k] = false;
     }
     keep
@@ -952,6 +956,32 @@ fn is_sign_off(text: &str) -> bool {
         || boilerplate::SIGN_OFF_OPENERS
             .iter()
             .any(|s| lower.starts_with(s))
+}
+
+/// Whether a closing block introduces the author ("Jane Doe is the founder of …", "Jane
+/// Doe is a freelance writer …"): a name of two or three capitalized words, "is a", "is
+/// an" or "is the", and a role among the next words. A post's own closing lines rarely
+/// open on a person's job title.
+fn is_author_box(text: &str) -> bool {
+    let words: Vec<&str> = text.split_whitespace().take(30).collect();
+    if text.split_whitespace().count() > 120 {
+        return false;
+    }
+    let Some(is_at) = words.iter().position(|w| *w == "is") else {
+        return false;
+    };
+    let named = (2..=3).contains(&is_at)
+        && words[..is_at]
+            .iter()
+            .all(|w| w.starts_with(|c: char| c.is_uppercase()));
+    named
+        && words
+            .get(is_at + 1)
+            .is_some_and(|a| matches!(*a, "a" | "an" | "the"))
+        && words[is_at + 2..].iter().take(8).any(|w| {
+            let w = w.to_lowercase();
+            boilerplate::AUTHOR_ROLES.iter().any(|r| w.starts_with(r))
+        })
 }
 
 /// Where a trailing widget starts, as an index into the container's blocks.
@@ -1136,7 +1166,22 @@ fn is_junk_line(text: &str) -> bool {
         if len <= 120
             && boilerplate::STAMP_LABELS
                 .iter()
-                .chain(boilerplate::DATE_LABELS)
+                .any(|p| lower.starts_with(p))
+        {
+            return true;
+        }
+        // Date lines run longer when they carry the site's disclaimer after the date
+        // ("Letzte Aktualisierung am 2.02.2022 / Affiliate Links / …").
+        if len <= 160
+            && boilerplate::DATE_LABELS
+                .iter()
+                .any(|p| lower.starts_with(p))
+        {
+            return true;
+        }
+        if len <= 150
+            && boilerplate::PROMPT_OPENERS
+                .iter()
                 .any(|p| lower.starts_with(p))
         {
             return true;
@@ -1692,6 +1737,33 @@ mod tests {
         ] {
             let a = story_with("", tail);
             assert_eq!(a.blocks.len(), 3, "{tail}: {:?}", a.blocks);
+        }
+    }
+
+    #[test]
+    fn an_author_box_closing_the_post_is_dropped() {
+        let a = story_with(
+            "",
+            "<p>Jane Roe is the Founder & Principal Consultant at Example Media, a marketing consultancy that helps brands stand out. She is also a speaker.</p>",
+        );
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+        // A closing paragraph about someone in the story is the story's.
+        let a = story_with(
+            "",
+            "<p>Jane Roe is a resident of the town and says she will vote against the plan next year.</p>",
+        );
+        assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn longer_login_prompts_and_dated_disclaimers_are_dropped() {
+        for line in [
+            "<p>Sie müssen sich einloggen, um sich an einer Diskussion beteiligen zu können.</p>",
+            "<p>Pour lire la suite et accéder gratuitement à 3 articles par mois, créez votre compte</p>",
+            "<p>Letzte Aktualisierung am 2.02.2022 / Bei den Verlinkungen handelt es sich um Affiliate Links / Bilder von der Product API</p>",
+        ] {
+            let a = story_with(line, "");
+            assert_eq!(a.blocks.len(), 3, "{line}: {:?}", a.blocks);
         }
     }
 }
