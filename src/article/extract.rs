@@ -934,7 +934,8 @@ fn select_blocks(
             continue;
         }
         let text = &flat.blocks[inside[k]].text;
-        if !is_sign_off(text) && !(last && k > 1 && is_author_box(text)) {
+        let closing_author = last && k > 1 && is_author_box(text);
+        if !(is_sign_off(text) || closing_author) {
             break;
         }
         last = false;
