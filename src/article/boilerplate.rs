@@ -694,6 +694,10 @@ pub(super) const PROMPT_OPENERS: &[&str] = &[
     "pour lire la suite",
     "pour accéder",
     "zapraszamy",
+    "wie hat ihnen",
+    "wie gefällt ihnen",
+    "wie hat dir",
+    "wie gefällt dir",
 ];
 
 /// Labels opening a date line in the other languages of the feeds we read ("Stand: 5.

@@ -925,6 +925,9 @@ fn select_blocks(
             *k &= !*m;
         }
     }
+    for k in widget_titles(flat, inside, &keep, container) {
+        keep[k] = false;
+    }
     // The story's own last lines may be credits and sign-offs ("Reporting by …", "Jane Doe
     // contributed to this report.", "Follow us on Twitter"), sentences though they are;
     // the very last may be an author box with no class to tell it.
@@ -957,6 +960,44 @@ fn is_sign_off(text: &str) -> bool {
         || boilerplate::SIGN_OFF_OPENERS
             .iter()
             .any(|s| lower.starts_with(s))
+}
+
+/// The short titles left alone in a widget whose content was dropped: "Recommendations
+/// from our shop" over product links, "Current designs" over a photo gallery's links,
+/// "More on the topic" over a list of teasers. A title is a short kept block that does not
+/// read as a sentence; its widget is the smallest element around it that holds other
+/// blocks, and it is a widget's title when none of those blocks is kept. A section heading
+/// shares its element with the section's paragraphs, which are kept, so it stays.
+fn widget_titles(flat: &Flat, inside: &[usize], keep: &[bool], container: usize) -> Vec<usize> {
+    let mut titles = Vec::new();
+    for (k, &i) in inside.iter().enumerate() {
+        let b = &flat.blocks[i];
+        // A table's cells and a list's items are the story's structure, however short.
+        let title_kind = matches!(b.kind, Kind::Heading(_) | Kind::Para | Kind::Other);
+        if !keep[k]
+            || !title_kind
+            || b.text.split_whitespace().count() > 10
+            || ends_with_terminal(&b.text)
+        {
+            continue;
+        }
+        let mut e = flat.elems[b.elem].parent;
+        // Bounded by the depth of the tree: each step goes one element up.
+        while e != usize::MAX && e != container {
+            let within = |j: &usize| is_within(flat, flat.blocks[inside[*j]].elem, e);
+            // Blocks are in document order, so the element's blocks are a contiguous run.
+            let start = (0..k).rev().take_while(within).last().unwrap_or(k);
+            let end = (k + 1..inside.len()).take_while(within).last().unwrap_or(k);
+            if start < k || end > k {
+                if (start..=end).all(|j| j == k || !keep[j]) {
+                    titles.push(k);
+                }
+                break;
+            }
+            e = flat.elems[e].parent;
+        }
+    }
+    titles
 }
 
 /// Whether a closing block introduces the author ("Jane Doe is the founder of …", "Jane
@@ -1766,5 +1807,23 @@ mod tests {
             let a = story_with(line, "");
             assert_eq!(a.blocks.len(), 3, "{line}: {:?}", a.blocks);
         }
+    }
+
+    #[test]
+    fn a_widget_title_over_dropped_links_is_dropped_with_them() {
+        let a = story_with(
+            "<div class=\"box\"><div class=\"subheadline\">Recommendations from our shop</div><ul><li><a href=\"/p/1\">Garden gloves, size M</a></li><li><a href=\"/p/2\">Seed potatoes, three pieces</a></li></ul></div>",
+            "",
+        );
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+        // A section's own heading shares its element with the section's paragraphs.
+        let a = story_with("<h2>What changes</h2>", "");
+        assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_rating_prompt_asking_how_the_reader_liked_the_article_is_dropped() {
+        let a = story_with("", "<p>Wie hat Ihnen dieser Artikel gefallen?</p>");
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
     }
 }
