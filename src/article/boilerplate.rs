@@ -432,6 +432,7 @@ pub(super) const SIGN_OFF_PHRASES: &[&str] = &[
     // Reader prompts and promos closing a story, in the languages of the feeds we read:
     // the site's apps and channels, a rating or share prompt, a membership pitch.
     "download the",
+    "want to be informed",
     "ios and android",
     "ios und android",
     "android and ios",
@@ -645,6 +646,8 @@ pub(super) const LABELS: &[&str] = &[
     "drucken",
     "teilen",
     "artikel teilen",
+    "kontakt",
+    "hazte miembro",
 ];
 
 /// Openings of short label lines (and [`STAMP_LABELS`]).
@@ -673,6 +676,13 @@ pub(super) const LINE_OPENERS: &[&str] = &[
     "weitere beiträge",
     "weitere artikel",
     "mehr zu ",
+    "das thema könnte",
+    "könnte dich auch interessieren",
+    "könnte sie auch interessieren",
+    // A press release's contact block opens with its label.
+    "kontakt:",
+    "pressekontakt",
+    "pressesprecher",
     "anzeige,",
     "anzeige -",
     "anzeige:",

@@ -1826,4 +1826,21 @@ mod tests {
         let a = story_with("", "<p>Wie hat Ihnen dieser Artikel gefallen?</p>");
         assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
     }
+
+    #[test]
+    fn contact_labels_topic_pointers_and_information_prompts_are_dropped() {
+        for label in [
+            "<p>Kontakt:</p>",
+            "<p>Pressesprecherin Jana Muster</p>",
+            "<p>Das Thema könnte dich auch interessieren:</p>",
+        ] {
+            let a = story_with(label, "");
+            assert_eq!(a.blocks.len(), 3, "{label}: {:?}", a.blocks);
+        }
+        let a = story_with(
+            "",
+            "<p>Do you want to be informed of our next events? Leave your address below.</p>",
+        );
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+    }
 }
