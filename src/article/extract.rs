@@ -985,11 +985,15 @@ fn widget_titles(flat: &Flat, inside: &[usize], keep: &[bool], container: usize)
         // Bounded by the depth of the tree: each step goes one element up.
         while e != usize::MAX && e != container {
             let within = |j: &usize| is_within(flat, flat.blocks[inside[*j]].elem, e);
-            // Blocks are in document order, so the element's blocks are a contiguous run.
-            let start = (0..k).rev().take_while(within).last().unwrap_or(k);
-            let end = (k + 1..inside.len()).take_while(within).last().unwrap_or(k);
-            if start < k || end > k {
-                if (start..=end).all(|j| j == k || !keep[j]) {
+            // Blocks are in document order, so the element's blocks are a contiguous run
+            // around the title; the look outward stops at the first kept one.
+            let mut others = (0..k)
+                .rev()
+                .take_while(within)
+                .chain((k + 1..inside.len()).take_while(within))
+                .peekable();
+            if others.peek().is_some() {
+                if !others.any(|j| keep[j]) {
                     titles.push(k);
                 }
                 break;
