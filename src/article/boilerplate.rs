@@ -519,6 +519,41 @@ pub(super) const SIGN_OFF_PHRASES: &[&str] = &[
     "this story has been updated",
     "this article has been updated",
     "if you enjoyed this article",
+    // Reader prompts and promos closing a story, in the languages of the feeds we read:
+    // the site's apps and channels, a rating or share prompt, a membership pitch.
+    "download the",
+    "want to be informed",
+    "ios and android",
+    "ios und android",
+    "android and ios",
+    "canal de youtube",
+    "canal de telegram",
+    "youtube channel",
+    "youtube-kanal",
+    "escribirnos",
+    "síguenos",
+    "follow us on",
+    "folgen sie uns",
+    "folge uns",
+    "suivez-nous",
+    "zapraszamy",
+    "if you enjoyed",
+    "if you liked",
+    "hat ihnen der artikel",
+    "gefällt dir unser",
+    "gefällt ihnen unser",
+    "war der artikel",
+    "war dieser artikel",
+    "artikel teilen",
+    "support our journalism",
+    "hazte miembro",
+    "hazte socio",
+    "suscríbete",
+    "jetzt abonnieren",
+    "first-time subscribers",
+    "cancela cuando",
+    "cancel anytime",
+    "jederzeit kündbar",
 ];
 
 /// Openings of a short closing line that credits or points elsewhere.
@@ -610,6 +645,14 @@ pub(super) const INLINE_CREDITS: &[&str] = &[
     "(photo by",
     "(ap photo",
     "(getty",
+    "(foto:",
+    "(bild:",
+    "(fotos:",
+    "(foto ©",
+    "(crédit",
+    "(photo :",
+    "(quelle:",
+    "(fuente:",
 ];
 
 /// Words of newsletter promos; two of them in a short line make it one.
@@ -679,6 +722,22 @@ pub(super) const LABELS: &[&str] = &[
     "te puede interesar",
     "lee también",
     "leia também",
+    // Furniture labels in German, where most of our non-English feeds write: a table of
+    // contents, a comment button, an embed placeholder, a print button.
+    "inhaltsverzeichnis",
+    "inhalt",
+    "table of contents",
+    "contents",
+    "kommentieren",
+    "kommentare",
+    "externer inhalt",
+    "rezept drucken",
+    "auch interessant",
+    "drucken",
+    "teilen",
+    "artikel teilen",
+    "kontakt",
+    "hazte miembro",
 ];
 
 /// Openings of short label lines (and [`STAMP_LABELS`]).
@@ -699,6 +758,97 @@ pub(super) const LINE_OPENERS: &[&str] = &[
     POSTED_IN,
     FILED_UNDER,
     TAGS_COLON,
+    // The same labels in the other languages of the feeds we read: pointers ("Auch
+    // interessant: …", "Mehr zu …", "Weitere Beiträge …"), a gallery's buttons, an ad label.
+    "auch interessant",
+    "rezept drucken",
+    "bild anzeigen",
+    "weitere beiträge",
+    "weitere artikel",
+    "mehr zu ",
+    "das thema könnte",
+    "könnte dich auch interessieren",
+    "könnte sie auch interessieren",
+    // A press release's contact block opens with its label.
+    "kontakt:",
+    "pressekontakt",
+    "pressesprecher",
+    "anzeige,",
+    "anzeige -",
+    "anzeige:",
+    "anzeige |",
+];
+
+/// Openings of a reader prompt, a line or two long, wherever it stands: rating and share
+/// prompts, a paywall's or a forum's login prompt, an invitation to subscribe.
+pub(super) const PROMPT_OPENERS: &[&str] = &[
+    "war der artikel",
+    "war dieser artikel",
+    "möchten sie den artikel",
+    "hat ihnen der artikel",
+    "was this article helpful",
+    "did you find this article",
+    "if you enjoyed",
+    "sie müssen sich einloggen",
+    "you must be logged in",
+    "pour lire la suite",
+    "pour accéder",
+    "zapraszamy",
+    "wie hat ihnen",
+    "wie gefällt ihnen",
+    "wie hat dir",
+    "wie gefällt dir",
+];
+
+/// Labels opening a date line in the other languages of the feeds we read ("Stand: 5.
+/// Februar 2020", "opublikowano: …"), dropped like [`STAMP_LABELS`] in a short line.
+/// "Veröffentlicht am" is left out: a podcast's or a report's line giving its own
+/// publication is as often content as furniture.
+pub(super) const DATE_LABELS: &[&str] = &[
+    "stand:",
+    "aktualisiert:",
+    "aktualisiert am",
+    "zuletzt aktualisiert",
+    "letzte aktualisierung",
+    "opublikowano:",
+    "release date:",
+    "veröffentlicht:",
+    "publié le",
+    "mis à jour",
+    "publicado el",
+    "actualizado",
+];
+
+/// What the author box closing a post calls its author ("Jane Doe is a freelance writer
+/// …"), found in its first words.
+pub(super) const AUTHOR_ROLES: &[&str] = &[
+    "founder",
+    "author",
+    "writer",
+    "journalist",
+    "consultant",
+    "editor",
+    "reporter",
+    "contributor",
+    "columnist",
+    "professor",
+    "blogger",
+    "coach",
+    "ceo",
+];
+
+/// Openings of a caption's credit line set as a paragraph ("Foto: …", "Beitragsbild: …"),
+/// German and French beside the English [`LINE_OPENERS`].
+pub(super) const CREDIT_OPENERS: &[&str] = &[
+    "foto:",
+    "fotos:",
+    "bild:",
+    "beitragsbild:",
+    "titelbild:",
+    "bildquelle:",
+    "fotoquelle:",
+    "quelle:",
+    "photo :",
 ];
 
 /// Phrases a paywall uses to ask for money or a login, found anywhere in a short line;

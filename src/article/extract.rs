@@ -937,6 +937,7 @@ fn select_blocks(
                 || is_teaser(b)
                 || boilerplate_between(neg, flat, b.elem, container)
                 || is_junk_line(&b.text)
+                || is_credit_line(&b.text)
                 || is_paywall_text(&b.text)
                 || boilerplate::is_site_notice(&b.text)
                 || is_byline_line(&b.text)
@@ -1016,15 +1017,23 @@ fn select_blocks(
             *k &= !*m;
         }
     }
+    for k in widget_titles(flat, inside, &keep, container) {
+        keep[k] = false;
+    }
     // The story's own last lines may be credits and sign-offs ("Reporting by …", "Jane Doe
-    // contributed to this report.", "Follow us on Twitter"), sentences though they are.
+    // contributed to this report.", "Follow us on Twitter"), sentences though they are;
+    // the very last may be an author box with no class to tell it.
+    let mut last = true;
     for k in (0..inside.len()).rev() {
         if !keep[k] {
             continue;
         }
-        if !is_sign_off(&flat.blocks[inside[k]].text) {
+        let text = &flat.blocks[inside[k]].text;
+        let closing_author = last && k > 1 && is_author_box(text);
+        if !(is_sign_off(text) || closing_author) {
             break;
         }
+        last = false;
         keep[k] = false;
     }
     keep
@@ -1043,6 +1052,74 @@ fn is_sign_off(text: &str) -> bool {
         || boilerplate::SIGN_OFF_OPENERS
             .iter()
             .any(|s| lower.starts_with(s))
+}
+
+/// The short titles left alone in a widget whose content was dropped: "Recommendations
+/// from our shop" over product links, "Current designs" over a photo gallery's links,
+/// "More on the topic" over a list of teasers. A title is a short kept block that does not
+/// read as a sentence; its widget is the smallest element around it that holds other
+/// blocks, and it is a widget's title when none of those blocks is kept. A section heading
+/// shares its element with the section's paragraphs, which are kept, so it stays.
+fn widget_titles(flat: &Flat, inside: &[usize], keep: &[bool], container: usize) -> Vec<usize> {
+    let mut titles = Vec::new();
+    for (k, &i) in inside.iter().enumerate() {
+        let b = &flat.blocks[i];
+        // A table's cells and a list's items are the story's structure, however short.
+        let title_kind = matches!(b.kind, Kind::Heading(_) | Kind::Para | Kind::Other);
+        if !keep[k]
+            || !title_kind
+            || b.text.split_whitespace().count() > 10
+            || ends_with_terminal(&b.text)
+        {
+            continue;
+        }
+        let mut e = flat.elems[b.elem].parent;
+        // Bounded by the depth of the tree: each step goes one element up.
+        while e != usize::MAX && e != container {
+            let within = |j: &usize| is_within(flat, flat.blocks[inside[*j]].elem, e);
+            // Blocks are in document order, so the element's blocks are a contiguous run
+            // around the title; the look outward stops at the first kept one.
+            let mut others = (0..k)
+                .rev()
+                .take_while(within)
+                .chain((k + 1..inside.len()).take_while(within))
+                .peekable();
+            if others.peek().is_some() {
+                if !others.any(|j| keep[j]) {
+                    titles.push(k);
+                }
+                break;
+            }
+            e = flat.elems[e].parent;
+        }
+    }
+    titles
+}
+
+/// Whether a closing block introduces the author ("Jane Doe is the founder of …", "Jane
+/// Doe is a freelance writer …"): a name of two or three capitalized words, "is a", "is
+/// an" or "is the", and a role among the next words. A post's own closing lines rarely
+/// open on a person's job title.
+fn is_author_box(text: &str) -> bool {
+    let words: Vec<&str> = text.split_whitespace().take(30).collect();
+    if text.split_whitespace().count() > 120 {
+        return false;
+    }
+    let Some(is_at) = words.iter().position(|w| *w == "is") else {
+        return false;
+    };
+    let named = (2..=3).contains(&is_at)
+        && words[..is_at]
+            .iter()
+            .all(|w| w.starts_with(|c: char| c.is_uppercase()));
+    named
+        && words
+            .get(is_at + 1)
+            .is_some_and(|a| matches!(*a, "a" | "an" | "the"))
+        && words[is_at + 2..].iter().take(8).any(|w| {
+            let w = w.to_lowercase();
+            boilerplate::AUTHOR_ROLES.iter().any(|r| w.starts_with(r))
+        })
 }
 
 /// Where a trailing widget starts, as an index into the container's blocks.
@@ -1247,6 +1324,22 @@ fn is_junk_line(text: &str) -> bool {
         {
             return true;
         }
+        // Date lines run longer when they carry the site's disclaimer after the date
+        // ("Letzte Aktualisierung am 2.02.2022 / Affiliate Links / …").
+        if len <= 160
+            && boilerplate::DATE_LABELS
+                .iter()
+                .any(|p| lower.starts_with(p))
+        {
+            return true;
+        }
+        if len <= 150
+            && boilerplate::PROMPT_OPENERS
+                .iter()
+                .any(|p| lower.starts_with(p))
+        {
+            return true;
+        }
         // Gallery counters: "Image 3 of 5".
         let words: Vec<&str> = lower.split_whitespace().collect();
         let counter = match words.as_slice() {
@@ -1273,6 +1366,25 @@ fn is_junk_line(text: &str) -> bool {
         .iter()
         .chain(boilerplate::STAMP_LABELS)
         .any(|p| lower.starts_with(p))
+}
+
+/// Whether a short block is a photo's caption or credit rather than story text: it opens
+/// with a credit label ("Foto: …", "Beitragsbild: …") or carries a copyright sign
+/// ("Der Hirschkäfer. Foto © Jane Doe"). A story's own paragraphs are longer than a caption
+/// and name no copyright holder.
+fn is_credit_line(text: &str) -> bool {
+    if text.chars().count() > 300 {
+        return false;
+    }
+    if text.contains('©') && text.chars().count() <= 250 {
+        return true;
+    }
+    let lower = text.to_lowercase();
+    boilerplate::CREDIT_OPENERS
+        .iter()
+        .any(|p| lower.starts_with(p))
+        // "Roman Doe, photo: Archives": a name, then the credit.
+        || (text.chars().count() <= 80 && lower.contains(", photo:"))
 }
 
 /// Whether a line reads like a paywall notice.
@@ -1780,5 +1892,142 @@ mod tests {
         );
         let a = extract(&html, None);
         assert_eq!(a.blocks.len(), 2, "{:?}", a.blocks);
+    }
+
+    /// A story whose container holds `middle` between its paragraphs and `tail` after them.
+    fn story_with(middle: &str, tail: &str) -> Article {
+        let html = format!(
+            "<html><body><div class=\"story\">{}{middle}{}{}{tail}</div></body></html>",
+            paragraph(1, "the story"),
+            paragraph(2, "the story"),
+            paragraph(3, "the story")
+        );
+        extract(&html, None)
+    }
+
+    #[test]
+    fn labels_and_pointers_in_german_french_and_polish_are_dropped_where_they_stand() {
+        for label in [
+            "<p>Inhaltsverzeichnis</p>",
+            "<p>Rezept drucken</p>",
+            "<p>Auch interessant:</p>",
+            "<p>Bild anzeigen Bild schließen</p>",
+            "<h3>Weitere Beiträge aus der Kolumne:</h3>",
+            "<p>Möchten Sie den Artikel teilen?</p>",
+            "<p>Anzeige, enthält Affiliate Links</p>",
+            "<p>Pour accéder en illimité aux articles :</p>",
+            "<p>Zapraszamy też do subskrypcji</p>",
+            "<p>Kommentieren</p>",
+            "<p>Externer Inhalt</p>",
+        ] {
+            let a = story_with(label, "");
+            assert_eq!(a.blocks.len(), 3, "{label}: {:?}", a.blocks);
+        }
+    }
+
+    #[test]
+    fn date_lines_labelled_in_other_languages_are_dropped() {
+        for stamp in [
+            "<p>Stand: 05. Februar 2020</p>",
+            "<p>Aktualisiert: 12.03.2021, 10:15 Uhr</p>",
+            "<p>Letzte Aktualisierung am 2.02.2022 / Affiliate Links / Bilder von der API</p>",
+            "<p>opublikowano: 12 marca 2021</p>",
+            "<p>Release Date: March 3, 2021</p>",
+        ] {
+            let a = story_with(stamp, "");
+            assert_eq!(a.blocks.len(), 3, "{stamp}: {:?}", a.blocks);
+        }
+    }
+
+    #[test]
+    fn captions_set_as_paragraphs_with_their_photo_credit_are_dropped() {
+        for caption in [
+            "<p>Rund um die Wurzeln lagert sich Eisenoxid ab, wie Proben zeigen. (Foto: Anna Muster, Institut)</p>",
+            "<p>Der Hirschkäfer lebt in alten Wäldern. Foto © Jörg Muster</p>",
+            "<p>Beitragsbild: Titelseite der Zeitung vom 2.4.2019, Ausriss.</p>",
+            "<p>Bild: Logo des Preises | © Verlag</p>",
+            "<p>Roman Muster, photo: Archives du gouvernement</p>",
+        ] {
+            let a = story_with(caption, "");
+            assert_eq!(a.blocks.len(), 3, "{caption}: {:?}", a.blocks);
+        }
+    }
+
+    #[test]
+    fn reader_prompts_and_app_promos_after_the_story_are_dropped() {
+        for tail in [
+            "<p>For the latest stories and breaking news updates download the Daily News apps for iOS and Android.</p>",
+            "<p>¡Mira lo que tiene nuestro canal de YouTube!</p>",
+            "<p>¿Ya sabías que tenemos canal de Telegram? Únete desde tu celular en este enlace.</p>",
+            "<p>Puede escribirnos a redaccion@example.com o seguirnos en Facebook, Twitter o suscribirse aquí a nuestra newsletter.</p>",
+            "<p>First-time subscribers also receive a special welcome gift! Do it for the culture.</p>",
+            "<p>War der Artikel nützlich? (95 Stimmen: 4,73 von 5) Loading...</p>",
+            "<p>If you enjoyed reading this post, please share it with your friends.</p>",
+        ] {
+            let a = story_with("", tail);
+            assert_eq!(a.blocks.len(), 3, "{tail}: {:?}", a.blocks);
+        }
+    }
+
+    #[test]
+    fn an_author_box_closing_the_post_is_dropped() {
+        let a = story_with(
+            "",
+            "<p>Jane Roe is the Founder & Principal Consultant at Example Media, a marketing consultancy that helps brands stand out. She is also a speaker.</p>",
+        );
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+        // A closing paragraph about someone in the story is the story's.
+        let a = story_with(
+            "",
+            "<p>Jane Roe is a resident of the town and says she will vote against the plan next year.</p>",
+        );
+        assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn longer_login_prompts_and_dated_disclaimers_are_dropped() {
+        for line in [
+            "<p>Sie müssen sich einloggen, um sich an einer Diskussion beteiligen zu können.</p>",
+            "<p>Pour lire la suite et accéder gratuitement à 3 articles par mois, créez votre compte</p>",
+            "<p>Letzte Aktualisierung am 2.02.2022 / Bei den Verlinkungen handelt es sich um Affiliate Links / Bilder von der Product API</p>",
+        ] {
+            let a = story_with(line, "");
+            assert_eq!(a.blocks.len(), 3, "{line}: {:?}", a.blocks);
+        }
+    }
+
+    #[test]
+    fn a_widget_title_over_dropped_links_is_dropped_with_them() {
+        let a = story_with(
+            "<div class=\"box\"><div class=\"subheadline\">Recommendations from our shop</div><ul><li><a href=\"/p/1\">Garden gloves, size M</a></li><li><a href=\"/p/2\">Seed potatoes, three pieces</a></li></ul></div>",
+            "",
+        );
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+        // A section's own heading shares its element with the section's paragraphs.
+        let a = story_with("<h2>What changes</h2>", "");
+        assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_rating_prompt_asking_how_the_reader_liked_the_article_is_dropped() {
+        let a = story_with("", "<p>Wie hat Ihnen dieser Artikel gefallen?</p>");
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn contact_labels_topic_pointers_and_information_prompts_are_dropped() {
+        for label in [
+            "<p>Kontakt:</p>",
+            "<p>Pressesprecherin Jana Muster</p>",
+            "<p>Das Thema könnte dich auch interessieren:</p>",
+        ] {
+            let a = story_with(label, "");
+            assert_eq!(a.blocks.len(), 3, "{label}: {:?}", a.blocks);
+        }
+        let a = story_with(
+            "",
+            "<p>Do you want to be informed of our next events? Leave your address below.</p>",
+        );
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
     }
 }
