@@ -1376,7 +1376,7 @@ fn is_credit_line(text: &str) -> bool {
     if text.chars().count() > 300 {
         return false;
     }
-    if text.contains('©') && text.chars().count() <= 250 {
+    if text.chars().count() <= 250 && names_a_copyright_holder(text) {
         return true;
     }
     let lower = text.to_lowercase();
@@ -1385,6 +1385,18 @@ fn is_credit_line(text: &str) -> bool {
         .any(|p| lower.starts_with(p))
         // "Roman Doe, photo: Archives": a name, then the credit.
         || (text.chars().count() <= 80 && lower.contains(", photo:"))
+}
+
+/// Whether a `©` in the text is a credit: the text opens with it ("© John Doe Protesters
+/// march …"), or what follows it is a holder or a year of a few words ("© dpa | Kay
+/// Nietfeld", "©iStock", "Foto © Jane Doe"), not the rest of a sentence that plays with
+/// the sign ("our manifesto™© we just think …").
+fn names_a_copyright_holder(text: &str) -> bool {
+    // A caption may also open with its credit: "© John Doe Protesters march on …".
+    text.trim_start().starts_with('©')
+        || text
+            .match_indices('©')
+            .any(|(at, sign)| text[at + sign.len()..].split_whitespace().nth(6).is_none())
 }
 
 /// Whether a line reads like a paywall notice.
@@ -1806,6 +1818,23 @@ mod tests {
             );
         }
         assert!(!text.contains("Home"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_copyright_sign_marks_a_credit_only_before_a_year_or_a_holder() {
+        assert!(is_credit_line(
+            "Der Hirschkäfer im lichten Wald. Foto © Jane Doe"
+        ));
+        assert!(is_credit_line("Harbour at dawn ©2019"));
+        assert!(is_credit_line("Harbour at dawn ©"));
+        assert!(is_credit_line("Keine intakten Strassen. © zvg"));
+        assert!(is_credit_line("© dpa | Kay Nietfeld"));
+        assert!(is_credit_line(
+            "© John Doe Needle poking skin during a flu shot at a community health center in the city."
+        ));
+        assert!(!is_credit_line(
+            "This isn't supposed to be a manifesto™© we just think it's pretty cool to share what we've learned."
+        ));
     }
 
     #[test]
