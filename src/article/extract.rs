@@ -1838,6 +1838,26 @@ mod tests {
     }
 
     #[test]
+    fn a_print_layout_wrapper_or_an_ads_modifier_does_not_hide_the_story_part_it_holds() {
+        // "print" and "ads" in a class list name a print layout or a BEM modifier as often
+        // as a print button or an ad slot; the parts they wrap are the story's.
+        let intro: String = (1..=5).map(|n| paragraph(n, "the cake")).collect();
+        let html = format!(
+            "<html><body><nav><a href=\"/\">Home</a> <a href=\"/cakes\">Cakes</a></nav>\
+             <article><div class=\"intro\">{intro}</div>\
+             <div class=\"print-full\"><p>Beat the butter with the sugar for five minutes, then \
+             fold in the flour and the eggs one by one until the batter is smooth.</p></div>\
+             <div class=\"report__section--ads\"><p>Bake it for forty minutes at 180 degrees, \
+             then let it cool on a rack before you cut the first slice of it.</p></div>\
+             </article></body></html>"
+        );
+        let text = extract(&html, None).text();
+        assert!(text.contains("Beat the butter"), "{text}");
+        assert!(text.contains("Bake it for forty minutes"), "{text}");
+        assert!(text.contains("Paragraph 5"), "{text}");
+    }
+
+    #[test]
     fn every_meta_opener_fits_in_the_opening_a_long_block_is_read_by() {
         for opener in boilerplate::META_OPENERS {
             assert!(opener.chars().count() + 8 < META_OPENER_CHARS, "{opener}");
