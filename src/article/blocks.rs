@@ -750,57 +750,7 @@ impl TreeSink for DepthSink {
 /// the tokenizer's own rule (raw text ends at the first `</script` or `</style`) and steps
 /// over comments, so it removes exactly what the parser would have put in those elements.
 pub(super) fn strip_raw_text(html: &str) -> std::borrow::Cow<'_, str> {
-    let bytes = html.as_bytes();
-    let mut out = String::new();
-    let mut copied = 0;
-    let mut i = 0;
-    while let Some(off) = html.get(i..).and_then(|rest| rest.find('<')) {
-        let p = i + off;
-        let rest = &bytes[p..];
-        if rest.starts_with(b"<!--") {
-            i = html[p + 4..]
-                .find("-->")
-                .map_or(bytes.len(), |e| p + 4 + e + 3);
-            continue;
-        }
-        let name: &[u8] = if starts_with_ci(rest, b"<script") {
-            b"script"
-        } else if starts_with_ci(rest, b"<style") {
-            b"style"
-        } else {
-            i = p + 1;
-            continue;
-        };
-        let name_end = p + 1 + name.len();
-        if !matches!(
-            bytes.get(name_end),
-            Some(b' ' | b'>' | b'\t' | b'\n' | b'\r' | b'/' | b'\x0c')
-        ) {
-            i = p + 1;
-            continue;
-        }
-        let Some(gt) = bytes[name_end..]
-            .iter()
-            .position(|&b| b == b'>')
-            .map(|g| name_end + g)
-        else {
-            break;
-        };
-        let Some(close) = find_end_tag(html, gt + 1, name) else {
-            break;
-        };
-        let keep = name == b"script" && find_ascii_ci(&bytes[p..gt], 0, b"ld+json").is_some();
-        if !keep && close > gt + 1 {
-            out.push_str(&html[copied..=gt]);
-            copied = close;
-        }
-        i = close + 2 + name.len();
-    }
-    if copied == 0 {
-        return std::borrow::Cow::Borrowed(html);
-    }
-    out.push_str(&html[copied..]);
-    std::borrow::Cow::Owned(out)
+    lean(html, false, true)
 }
 
 /// Position of the first `</name` at or after `from`, name matched ASCII case-insensitively.
@@ -1054,7 +1004,7 @@ fn find_str(html: &str, from: usize, needle: &str) -> Option<usize> {
 /// reads exactly as before. Where it is unsure it leaves the markup as it is.
 #[cfg(test)]
 fn drop_unread_attributes(html: &str) -> std::borrow::Cow<'_, str> {
-    lean(html, false)
+    lean(html, true, false)
 }
 
 /// [`drop_unread_attributes`] and [`strip_raw_text`] in one pass over the page, as the
@@ -1062,11 +1012,13 @@ fn drop_unread_attributes(html: &str) -> std::borrow::Cow<'_, str> {
 /// (JSON-LD kept) and `<style>` emptied, as `strip_raw_text` empties them (up to the first
 /// end tag of their name). One scan and one copy of the page instead of two of each.
 pub(super) fn lean_markup(html: &str) -> std::borrow::Cow<'_, str> {
-    lean(html, true)
+    lean(html, true, true)
 }
 
-/// See [`lean_markup`]; `empty_raw_text` says whether script and style bodies go too.
-fn lean(html: &str, empty_raw_text: bool) -> std::borrow::Cow<'_, str> {
+/// The one scan behind [`lean_markup`], [`strip_raw_text`] and `drop_unread_attributes`:
+/// `cut_attributes` says whether unread attributes go, `empty_raw_text` whether script
+/// and style bodies do.
+fn lean(html: &str, cut_attributes: bool, empty_raw_text: bool) -> std::borrow::Cow<'_, str> {
     let b = html.as_bytes();
     let mut out = String::new();
     let mut copied = 0;
@@ -1118,7 +1070,7 @@ fn lean(html: &str, empty_raw_text: bool) -> std::borrow::Cow<'_, str> {
                 None => break,
             },
             Some(c) if c.is_ascii_alphabetic() => {
-                let Some(t) = scan_tag(html, p + 1, true) else {
+                let Some(t) = scan_tag(html, p + 1, cut_attributes) else {
                     break;
                 };
                 for &(s, e) in &t.cuts {

@@ -1626,6 +1626,14 @@ mod tests {
         assert!(a.blocks.iter().all(|b| b.contains("the harbour")));
     }
 
+    /// Asserts that each of `present` is in the article's text.
+    fn assert_text_has(a: &Article, present: &[&str]) {
+        let text = a.text();
+        for p in present {
+            assert!(text.contains(p), "{p} is missing from {:?}", a.blocks);
+        }
+    }
+
     fn paragraph(n: usize, topic: &str) -> String {
         format!(
             "<p>Paragraph {n} about {topic} explains, in plain words and at some length, what happened and why it matters to the people who live here.</p>"
@@ -1772,14 +1780,10 @@ mod tests {
                 .collect::<String>()
         );
         let a = extract(&html, None);
-        let text = a.text();
-        for present in ["6 eggs", "350 g flour", "Spread the batter on the tray"] {
-            assert!(
-                text.contains(present),
-                "{present} is missing from {:?}",
-                a.blocks
-            );
-        }
+        assert_text_has(
+            &a,
+            &["6 eggs", "350 g flour", "Spread the batter on the tray"],
+        );
     }
 
     #[test]
@@ -1805,18 +1809,15 @@ mod tests {
         );
         let a = extract(&html, None);
         let text = a.text();
-        for present in [
-            "For the base:",
-            "125 g",
-            "butter or margarine",
-            "Paragraph 1",
-        ] {
-            assert!(
-                text.contains(present),
-                "{present} is missing from {:?}",
-                a.blocks
-            );
-        }
+        assert_text_has(
+            &a,
+            &[
+                "For the base:",
+                "125 g",
+                "butter or margarine",
+                "Paragraph 1",
+            ],
+        );
         assert!(!text.contains("Home"), "{:?}", a.blocks);
     }
 
@@ -1917,18 +1918,15 @@ mod tests {
         );
         let a = extract(&html, None);
         let text = a.text();
-        for present in [
-            "Ingredients",
-            "250 g flour",
-            "1 pinch of salt",
-            "Paragraph 3",
-        ] {
-            assert!(
-                text.contains(present),
-                "{present} is missing from {:?}",
-                a.blocks
-            );
-        }
+        assert_text_has(
+            &a,
+            &[
+                "Ingredients",
+                "250 g flour",
+                "1 pinch of salt",
+                "Paragraph 3",
+            ],
+        );
         assert!(!text.contains("Home"), "{:?}", a.blocks);
     }
 
