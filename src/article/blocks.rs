@@ -758,9 +758,10 @@ fn find_end_tag(html: &str, from: usize, name: &[u8]) -> Option<usize> {
     let bytes = html.as_bytes();
     let mut i = from;
     loop {
-        // A byte search for `<` (memchr) is much cheaper than a substring search set up
-        // afresh for every `</` in a long script.
-        let p = i + bytes.get(i..)?.iter().position(|&b| b == b'<')?;
+        // A search for the one character `<` (memchr, a word at a time) is much cheaper
+        // than a substring search set up afresh for every `</` in a long script, or a
+        // byte-by-byte loop.
+        let p = i + html.get(i..)?.find('<')?;
         if bytes.get(p + 1) == Some(&b'/') && starts_with_ci(&bytes[p + 2..], name) {
             return Some(p);
         }
@@ -854,6 +855,36 @@ fn is_unread(name: &[u8], tag: &[u8]) -> bool {
         && !(name.eq_ignore_ascii_case(b"href") && tag.eq_ignore_ascii_case(b"link"))
 }
 
+/// Whether a `<meta>` or `<link>` start tag is one extraction never reads, so the whole
+/// tag can go before parsing: a `<link>` other than the canonical one (style sheets,
+/// icons, preloads), a `<meta>` whose property, name and itemprop are none of the keys
+/// `metadata` reads (viewport, verification codes, app ids). Both are void elements, so
+/// the tree around them is built the same without them. A value with a character
+/// reference is kept rather than decoded here.
+fn is_unread_head_element(html: &str, name: &[u8], t: &TagScan) -> bool {
+    let is_link = name.eq_ignore_ascii_case(b"link");
+    if !is_link && !name.eq_ignore_ascii_case(b"meta") {
+        return false;
+    }
+    let b = html.as_bytes();
+    let named = |a: &AttrSpan, n: &[u8]| b[a.name.0..a.name.1].eq_ignore_ascii_case(n);
+    let value = |a: &AttrSpan| &html[a.value.0..a.value.1];
+    if t.attrs.iter().any(|a| value(a).contains('&')) {
+        return false;
+    }
+    if is_link {
+        !t.attrs
+            .iter()
+            .filter(|a| named(a, b"rel"))
+            .any(|a| find_ascii_ci(value(a).as_bytes(), 0, b"canonical").is_some())
+    } else {
+        !t.attrs
+            .iter()
+            .filter(|a| named(a, b"property") || named(a, b"name") || named(a, b"itemprop"))
+            .any(|a| super::metadata::reads_meta_key(value(a)))
+    }
+}
+
 /// HTML whitespace as the tokenizer sees it (CR becomes LF before tokenizing).
 fn is_space(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
@@ -868,6 +899,15 @@ struct TagScan {
     cuts: Vec<(usize, usize)>,
     /// End of the tag's name.
     name_end: usize,
+    /// Name and value spans of each attribute, noted only for the head elements that
+    /// [`is_unread_head_element`] judges (`<meta>`, `<link>`).
+    attrs: Vec<AttrSpan>,
+}
+
+/// Where one attribute's name and value sit in the page.
+struct AttrSpan {
+    name: (usize, usize),
+    value: (usize, usize),
 }
 
 /// Reads the tag whose name starts at `start` (just after `<` or `</`); `None` when the
@@ -881,6 +921,9 @@ fn scan_tag(html: &str, start: usize, cut: bool) -> Option<TagScan> {
     let name_end = i;
     let tag = &b[start..name_end];
     let mut cuts = Vec::new();
+    let note_attrs =
+        cut && (tag.eq_ignore_ascii_case(b"meta") || tag.eq_ignore_ascii_case(b"link"));
+    let mut attrs = Vec::new();
     loop {
         // Before (or after) attribute name.
         let before = i;
@@ -894,6 +937,7 @@ fn scan_tag(html: &str, start: usize, cut: bool) -> Option<TagScan> {
                     end: i + 1,
                     cuts,
                     name_end,
+                    attrs,
                 });
             }
             b'/' => {
@@ -915,6 +959,7 @@ fn scan_tag(html: &str, start: usize, cut: bool) -> Option<TagScan> {
             j += 1;
         }
         let mut attr_end = i;
+        let mut value = (i, i);
         if b.get(j) == Some(&b'=') {
             j += 1;
             while j < b.len() && is_space(b[j]) {
@@ -925,16 +970,25 @@ fn scan_tag(html: &str, start: usize, cut: bool) -> Option<TagScan> {
                     // `str::find` of an ASCII character is a memchr.
                     let close = j + 1 + html[j + 1..].find(char::from(q))?;
                     attr_end = close + 1;
+                    value = (j + 1, close);
                 }
                 b'>' => attr_end = j,
                 _ => {
+                    let from = j;
                     while j < b.len() && !is_space(b[j]) && b[j] != b'>' {
                         j += 1;
                     }
                     attr_end = j;
+                    value = (from, j);
                 }
             }
             i = attr_end;
+        }
+        if note_attrs {
+            attrs.push(AttrSpan {
+                name: (name_start, name_start + name.len()),
+                value,
+            });
         }
         // A cut attribute must stand after whitespace and before whitespace, `/` or `>`,
         // so what is left reads as before (no `/` meeting a `>`, no `=` meeting a name).
@@ -1037,7 +1091,14 @@ fn lean(html: &str, cut_attributes: bool, empty_raw_text: bool) -> std::borrow::
                         .and_then(|body| find_str(body, 0, "--!>"))
                         .map(|e| p + 4 + e + 4);
                     match bang.or(close) {
-                        Some(e) => i = e,
+                        Some(e) => {
+                            // Nothing reads comments: they go with the unread attributes.
+                            if cut_attributes {
+                                out.push_str(&html[copied..p]);
+                                copied = e;
+                            }
+                            i = e
+                        }
                         None => break,
                     }
                 } else if b[p..].starts_with(b"<![CDATA[") {
@@ -1073,6 +1134,13 @@ fn lean(html: &str, cut_attributes: bool, empty_raw_text: bool) -> std::borrow::
                 let Some(t) = scan_tag(html, p + 1, cut_attributes) else {
                     break;
                 };
+                if cut_attributes && is_unread_head_element(html, &b[p + 1..t.name_end], &t) {
+                    // A void element that nothing reads: the whole tag goes.
+                    out.push_str(&html[copied..p]);
+                    copied = t.end;
+                    i = t.end;
+                    continue;
+                }
                 for &(s, e) in &t.cuts {
                     out.push_str(&html[copied..s]);
                     copied = e;
@@ -1224,8 +1292,6 @@ mod tests {
             "<title>A <img src=x> title</title>",
             "<textarea><img src=x></textarea>",
             "<noscript><img src=x></noscript>",
-            "<!-- <img src=x> -->",
-            "<!--x--!<img src=x> -->",
             "<script type=\"application/ld+json\">\"<img src=x>\"</script>",
             "<script><!--<script></script><img src=x></script>",
             "<svg><![CDATA[<img src=x>]]></svg>",
@@ -1244,6 +1310,10 @@ mod tests {
                 "{html}"
             );
         }
+        // A comment goes whole, markup-like text and all.
+        for html in ["<!-- <img src=x> -->", "<!--x--!<img src=x> -->"] {
+            assert_eq!(drop_unread_attributes(html), "", "{html}");
+        }
         // After the text element ends, cutting resumes.
         assert_eq!(
             drop_unread_attributes("<title><img src=x></title ><img src=y>"),
@@ -1251,13 +1321,17 @@ mod tests {
         );
     }
 
-    /// Every node of a parsed tree: element names with the attributes extraction reads, text
-    /// and comments, in document order.
+    /// Every node of a parsed tree that extraction reads, in document order: element names
+    /// with the attributes it reads, and text (no comments, no unread `<meta>`/`<link>`).
+    /// Sibling texts that only a dropped node kept apart are read as one, as the lean
+    /// page's parse gives them.
     fn read_nodes(doc: &Html) -> Vec<String> {
-        doc.tree
-            .root()
-            .descendants()
-            .map(|n| match n.value() {
+        let mut nodes: Vec<(usize, String)> = Vec::new();
+        for n in doc.tree.root().descendants() {
+            let depth = n.ancestors().count();
+            let shown = match n.value() {
+                Node::Comment(_) => continue,
+                Node::Element(e) if is_unread_head(e) => continue,
                 Node::Element(e) => {
                     let tag = e.name().as_bytes();
                     let attrs: Vec<String> = e
@@ -1267,17 +1341,73 @@ mod tests {
                         .collect();
                     format!("<{} {}>", e.name(), attrs.join(" "))
                 }
-                Node::Text(t) => format!("text {:?}", &**t),
-                Node::Comment(c) => format!("comment {:?}", &**c),
+                Node::Text(t) => {
+                    if let Some((d, last)) = nodes.last_mut()
+                        && *d == depth
+                        && last.starts_with("text ")
+                    {
+                        last.push_str(t);
+                        continue;
+                    }
+                    format!("text {}", &**t)
+                }
                 other => format!("{other:?}"),
-            })
-            .collect()
+            };
+            nodes.push((depth, shown));
+        }
+        nodes.into_iter().map(|(_, n)| n).collect()
+    }
+
+    /// A `<link>` other than the canonical one, or a `<meta>` with no key metadata reads:
+    /// what [`lean_markup`] drops whole, judged here on the parsed element.
+    fn is_unread_head(e: &scraper::node::Element) -> bool {
+        match e.name() {
+            "link" => !e.attr("rel").unwrap_or("").contains("canonical"),
+            "meta" => !["property", "name", "itemprop"]
+                .iter()
+                .filter_map(|k| e.attr(k))
+                .any(crate::article::metadata::reads_meta_key),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn comments_and_unread_head_tags_are_dropped_whole_and_read_ones_kept() {
+        let head = concat!(
+            r#"<meta charset="utf-8"><meta name="viewport" content="width=device-width">"#,
+            r#"<!-- build 42 --><link rel="stylesheet" href="/a.css"><LINK REL=icon href=i.png/>"#,
+            r#"<meta NAME="Description" content="What it says"><meta property="og:title" content="Headline">"#,
+            r#"<meta name="og&#58;url" content="/x"><link rel="canonical" href="/story">"#,
+            r#"<meta itemprop="datePublished" content="2026-01-02">"#,
+        );
+        assert_eq!(
+            drop_unread_attributes(head),
+            concat!(
+                r#"<meta NAME="Description" content="What it says"><meta property="og:title" content="Headline">"#,
+                r#"<meta name="og&#58;url" content="/x"><link rel="canonical" href="/story">"#,
+                r#"<meta itemprop="datePublished" content="2026-01-02">"#,
+            )
+        );
+        // What the kept tags say still reaches the article.
+        let page = format!(
+            "<html><head>{head}</head><body><article><p>{}</p></article></body></html>",
+            "A sentence of the story that is long enough to count as one. ".repeat(4)
+        );
+        let url = url::Url::parse("https://example.com/a").expect("static URL");
+        let article = extract(&page, Some(&url));
+        assert_eq!(article.title.as_deref(), Some("Headline"));
+        assert_eq!(article.description.as_deref(), Some("What it says"));
+        assert_eq!(
+            article.canonical_url.as_ref().map(url::Url::as_str),
+            Some("https://example.com/story")
+        );
     }
 
     #[test]
     fn a_page_without_its_unread_attributes_parses_to_the_same_tree() {
         let page = r#"<!DOCTYPE html><html lang=en><head><title>T <b data-x=1></title>
             <meta property="og:title" content="Headline" data-x=1><link rel="canonical" href="/c">
+            <meta name=viewport content="width=device-width"><link rel=preload href=f.woff2 as=font>
             <script type="application/ld+json">{"articleBody": "<p src=x>"}</script></head>
             <body class="single" onload="x()"><!--> <p data-a=1>--><!-- a <!--> b -->
             <div id=main class="article-body" data-id=7><p style="color:red" title=t>One <a href="/x"rel=nofollow>two</a></p>

@@ -37,6 +37,49 @@ pub(super) fn read_metadata(doc: &Html, page_url: Option<&url::Url>) -> Meta {
     found.into_meta(page_url)
 }
 
+/// What a `<meta>` tag can tell, by its lowercased property, name or itemprop.
+#[derive(Debug, Clone, Copy)]
+enum MetaFact {
+    Title,
+    SiteName,
+    AppName,
+    Url,
+    Published,
+    Description,
+    MetaDescription,
+    ContentTier,
+}
+
+/// The fact a `<meta>` key gives, if it is one extraction reads.
+fn meta_fact(key: &str) -> Option<MetaFact> {
+    Some(match key {
+        "og:title" | "twitter:title" => MetaFact::Title,
+        "og:site_name" => MetaFact::SiteName,
+        "application-name" => MetaFact::AppName,
+        "og:url" => MetaFact::Url,
+        "article:published_time"
+        | "datepublished"
+        | "og:published_time"
+        | "publish-date"
+        | "pubdate"
+        | "date"
+        | "dc.date.issued"
+        | "dc.date"
+        | "sailthru.date"
+        | "parsely-pub-date" => MetaFact::Published,
+        "og:description" | "twitter:description" => MetaFact::Description,
+        "description" => MetaFact::MetaDescription,
+        "article:content_tier" => MetaFact::ContentTier,
+        _ => return None,
+    })
+}
+
+/// Whether a `<meta>` tag keyed `key` (its property, name or itemprop, any case) says
+/// anything extraction reads: the others are dropped before the page is parsed.
+pub(super) fn reads_meta_key(key: &str) -> bool {
+    meta_fact(&key.to_ascii_lowercase()).is_some()
+}
+
 /// Every candidate for each fact, as the page's elements are read in order; the first of
 /// each kind is kept.
 #[derive(Debug, Default)]
@@ -108,42 +151,33 @@ impl Found {
     /// Notes a `<meta>` tag's non-empty content under its lowercased property, name or
     /// itemprop.
     fn note_meta(&mut self, key: &str, content: String) {
-        match key {
-            "og:title" | "twitter:title" => {
+        let Some(fact) = meta_fact(key) else { return };
+        match fact {
+            MetaFact::Title => {
                 self.og_title.get_or_insert(content);
             }
-            "og:site_name" => {
+            MetaFact::SiteName => {
                 self.og_site.get_or_insert(content);
             }
-            "application-name" => {
+            MetaFact::AppName => {
                 self.app_name.get_or_insert(content);
             }
-            "og:url" => {
+            MetaFact::Url => {
                 self.og_url.get_or_insert(content);
             }
-            "article:published_time"
-            | "datepublished"
-            | "og:published_time"
-            | "publish-date"
-            | "pubdate"
-            | "date"
-            | "dc.date.issued"
-            | "dc.date"
-            | "sailthru.date"
-            | "parsely-pub-date" => {
+            MetaFact::Published => {
                 self.meta_published.get_or_insert(content);
             }
-            "og:description" | "twitter:description" => {
+            MetaFact::Description => {
                 self.og_desc.get_or_insert(content);
             }
-            "description" => {
+            MetaFact::MetaDescription => {
                 self.meta_desc.get_or_insert(content);
             }
-            "article:content_tier" => {
+            MetaFact::ContentTier => {
                 self.paywalled |= content.eq_ignore_ascii_case("locked")
                     || content.eq_ignore_ascii_case("metered");
             }
-            _ => {}
         }
     }
 
