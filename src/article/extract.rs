@@ -477,11 +477,12 @@ fn without_empty_sections<'a>(
 /// The standfirst: paragraphs between the headline and the story's container (a lead in
 /// the article's `<header>`, a teaser above the body), which the container leaves out.
 ///
-/// Going back from the container's first block, the headline (an `<h1>`, or a heading
-/// that repeats the title) must be met within a few blocks; the prose between them joins
-/// the story, in order. Bylines, dates, captions and share bars in between stay out, and
-/// so does anything inside boilerplate other than a `<header>`. No headline, no standfirst:
-/// without it, what comes before the container may be anything.
+/// Going back from the container's first block, the headline (an `<h1>`, text just inside
+/// one, or a heading that repeats the title) must be met within a few blocks; the prose
+/// between them joins the story, in order. Bylines, dates, captions, share bars and a
+/// repeat of the title in between stay out, and so does anything inside boilerplate other
+/// than a `<header>`. No headline, no standfirst: without it, what comes before the
+/// container may be anything.
 fn standfirst(
     flat: &Flat,
     weights: &[f64],
@@ -495,8 +496,9 @@ fn standfirst(
         return Vec::new();
     };
     let is_headline = |b: &Block| {
-        matches!(b.kind, Kind::Heading(_))
-            && (b.kind == Kind::Heading(1) || title.is_some_and(|t| same_title(t, &b.text)))
+        (matches!(b.kind, Kind::Heading(_))
+            && (b.kind == Kind::Heading(1) || title.is_some_and(|t| same_title(t, &b.text))))
+            || inside_h1(flat, b.elem)
     };
     let Some(head) = (start.saturating_sub(REACH)..start)
         .rev()
@@ -532,7 +534,7 @@ fn standfirst(
                 && !is_paywall_text(&b.text)
                 && !boilerplate::is_site_notice(&b.text)
                 && !reads_as_caption(&b.text)
-                && !title.is_some_and(|t| word_overlap(t, &b.text) >= 0.6)
+                && !title.is_some_and(|t| repeats_title(t, &b.text))
         })
         .collect()
 }
@@ -547,6 +549,31 @@ fn reads_as_caption(text: &str) -> bool {
         || boilerplate::CAPTION_OPENERS
             .iter()
             .any(|c| lower.starts_with(c))
+}
+
+/// Whether the element owning a block is an `<h1>` or sits just inside one (a headline
+/// whose text a `<div>` or `<span>` block inside the `<h1>` holds).
+fn inside_h1(flat: &Flat, mut e: usize) -> bool {
+    /// How many elements up from the block's owner the `<h1>` may be.
+    const REACH: usize = 3;
+    for _ in 0..REACH {
+        if e == usize::MAX {
+            return false;
+        }
+        if flat.elems[e].tag == "h1" {
+            return true;
+        }
+        e = flat.elems[e].parent;
+    }
+    false
+}
+
+/// Whether a block before the story repeats its title: it shares most of the title's words
+/// and is not much longer than the title. A lead tells the headline's story at more length,
+/// so it shares the title's words too, but runs on well past them.
+fn repeats_title(title: &str, text: &str) -> bool {
+    text.split_whitespace().count() <= 2 * title.split_whitespace().count()
+        && word_overlap(title, text) >= 0.6
 }
 
 /// The story's container and its sibling parts ([`story_siblings`]). When the chosen
@@ -583,13 +610,19 @@ fn container_with_siblings(flat: &Flat, weights: &[f64], neg: &[bool]) -> (usize
     (chosen, Vec::new())
 }
 
+/// Highest share of link text a sibling that is mostly link-free rows may carry and still
+/// join the story as its structure: a maker's recipe links a few of its ingredient rows to
+/// its shop ("1 pack | [Acme baking powder]"); a list of links is far above it.
+const MAX_ROWS_LINK_SHARE: f64 = 0.35;
+
 /// The container's later siblings that belong to the story: an article split into
 /// sibling parts (a recipe's steps after its ingredients, paragraphs resumed after an ad
 /// or a figure), or text written straight into the container's parent. A sibling joins
 /// when nothing on its way up is boilerplate, it is link-poor, and it either carries
-/// story-like text of its own or is mostly a link-free list, table or heading run.
-/// Earlier siblings mostly stay out (before the story stand its headline, byline and
-/// dates): only a run of link-free rows right before it, or a sibling with two sentences'
+/// story-like text of its own or is mostly a link-free list, table or heading run (a few
+/// of its rows may link, up to [`MAX_ROWS_LINK_SHARE`] of its text). Earlier siblings
+/// mostly stay out (before the story stand its headline, byline and dates): only a run of
+/// such rows right before it, or a sibling with two sentences'
 /// worth of link-poor story text (a lead set apart from the body), joins.
 ///
 /// Returns the joining siblings; `chosen` itself stands for the parent's own text when
@@ -643,7 +676,7 @@ fn story_siblings(flat: &Flat, weights: &[f64], neg: &[bool], chosen: usize) -> 
     }
     let structured = |p: &Part| {
         let ld = p.link_chars as f64 / p.chars.max(1) as f64;
-        p.structured_chars * 2 >= p.chars && p.structured_chars >= 50 && ld < 0.1
+        p.structured_chars * 2 >= p.chars && p.structured_chars >= 50 && ld < MAX_ROWS_LINK_SHARE
     };
     // Before the story, headings alone are its headline and standfirst (the standfirst
     // rule's business): only parts with rows of their own join.
@@ -1634,6 +1667,14 @@ mod tests {
         }
     }
 
+    /// A list of topic links, as pages put beside a headline (it keeps the headline's
+    /// wrapper from reading as story text).
+    fn topic_links() -> String {
+        (0..6)
+            .map(|i| format!("<li><a href=\"/t/{i}\">Topic number {i} of the list</a></li>"))
+            .collect()
+    }
+
     fn paragraph(n: usize, topic: &str) -> String {
         format!(
             "<p>Paragraph {n} about {topic} explains, in plain words and at some length, what happened and why it matters to the people who live here.</p>"
@@ -1819,6 +1860,90 @@ mod tests {
             ],
         );
         assert!(!text.contains("Home"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn an_ingredients_table_whose_products_link_to_a_shop_joins_the_recipe() {
+        // A maker's recipe links its own products from the ingredient rows; the rows are
+        // still the recipe's, not a list of links.
+        let rows: String = [
+            ("125 g", "flour"),
+            ("65 g", "sugar"),
+            ("1 pack", "<a href=\"/shop/1\">Acme vanilla sugar</a>"),
+            ("65 g", "butter or margarine"),
+            ("1 pack", "<a href=\"/shop/2\">Acme baking powder</a>"),
+            ("2 cans", "mandarins, drained"),
+            ("500 ml", "milk"),
+        ]
+        .iter()
+        .map(|(q, i)| format!("<tr><td>{q}</td><td>{i}</td></tr>"))
+        .collect();
+        let html = format!(
+            "<html><body><nav><a href=\"/\">Home</a> <a href=\"/cakes\">Cakes</a></nav><div class=\"recipe\"><h1>Mandarin cream cake</h1>\
+             <div class=\"recipe-ingredients\"><h2>Ingredients</h2><h3>For the base:</h3><table><tbody>{rows}</tbody></table></div>\
+             <div class=\"recipe-steps\"><h2>Method</h2>{}{}{}</div></div></body></html>",
+            paragraph(1, "the cake"),
+            paragraph(2, "the cake"),
+            paragraph(3, "the cake")
+        );
+        let a = extract(&html, None);
+        assert_text_has(
+            &a,
+            &[
+                "For the base:",
+                "125 g",
+                "butter or margarine",
+                "Paragraph 3",
+            ],
+        );
+        assert!(!a.text().contains("Home"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_lead_under_a_headline_wrapped_inside_its_h1_opens_the_story() {
+        // The headline's text sits in a `<div>` inside the `<h1>`; the lead and the body
+        // are in separate branches of the page, several wrappers apart.
+        let body: String = (1..=5).map(|n| paragraph(n, "the harbour")).collect();
+        let html = format!(
+            "<html><head><title>Ferries return to the old port</title></head><body>\
+             <nav><a href=\"/\">Home</a> <a href=\"/news\">News</a></nav><article><div class=\"top\">\
+             <div class=\"head\"><h1><div>Ferries return to the old port</div></h1></div>\
+             <div class=\"deck\"><div><p>After eight months of dredging, the basin opened to \
+             shipping again on Monday, and the first boat docked before noon with a full deck \
+             of cars, vans and cheering passengers.</p></div></div>\
+             <div class=\"meta\"><span>Jane Roe</span></div><ul class=\"topics\">{}</ul></div>\
+             <div class=\"row\"><div class=\"col\"><div class=\"cell\"><div class=\"inner\">\
+             <div class=\"text\">{body}</div></div></div></div></div></article></body></html>",
+            topic_links()
+        );
+        let a = extract(&html, None);
+        assert!(a.text().starts_with("After eight months"), "{:?}", a.blocks);
+        assert!(a.text().contains("Paragraph 5"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_lead_that_shares_the_headlines_words_is_no_repeat_of_it() {
+        // A lead tells the headline's story at more length and so uses its words; only a
+        // block about as short as the headline repeats it.
+        let html = format!(
+            "<html><head><title>Harbour reopens to ships</title></head><body><nav><a href=\"/\">Home</a></nav>\
+             <article><header><h1>Harbour reopens to ships</h1>\
+             <p>The harbour reopens to ships this week after eight months of dredging, and the \
+             first ferry docked before noon with a full deck of cars, vans and passengers.</p>\
+             <p class=\"byline\">By Jane Roe</p><ul class=\"topics\">{}</ul></header>\
+             <div class=\"article-body\">{}{}{}</div></article></body></html>",
+            topic_links(),
+            paragraph(1, "the harbour"),
+            paragraph(2, "the harbour"),
+            paragraph(3, "the harbour")
+        );
+        let a = extract(&html, None);
+        assert!(
+            a.text()
+                .starts_with("The harbour reopens to ships this week"),
+            "{:?}",
+            a.blocks
+        );
     }
 
     #[test]
