@@ -408,8 +408,14 @@ fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
         return (Vec::new(), false);
     }
     let weights: Vec<f64> = flat.blocks.iter().map(block_weight).collect();
-    let neg = believed_boilerplate(flat, &weights);
-    let (chosen, siblings) = container_with_siblings(flat, &weights, &neg);
+    let mut neg = believed_boilerplate(flat, &weights);
+    let (mut chosen, mut siblings) = container_with_siblings(flat, &weights, &neg);
+    if boilerplate_between(&neg, flat, chosen, usize::MAX) {
+        // Nothing outside boilerplate holds story text, so the container was taken inside
+        // it: the page's story is where its class names said there was none.
+        trust_the_region_of(flat, &mut neg, chosen);
+        (chosen, siblings) = container_with_siblings(flat, &weights, &neg);
+    }
     // With siblings, the story spans part of the container's parent; boilerplate is then
     // judged up to that parent.
     let best = if siblings.is_empty() {
@@ -549,6 +555,19 @@ fn reads_as_caption(text: &str) -> bool {
         || boilerplate::CAPTION_OPENERS
             .iter()
             .any(|c| lower.starts_with(c))
+}
+
+/// Unmarks the boilerplate elements around `chosen`, a container found inside boilerplate
+/// because nothing outside it held story text (a review told in the slides of a
+/// "slideshow", a post whose wrapper's class reads like a widget's). Read from there, one
+/// slide or one paragraph would be the story; with the wrappers above it trusted, the
+/// container can grow to the whole region, and boilerplate beside it stays boilerplate.
+fn trust_the_region_of(flat: &Flat, neg: &mut [bool], chosen: usize) {
+    let mut e = chosen;
+    while e != usize::MAX {
+        neg[e] = false;
+        e = flat.elems[e].parent;
+    }
 }
 
 /// Whether the element owning a block is an `<h1>` or sits just inside one (a headline
@@ -1944,6 +1963,36 @@ mod tests {
             "{:?}",
             a.blocks
         );
+    }
+
+    #[test]
+    fn a_story_told_in_the_slides_of_a_slideshow_keeps_every_slide() {
+        // The only story text on the page is in a "slideshow" wrapper; each slide is its
+        // own section, so read from inside the wrapper one slide would be the story.
+        let slides: String = (1..=5)
+            .map(|n| {
+                format!(
+                    "<section class=\"slide\"><h2>Step {n}</h2><p>Slide {n} of the phone \
+                     review says, in a few plain sentences, what the new model does better \
+                     than the last one and what it costs.</p></section>"
+                )
+            })
+            .collect();
+        let html = format!(
+            "<html><head><title>The new phone, in five slides</title></head><body>\
+             <nav><a href=\"/\">Home</a> <a href=\"/tech\">Tech</a></nav><main>\
+             <div class=\"slideshow-wrapper\">{slides}</div></main>\
+             <footer><a href=\"/about\">About us</a></footer></body></html>"
+        );
+        let a = extract(&html, None);
+        for n in 1..=5 {
+            assert!(
+                a.text().contains(&format!("Slide {n} of")),
+                "{:?}",
+                a.blocks
+            );
+        }
+        assert!(!a.text().contains("About us"), "{:?}", a.blocks);
     }
 
     #[test]
