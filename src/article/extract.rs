@@ -99,7 +99,10 @@ pub fn extract_with_rule(
         Some(flat) => (flat.blocks.into_iter().map(|b| b.text).collect(), false),
         None => {
             let flat = flatten(doc.root_element(), page_skip);
-            let (dom, wall) = main_blocks(&flat, meta.title.as_deref());
+            let (mut dom, wall) = main_blocks(&flat, meta.title.as_deref(), Names::Read);
+            if dom.is_empty() {
+                dom = second_reading(&doc, meta.title.as_deref());
+            }
             let dom = match noscript_blocks(html, &doc, meta.title.as_deref(), &dom) {
                 Some(copy) => copy.better_than(dom),
                 None => dom,
@@ -134,6 +137,29 @@ pub fn extract_with_rule(
         description: meta.description,
         paywalled,
     }
+}
+
+/// Whether [`main_blocks`] reads class, id and role words (and "Related" headings) as
+/// marks of boilerplate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Names {
+    /// The first reading: names mark comments, galleries, sidebars and share bars.
+    Read,
+    /// The second reading of a page whose first gave nothing: every element is judged by
+    /// its text alone.
+    Ignored,
+}
+
+/// The story of a page whose first reading gave no text at all, read again with looser
+/// rules (as readability retries when its text is short): figures and their captions are
+/// read, and no class name marks boilerplate. A gallery post tells its story in the
+/// captions of a "gallery", which the first reading leaves out twice over. Runs only on
+/// pages whose first reading is empty, so it costs nothing elsewhere.
+fn second_reading(doc: &Html, title: Option<&str>) -> Vec<String> {
+    let flat = flatten(doc.root_element(), |a: &Attrs<'_>, tag: &str| {
+        !matches!(tag, "figure" | "figcaption") && page_skip(a, tag)
+    });
+    main_blocks(&flat, title, Names::Ignored).0
 }
 
 /// The story as a page's `<noscript>` copy tells it, for pages that render the story with
@@ -194,7 +220,7 @@ fn noscript_blocks(
         "<html><body>{inner}</body></html>"
     )));
     let flat = flatten(copy.root_element(), page_skip);
-    let (blocks, _) = main_blocks(&flat, title);
+    let (blocks, _) = main_blocks(&flat, title, Names::Read);
     Some(NoscriptStory(blocks))
 }
 
@@ -403,12 +429,15 @@ fn boilerplate_between(neg: &[bool], flat: &Flat, mut e: usize, stop: usize) -> 
 /// The story's blocks: pick the container, then keep its story-like blocks in order. Also
 /// says whether a paywall notice ("Subscribe to continue reading") sits in or right after
 /// the container; the notice itself is not story text and is dropped.
-fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
+fn main_blocks(flat: &Flat, title: Option<&str>, names: Names) -> (Vec<String>, bool) {
     if flat.blocks.is_empty() || flat.elems.is_empty() {
         return (Vec::new(), false);
     }
     let weights: Vec<f64> = flat.blocks.iter().map(block_weight).collect();
-    let mut neg = believed_boilerplate(flat, &weights);
+    let mut neg = match names {
+        Names::Read => believed_boilerplate(flat, &weights),
+        Names::Ignored => vec![false; flat.elems.len()],
+    };
     let (mut chosen, mut siblings) = container_with_siblings(flat, &weights, &neg);
     if boilerplate_between(&neg, flat, chosen, usize::MAX) {
         // Nothing outside boilerplate holds story text, so the container was taken inside
@@ -1988,6 +2017,37 @@ mod tests {
         for n in 1..=5 {
             assert!(
                 a.text().contains(&format!("Slide {n} of")),
+                "{:?}",
+                a.blocks
+            );
+        }
+        assert!(!a.text().contains("About us"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_gallery_post_told_in_its_captions_is_read_again_from_them() {
+        // The only text under the headline is in figure captions inside a "gallery": the
+        // first reading leaves figures and galleries out and finds nothing.
+        let figures: String = (1..=4)
+            .map(|n| {
+                format!(
+                    "<figure class=\"gallery-item\"><img src=\"/p{n}.jpg\"><figcaption>\
+                     Project {n} of the year is a kitchen in an old farmhouse, where the \
+                     designer kept the beams and added a long oak counter for the family.\
+                     </figcaption></figure>"
+                )
+            })
+            .collect();
+        let html = format!(
+            "<html><head><title>Best projects of the year</title></head><body>\
+             <nav><a href=\"/\">Home</a> <a href=\"/magazine\">Magazine</a></nav><main>\
+             <h1>Best projects of the year</h1><div class=\"gallery\">{figures}</div></main>\
+             <footer><a href=\"/about\">About us</a></footer></body></html>"
+        );
+        let a = extract(&html, None);
+        for n in 1..=4 {
+            assert!(
+                a.text().contains(&format!("Project {n} of")),
                 "{:?}",
                 a.blocks
             );
