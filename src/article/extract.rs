@@ -99,7 +99,10 @@ pub fn extract_with_rule(
         Some(flat) => (flat.blocks.into_iter().map(|b| b.text).collect(), false),
         None => {
             let flat = flatten(doc.root_element(), page_skip);
-            let (dom, wall) = main_blocks(&flat, meta.title.as_deref());
+            let (mut dom, wall) = main_blocks(&flat, meta.title.as_deref(), Names::Read);
+            if dom.is_empty() {
+                dom = second_reading(&doc, meta.title.as_deref());
+            }
             let dom = match noscript_blocks(html, &doc, meta.title.as_deref(), &dom) {
                 Some(copy) => copy.better_than(dom),
                 None => dom,
@@ -134,6 +137,29 @@ pub fn extract_with_rule(
         description: meta.description,
         paywalled,
     }
+}
+
+/// Whether [`main_blocks`] reads class, id and role words (and "Related" headings) as
+/// marks of boilerplate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Names {
+    /// The first reading: names mark comments, galleries, sidebars and share bars.
+    Read,
+    /// The second reading of a page whose first gave nothing: every element is judged by
+    /// its text alone.
+    Ignored,
+}
+
+/// The story of a page whose first reading gave no text at all, read again with looser
+/// rules (as readability retries when its text is short): figures and their captions are
+/// read, and no class name marks boilerplate. A gallery post tells its story in the
+/// captions of a "gallery", which the first reading leaves out twice over. Runs only on
+/// pages whose first reading is empty, so it costs nothing elsewhere.
+fn second_reading(doc: &Html, title: Option<&str>) -> Vec<String> {
+    let flat = flatten(doc.root_element(), |a: &Attrs<'_>, tag: &str| {
+        !matches!(tag, "figure" | "figcaption") && page_skip(a, tag)
+    });
+    main_blocks(&flat, title, Names::Ignored).0
 }
 
 /// The story as a page's `<noscript>` copy tells it, for pages that render the story with
@@ -194,7 +220,7 @@ fn noscript_blocks(
         "<html><body>{inner}</body></html>"
     )));
     let flat = flatten(copy.root_element(), page_skip);
-    let (blocks, _) = main_blocks(&flat, title);
+    let (blocks, _) = main_blocks(&flat, title, Names::Read);
     Some(NoscriptStory(blocks))
 }
 
@@ -403,13 +429,22 @@ fn boilerplate_between(neg: &[bool], flat: &Flat, mut e: usize, stop: usize) -> 
 /// The story's blocks: pick the container, then keep its story-like blocks in order. Also
 /// says whether a paywall notice ("Subscribe to continue reading") sits in or right after
 /// the container; the notice itself is not story text and is dropped.
-fn main_blocks(flat: &Flat, title: Option<&str>) -> (Vec<String>, bool) {
+fn main_blocks(flat: &Flat, title: Option<&str>, names: Names) -> (Vec<String>, bool) {
     if flat.blocks.is_empty() || flat.elems.is_empty() {
         return (Vec::new(), false);
     }
     let weights: Vec<f64> = flat.blocks.iter().map(block_weight).collect();
-    let neg = believed_boilerplate(flat, &weights);
-    let (chosen, siblings) = container_with_siblings(flat, &weights, &neg);
+    let mut neg = match names {
+        Names::Read => believed_boilerplate(flat, &weights),
+        Names::Ignored => vec![false; flat.elems.len()],
+    };
+    let (mut chosen, mut siblings) = container_with_siblings(flat, &weights, &neg);
+    if boilerplate_between(&neg, flat, chosen, usize::MAX) {
+        // Nothing outside boilerplate holds story text, so the container was taken inside
+        // it: the page's story is where its class names said there was none.
+        trust_the_region_of(flat, &mut neg, chosen);
+        (chosen, siblings) = container_with_siblings(flat, &weights, &neg);
+    }
     // With siblings, the story spans part of the container's parent; boilerplate is then
     // judged up to that parent.
     let best = if siblings.is_empty() {
@@ -477,11 +512,12 @@ fn without_empty_sections<'a>(
 /// The standfirst: paragraphs between the headline and the story's container (a lead in
 /// the article's `<header>`, a teaser above the body), which the container leaves out.
 ///
-/// Going back from the container's first block, the headline (an `<h1>`, or a heading
-/// that repeats the title) must be met within a few blocks; the prose between them joins
-/// the story, in order. Bylines, dates, captions and share bars in between stay out, and
-/// so does anything inside boilerplate other than a `<header>`. No headline, no standfirst:
-/// without it, what comes before the container may be anything.
+/// Going back from the container's first block, the headline (an `<h1>`, text just inside
+/// one, or a heading that repeats the title) must be met within a few blocks; the prose
+/// between them joins the story, in order. Bylines, dates, captions, share bars and a
+/// repeat of the title in between stay out, and so does anything inside boilerplate other
+/// than a `<header>`. No headline, no standfirst: without it, what comes before the
+/// container may be anything.
 fn standfirst(
     flat: &Flat,
     weights: &[f64],
@@ -495,8 +531,9 @@ fn standfirst(
         return Vec::new();
     };
     let is_headline = |b: &Block| {
-        matches!(b.kind, Kind::Heading(_))
-            && (b.kind == Kind::Heading(1) || title.is_some_and(|t| same_title(t, &b.text)))
+        (matches!(b.kind, Kind::Heading(_))
+            && (b.kind == Kind::Heading(1) || title.is_some_and(|t| same_title(t, &b.text))))
+            || inside_h1(flat, b.elem)
     };
     let Some(head) = (start.saturating_sub(REACH)..start)
         .rev()
@@ -532,7 +569,7 @@ fn standfirst(
                 && !is_paywall_text(&b.text)
                 && !boilerplate::is_site_notice(&b.text)
                 && !reads_as_caption(&b.text)
-                && !title.is_some_and(|t| word_overlap(t, &b.text) >= 0.6)
+                && !title.is_some_and(|t| repeats_title(t, &b.text))
         })
         .collect()
 }
@@ -547,6 +584,44 @@ fn reads_as_caption(text: &str) -> bool {
         || boilerplate::CAPTION_OPENERS
             .iter()
             .any(|c| lower.starts_with(c))
+}
+
+/// Unmarks the boilerplate elements around `chosen`, a container found inside boilerplate
+/// because nothing outside it held story text (a review told in the slides of a
+/// "slideshow", a post whose wrapper's class reads like a widget's). Read from there, one
+/// slide or one paragraph would be the story; with the wrappers above it trusted, the
+/// container can grow to the whole region, and boilerplate beside it stays boilerplate.
+fn trust_the_region_of(flat: &Flat, neg: &mut [bool], chosen: usize) {
+    let mut e = chosen;
+    while e != usize::MAX {
+        neg[e] = false;
+        e = flat.elems[e].parent;
+    }
+}
+
+/// Whether the element owning a block is an `<h1>` or sits just inside one (a headline
+/// whose text a `<div>` or `<span>` block inside the `<h1>` holds).
+fn inside_h1(flat: &Flat, mut e: usize) -> bool {
+    /// How many elements up from the block's owner the `<h1>` may be.
+    const REACH: usize = 3;
+    for _ in 0..REACH {
+        if e == usize::MAX {
+            return false;
+        }
+        if flat.elems[e].tag == "h1" {
+            return true;
+        }
+        e = flat.elems[e].parent;
+    }
+    false
+}
+
+/// Whether a block before the story repeats its title: it shares most of the title's words
+/// and is not much longer than the title. A lead tells the headline's story at more length,
+/// so it shares the title's words too, but runs on well past them.
+fn repeats_title(title: &str, text: &str) -> bool {
+    text.split_whitespace().count() <= 2 * title.split_whitespace().count()
+        && word_overlap(title, text) >= 0.6
 }
 
 /// The story's container and its sibling parts ([`story_siblings`]). When the chosen
@@ -583,13 +658,19 @@ fn container_with_siblings(flat: &Flat, weights: &[f64], neg: &[bool]) -> (usize
     (chosen, Vec::new())
 }
 
+/// Highest share of link text a sibling that is mostly link-free rows may carry and still
+/// join the story as its structure: a maker's recipe links a few of its ingredient rows to
+/// its shop ("1 pack | [Acme baking powder]"); a list of links is far above it.
+const MAX_ROWS_LINK_SHARE: f64 = 0.35;
+
 /// The container's later siblings that belong to the story: an article split into
 /// sibling parts (a recipe's steps after its ingredients, paragraphs resumed after an ad
 /// or a figure), or text written straight into the container's parent. A sibling joins
 /// when nothing on its way up is boilerplate, it is link-poor, and it either carries
-/// story-like text of its own or is mostly a link-free list, table or heading run.
-/// Earlier siblings mostly stay out (before the story stand its headline, byline and
-/// dates): only a run of link-free rows right before it, or a sibling with two sentences'
+/// story-like text of its own or is mostly a link-free list, table or heading run (a few
+/// of its rows may link, up to [`MAX_ROWS_LINK_SHARE`] of its text). Earlier siblings
+/// mostly stay out (before the story stand its headline, byline and dates): only a run of
+/// such rows right before it, or a sibling with two sentences'
 /// worth of link-poor story text (a lead set apart from the body), joins.
 ///
 /// Returns the joining siblings; `chosen` itself stands for the parent's own text when
@@ -643,7 +724,7 @@ fn story_siblings(flat: &Flat, weights: &[f64], neg: &[bool], chosen: usize) -> 
     }
     let structured = |p: &Part| {
         let ld = p.link_chars as f64 / p.chars.max(1) as f64;
-        p.structured_chars * 2 >= p.chars && p.structured_chars >= 50 && ld < 0.1
+        p.structured_chars * 2 >= p.chars && p.structured_chars >= 50 && ld < MAX_ROWS_LINK_SHARE
     };
     // Before the story, headings alone are its headline and standfirst (the standfirst
     // rule's business): only parts with rows of their own join.
@@ -1634,6 +1715,14 @@ mod tests {
         }
     }
 
+    /// A list of topic links, as pages put beside a headline (it keeps the headline's
+    /// wrapper from reading as story text).
+    fn topic_links() -> String {
+        (0..6)
+            .map(|i| format!("<li><a href=\"/t/{i}\">Topic number {i} of the list</a></li>"))
+            .collect()
+    }
+
     fn paragraph(n: usize, topic: &str) -> String {
         format!(
             "<p>Paragraph {n} about {topic} explains, in plain words and at some length, what happened and why it matters to the people who live here.</p>"
@@ -1819,6 +1908,151 @@ mod tests {
             ],
         );
         assert!(!text.contains("Home"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn an_ingredients_table_whose_products_link_to_a_shop_joins_the_recipe() {
+        // A maker's recipe links its own products from the ingredient rows; the rows are
+        // still the recipe's, not a list of links.
+        let rows: String = [
+            ("125 g", "flour"),
+            ("65 g", "sugar"),
+            ("1 pack", "<a href=\"/shop/1\">Acme vanilla sugar</a>"),
+            ("65 g", "butter or margarine"),
+            ("1 pack", "<a href=\"/shop/2\">Acme baking powder</a>"),
+            ("2 cans", "mandarins, drained"),
+            ("500 ml", "milk"),
+        ]
+        .iter()
+        .map(|(q, i)| format!("<tr><td>{q}</td><td>{i}</td></tr>"))
+        .collect();
+        let html = format!(
+            "<html><body><nav><a href=\"/\">Home</a> <a href=\"/cakes\">Cakes</a></nav><div class=\"recipe\"><h1>Mandarin cream cake</h1>\
+             <div class=\"recipe-ingredients\"><h2>Ingredients</h2><h3>For the base:</h3><table><tbody>{rows}</tbody></table></div>\
+             <div class=\"recipe-steps\"><h2>Method</h2>{}{}{}</div></div></body></html>",
+            paragraph(1, "the cake"),
+            paragraph(2, "the cake"),
+            paragraph(3, "the cake")
+        );
+        let a = extract(&html, None);
+        assert_text_has(
+            &a,
+            &[
+                "For the base:",
+                "125 g",
+                "butter or margarine",
+                "Paragraph 3",
+            ],
+        );
+        assert!(!a.text().contains("Home"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_lead_under_a_headline_wrapped_inside_its_h1_opens_the_story() {
+        // The headline's text sits in a `<div>` inside the `<h1>`; the lead and the body
+        // are in separate branches of the page, several wrappers apart.
+        let body: String = (1..=5).map(|n| paragraph(n, "the harbour")).collect();
+        let html = format!(
+            "<html><head><title>Ferries return to the old port</title></head><body>\
+             <nav><a href=\"/\">Home</a> <a href=\"/news\">News</a></nav><article><div class=\"top\">\
+             <div class=\"head\"><h1><div>Ferries return to the old port</div></h1></div>\
+             <div class=\"deck\"><div><p>After eight months of dredging, the basin opened to \
+             shipping again on Monday, and the first boat docked before noon with a full deck \
+             of cars, vans and cheering passengers.</p></div></div>\
+             <div class=\"meta\"><span>Jane Roe</span></div><ul class=\"topics\">{}</ul></div>\
+             <div class=\"row\"><div class=\"col\"><div class=\"cell\"><div class=\"inner\">\
+             <div class=\"text\">{body}</div></div></div></div></div></article></body></html>",
+            topic_links()
+        );
+        let a = extract(&html, None);
+        assert!(a.text().starts_with("After eight months"), "{:?}", a.blocks);
+        assert!(a.text().contains("Paragraph 5"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_lead_that_shares_the_headlines_words_is_no_repeat_of_it() {
+        // A lead tells the headline's story at more length and so uses its words; only a
+        // block about as short as the headline repeats it.
+        let html = format!(
+            "<html><head><title>Harbour reopens to ships</title></head><body><nav><a href=\"/\">Home</a></nav>\
+             <article><header><h1>Harbour reopens to ships</h1>\
+             <p>The harbour reopens to ships this week after eight months of dredging, and the \
+             first ferry docked before noon with a full deck of cars, vans and passengers.</p>\
+             <p class=\"byline\">By Jane Roe</p><ul class=\"topics\">{}</ul></header>\
+             <div class=\"article-body\">{}{}{}</div></article></body></html>",
+            topic_links(),
+            paragraph(1, "the harbour"),
+            paragraph(2, "the harbour"),
+            paragraph(3, "the harbour")
+        );
+        let a = extract(&html, None);
+        assert!(
+            a.text()
+                .starts_with("The harbour reopens to ships this week"),
+            "{:?}",
+            a.blocks
+        );
+    }
+
+    #[test]
+    fn a_story_told_in_the_slides_of_a_slideshow_keeps_every_slide() {
+        // The only story text on the page is in a "slideshow" wrapper; each slide is its
+        // own section, so read from inside the wrapper one slide would be the story.
+        let slides: String = (1..=5)
+            .map(|n| {
+                format!(
+                    "<section class=\"slide\"><h2>Step {n}</h2><p>Slide {n} of the phone \
+                     review says, in a few plain sentences, what the new model does better \
+                     than the last one and what it costs.</p></section>"
+                )
+            })
+            .collect();
+        let html = format!(
+            "<html><head><title>The new phone, in five slides</title></head><body>\
+             <nav><a href=\"/\">Home</a> <a href=\"/tech\">Tech</a></nav><main>\
+             <div class=\"slideshow-wrapper\">{slides}</div></main>\
+             <footer><a href=\"/about\">About us</a></footer></body></html>"
+        );
+        let a = extract(&html, None);
+        for n in 1..=5 {
+            assert!(
+                a.text().contains(&format!("Slide {n} of")),
+                "{:?}",
+                a.blocks
+            );
+        }
+        assert!(!a.text().contains("About us"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_gallery_post_told_in_its_captions_is_read_again_from_them() {
+        // The only text under the headline is in figure captions inside a "gallery": the
+        // first reading leaves figures and galleries out and finds nothing.
+        let figures: String = (1..=4)
+            .map(|n| {
+                format!(
+                    "<figure class=\"gallery-item\"><img src=\"/p{n}.jpg\"><figcaption>\
+                     Project {n} of the year is a kitchen in an old farmhouse, where the \
+                     designer kept the beams and added a long oak counter for the family.\
+                     </figcaption></figure>"
+                )
+            })
+            .collect();
+        let html = format!(
+            "<html><head><title>Best projects of the year</title></head><body>\
+             <nav><a href=\"/\">Home</a> <a href=\"/magazine\">Magazine</a></nav><main>\
+             <h1>Best projects of the year</h1><div class=\"gallery\">{figures}</div></main>\
+             <footer><a href=\"/about\">About us</a></footer></body></html>"
+        );
+        let a = extract(&html, None);
+        for n in 1..=4 {
+            assert!(
+                a.text().contains(&format!("Project {n} of")),
+                "{:?}",
+                a.blocks
+            );
+        }
+        assert!(!a.text().contains("About us"), "{:?}", a.blocks);
     }
 
     #[test]
