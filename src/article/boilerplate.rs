@@ -74,6 +74,8 @@ const NEGATIVE_WORDS: &[&str] = &[
     "tag",
     "meta",
     "hidden",
+    // A caption's box ("legend" beside its image); a chart's legend is no story text either.
+    "legend",
     "pager",
     "pagination",
     "popular",
@@ -848,6 +850,12 @@ pub(super) const CREDIT_OPENERS: &[&str] = &[
     "fotoquelle:",
     "quelle:",
     "photo :",
+];
+
+/// Words that label a photo credit when a colon or a `©` follows them ("Foto © Jane Doe",
+/// "Photo: Jane Doe"), matched at the start of a caption's closing sentence.
+pub(super) const CREDIT_LABELS: &[&str] = &[
+    PHOTO, "photos", IMAGE, "picture", "credit", "foto", "fotos", "bild", "bilder",
 ];
 
 /// Phrases a paywall uses to ask for money or a login, found anywhere in a short line;

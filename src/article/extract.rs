@@ -1373,6 +1373,9 @@ fn is_junk_line(text: &str) -> bool {
 /// ("Der Hirschkäfer. Foto © Jane Doe"). A story's own paragraphs are longer than a caption
 /// and name no copyright holder.
 fn is_credit_line(text: &str) -> bool {
+    if closes_on_a_credit(text) {
+        return true;
+    }
     if text.chars().count() > 300 {
         return false;
     }
@@ -1385,6 +1388,29 @@ fn is_credit_line(text: &str) -> bool {
         .any(|p| lower.starts_with(p))
         // "Roman Doe, photo: Archives": a name, then the credit.
         || (text.chars().count() <= 80 && lower.contains(", photo:"))
+}
+
+/// Whether a longer block is a caption that closes on its photo credit: its last sentence
+/// is a credit label with a holder of a few words ("… left behind. Foto © Jane Doe"). A
+/// story's paragraph never ends by crediting a photographer; a caption may run long.
+fn closes_on_a_credit(text: &str) -> bool {
+    if text.len() > 4000 {
+        return false;
+    }
+    // The credit is the tail after the last sentence end.
+    let Some(end) = text.rfind(['.', '!', '?']) else {
+        return false;
+    };
+    let tail = text[end + 1..].trim();
+    if tail.split_whitespace().nth(6).is_some() {
+        return false;
+    }
+    let lower = tail.to_lowercase();
+    boilerplate::CREDIT_LABELS.iter().any(|l| {
+        lower
+            .strip_prefix(l)
+            .is_some_and(|rest| rest.trim_start().starts_with([':', '©']))
+    })
 }
 
 /// Whether a `©` in the text is a credit: the text opens with it ("© John Doe Protesters
@@ -2058,6 +2084,28 @@ mod tests {
     #[test]
     fn a_rating_prompt_asking_how_the_reader_liked_the_article_is_dropped() {
         let a = story_with("", "<p>Wie hat Ihnen dieser Artikel gefallen?</p>");
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_long_caption_closing_on_its_photo_credit_is_dropped() {
+        let caption = "<p>The plan also covers the open woods that grew from a particular way of farming them. Chestnut groves, for example, formed where the trees gave both fruit and pasture. Typical of them besides the gnarled, wide-crowned chestnuts is the carpet of herbs that grazing left behind. Foto © Jane Muster</p>";
+        let a = story_with(caption, "");
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+        // A sentence about a photograph's rights is the story's own.
+        let a = story_with(
+            "<p>The agency sold the rights to the photo of the flooded square to three papers, and it still lists the picture today. Photo: the agency keeps the original.</p>",
+            "",
+        );
+        assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_caption_in_an_element_classed_legend_is_dropped() {
+        let a = story_with(
+            "<div class=\"images\"><div class=\"legend\"><div class=\"content\">Target species of the groves include the woodland grayling and the stag beetle, both rare in the north.</div></div></div>",
+            "",
+        );
         assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
     }
 
