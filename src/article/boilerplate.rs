@@ -554,6 +554,15 @@ pub(super) const SIGN_OFF_PHRASES: &[&str] = &[
     "cancela cuando",
     "cancel anytime",
     "jederzeit kündbar",
+    // A blog theme's filing line under the post ("This entry was posted on … and is filed
+    // under …"), as WordPress themes word it in English and German.
+    "this entry was posted",
+    "follow any responses to this entry",
+    "bookmark the permalink",
+    "der beitrag wurde am",
+    "dieser eintrag wurde",
+    "kommentare zu diesem eintrag",
+    "lesezeichen für den permalink",
 ];
 
 /// Openings of a short closing line that credits or points elsewhere.
@@ -799,6 +808,10 @@ pub(super) const PROMPT_OPENERS: &[&str] = &[
     "wie gefällt ihnen",
     "wie hat dir",
     "wie gefällt dir",
+    "wie bewerten sie",
+    "wie bewertest du",
+    "rate this article",
+    "rate this post",
 ];
 
 /// Labels opening a date line in the other languages of the feeds we read ("Stand: 5.
@@ -850,6 +863,23 @@ pub(super) const CREDIT_OPENERS: &[&str] = &[
     "fotoquelle:",
     "quelle:",
     "photo :",
+];
+
+/// Labels of the link that closes another story's blurb ("… Weiterlesen", "… Read more
+/// →"), matched at the block's end, in the languages of the feeds we read.
+pub(super) const READ_MORE_LABELS: &[&str] = &[
+    READ_MORE,
+    CONTINUE_READING,
+    KEEP_READING,
+    "weiterlesen",
+    "mehr lesen",
+    "zum artikel",
+    "lire la suite",
+    "leer más",
+    "seguir leyendo",
+    "leggi tutto",
+    "lees meer",
+    "czytaj dalej",
 ];
 
 /// Words that label a photo credit when a colon or a `©` follows them ("Foto © Jane Doe",
@@ -906,6 +936,11 @@ const SITE_NOTICES: &[&str] = &[
     "cookies zu",
     "einsatz von cookies",
     "datenschutzerklärung zu",
+    // A sign-up form's consent checkbox.
+    "verarbeitung meiner daten",
+    "meine einwilligung",
+    "processing of my personal data",
+    "processing of my data",
     "utilise des cookies",
     "utilisons des cookies",
     "utiliza cookies",
@@ -942,6 +977,9 @@ pub(super) fn is_site_notice(text: &str) -> bool {
         "ubscri",
         "ull story",
         "atenschutz",
+        "erarbeitung",
+        "inwilligung",
+        "rocessing",
     ];
     if text.len() > 2000 || text.chars().count() > 500 || !ANCHORS.iter().any(|a| text.contains(a))
     {

@@ -344,6 +344,32 @@ fn is_teaser(b: &Block) -> bool {
         && next_after_link.is_some_and(|c| c.is_uppercase() || c.is_numeric())
 }
 
+/// Whether a block is another story's blurb: it closes on a "read more" link ("… See for
+/// yourselves! Weiterlesen", "… Read more →"). A story's own paragraph ends on its last
+/// sentence, not on a pointer to a page that continues it.
+fn closes_on_read_more(b: &Block) -> bool {
+    if b.link_chars == 0 || b.chars > 600 {
+        return false;
+    }
+    let tail = b
+        .text
+        .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '→' | '»' | '›' | '>' | '…'))
+        .trim_end_matches("...");
+    // Only the tail can be the label: lowercase just enough of it.
+    let start = tail.char_indices().rev().nth(24).map_or(0, |(at, _)| at);
+    let lower = tail[start..].to_lowercase();
+    boilerplate::READ_MORE_LABELS.iter().any(|l| {
+        lower.ends_with(l)
+            && b.link_chars >= l.chars().filter(|c| !c.is_whitespace()).count()
+            // The label stands alone: a sentence that merely ends on the word ("… and
+            // more") has no link of that length at its end, and a label follows a
+            // sentence's end or opens the block.
+            && lower[..lower.len() - l.len()]
+                .trim_end()
+                .ends_with(['.', '!', '?', '…', '"', '”', '“', ')'])
+    })
+}
+
 /// Whether a block announces the end of the story: a "Related" / "You may also like" heading.
 fn is_stop_marker(b: &Block, hint: i8) -> bool {
     let short = b.chars <= 40;
@@ -935,6 +961,7 @@ fn select_blocks(
             let ld = b.link_chars as f64 / (b.chars.max(1)) as f64;
             !(ld > link_limit(b)
                 || is_teaser(b)
+                || closes_on_read_more(b)
                 || boilerplate_between(neg, flat, b.elem, container)
                 || is_junk_line(&b.text)
                 || is_credit_line(&b.text)
@@ -2107,6 +2134,36 @@ mod tests {
             "",
         );
         assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_teaser_closing_on_a_read_more_link_is_dropped_with_its_headline() {
+        for teaser in [
+            "<div class=\"box\"><h3><a href=\"/other\">Summer on the islands</a></h3><p>Summer is holiday time, and the model makes the most of it on a Greek island. See for yourselves! <a href=\"/other\">Weiterlesen</a></p></div>",
+            "<div class=\"box\"><h3><a href=\"/other\">Hay, harvested right</a></h3><p>Hay is the basis of good feeding, but many bales hold dust and mould. <a href=\"/other\">Read more →</a></p></div>",
+        ] {
+            let a = story_with("", teaser);
+            assert_eq!(a.blocks.len(), 3, "{teaser}: {:?}", a.blocks);
+        }
+        // A paragraph whose last words link to a source is the story's own.
+        let a = story_with(
+            "",
+            "<p>The figures come from the ministry, which published them on Monday in its <a href=\"/r\">yearly report</a>.</p>",
+        );
+        assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_blog_themes_filing_line_and_a_consent_checkbox_are_dropped() {
+        for tail in [
+            "<p>Der Beitrag wurde am Mittwoch, den 27. November 2019 um 15:21 Uhr veröffentlicht und wurde unter Allgemein, Termine abgelegt. Du kannst die Kommentare zu diesem Eintrag durch den RSS 2.0 Feed verfolgen.</p>",
+            "<p>This entry was posted on Wednesday, November 27th, 2019 at 3:21 pm and is filed under General. You can follow any responses to this entry through the RSS 2.0 feed.</p>",
+            "<p>Ich bin mit der Verarbeitung meiner Daten nach Datenschutzerklärung einverstanden. Ich kann meine Einwilligung jederzeit widerrufen.</p>",
+            "<p>Wie bewerten Sie diesen Artikel? *</p>",
+        ] {
+            let a = story_with("", tail);
+            assert_eq!(a.blocks.len(), 3, "{tail}: {:?}", a.blocks);
+        }
     }
 
     #[test]
