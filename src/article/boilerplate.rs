@@ -43,6 +43,8 @@ const NEGATIVE_PREFIXES: &[&str] = &[
     "slideshow",
     "carousel",
     "lightbox",
+    // An affiliate disclosure explains the site's income, not the story.
+    "affiliate",
 ];
 
 /// Boilerplate that can hold more text than the story itself (comment threads, photo

@@ -2167,6 +2167,15 @@ mod tests {
     }
 
     #[test]
+    fn an_affiliate_disclosure_is_dropped() {
+        let a = story_with(
+            "<div class=\"affiliate-text\"><h3>What the star means:</h3><p>Our independent experts test products and providers regularly, and only when they recommend an offer may the provider place a link.</p></div>",
+            "",
+        );
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+    }
+
+    #[test]
     fn contact_labels_topic_pointers_and_information_prompts_are_dropped() {
         for label in [
             "<p>Kontakt:</p>",
