@@ -556,15 +556,22 @@ pub(super) const SIGN_OFF_PHRASES: &[&str] = &[
     "cancela cuando",
     "cancel anytime",
     "jederzeit kündbar",
-    // A blog theme's filing line under the post ("This entry was posted on … and is filed
-    // under …"), as WordPress themes word it in English and German.
-    "this entry was posted",
+    // The rest of a blog theme's filing line (see [`FILING_OPENERS`]) when it stands
+    // alone.
     "follow any responses to this entry",
     "bookmark the permalink",
-    "der beitrag wurde am",
-    "dieser eintrag wurde",
     "kommentare zu diesem eintrag",
     "lesezeichen für den permalink",
+];
+
+/// Openings of a blog theme's filing line under the post ("This entry was posted on … and
+/// is filed under …. You can follow any responses …"), as WordPress themes word it in
+/// English and German; the whole line may run past a sign-off's length.
+pub(super) const FILING_OPENERS: &[&str] = &[
+    "this entry was posted",
+    "der beitrag wurde am",
+    "dieser beitrag wurde am",
+    "dieser eintrag wurde",
 ];
 
 /// Openings of a short closing line that credits or points elsewhere.

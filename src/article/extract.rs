@@ -1069,10 +1069,20 @@ fn select_blocks(
 /// Whether a closing line credits reporters or points elsewhere rather than telling the
 /// story.
 fn is_sign_off(text: &str) -> bool {
-    if text.split_whitespace().count() > 40 {
+    let words = text.split_whitespace().count();
+    if words > 100 {
         return false;
     }
     let lower = text.to_lowercase();
+    if boilerplate::FILING_OPENERS
+        .iter()
+        .any(|s| lower.starts_with(s))
+    {
+        return true;
+    }
+    if words > 40 {
+        return false;
+    }
     boilerplate::SIGN_OFF_PHRASES
         .iter()
         .any(|c| lower.contains(c))
@@ -2158,6 +2168,9 @@ mod tests {
         for tail in [
             "<p>Der Beitrag wurde am Mittwoch, den 27. November 2019 um 15:21 Uhr veröffentlicht und wurde unter Allgemein, Termine abgelegt. Du kannst die Kommentare zu diesem Eintrag durch den RSS 2.0 Feed verfolgen.</p>",
             "<p>This entry was posted on Wednesday, November 27th, 2019 at 3:21 pm and is filed under General. You can follow any responses to this entry through the RSS 2.0 feed.</p>",
+            // The whole default line runs past the forty words a sign-off may have.
+            "<p>Der Beitrag wurde am Mittwoch, den 27. November 2019 um 15:21 Uhr veröffentlicht und wurde unter Allgemein, Region Halle - Leipzig, Tastings &amp; Events, Termine abgelegt. Du kannst die Kommentare zu diesem Eintrag durch den RSS 2.0 Feed verfolgen. Kommentare sind derzeit geschlossen, aber Du kannst dennoch einen Trackback auf deiner Seite einrichten.</p>",
+            "<p>This entry was posted on Wednesday, November 27th, 2019 at 3:21 pm and is filed under General, Events, Tastings, Region North, Calendar. You can follow any responses to this entry through the RSS 2.0 feed. Both comments and pings are currently closed, but you can leave a trackback from your own site.</p>",
             "<p>Ich bin mit der Verarbeitung meiner Daten nach Datenschutzerklärung einverstanden. Ich kann meine Einwilligung jederzeit widerrufen.</p>",
             "<p>Wie bewerten Sie diesen Artikel? *</p>",
         ] {
