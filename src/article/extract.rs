@@ -370,6 +370,32 @@ fn closes_on_read_more(b: &Block) -> bool {
     })
 }
 
+/// The blurbs that a "read more" link of their own follows: a block right before a block
+/// that is nothing but such a link ("Mehr", "Read more →"), in the same parent. The link
+/// points to the story the blurb teases; a story's paragraph is not followed by a pointer
+/// to the rest of itself.
+fn blurbs_before_read_more(flat: &Flat, inside: &[usize]) -> Vec<usize> {
+    let parent = |i: usize| flat.elems[flat.blocks[i].elem].parent;
+    (1..inside.len())
+        .filter(|&k| {
+            let b = &flat.blocks[inside[k]];
+            if b.link_chars < b.chars || b.chars > 24 {
+                return false;
+            }
+            let lower = b
+                .text
+                .trim_end_matches(|c: char| {
+                    c.is_whitespace() || matches!(c, '→' | '»' | '›' | '>' | '…' | '.')
+                })
+                .to_lowercase();
+            let label = boilerplate::READ_MORE_LABELS.contains(&lower.as_str())
+                || matches!(lower.as_str(), "mehr" | "more" | "plus" | "más");
+            label && parent(inside[k - 1]) == parent(inside[k])
+        })
+        .map(|k| k - 1)
+        .collect()
+}
+
 /// Whether a block announces the end of the story: a "Related" / "You may also like" heading.
 fn is_stop_marker(b: &Block, hint: i8) -> bool {
     let short = b.chars <= 40;
@@ -971,6 +997,9 @@ fn select_blocks(
                 || (b.kind == Kind::Heading(1) && title.is_some_and(|t| same_title(t, &b.text))))
         })
         .collect();
+    for k in blurbs_before_read_more(flat, inside) {
+        keep[k] = false;
+    }
     let good: Vec<bool> = inside.iter().map(|&i| weights[i] > 0.0).collect();
     let Some(first) = good.iter().position(|g| *g) else {
         return keep;
@@ -2184,6 +2213,15 @@ mod tests {
         let a = story_with(
             "<div class=\"affiliate-text\"><h3>What the star means:</h3><p>Our independent experts test products and providers regularly, and only when they recommend an offer may the provider place a link.</p></div>",
             "",
+        );
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_blurb_followed_by_its_own_read_more_link_is_dropped() {
+        let a = story_with(
+            "",
+            "<div class=\"box\"><h3><a href=\"/other\">Volunteers find a home</a></h3><p>The new foundation for volunteering was set up in June and helps clubs in the countryside.</p><p><a href=\"/other\">Mehr</a></p></div>",
         );
         assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
     }
