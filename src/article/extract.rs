@@ -2193,7 +2193,7 @@ mod tests {
     }
 
     #[test]
-    fn a_blog_themes_filing_line_and_a_consent_checkbox_are_dropped() {
+    fn a_blog_themes_filing_line_a_consent_checkbox_and_a_rating_prompt_are_dropped() {
         for tail in [
             "<p>Der Beitrag wurde am Mittwoch, den 27. November 2019 um 15:21 Uhr veröffentlicht und wurde unter Allgemein, Termine abgelegt. Du kannst die Kommentare zu diesem Eintrag durch den RSS 2.0 Feed verfolgen.</p>",
             "<p>This entry was posted on Wednesday, November 27th, 2019 at 3:21 pm and is filed under General. You can follow any responses to this entry through the RSS 2.0 feed.</p>",
