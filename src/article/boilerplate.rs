@@ -945,11 +945,12 @@ const SITE_NOTICES: &[&str] = &[
     "cookies zu",
     "einsatz von cookies",
     "datenschutzerklärung zu",
-    // A sign-up form's consent checkbox.
+    // A sign-up form's consent checkbox; each names the privacy policy ("Datenschutz…"),
+    // or agrees or consents in English, which the anchors below find.
     "verarbeitung meiner daten",
     "meine einwilligung",
-    "processing of my personal data",
-    "processing of my data",
+    "agree to the processing",
+    "consent to the processing",
     "utilise des cookies",
     "utilisons des cookies",
     "utiliza cookies",
@@ -986,9 +987,6 @@ pub(super) fn is_site_notice(text: &str) -> bool {
         "ubscri",
         "ull story",
         "atenschutz",
-        "erarbeitung",
-        "inwilligung",
-        "rocessing",
     ];
     if text.len() > 2000 || text.chars().count() > 500 || !ANCHORS.iter().any(|a| text.contains(a))
     {

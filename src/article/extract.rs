@@ -2201,6 +2201,7 @@ mod tests {
             "<p>Der Beitrag wurde am Mittwoch, den 27. November 2019 um 15:21 Uhr veröffentlicht und wurde unter Allgemein, Region Halle - Leipzig, Tastings &amp; Events, Termine abgelegt. Du kannst die Kommentare zu diesem Eintrag durch den RSS 2.0 Feed verfolgen. Kommentare sind derzeit geschlossen, aber Du kannst dennoch einen Trackback auf deiner Seite einrichten.</p>",
             "<p>This entry was posted on Wednesday, November 27th, 2019 at 3:21 pm and is filed under General, Events, Tastings, Region North, Calendar. You can follow any responses to this entry through the RSS 2.0 feed. Both comments and pings are currently closed, but you can leave a trackback from your own site.</p>",
             "<p>Ich bin mit der Verarbeitung meiner Daten nach Datenschutzerklärung einverstanden. Ich kann meine Einwilligung jederzeit widerrufen.</p>",
+            "<p>I agree to the processing of my personal data as described in the privacy policy.</p>",
             "<p>Wie bewerten Sie diesen Artikel? *</p>",
         ] {
             let a = story_with("", tail);
