@@ -43,6 +43,8 @@ const NEGATIVE_PREFIXES: &[&str] = &[
     "slideshow",
     "carousel",
     "lightbox",
+    // An affiliate disclosure explains the site's income, not the story.
+    "affiliate",
 ];
 
 /// Boilerplate that can hold more text than the story itself (comment threads, photo
@@ -74,6 +76,8 @@ const NEGATIVE_WORDS: &[&str] = &[
     "tag",
     "meta",
     "hidden",
+    // A caption's box ("legend" beside its image); a chart's legend is no story text either.
+    "legend",
     "pager",
     "pagination",
     "popular",
@@ -552,6 +556,22 @@ pub(super) const SIGN_OFF_PHRASES: &[&str] = &[
     "cancela cuando",
     "cancel anytime",
     "jederzeit kündbar",
+    // The rest of a blog theme's filing line (see [`FILING_OPENERS`]) when it stands
+    // alone.
+    "follow any responses to this entry",
+    "bookmark the permalink",
+    "kommentare zu diesem eintrag",
+    "lesezeichen für den permalink",
+];
+
+/// Openings of a blog theme's filing line under the post ("This entry was posted on … and
+/// is filed under …. You can follow any responses …"), as WordPress themes word it in
+/// English and German; the whole line may run past a sign-off's length.
+pub(super) const FILING_OPENERS: &[&str] = &[
+    "this entry was posted",
+    "der beitrag wurde am",
+    "dieser beitrag wurde am",
+    "dieser eintrag wurde",
 ];
 
 /// Openings of a short closing line that credits or points elsewhere.
@@ -797,6 +817,10 @@ pub(super) const PROMPT_OPENERS: &[&str] = &[
     "wie gefällt ihnen",
     "wie hat dir",
     "wie gefällt dir",
+    "wie bewerten sie",
+    "wie bewertest du",
+    "rate this article",
+    "rate this post",
 ];
 
 /// Labels opening a date line in the other languages of the feeds we read ("Stand: 5.
@@ -850,6 +874,29 @@ pub(super) const CREDIT_OPENERS: &[&str] = &[
     "photo :",
 ];
 
+/// Labels of the link that closes another story's blurb ("… Weiterlesen", "… Read more
+/// →"), matched at the block's end, in the languages of the feeds we read.
+pub(super) const READ_MORE_LABELS: &[&str] = &[
+    READ_MORE,
+    CONTINUE_READING,
+    KEEP_READING,
+    "weiterlesen",
+    "mehr lesen",
+    "zum artikel",
+    "lire la suite",
+    "leer más",
+    "seguir leyendo",
+    "leggi tutto",
+    "lees meer",
+    "czytaj dalej",
+];
+
+/// Words that label a photo credit when a colon or a `©` follows them ("Foto © Jane Doe",
+/// "Photo: Jane Doe"), matched at the start of a caption's closing sentence.
+pub(super) const CREDIT_LABELS: &[&str] = &[
+    PHOTO, "photos", IMAGE, "picture", "credit", "foto", "fotos", "bild", "bilder",
+];
+
 /// Phrases a paywall uses to ask for money or a login, found anywhere in a short line;
 /// generic ones ("subscription required" is how Wikipedia marks a paywalled citation) are
 /// left out.
@@ -898,6 +945,12 @@ const SITE_NOTICES: &[&str] = &[
     "cookies zu",
     "einsatz von cookies",
     "datenschutzerklärung zu",
+    // A sign-up form's consent checkbox; each names the privacy policy ("Datenschutz…"),
+    // or agrees or consents in English, which the anchors below find.
+    "verarbeitung meiner daten",
+    "meine einwilligung",
+    "agree to the processing",
+    "consent to the processing",
     "utilise des cookies",
     "utilisons des cookies",
     "utiliza cookies",

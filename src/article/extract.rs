@@ -370,6 +370,58 @@ fn is_teaser(b: &Block) -> bool {
         && next_after_link.is_some_and(|c| c.is_uppercase() || c.is_numeric())
 }
 
+/// Whether a block is another story's blurb: it closes on a "read more" link ("… See for
+/// yourselves! Weiterlesen", "… Read more →"). A story's own paragraph ends on its last
+/// sentence, not on a pointer to a page that continues it.
+fn closes_on_read_more(b: &Block) -> bool {
+    if b.link_chars == 0 || b.chars > 600 {
+        return false;
+    }
+    let tail = b
+        .text
+        .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '→' | '»' | '›' | '>' | '…'))
+        .trim_end_matches("...");
+    // Only the tail can be the label: lowercase just enough of it.
+    let start = tail.char_indices().rev().nth(24).map_or(0, |(at, _)| at);
+    let lower = tail[start..].to_lowercase();
+    boilerplate::READ_MORE_LABELS.iter().any(|l| {
+        lower.ends_with(l)
+            && b.link_chars >= l.chars().filter(|c| !c.is_whitespace()).count()
+            // The label stands alone: a sentence that merely ends on the word ("… and
+            // more") has no link of that length at its end, and a label follows a
+            // sentence's end or opens the block.
+            && lower[..lower.len() - l.len()]
+                .trim_end()
+                .ends_with(['.', '!', '?', '…', '"', '”', '“', ')'])
+    })
+}
+
+/// The blurbs that a "read more" link of their own follows: a block right before a block
+/// that is nothing but such a link ("Mehr", "Read more →"), in the same parent. The link
+/// points to the story the blurb teases; a story's paragraph is not followed by a pointer
+/// to the rest of itself.
+fn blurbs_before_read_more(flat: &Flat, inside: &[usize]) -> Vec<usize> {
+    let parent = |i: usize| flat.elems[flat.blocks[i].elem].parent;
+    (1..inside.len())
+        .filter(|&k| {
+            let b = &flat.blocks[inside[k]];
+            if b.link_chars < b.chars || b.chars > 24 {
+                return false;
+            }
+            let lower = b
+                .text
+                .trim_end_matches(|c: char| {
+                    c.is_whitespace() || matches!(c, '→' | '»' | '›' | '>' | '…' | '.')
+                })
+                .to_lowercase();
+            let label = boilerplate::READ_MORE_LABELS.contains(&lower.as_str())
+                || matches!(lower.as_str(), "mehr" | "more" | "plus" | "más");
+            label && parent(inside[k - 1]) == parent(inside[k])
+        })
+        .map(|k| k - 1)
+        .collect()
+}
+
 /// Whether a block announces the end of the story: a "Related" / "You may also like" heading.
 fn is_stop_marker(b: &Block, hint: i8) -> bool {
     let short = b.chars <= 40;
@@ -1016,6 +1068,7 @@ fn select_blocks(
             let ld = b.link_chars as f64 / (b.chars.max(1)) as f64;
             !(ld > link_limit(b)
                 || is_teaser(b)
+                || closes_on_read_more(b)
                 || boilerplate_between(neg, flat, b.elem, container)
                 || is_junk_line(&b.text)
                 || is_credit_line(&b.text)
@@ -1025,6 +1078,9 @@ fn select_blocks(
                 || (b.kind == Kind::Heading(1) && title.is_some_and(|t| same_title(t, &b.text))))
         })
         .collect();
+    for k in blurbs_before_read_more(flat, inside) {
+        keep[k] = false;
+    }
     let good: Vec<bool> = inside.iter().map(|&i| weights[i] > 0.0).collect();
     let Some(first) = good.iter().position(|g| *g) else {
         return keep;
@@ -1123,10 +1179,20 @@ fn select_blocks(
 /// Whether a closing line credits reporters or points elsewhere rather than telling the
 /// story.
 fn is_sign_off(text: &str) -> bool {
-    if text.split_whitespace().count() > 40 {
+    let words = text.split_whitespace().count();
+    if words > 100 {
         return false;
     }
     let lower = text.to_lowercase();
+    if boilerplate::FILING_OPENERS
+        .iter()
+        .any(|s| lower.starts_with(s))
+    {
+        return true;
+    }
+    if words > 40 {
+        return false;
+    }
     boilerplate::SIGN_OFF_PHRASES
         .iter()
         .any(|c| lower.contains(c))
@@ -1454,6 +1520,9 @@ fn is_junk_line(text: &str) -> bool {
 /// ("Der Hirschkäfer. Foto © Jane Doe"). A story's own paragraphs are longer than a caption
 /// and name no copyright holder.
 fn is_credit_line(text: &str) -> bool {
+    if closes_on_a_credit(text) {
+        return true;
+    }
     if text.chars().count() > 300 {
         return false;
     }
@@ -1466,6 +1535,29 @@ fn is_credit_line(text: &str) -> bool {
         .any(|p| lower.starts_with(p))
         // "Roman Doe, photo: Archives": a name, then the credit.
         || (text.chars().count() <= 80 && lower.contains(", photo:"))
+}
+
+/// Whether a longer block is a caption that closes on its photo credit: its last sentence
+/// is a credit label with a holder of a few words ("… left behind. Foto © Jane Doe"). A
+/// story's paragraph never ends by crediting a photographer; a caption may run long.
+fn closes_on_a_credit(text: &str) -> bool {
+    if text.len() > 4000 {
+        return false;
+    }
+    // The credit is the tail after the last sentence end.
+    let Some(end) = text.rfind(['.', '!', '?']) else {
+        return false;
+    };
+    let tail = text[end + 1..].trim();
+    if tail.split_whitespace().nth(6).is_some() {
+        return false;
+    }
+    let lower = tail.to_lowercase();
+    boilerplate::CREDIT_LABELS.iter().any(|l| {
+        lower
+            .strip_prefix(l)
+            .is_some_and(|rest| rest.trim_start().starts_with([':', '©']))
+    })
 }
 
 /// Whether a `©` in the text is a credit: the text opens with it ("© John Doe Protesters
@@ -2292,6 +2384,80 @@ mod tests {
     #[test]
     fn a_rating_prompt_asking_how_the_reader_liked_the_article_is_dropped() {
         let a = story_with("", "<p>Wie hat Ihnen dieser Artikel gefallen?</p>");
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_long_caption_closing_on_its_photo_credit_is_dropped() {
+        let caption = "<p>The plan also covers the open woods that grew from a particular way of farming them. Chestnut groves, for example, formed where the trees gave both fruit and pasture. Typical of them besides the gnarled, wide-crowned chestnuts is the carpet of herbs that grazing left behind. Foto © Jane Muster</p>";
+        let a = story_with(caption, "");
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+        // A sentence about a photograph's rights is the story's own.
+        let a = story_with(
+            "<p>The agency sold the rights to the photo of the flooded square to three papers, and it still lists the picture today. Photo: the agency keeps the original.</p>",
+            "",
+        );
+        assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_caption_in_an_element_classed_legend_is_dropped() {
+        let a = story_with(
+            "<div class=\"images\"><div class=\"legend\"><div class=\"content\">Target species of the groves include the woodland grayling and the stag beetle, both rare in the north.</div></div></div>",
+            "",
+        );
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_teaser_closing_on_a_read_more_link_is_dropped_with_its_headline() {
+        for teaser in [
+            "<div class=\"box\"><h3><a href=\"/other\">Summer on the islands</a></h3><p>Summer is holiday time, and the model makes the most of it on a Greek island. See for yourselves! <a href=\"/other\">Weiterlesen</a></p></div>",
+            "<div class=\"box\"><h3><a href=\"/other\">Hay, harvested right</a></h3><p>Hay is the basis of good feeding, but many bales hold dust and mould. <a href=\"/other\">Read more →</a></p></div>",
+        ] {
+            let a = story_with("", teaser);
+            assert_eq!(a.blocks.len(), 3, "{teaser}: {:?}", a.blocks);
+        }
+        // A paragraph whose last words link to a source is the story's own.
+        let a = story_with(
+            "",
+            "<p>The figures come from the ministry, which published them on Monday in its <a href=\"/r\">yearly report</a>.</p>",
+        );
+        assert_eq!(a.blocks.len(), 4, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_blog_themes_filing_line_a_consent_checkbox_and_a_rating_prompt_are_dropped() {
+        for tail in [
+            "<p>Der Beitrag wurde am Mittwoch, den 27. November 2019 um 15:21 Uhr veröffentlicht und wurde unter Allgemein, Termine abgelegt. Du kannst die Kommentare zu diesem Eintrag durch den RSS 2.0 Feed verfolgen.</p>",
+            "<p>This entry was posted on Wednesday, November 27th, 2019 at 3:21 pm and is filed under General. You can follow any responses to this entry through the RSS 2.0 feed.</p>",
+            // The whole default line runs past the forty words a sign-off may have.
+            "<p>Der Beitrag wurde am Mittwoch, den 27. November 2019 um 15:21 Uhr veröffentlicht und wurde unter Allgemein, Region Halle - Leipzig, Tastings &amp; Events, Termine abgelegt. Du kannst die Kommentare zu diesem Eintrag durch den RSS 2.0 Feed verfolgen. Kommentare sind derzeit geschlossen, aber Du kannst dennoch einen Trackback auf deiner Seite einrichten.</p>",
+            "<p>This entry was posted on Wednesday, November 27th, 2019 at 3:21 pm and is filed under General, Events, Tastings, Region North, Calendar. You can follow any responses to this entry through the RSS 2.0 feed. Both comments and pings are currently closed, but you can leave a trackback from your own site.</p>",
+            "<p>Ich bin mit der Verarbeitung meiner Daten nach Datenschutzerklärung einverstanden. Ich kann meine Einwilligung jederzeit widerrufen.</p>",
+            "<p>I agree to the processing of my personal data as described in the privacy policy.</p>",
+            "<p>Wie bewerten Sie diesen Artikel? *</p>",
+        ] {
+            let a = story_with("", tail);
+            assert_eq!(a.blocks.len(), 3, "{tail}: {:?}", a.blocks);
+        }
+    }
+
+    #[test]
+    fn an_affiliate_disclosure_is_dropped() {
+        let a = story_with(
+            "<div class=\"affiliate-text\"><h3>What the star means:</h3><p>Our independent experts test products and providers regularly, and only when they recommend an offer may the provider place a link.</p></div>",
+            "",
+        );
+        assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_blurb_followed_by_its_own_read_more_link_is_dropped() {
+        let a = story_with(
+            "",
+            "<div class=\"box\"><h3><a href=\"/other\">Volunteers find a home</a></h3><p>The new foundation for volunteering was set up in June and helps clubs in the countryside.</p><p><a href=\"/other\">Mehr</a></p></div>",
+        );
         assert_eq!(a.blocks.len(), 3, "{:?}", a.blocks);
     }
 
