@@ -1074,7 +1074,9 @@ pub(super) fn lean_markup(html: &str) -> std::borrow::Cow<'_, str> {
 /// and style bodies do.
 fn lean(html: &str, cut_attributes: bool, empty_raw_text: bool) -> std::borrow::Cow<'_, str> {
     let b = html.as_bytes();
-    let mut out = String::new();
+    // The lean page is most often a third of the page or more: one allocation up front
+    // (untouched memory until written) instead of a dozen doubling copies of a growing page.
+    let mut out = String::with_capacity(html.len() / 2);
     let mut copied = 0;
     let mut i = 0;
     while let Some(off) = html.get(i..).and_then(|rest| rest.find('<')) {

@@ -1389,15 +1389,27 @@ fn looks_like_meta(b: &Block) -> bool {
         })
 }
 
+/// Characters of a colon-free line that [`is_byline_line`] reads: more than any of
+/// [`boilerplate::BYLINE_MARKERS`] is long.
+const BYLINE_HEAD_CHARS: usize = 40;
+
 /// Whether a line credits the author: "05/10/2018 - Published by: Jane - Category: Health",
 /// in a few languages.
 fn is_byline_line(text: &str) -> bool {
     if text.split_whitespace().nth(30).is_some() {
         return false;
     }
-    let lower = text.to_lowercase();
     // In running text "published by the city" is ordinary prose; a credit line starts with
-    // the phrase or gives it a colon.
+    // the phrase or gives it a colon. Without a colon only the opening can tell, so only
+    // the opening is lowercased (most blocks on a page have none).
+    if !text.contains(':') {
+        let head: String = text.chars().take(BYLINE_HEAD_CHARS).collect();
+        let head = head.to_lowercase();
+        return boilerplate::BYLINE_MARKERS
+            .iter()
+            .any(|p| head.starts_with(p));
+    }
+    let lower = text.to_lowercase();
     boilerplate::BYLINE_MARKERS.iter().any(|p| {
         lower.starts_with(p)
             || lower
@@ -2145,6 +2157,21 @@ mod tests {
             );
         }
         assert!(!a.text().contains("About us"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_byline_opens_with_its_phrase_or_gives_it_a_colon() {
+        assert!(is_byline_line("Posted by Jane Doe on 5 May"));
+        assert!(is_byline_line("PUBLIÉ PAR Marie Curie"));
+        assert!(is_byline_line(
+            "05/10/2018 - Published by: Jane - Category: Health"
+        ));
+        assert!(!is_byline_line(
+            "The report was published by the city council in May."
+        ));
+        assert!(!is_byline_line(
+            "Figures: the report was published by the city council."
+        ));
     }
 
     #[test]
