@@ -891,6 +891,10 @@ pub(super) const READ_MORE_LABELS: &[&str] = &[
     "czytaj dalej",
 ];
 
+/// The one-word "more" links that follow a blurb on a line of their own ("Mehr", "More →"),
+/// too common inside a sentence to be matched at a block's end like [`READ_MORE_LABELS`].
+pub(super) const BARE_MORE_LABELS: &[&str] = &["mehr", "more", "plus", "más"];
+
 /// Words that label a photo credit when a colon or a `©` follows them ("Foto © Jane Doe",
 /// "Photo: Jane Doe"), matched at the start of a caption's closing sentence.
 pub(super) const CREDIT_LABELS: &[&str] = &[

@@ -370,6 +370,9 @@ fn is_teaser(b: &Block) -> bool {
         && next_after_link.is_some_and(|c| c.is_uppercase() || c.is_numeric())
 }
 
+/// Arrows and ellipses that trail a "read more" label ("Read more →", "Weiterlesen »").
+const POINTER_MARKS: [char; 5] = ['→', '»', '›', '>', '…'];
+
 /// Whether a block is another story's blurb: it closes on a "read more" link ("… See for
 /// yourselves! Weiterlesen", "… Read more →"). A story's own paragraph ends on its last
 /// sentence, not on a pointer to a page that continues it.
@@ -379,7 +382,7 @@ fn closes_on_read_more(b: &Block) -> bool {
     }
     let tail = b
         .text
-        .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '→' | '»' | '›' | '>' | '…'))
+        .trim_end_matches(|c: char| c.is_whitespace() || POINTER_MARKS.contains(&c))
         .trim_end_matches("...");
     // Only the tail can be the label: lowercase just enough of it.
     let start = tail.char_indices().rev().nth(24).map_or(0, |(at, _)| at);
@@ -411,11 +414,11 @@ fn blurbs_before_read_more(flat: &Flat, inside: &[usize]) -> Vec<usize> {
             let lower = b
                 .text
                 .trim_end_matches(|c: char| {
-                    c.is_whitespace() || matches!(c, '→' | '»' | '›' | '>' | '…' | '.')
+                    c.is_whitespace() || c == '.' || POINTER_MARKS.contains(&c)
                 })
                 .to_lowercase();
             let label = boilerplate::READ_MORE_LABELS.contains(&lower.as_str())
-                || matches!(lower.as_str(), "mehr" | "more" | "plus" | "más");
+                || boilerplate::BARE_MORE_LABELS.contains(&lower.as_str());
             label && parent(inside[k - 1]) == parent(inside[k])
         })
         .map(|k| k - 1)
@@ -1535,10 +1538,11 @@ fn is_credit_line(text: &str) -> bool {
     if closes_on_a_credit(text) {
         return true;
     }
-    if text.chars().count() > 300 {
+    let chars = text.chars().count();
+    if chars > 300 {
         return false;
     }
-    if text.chars().count() <= 250 && names_a_copyright_holder(text) {
+    if chars <= 250 && names_a_copyright_holder(text) {
         return true;
     }
     let lower = text.to_lowercase();
@@ -1546,7 +1550,7 @@ fn is_credit_line(text: &str) -> bool {
         .iter()
         .any(|p| lower.starts_with(p))
         // "Roman Doe, photo: Archives": a name, then the credit.
-        || (text.chars().count() <= 80 && lower.contains(", photo:"))
+        || (chars <= 80 && lower.contains(", photo:"))
 }
 
 /// Whether a longer block is a caption that closes on its photo credit: its last sentence
@@ -2295,6 +2299,27 @@ mod tests {
     }
 
     /// A story whose container holds `middle` between its paragraphs and `tail` after them.
+    /// Where [`assert_each_dropped`] sets the blocks it tries.
+    #[derive(Clone, Copy)]
+    enum Place {
+        /// Between the story's first and second paragraphs.
+        Between,
+        /// After its last paragraph.
+        After,
+    }
+
+    /// Asserts that each of `parts`, set at `place` in a three-paragraph story, is dropped
+    /// and leaves the three paragraphs.
+    fn assert_each_dropped(parts: &[&str], place: Place) {
+        for part in parts {
+            let a = match place {
+                Place::Between => story_with(part, ""),
+                Place::After => story_with("", part),
+            };
+            assert_eq!(a.blocks.len(), 3, "{part}: {:?}", a.blocks);
+        }
+    }
+
     fn story_with(middle: &str, tail: &str) -> Article {
         let html = format!(
             "<html><body><div class=\"story\">{}{middle}{}{}{tail}</div></body></html>",
@@ -2307,66 +2332,66 @@ mod tests {
 
     #[test]
     fn labels_and_pointers_in_german_french_and_polish_are_dropped_where_they_stand() {
-        for label in [
-            "<p>Inhaltsverzeichnis</p>",
-            "<p>Rezept drucken</p>",
-            "<p>Auch interessant:</p>",
-            "<p>Bild anzeigen Bild schließen</p>",
-            "<h3>Weitere Beiträge aus der Kolumne:</h3>",
-            "<p>Möchten Sie den Artikel teilen?</p>",
-            "<p>Anzeige, enthält Affiliate Links</p>",
-            "<p>Pour accéder en illimité aux articles :</p>",
-            "<p>Zapraszamy też do subskrypcji</p>",
-            "<p>Kommentieren</p>",
-            "<p>Externer Inhalt</p>",
-        ] {
-            let a = story_with(label, "");
-            assert_eq!(a.blocks.len(), 3, "{label}: {:?}", a.blocks);
-        }
+        assert_each_dropped(
+            &[
+                "<p>Inhaltsverzeichnis</p>",
+                "<p>Rezept drucken</p>",
+                "<p>Auch interessant:</p>",
+                "<p>Bild anzeigen Bild schließen</p>",
+                "<h3>Weitere Beiträge aus der Kolumne:</h3>",
+                "<p>Möchten Sie den Artikel teilen?</p>",
+                "<p>Anzeige, enthält Affiliate Links</p>",
+                "<p>Pour accéder en illimité aux articles :</p>",
+                "<p>Zapraszamy też do subskrypcji</p>",
+                "<p>Kommentieren</p>",
+                "<p>Externer Inhalt</p>",
+            ],
+            Place::Between,
+        );
     }
 
     #[test]
     fn date_lines_labelled_in_other_languages_are_dropped() {
-        for stamp in [
-            "<p>Stand: 05. Februar 2020</p>",
-            "<p>Aktualisiert: 12.03.2021, 10:15 Uhr</p>",
-            "<p>Letzte Aktualisierung am 2.02.2022 / Affiliate Links / Bilder von der API</p>",
-            "<p>opublikowano: 12 marca 2021</p>",
-            "<p>Release Date: March 3, 2021</p>",
-        ] {
-            let a = story_with(stamp, "");
-            assert_eq!(a.blocks.len(), 3, "{stamp}: {:?}", a.blocks);
-        }
+        assert_each_dropped(
+            &[
+                "<p>Stand: 05. Februar 2020</p>",
+                "<p>Aktualisiert: 12.03.2021, 10:15 Uhr</p>",
+                "<p>Letzte Aktualisierung am 2.02.2022 / Affiliate Links / Bilder von der API</p>",
+                "<p>opublikowano: 12 marca 2021</p>",
+                "<p>Release Date: March 3, 2021</p>",
+            ],
+            Place::Between,
+        );
     }
 
     #[test]
     fn captions_set_as_paragraphs_with_their_photo_credit_are_dropped() {
-        for caption in [
-            "<p>Rund um die Wurzeln lagert sich Eisenoxid ab, wie Proben zeigen. (Foto: Anna Muster, Institut)</p>",
-            "<p>Der Hirschkäfer lebt in alten Wäldern. Foto © Jörg Muster</p>",
-            "<p>Beitragsbild: Titelseite der Zeitung vom 2.4.2019, Ausriss.</p>",
-            "<p>Bild: Logo des Preises | © Verlag</p>",
-            "<p>Roman Muster, photo: Archives du gouvernement</p>",
-        ] {
-            let a = story_with(caption, "");
-            assert_eq!(a.blocks.len(), 3, "{caption}: {:?}", a.blocks);
-        }
+        assert_each_dropped(
+            &[
+                "<p>Rund um die Wurzeln lagert sich Eisenoxid ab, wie Proben zeigen. (Foto: Anna Muster, Institut)</p>",
+                "<p>Der Hirschkäfer lebt in alten Wäldern. Foto © Jörg Muster</p>",
+                "<p>Beitragsbild: Titelseite der Zeitung vom 2.4.2019, Ausriss.</p>",
+                "<p>Bild: Logo des Preises | © Verlag</p>",
+                "<p>Roman Muster, photo: Archives du gouvernement</p>",
+            ],
+            Place::Between,
+        );
     }
 
     #[test]
     fn reader_prompts_and_app_promos_after_the_story_are_dropped() {
-        for tail in [
-            "<p>For the latest stories and breaking news updates download the Daily News apps for iOS and Android.</p>",
-            "<p>¡Mira lo que tiene nuestro canal de YouTube!</p>",
-            "<p>¿Ya sabías que tenemos canal de Telegram? Únete desde tu celular en este enlace.</p>",
-            "<p>Puede escribirnos a redaccion@example.com o seguirnos en Facebook, Twitter o suscribirse aquí a nuestra newsletter.</p>",
-            "<p>First-time subscribers also receive a special welcome gift! Do it for the culture.</p>",
-            "<p>War der Artikel nützlich? (95 Stimmen: 4,73 von 5) Loading...</p>",
-            "<p>If you enjoyed reading this post, please share it with your friends.</p>",
-        ] {
-            let a = story_with("", tail);
-            assert_eq!(a.blocks.len(), 3, "{tail}: {:?}", a.blocks);
-        }
+        assert_each_dropped(
+            &[
+                "<p>For the latest stories and breaking news updates download the Daily News apps for iOS and Android.</p>",
+                "<p>¡Mira lo que tiene nuestro canal de YouTube!</p>",
+                "<p>¿Ya sabías que tenemos canal de Telegram? Únete desde tu celular en este enlace.</p>",
+                "<p>Puede escribirnos a redaccion@example.com o seguirnos en Facebook, Twitter o suscribirse aquí a nuestra newsletter.</p>",
+                "<p>First-time subscribers also receive a special welcome gift! Do it for the culture.</p>",
+                "<p>War der Artikel nützlich? (95 Stimmen: 4,73 von 5) Loading...</p>",
+                "<p>If you enjoyed reading this post, please share it with your friends.</p>",
+            ],
+            Place::After,
+        );
     }
 
     #[test]
@@ -2386,14 +2411,14 @@ mod tests {
 
     #[test]
     fn longer_login_prompts_and_dated_disclaimers_are_dropped() {
-        for line in [
-            "<p>Sie müssen sich einloggen, um sich an einer Diskussion beteiligen zu können.</p>",
-            "<p>Pour lire la suite et accéder gratuitement à 3 articles par mois, créez votre compte</p>",
-            "<p>Letzte Aktualisierung am 2.02.2022 / Bei den Verlinkungen handelt es sich um Affiliate Links / Bilder von der Product API</p>",
-        ] {
-            let a = story_with(line, "");
-            assert_eq!(a.blocks.len(), 3, "{line}: {:?}", a.blocks);
-        }
+        assert_each_dropped(
+            &[
+                "<p>Sie müssen sich einloggen, um sich an einer Diskussion beteiligen zu können.</p>",
+                "<p>Pour lire la suite et accéder gratuitement à 3 articles par mois, créez votre compte</p>",
+                "<p>Letzte Aktualisierung am 2.02.2022 / Bei den Verlinkungen handelt es sich um Affiliate Links / Bilder von der Product API</p>",
+            ],
+            Place::Between,
+        );
     }
 
     #[test]
@@ -2438,13 +2463,13 @@ mod tests {
 
     #[test]
     fn a_teaser_closing_on_a_read_more_link_is_dropped_with_its_headline() {
-        for teaser in [
-            "<div class=\"box\"><h3><a href=\"/other\">Summer on the islands</a></h3><p>Summer is holiday time, and the model makes the most of it on a Greek island. See for yourselves! <a href=\"/other\">Weiterlesen</a></p></div>",
-            "<div class=\"box\"><h3><a href=\"/other\">Hay, harvested right</a></h3><p>Hay is the basis of good feeding, but many bales hold dust and mould. <a href=\"/other\">Read more →</a></p></div>",
-        ] {
-            let a = story_with("", teaser);
-            assert_eq!(a.blocks.len(), 3, "{teaser}: {:?}", a.blocks);
-        }
+        assert_each_dropped(
+            &[
+                "<div class=\"box\"><h3><a href=\"/other\">Summer on the islands</a></h3><p>Summer is holiday time, and the model makes the most of it on a Greek island. See for yourselves! <a href=\"/other\">Weiterlesen</a></p></div>",
+                "<div class=\"box\"><h3><a href=\"/other\">Hay, harvested right</a></h3><p>Hay is the basis of good feeding, but many bales hold dust and mould. <a href=\"/other\">Read more →</a></p></div>",
+            ],
+            Place::After,
+        );
         // A paragraph whose last words link to a source is the story's own.
         let a = story_with(
             "",
@@ -2455,19 +2480,19 @@ mod tests {
 
     #[test]
     fn a_blog_themes_filing_line_a_consent_checkbox_and_a_rating_prompt_are_dropped() {
-        for tail in [
-            "<p>Der Beitrag wurde am Mittwoch, den 27. November 2019 um 15:21 Uhr veröffentlicht und wurde unter Allgemein, Termine abgelegt. Du kannst die Kommentare zu diesem Eintrag durch den RSS 2.0 Feed verfolgen.</p>",
-            "<p>This entry was posted on Wednesday, November 27th, 2019 at 3:21 pm and is filed under General. You can follow any responses to this entry through the RSS 2.0 feed.</p>",
-            // The whole default line runs past the forty words a sign-off may have.
-            "<p>Der Beitrag wurde am Mittwoch, den 27. November 2019 um 15:21 Uhr veröffentlicht und wurde unter Allgemein, Region Halle - Leipzig, Tastings &amp; Events, Termine abgelegt. Du kannst die Kommentare zu diesem Eintrag durch den RSS 2.0 Feed verfolgen. Kommentare sind derzeit geschlossen, aber Du kannst dennoch einen Trackback auf deiner Seite einrichten.</p>",
-            "<p>This entry was posted on Wednesday, November 27th, 2019 at 3:21 pm and is filed under General, Events, Tastings, Region North, Calendar. You can follow any responses to this entry through the RSS 2.0 feed. Both comments and pings are currently closed, but you can leave a trackback from your own site.</p>",
-            "<p>Ich bin mit der Verarbeitung meiner Daten nach Datenschutzerklärung einverstanden. Ich kann meine Einwilligung jederzeit widerrufen.</p>",
-            "<p>I agree to the processing of my personal data as described in the privacy policy.</p>",
-            "<p>Wie bewerten Sie diesen Artikel? *</p>",
-        ] {
-            let a = story_with("", tail);
-            assert_eq!(a.blocks.len(), 3, "{tail}: {:?}", a.blocks);
-        }
+        assert_each_dropped(
+            &[
+                "<p>Der Beitrag wurde am Mittwoch, den 27. November 2019 um 15:21 Uhr veröffentlicht und wurde unter Allgemein, Termine abgelegt. Du kannst die Kommentare zu diesem Eintrag durch den RSS 2.0 Feed verfolgen.</p>",
+                "<p>This entry was posted on Wednesday, November 27th, 2019 at 3:21 pm and is filed under General. You can follow any responses to this entry through the RSS 2.0 feed.</p>",
+                // The whole default line runs past the forty words a sign-off may have.
+                "<p>Der Beitrag wurde am Mittwoch, den 27. November 2019 um 15:21 Uhr veröffentlicht und wurde unter Allgemein, Region Halle - Leipzig, Tastings &amp; Events, Termine abgelegt. Du kannst die Kommentare zu diesem Eintrag durch den RSS 2.0 Feed verfolgen. Kommentare sind derzeit geschlossen, aber Du kannst dennoch einen Trackback auf deiner Seite einrichten.</p>",
+                "<p>This entry was posted on Wednesday, November 27th, 2019 at 3:21 pm and is filed under General, Events, Tastings, Region North, Calendar. You can follow any responses to this entry through the RSS 2.0 feed. Both comments and pings are currently closed, but you can leave a trackback from your own site.</p>",
+                "<p>Ich bin mit der Verarbeitung meiner Daten nach Datenschutzerklärung einverstanden. Ich kann meine Einwilligung jederzeit widerrufen.</p>",
+                "<p>I agree to the processing of my personal data as described in the privacy policy.</p>",
+                "<p>Wie bewerten Sie diesen Artikel? *</p>",
+            ],
+            Place::After,
+        );
     }
 
     #[test]
@@ -2490,14 +2515,14 @@ mod tests {
 
     #[test]
     fn contact_labels_topic_pointers_and_information_prompts_are_dropped() {
-        for label in [
-            "<p>Kontakt:</p>",
-            "<p>Pressesprecherin Jana Muster</p>",
-            "<p>Das Thema könnte dich auch interessieren:</p>",
-        ] {
-            let a = story_with(label, "");
-            assert_eq!(a.blocks.len(), 3, "{label}: {:?}", a.blocks);
-        }
+        assert_each_dropped(
+            &[
+                "<p>Kontakt:</p>",
+                "<p>Pressesprecherin Jana Muster</p>",
+                "<p>Das Thema könnte dich auch interessieren:</p>",
+            ],
+            Place::Between,
+        );
         let a = story_with(
             "",
             "<p>Do you want to be informed of our next events? Leave your address below.</p>",
