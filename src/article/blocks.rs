@@ -1034,6 +1034,48 @@ fn is_strippable(name: &[u8], tag: &[u8]) -> bool {
         || (name.eq_ignore_ascii_case(b"script") && find_ascii_ci(tag, 0, b"ld+json").is_none())
 }
 
+/// Whether a tag name is `pre` or `listing`, whose text keeps its line breaks.
+fn is_preformatted(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"pre") || name.eq_ignore_ascii_case(b"listing")
+}
+
+/// Copies the text `html[from..to]` (read by the tokenizer as character data) into `out`
+/// with each run of whitespace that holds a line break made one space, when it has one.
+///
+/// The tokenizer stops at every line break and hands it on as a token of its own, which
+/// the tree builder then appends to the text before it: an indented page pays for two
+/// or three tokens per line where one would do. A space is whitespace to the tree
+/// builder exactly as a line break is (only the first line break in a `<pre>` or
+/// `<listing>` is special, and those are left alone), and the text is read with its
+/// whitespace collapsed ([`clean_text`]), so the tree and the text come out the same.
+fn fold_line_breaks(html: &str, from: usize, to: usize, out: &mut String, copied: &mut usize) {
+    let b = &html.as_bytes()[..to];
+    let Some(first) = memchr::memchr2(b'\n', b'\r', &b[from..]) else {
+        return;
+    };
+    out.push_str(&html[*copied..from]);
+    let (mut start, mut k) = (from, from + first);
+    loop {
+        let mut s = k;
+        while s > start && is_space(b[s - 1]) {
+            s -= 1;
+        }
+        let mut e = k + 1;
+        while e < to && is_space(b[e]) {
+            e += 1;
+        }
+        out.push_str(&html[start..s]);
+        out.push(' ');
+        start = e;
+        match memchr::memchr2(b'\n', b'\r', &b[e..]) {
+            Some(off) => k = e + off,
+            None => break,
+        }
+    }
+    out.push_str(&html[start..to]);
+    *copied = to;
+}
+
 /// Position of the first `needle` in `b` at or after `from`.
 fn find_str(html: &str, from: usize, needle: &str) -> Option<usize> {
     let b = html.as_bytes();
@@ -1079,8 +1121,13 @@ fn lean(html: &str, cut_attributes: bool, empty_raw_text: bool) -> std::borrow::
     let mut out = String::with_capacity(html.len() / 2);
     let mut copied = 0;
     let mut i = 0;
+    // Open `<pre>` and `<listing>` elements, where line breaks are kept as they are.
+    let mut pre_depth = 0usize;
     while let Some(off) = html.get(i..).and_then(|rest| rest.find('<')) {
         let p = i + off;
+        if cut_attributes && pre_depth == 0 {
+            fold_line_breaks(html, i, p, &mut out, &mut copied);
+        }
         let next = b.get(p + 1).copied();
         match next {
             Some(b'!') => {
@@ -1122,7 +1169,12 @@ fn lean(html: &str, cut_attributes: bool, empty_raw_text: bool) -> std::borrow::
             },
             Some(b'/') => match b.get(p + 2) {
                 Some(c) if c.is_ascii_alphabetic() => match scan_tag(html, p + 2, false) {
-                    Some(t) => i = t.end,
+                    Some(t) => {
+                        if is_preformatted(&b[p + 2..t.name_end]) {
+                            pre_depth = pre_depth.saturating_sub(1);
+                        }
+                        i = t.end
+                    }
                     None => break,
                 },
                 Some(b'>') => i = p + 3,
@@ -1151,6 +1203,9 @@ fn lean(html: &str, cut_attributes: bool, empty_raw_text: bool) -> std::borrow::
                 i = t.end;
                 if name.eq_ignore_ascii_case(b"plaintext") {
                     break;
+                }
+                if is_preformatted(name) {
+                    pre_depth += 1;
                 }
                 if empty_raw_text && is_strippable(name, &b[p..t.end]) {
                     // As `strip_raw_text` does: the body ends at the first `</name`, and
@@ -1344,20 +1399,50 @@ mod tests {
                     format!("<{} {}>", e.name(), attrs.join(" "))
                 }
                 Node::Text(t) => {
+                    // Line breaks outside `<pre>` and `<listing>` are read as spaces: the
+                    // lean page folds each whitespace run holding one into one space.
+                    let preformatted = n.ancestors().any(|a| {
+                        a.value()
+                            .as_element()
+                            .is_some_and(|e| matches!(e.name(), "pre" | "listing"))
+                    });
+                    let t = if preformatted {
+                        t.to_string()
+                    } else {
+                        fold_breaks(t)
+                    };
                     if let Some((d, last)) = nodes.last_mut()
                         && *d == depth
                         && last.starts_with("text ")
                     {
-                        last.push_str(t);
+                        last.push_str(&t);
                         continue;
                     }
-                    format!("text {}", &**t)
+                    format!("text {t}")
                 }
                 other => format!("{other:?}"),
             };
             nodes.push((depth, shown));
         }
         nodes.into_iter().map(|(_, n)| n).collect()
+    }
+
+    /// `text` with each whitespace run that holds a line break made one space (the tree
+    /// builder has already turned CR and CRLF into LF).
+    fn fold_breaks(text: &str) -> String {
+        let mut out = String::new();
+        let mut run = String::new();
+        for c in text.chars().chain(std::iter::once('x')) {
+            if matches!(c, '\t' | '\n' | '\x0c' | ' ') {
+                run.push(c);
+                continue;
+            }
+            out.push_str(if run.contains('\n') { " " } else { &run });
+            run.clear();
+            out.push(c);
+        }
+        out.pop();
+        out
     }
 
     /// A `<link>` other than the canonical one, or a `<meta>` with no key metadata reads:
@@ -1416,11 +1501,35 @@ mod tests {
             <svg viewBox="0 0 1 1"><path d="M0 0"/><title>icon</title></svg><img src=a.png/>
             <p aria-hidden=true aria-label="x">hidden</p><textarea><p src=x></textarea>
             <table><input type=hidden data-x=1><tr><td width=3>cell</td></tr></table>
-            </div data-x=">"><p x/src=1>end</p></body></html>"#;
+            </div data-x=">"><p x/src=1>end</p>
+            <pre>
+  indented
+    code</pre><listing>
+a
+ b</listing><p>one{CRLF}  two {CR} three
+            <b>four</b>
+            </p>
+            </body></html>"#;
+        let page = &page.replace("{CRLF}", "\r\n").replace("{CR}", "\r");
         let full = parse_document(page);
         let lean = drop_unread_attributes(page);
         assert!(lean.len() < page.len(), "nothing was cut");
         assert_eq!(read_nodes(&parse_document(&lean)), read_nodes(&full));
+    }
+
+    #[test]
+    fn line_breaks_between_words_and_tags_become_spaces_except_in_preformatted_text() {
+        let page =
+            "<div>\n  <p>one\r\n\t two</p>\n</div><pre>\n a\n  b</pre>\n<p>three \n four</p>";
+        assert_eq!(
+            lean_markup(page),
+            "<div> <p>one two</p> </div><pre>\n a\n  b</pre> <p>three four</p>"
+        );
+        // Markup with no line break in its text is handed on as it is.
+        assert!(matches!(
+            lean_markup("<p>one two</p>"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]
