@@ -277,26 +277,18 @@ fn page_skip(attrs: &Attrs<'_>, tag: &str) -> bool {
 fn block_weight(b: &Block) -> f64 {
     let c = b.chars as f64;
     let ld = b.link_chars as f64 / c.max(1.0);
-    if ld > link_limit(b) {
+    if ld > LOWEST_LINK_LIMIT && ld > link_limit(b) {
         // Capped: one paragraph stuffed with hover-card links must not outweigh the story
         // around it; navigation is many small link blocks and stays negative anyway.
         return -c.min(200.0) * ld;
     }
-    let words = word_estimate(&b.text);
     let punct = b
         .text
-        .chars()
-        .filter(|c| {
-            matches!(
-                c,
-                '.' | ',' | '!' | '?' | ';' | ':' | '。' | '，' | '、' | '،'
-            )
-        })
-        .count();
+        .contains(['.', ',', '!', '?', ';', ':', '。', '，', '、', '،']);
     if is_teaser(b) || boilerplate::is_site_notice(&b.text) {
         return -0.5 * c;
     }
-    let base = if words >= 10 && punct >= 1 {
+    let base = if punct && has_words(&b.text, 10) {
         c
     } else if b.chars >= 100 {
         0.6 * c
@@ -307,7 +299,7 @@ fn block_weight(b: &Block) -> f64 {
         // (photo-blog captions); twenty ideographs are a clause, not a label.
         0.5 * c
     } else if matches!(b.kind, Kind::Para | Kind::Item)
-        && words >= 4
+        && has_words(&b.text, 4)
         && b.link_chars == 0
         && ends_with_terminal(&b.text)
     {
@@ -336,15 +328,23 @@ fn ends_with_terminal(text: &str) -> bool {
 /// [and sentenced to life]."); anything else with that many links is navigation.
 fn link_limit(b: &Block) -> f64 {
     let sentence = matches!(b.kind, Kind::Para | Kind::Item)
-        && b.text.split_whitespace().count() >= 8
+        && b.text.split_whitespace().nth(7).is_some()
         && ends_with_terminal(&b.text);
     // A list item that opens with a quantity in plain text ("350 g [flour]") is a recipe's
     // or a kit list's line, however much of it links to the ingredient.
     let quantity = b.kind == Kind::Item
         && b.lead_link == 0
         && b.text.starts_with(|c: char| c.is_ascii_digit());
-    if sentence || quantity { 0.7 } else { 0.5 }
+    if sentence || quantity {
+        0.7
+    } else {
+        LOWEST_LINK_LIMIT
+    }
 }
+
+/// The least [`link_limit`] gives: a block with no more link text than this is never
+/// judged by its links, so its kind and words need not be read for that.
+const LOWEST_LINK_LIMIT: f64 = 0.5;
 
 /// Whether a block is a headline link followed by its blurb: a teaser for another story.
 fn is_teaser(b: &Block) -> bool {
@@ -440,12 +440,12 @@ fn is_stop_marker(b: &Block, hint: i8) -> bool {
         .any(|m| lower.starts_with(m))
 }
 
-/// Rough word count that also works for scripts written without spaces (CJK, Thai): there a
-/// word is about two characters.
-fn word_estimate(text: &str) -> usize {
-    let spaced = text.split_whitespace().count();
-    let dense = text.chars().filter(|&c| is_dense_script(c)).count();
-    spaced + dense / 2
+/// Whether `text` holds at least `n` words by a rough count that also works for scripts
+/// written without spaces (CJK, Thai): there a word is about two characters. Stops
+/// counting at `n`: a long paragraph's words are not all counted to learn it has ten.
+fn has_words(text: &str, n: usize) -> bool {
+    let spaced = text.split_whitespace().take(n).count();
+    spaced >= n || spaced + text.chars().filter(|&c| is_dense_script(c)).count() / 2 >= n
 }
 
 /// Whether a character belongs to a script written without spaces between words.
@@ -1451,13 +1451,19 @@ pub(super) fn same_title(a: &str, b: &str) -> bool {
 
 /// Whether a short line is a label rather than text ("Advertisement", "Share this").
 fn is_junk_line(text: &str) -> bool {
-    let len = text.chars().count();
+    // Counted up to 301: no rule below tells longer lines apart.
+    let len = text.chars().take(301).count();
     // Bare URLs and file names leaking from widgets and image metadata.
-    let url_chars: usize = text
-        .split_whitespace()
-        .filter(|w| w.starts_with("http://") || w.starts_with("https://") || w.starts_with("www."))
-        .map(str::len)
-        .sum();
+    let url_chars: usize = if text.contains("http") || text.contains("www.") {
+        text.split_whitespace()
+            .filter(|w| {
+                w.starts_with("http://") || w.starts_with("https://") || w.starts_with("www.")
+            })
+            .map(str::len)
+            .sum()
+    } else {
+        0
+    };
     if url_chars * 2 >= text.len() {
         return true;
     }
@@ -1590,7 +1596,7 @@ fn names_a_copyright_holder(text: &str) -> bool {
 
 /// Whether a line reads like a paywall notice.
 fn is_paywall_text(text: &str) -> bool {
-    if text.chars().count() > 300 {
+    if text.chars().nth(300).is_some() {
         return false;
     }
     let lower = text.to_lowercase();
