@@ -10,7 +10,7 @@
 use html5ever::tree_builder::{NodeOrText, TreeSink};
 use scraper::{ElementRef, Html, Node};
 
-use super::boilerplate::{ClassWords, element_hint};
+use super::boilerplate::{ClassHasher, ClassWords, element_hint};
 
 /// Clean text blocks (paragraph-level, entities decoded, whitespace collapsed) of an HTML
 /// fragment, e.g. a feed's content:encoded or description. Drops script/style/figure
@@ -263,6 +263,13 @@ struct Walker<F> {
     pending_br: bool,
     /// What each class list seen so far says (see `boilerplate::element_hint`).
     class_words: ClassWords,
+    /// Each tag name seen so far, with its class and interned name: a page uses a few
+    /// dozen tag names over a thousand elements, and the atom compares as one integer.
+    tags: std::collections::HashMap<
+        html5ever::LocalName,
+        (TagClass, &'static str),
+        std::hash::BuildHasherDefault<ClassHasher>,
+    >,
 }
 
 /// Flattens the tree under `root` into blocks; `skip` drops whole subtrees.
@@ -281,6 +288,7 @@ where
         links: 0,
         pending_br: false,
         class_words: ClassWords::default(),
+        tags: Default::default(),
     };
     w.walk(root, usize::MAX, 0);
     w.flush();
@@ -306,8 +314,16 @@ where
         if depth > MAX_DEPTH {
             return;
         }
-        let tag = el.value().name();
-        let class = tag_class(tag);
+        let name = &el.value().name.local;
+        let (class, interned) = match self.tags.get(name) {
+            Some(&known) => known,
+            None => {
+                let known = (tag_class(name), intern_tag(name));
+                self.tags.insert(name.clone(), known);
+                known
+            }
+        };
+        let tag: &str = name;
         if class == TagClass::Skip {
             return;
         }
@@ -332,7 +348,7 @@ where
         };
         self.flat.elems.push(Elem {
             parent,
-            tag: intern_tag(tag),
+            tag: interned,
             hint,
         });
         let block = class == TagClass::Block;

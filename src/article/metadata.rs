@@ -7,6 +7,7 @@
 //! and nested arrays), read with serde_json after [`strict_json`] repairs the slips pages
 //! make. Pure: no I/O, no clock, no globals.
 
+use html5ever::local_name;
 use scraper::Html;
 
 use super::blocks::clean_text;
@@ -103,7 +104,25 @@ impl Found {
     /// Notes what one element says, if anything.
     fn note(&mut self, el: scraper::ElementRef<'_>) {
         let v = el.value();
-        match v.name() {
+        // Tag names are atoms: six integer comparisons, not six string ones, for each of
+        // the page's elements.
+        let name = &v.name.local;
+        let tag = if *name == local_name!("meta") {
+            "meta"
+        } else if *name == local_name!("link") {
+            "link"
+        } else if *name == local_name!("title") {
+            "title"
+        } else if *name == local_name!("h1") {
+            "h1"
+        } else if *name == local_name!("time") {
+            "time"
+        } else if *name == local_name!("script") {
+            "script"
+        } else {
+            return;
+        };
+        match tag {
             "meta" => {
                 let key = v
                     .attr("property")
