@@ -1050,6 +1050,113 @@ fn is_strippable(name: &[u8], tag: &[u8]) -> bool {
         || (name.eq_ignore_ascii_case(b"script") && find_ascii_ci(tag, 0, b"ld+json").is_none())
 }
 
+/// Just past the end of the comment opening at `p` (`<!--`): the first `-->` (its dashes
+/// may be the opening ones: `<!-->`) or `--!>`. `None` when the page ends inside it.
+fn comment_end(html: &str, p: usize) -> Option<usize> {
+    let close = find_str(html, p + 2, "-->").map(|e| e + 3);
+    let bang = html[..close.unwrap_or(html.len())]
+        .get(p + 4..)
+        .and_then(|body| find_str(body, 0, "--!>"))
+        .map(|e| p + 4 + e + 4);
+    bang.or(close)
+}
+
+/// HTML start tags that end foreign content (an `<svg>` or `<math>`) wherever they stand
+/// in it: the parser closes the drawing and reads them as HTML. `font` does so only with
+/// some attributes; it is listed whole.
+const BREAKOUT_TAGS: &[&str] = &[
+    "b",
+    "big",
+    "blockquote",
+    "body",
+    "br",
+    "center",
+    "code",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "embed",
+    "font",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "listing",
+    "menu",
+    "meta",
+    "nobr",
+    "ol",
+    "p",
+    "pre",
+    "ruby",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "strike",
+    "sub",
+    "sup",
+    "table",
+    "tt",
+    "u",
+    "ul",
+    "var",
+];
+
+/// Where the content of the `<svg>` or `<math>` element (`root`) whose start tag ends at
+/// `from` ends: the position of its own end tag, when the content can go before parsing
+/// without changing anything outside it. `None` (keep it) when the content holds a tag
+/// that would end the drawing early (an HTML tag such as `<p>`, or an end tag of no
+/// element opened inside it, which would close one outside), or anything else this scan
+/// does not follow as the tokenizer does.
+fn foreign_content_end(html: &str, from: usize, root: &[u8]) -> Option<usize> {
+    let b = html.as_bytes();
+    // The elements open inside, the drawing itself first, as the tree builder keeps them.
+    let mut open: Vec<Vec<u8>> = vec![root.to_ascii_lowercase()];
+    let mut i = from;
+    loop {
+        let p = i + html.get(i..)?.find('<')?;
+        match b.get(p + 1).copied() {
+            Some(b'!') if b[p..].starts_with(b"<!--") => i = comment_end(html, p)?,
+            Some(b'!') if b[p..].starts_with(b"<![CDATA[") => i = find_str(html, p, "]]>")? + 3,
+            Some(b'/') if b.get(p + 2).is_some_and(u8::is_ascii_alphabetic) => {
+                // An end tag closes the innermost open element of its name and all inside it.
+                let t = scan_tag(html, p + 2, false)?;
+                let name = b[p + 2..t.name_end].to_ascii_lowercase();
+                let at = open.iter().rposition(|n| *n == name)?;
+                open.truncate(at);
+                if open.is_empty() {
+                    return Some(p);
+                }
+                i = t.end;
+            }
+            Some(c) if c.is_ascii_alphabetic() => {
+                let t = scan_tag(html, p + 1, false)?;
+                let name = b[p + 1..t.name_end].to_ascii_lowercase();
+                if BREAKOUT_TAGS.iter().any(|n| n.as_bytes() == name) {
+                    return None;
+                }
+                // In foreign content only `/>` closes an element at once.
+                if b[t.end - 2] != b'/' {
+                    open.push(name);
+                }
+                i = t.end;
+            }
+            Some(b'!' | b'?' | b'/') => return None,
+            _ => i = p + 1,
+        }
+    }
+}
+
 /// Whether a tag name is `pre` or `listing`, whose text keeps its line breaks.
 fn is_preformatted(name: &[u8]) -> bool {
     name.eq_ignore_ascii_case(b"pre") || name.eq_ignore_ascii_case(b"listing")
@@ -1148,14 +1255,7 @@ fn lean(html: &str, cut_attributes: bool, empty_raw_text: bool) -> std::borrow::
         match next {
             Some(b'!') => {
                 if b[p..].starts_with(b"<!--") {
-                    // A comment ends at the first `-->` (its dashes may be the opening
-                    // ones: `<!-->`) or `--!>`.
-                    let close = find_str(html, p + 2, "-->").map(|e| e + 3);
-                    let bang = html[..close.unwrap_or(b.len())]
-                        .get(p + 4..)
-                        .and_then(|body| find_str(body, 0, "--!>"))
-                        .map(|e| p + 4 + e + 4);
-                    match bang.or(close) {
+                    match comment_end(html, p) {
                         Some(e) => {
                             // Nothing reads comments: they go with the unread attributes.
                             if cut_attributes {
@@ -1222,6 +1322,17 @@ fn lean(html: &str, cut_attributes: bool, empty_raw_text: bool) -> std::borrow::
                 }
                 if is_preformatted(name) {
                     pre_depth += 1;
+                }
+                if cut_attributes
+                    && (name.eq_ignore_ascii_case(b"svg") || name.eq_ignore_ascii_case(b"math"))
+                    && b[t.end - 2] != b'/'
+                    && let Some(close) = foreign_content_end(html, i, name)
+                {
+                    // Drawings and formulas are never read: their content goes whole.
+                    out.push_str(&html[copied..i]);
+                    copied = close;
+                    i = close;
+                    continue;
                 }
                 if empty_raw_text && is_strippable(name, &b[p..t.end]) {
                     // As `strip_raw_text` does: the body ends at the first `</name`, and
@@ -1367,7 +1478,6 @@ mod tests {
             "<noscript><img src=x></noscript>",
             "<script type=\"application/ld+json\">\"<img src=x>\"</script>",
             "<script><!--<script></script><img src=x></script>",
-            "<svg><![CDATA[<img src=x>]]></svg>",
             "<!DOCTYPE html><? x ?></div data-x=\"<img src=x>\">",
             "<plaintext><img src=x>",
             // A cut that would change how the rest reads: `/` meeting `>`, no space before.
@@ -1401,6 +1511,16 @@ mod tests {
     fn read_nodes(doc: &Html) -> Vec<String> {
         let mut nodes: Vec<(usize, String)> = Vec::new();
         for n in doc.tree.root().descendants() {
+            // The content of a drawing or formula goes before parsing (see
+            // `foreign_content_end`); only the element itself is compared.
+            let in_foreign = n.ancestors().any(|a| {
+                a.value()
+                    .as_element()
+                    .is_some_and(|e| matches!(e.name(), "svg" | "math"))
+            });
+            if in_foreign {
+                continue;
+            }
             let depth = n.ancestors().count();
             let shown = match n.value() {
                 Node::Comment(_) => continue,
@@ -1531,6 +1651,40 @@ a
         let lean = drop_unread_attributes(page);
         assert!(lean.len() < page.len(), "nothing was cut");
         assert_eq!(read_nodes(&parse_document(&lean)), read_nodes(&full));
+    }
+
+    #[test]
+    fn drawings_and_formulas_lose_their_content_unless_it_would_end_them_early() {
+        assert_eq!(
+            lean_markup(concat!(
+                r#"<p>a</p><svg viewBox="0 0 1 1"><g><path d="M0 0"/><title>icon</title>"#,
+                r#"<!-- </svg> --><svg><circle/></svg></g></svg><p>b</p>"#,
+                "<math><mi>x</mi></math><SVG><![CDATA[<img src=x></svg>]]></SVG>",
+            )),
+            "<p>a</p><svg ></svg><p>b</p><math></math><SVG></SVG>"
+        );
+        // Content the parser would not keep inside the drawing stays, and so does a
+        // drawing the scan cannot see the end of.
+        for html in [
+            "<svg><p>broke out</p></svg><p>after</p>",
+            "<svg><g><font color=red>x</font></g></svg>",
+            "<div><svg><g></div><p>after</p></svg>",
+            "<a>x<svg><g></g></a></svg>",
+            "<svg/><p>after</p>",
+            "<svg><g>never closed",
+            "<svg><!-- never closed </svg>",
+            "<svg><?pi?></svg>",
+        ] {
+            assert!(
+                matches!(lean_markup(html), std::borrow::Cow::Borrowed(_)),
+                "{html}"
+            );
+        }
+        let page = "<p>one</p><svg><g><title>icon</title></g></svg><p>two</p>";
+        assert_eq!(
+            read_nodes(&parse_document(&lean_markup(page))),
+            read_nodes(&parse_document(page))
+        );
     }
 
     #[test]
