@@ -904,7 +904,7 @@ pub(super) const CREDIT_LABELS: &[&str] = &[
 /// Phrases a paywall uses to ask for money or a login, found anywhere in a short line;
 /// generic ones ("subscription required" is how Wikipedia marks a paywalled citation) are
 /// left out.
-pub(super) const PAYWALL_NOTICES: &[&str] = &[
+const PAYWALL_NOTICES: &[&str] = &[
     "subscribe to continue",
     "subscribe to read",
     "subscribe now to",
@@ -919,6 +919,19 @@ pub(super) const PAYWALL_NOTICES: &[&str] = &[
     "become a member to",
     "unlock this article",
 ];
+
+/// Whether a line holds one of [`PAYWALL_NOTICES`], in any ASCII case (the phrases are
+/// ASCII), found in one pass over the line.
+pub(super) fn has_paywall_notice(text: &str) -> bool {
+    static SEARCH: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+        std::sync::LazyLock::new(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(PAYWALL_NOTICES)
+                .expect("fixed phrases build an automaton")
+        });
+    SEARCH.is_match(text)
+}
 
 /// Phrases of notices about the site rather than the story: cookie and consent banners,
 /// newsletter and push prompts, subscription pitches. Found anywhere in a short block
@@ -992,8 +1005,13 @@ pub(super) fn is_site_notice(text: &str) -> bool {
         "ull story",
         "atenschutz",
     ];
-    if text.len() > 2000 || text.chars().count() > 500 || !ANCHORS.iter().any(|a| text.contains(a))
-    {
+    /// All of them in one pass over the block (a search per fragment cost more than the
+    /// reading it saves).
+    static ANCHOR_SEARCH: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+        std::sync::LazyLock::new(|| {
+            aho_corasick::AhoCorasick::new(ANCHORS).expect("fixed fragments build an automaton")
+        });
+    if text.len() > 2000 || !ANCHOR_SEARCH.is_match(text) || text.chars().nth(500).is_some() {
         return false;
     }
     let lower = text.to_lowercase();

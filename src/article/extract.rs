@@ -1599,10 +1599,7 @@ fn is_paywall_text(text: &str) -> bool {
     if text.chars().nth(300).is_some() {
         return false;
     }
-    let lower = text.to_lowercase();
-    boilerplate::PAYWALL_NOTICES
-        .iter()
-        .any(|m| lower.contains(m))
+    boilerplate::has_paywall_notice(text)
 }
 
 #[cfg(test)]
@@ -1735,6 +1732,12 @@ mod tests {
     fn a_subscribe_to_continue_notice_marks_the_article_paywalled() {
         let html = "<html><body><article><p>The first paragraph of the story is free to read for everyone, as usual, and it is long.</p><p>Subscribe to continue reading this article.</p></article></body></html>";
         assert!(extract(html, None).paywalled);
+        // In any case, and not from a long paragraph that merely mentions subscribing.
+        assert!(is_paywall_text("ALREADY A SUBSCRIBER? Log in"));
+        assert!(!is_paywall_text(&format!(
+            "{} Subscribe to read more.",
+            "A long paragraph of the story itself. ".repeat(10)
+        )));
     }
 
     #[test]
