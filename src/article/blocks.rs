@@ -1267,9 +1267,12 @@ fn lean(html: &str, cut_attributes: bool, empty_raw_text: bool) -> std::borrow::
                         None => break,
                     }
                 } else if b[p..].starts_with(b"<![CDATA[") {
-                    match find_str(html, p, "]]>") {
-                        Some(e) => i = e + 3,
-                        None => break,
+                    // A CDATA section in a drawing or formula ends at `]]>`; anywhere else it
+                    // is a bogus comment, ending at the first `>`. The scan does not follow
+                    // which it is in, so it goes on only where both end at the same place.
+                    match (find_str(html, p, "]]>"), html[p..].find('>')) {
+                        (Some(e), Some(g)) if p + g == e + 2 => i = e + 3,
+                        _ => break,
                     }
                 } else {
                     // Doctype or bogus comment: up to the first `>`.
@@ -1493,6 +1496,23 @@ mod tests {
                 "{html}"
             );
         }
+        // In HTML content `<![CDATA[` opens a bogus comment that ends at the first `>`, so
+        // the `<textarea>` here opens and what follows is its text, not tags (in a drawing
+        // the section would run to `]]>`): the scan stops where the two readings part.
+        let page = "<p><![CDATA[ a > <textarea>]]><img src=y data-a=1></textarea><p data-b=2>x</p>";
+        assert!(matches!(
+            drop_unread_attributes(page),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            read_nodes(&parse_document(&lean_markup(page))),
+            read_nodes(&parse_document(page))
+        );
+        // Where both readings end at the same `>`, cutting goes on after it.
+        assert_eq!(
+            drop_unread_attributes("<![CDATA[ a ]]><img src=y>"),
+            "<![CDATA[ a ]]><img >"
+        );
         // A comment goes whole, markup-like text and all.
         for html in ["<!-- <img src=x> -->", "<!--x--!<img src=x> -->"] {
             assert_eq!(drop_unread_attributes(html), "", "{html}");
