@@ -1116,8 +1116,8 @@ fn select_blocks(
         .collect();
     let own_start = own.iter().position(|&o| o).unwrap_or(0);
     let own_end = own.iter().rposition(|&o| o).map_or(inside.len(), |e| e + 1);
-    // Link-free list items and table rows that read as content are the story's own
-    // structure (a recipe's ingredients), not a run of widgets.
+    // Link-free list items and table rows (or paragraphs set inside them) that read as
+    // content are the story's own structure (a recipe's ingredients), not a run of widgets.
     let listed: Vec<bool> = inside
         .iter()
         .map(|&i| {
@@ -1125,7 +1125,8 @@ fn select_blocks(
             // Names alone (a staff list) are not: an item of the story's own lists has a
             // quantity, a clause or a few words.
             b.link_chars * 2 < b.chars
-                && matches!(b.kind, Kind::Item | Kind::Table | Kind::Heading(_))
+                && (matches!(b.kind, Kind::Item | Kind::Table | Kind::Heading(_))
+                    || is_row_paragraph(flat, b))
                 && (b.text.split_whitespace().count() >= 4
                     || b.text.contains(',')
                     || b.text.chars().any(|c| c.is_ascii_digit()))
@@ -1270,6 +1271,16 @@ fn is_author_box(text: &str) -> bool {
             let w = w.to_lowercase();
             boilerplate::AUTHOR_ROLES.iter().any(|r| w.starts_with(r))
         })
+}
+
+/// Whether a block is a paragraph set inside a list item or a table cell
+/// (`<li><p>120 g flour</p></li>`, as recipe plug-ins write ingredients): a row of the
+/// list, as the item itself would be.
+fn is_row_paragraph(flat: &Flat, b: &Block) -> bool {
+    let parent = flat.elems[b.elem].parent;
+    b.kind == Kind::Para
+        && parent != usize::MAX
+        && matches!(flat.elems[parent].tag, "li" | "dt" | "dd" | "td" | "th")
 }
 
 /// Where a trailing widget starts, as an index into the container's blocks.
@@ -2294,6 +2305,50 @@ mod tests {
             ],
         );
         assert!(!text.contains("Home"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn ingredients_set_as_paragraphs_in_list_items_do_not_cut_off_the_steps() {
+        // A recipe card below the post: its facts are a run of short labels and figures,
+        // and each ingredient is a paragraph inside a list item, as recipe plug-ins write
+        // them. Those rows are the list's own, not a widget's run ending the story.
+        let rows: String = [
+            "2 onions, sliced",
+            "1 tbsp oil",
+            "Some salt",
+            "A little pepper",
+            "Fresh parsley",
+            "Lemon juice",
+        ]
+        .iter()
+        .map(|i| format!("<li><p>{i}</p></li>"))
+        .collect();
+        let html = format!(
+            "<html><body><nav><a href=\"/\">Home</a> <a href=\"/soups\">Soups</a></nav>\
+             <article><div class=\"entry-content\">{}{}{}\
+             <div class=\"recipe-card\"><h2>Onion soup</h2>\
+             <div><span>Servings</span> <p>4</p></div><div><span>Prep time</span> <p>10</p> <span>minutes</span></div>\
+             <div><h3>Ingredients</h3><ul>{rows}</ul></div>\
+             <div><h3>Directions</h3><ul>\
+             <li>Heat the oil in a heavy pan and fry the onions slowly until they are soft and golden.</li>\
+             <li>Add the water with the salt and simmer it all gently for half an hour, stirring now and then.</li>\
+             </ul></div></div></div></article></body></html>",
+            paragraph(1, "onion soup"),
+            paragraph(2, "onion soup"),
+            paragraph(3, "onion soup")
+        );
+        let a = extract(&html, None);
+        assert_text_has(
+            &a,
+            &[
+                "Paragraph 3",
+                "1 tbsp oil",
+                "Lemon juice",
+                "fry the onions slowly",
+                "simmer it all gently",
+            ],
+        );
+        assert!(!a.text().contains("Home"), "{:?}", a.blocks);
     }
 
     #[test]
