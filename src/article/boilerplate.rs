@@ -130,6 +130,10 @@ const TAXONOMY_PREFIXES: &[&str] = &[
     "has-",
     "postid-",
     "format-",
+    // The post-format taxonomy's own term class ("post_format-post-format-gallery"): a
+    // gallery post is a post, not a gallery beside one.
+    "post_format-",
+    "post-format-",
     "status-",
     "type-",
     "post-template",
@@ -1220,3 +1224,30 @@ pub(super) const DATELINE_LABELS: &[&str] = &[
     "breaking",
     "exclusive",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hint a class list gives an element with no id.
+    fn hint(class: &str, story_tag: bool) -> i8 {
+        name_hint(ClassWords::default().get(class), "", story_tag)
+    }
+
+    #[test]
+    fn wordpress_taxonomy_classes_say_nothing_about_the_element() {
+        // A gallery, video or quote *post* is a post: its format, tags and categories name
+        // what it has, even when a term is a word that marks boilerplate elsewhere.
+        for class in [
+            "post-7 post type-post format-gallery post_format-post-format-gallery",
+            "post type-post status-publish post-format-gallery tag-comments category-related",
+            "hentry has-post-thumbnail author-share",
+        ] {
+            assert_eq!(hint(class, true), 1, "{class}");
+        }
+        // The same words as the element's own names still mark it.
+        assert_eq!(hint("gallery", false), -2);
+        assert_eq!(hint("entry-gallery post", true), -2);
+        assert_eq!(hint("related-posts", false), -1);
+    }
+}
