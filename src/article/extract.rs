@@ -103,6 +103,9 @@ pub fn extract_with_rule(
             if dom.is_empty() {
                 dom = second_reading(&doc, meta.title.as_deref());
             }
+            if dom.is_empty() {
+                dom = marked_story(&flat, meta.title.as_deref());
+            }
             let dom = match noscript_blocks(html, &doc, meta.title.as_deref(), &dom) {
                 Some(copy) => copy.better_than(dom),
                 None => dom,
@@ -160,6 +163,55 @@ fn second_reading(doc: &Html, title: Option<&str>) -> Vec<String> {
         !matches!(tag, "figure" | "figcaption") && page_skip(a, tag)
     });
     main_blocks(&flat, title, Names::Ignored).0
+}
+
+/// The story of a page that neither reading found any story text in (a post of headings,
+/// short lines and a photo strip, with no sentence long enough to score), taken from where
+/// the markup says the story is: the element marked as the story's body
+/// (`itemprop=articleBody`, "entry-content", "article-body") holding the most text, else
+/// the `<article>` or `<main>` element that does, with the same line filters as any
+/// container. Runs only when both readings gave nothing.
+fn marked_story(flat: &Flat, title: Option<&str>) -> Vec<String> {
+    if flat.blocks.is_empty() {
+        return Vec::new();
+    }
+    let weights: Vec<f64> = flat.blocks.iter().map(block_weight).collect();
+    let neg = believed_boilerplate(flat, &weights);
+    let mut chars = vec![0usize; flat.elems.len()];
+    for b in &flat.blocks {
+        let mut e = b.elem;
+        while e != usize::MAX {
+            chars[e] += b.chars;
+            e = flat.elems[e].parent;
+        }
+    }
+    let most_text = |marked: fn(i8, &str) -> bool| {
+        (0..flat.elems.len())
+            .filter(|&e| {
+                chars[e] > 0
+                    && marked(flat.elems[e].hint, flat.elems[e].tag)
+                    && !boilerplate_between(&neg, flat, e, usize::MAX)
+            })
+            .max_by_key(|&e| chars[e])
+    };
+    let Some(container) = most_text(|hint, _| hint == 2)
+        .or_else(|| most_text(|_, tag| matches!(tag, "article" | "main")))
+    else {
+        return Vec::new();
+    };
+    let inside: Vec<usize> = (0..flat.blocks.len())
+        .filter(|&i| is_within(flat, flat.blocks[i].elem, container))
+        .collect();
+    let keep = select_blocks(flat, &weights, &neg, container, &inside, title, container);
+    let kept: Vec<usize> = inside
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(&i, _)| i)
+        .collect();
+    without_empty_sections(flat, &weights, &kept)
+        .map(|i| flat.blocks[i].text.clone())
+        .collect()
 }
 
 /// The story as a page's `<noscript>` copy tells it, for pages that render the story with
@@ -2181,6 +2233,27 @@ mod tests {
             );
         }
         assert!(!a.text().contains("About us"), "{:?}", a.blocks);
+    }
+
+    #[test]
+    fn a_post_of_short_lines_is_read_from_the_element_marked_as_its_body() {
+        // No line of the post is a sentence long enough to score, so neither reading finds
+        // a story; the footer's copyright line, the one sentence on the page, is dropped as
+        // a credit. The markup still says where the post is.
+        let html = "<html><head><title>Film swap, April</title></head><body>\
+             <nav><a href=\"/\">Home</a> <a href=\"/swaps\">Swaps</a></nav>\
+             <article class=\"post format-gallery post_format-post-format-gallery\">\
+             <h1>Film swap, April</h1><div class=\"entry-content\">\
+             <h3>Film</h3><p>Fuji X-TRA 400.</p><h3>Cameras</h3><p>Ana: Widelux F7.</p>\
+             <p>Ben: PENTAX Z-1p.</p><h3>Order</h3><ol><li>Ana.</li><li>Ben.</li></ol>\
+             <div class=\"ngg-galleryoverview\"><a href=\"/1.jpg\"><img src=\"/t1.jpg\"></a></div>\
+             </div></article><footer><p>Copyright © 2018. All Rights Reserved.</p></footer>\
+             </body></html>";
+        let a = extract(html, None);
+        assert_text_has(&a, &["Fuji X-TRA 400.", "Ben: PENTAX Z-1p.", "Cameras"]);
+        for absent in ["Home", "Copyright"] {
+            assert!(!a.text().contains(absent), "{absent} in {:?}", a.blocks);
+        }
     }
 
     #[test]
