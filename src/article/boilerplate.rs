@@ -27,6 +27,7 @@ const NEGATIVE_PREFIXES: &[&str] = &[
     "advert",
     "sponsor",
     "byline",
+    "authorbox",
     "caption",
     "outbrain",
     "taboola",
@@ -1249,5 +1250,15 @@ mod tests {
         assert_eq!(hint("gallery", false), -2);
         assert_eq!(hint("entry-gallery post", true), -2);
         assert_eq!(hint("related-posts", false), -1);
+    }
+
+    #[test]
+    fn an_author_box_is_boilerplate_inside_the_story_too() {
+        // "author" alone is a weak word (a story's author line sits inside the story's own
+        // container); a box named as one is the writer's bio, wherever it sits.
+        for class in ["authorbox", "TestReport__AuthorBox", "m-authorbox__media"] {
+            assert_eq!(hint(class, true), -1, "{class}");
+        }
+        assert_eq!(hint("author post", true), 1);
     }
 }
