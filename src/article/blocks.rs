@@ -915,6 +915,9 @@ struct TagScan {
     cuts: Vec<(usize, usize)>,
     /// End of the tag's name.
     name_end: usize,
+    /// Whether the tag closes on `/>` read as the tokenizer reads it (not a `/` that ends
+    /// an unquoted value, as in `<svg fill=none/>`).
+    self_closing: bool,
     /// Name and value spans of each attribute, noted only for the head elements that
     /// [`is_unread_head_element`] judges (`<meta>`, `<link>`).
     attrs: Vec<AttrSpan>,
@@ -940,6 +943,9 @@ fn scan_tag(html: &str, start: usize, cut: bool) -> Option<TagScan> {
     let note_attrs =
         cut && (tag.eq_ignore_ascii_case(b"meta") || tag.eq_ignore_ascii_case(b"link"));
     let mut attrs = Vec::new();
+    // Where the last `/` read between attributes stood: a `/` right before `>` closes the
+    // element at once.
+    let mut slash_at = usize::MAX;
     loop {
         // Before (or after) attribute name.
         let before = i;
@@ -953,10 +959,12 @@ fn scan_tag(html: &str, start: usize, cut: bool) -> Option<TagScan> {
                     end: i + 1,
                     cuts,
                     name_end,
+                    self_closing: slash_at.wrapping_add(1) == i,
                     attrs,
                 });
             }
             b'/' => {
+                slash_at = i;
                 i += 1;
                 continue;
             }
@@ -1112,6 +1120,20 @@ const BREAKOUT_TAGS: &[&str] = &[
     "var",
 ];
 
+/// SVG and MathML elements whose content the parser reads as HTML (HTML integration points
+/// and MathML text integration points), lowercase.
+const INTEGRATION_POINTS: &[&str] = &[
+    "foreignobject",
+    "desc",
+    "title",
+    "mi",
+    "mo",
+    "mn",
+    "ms",
+    "mtext",
+    "annotation-xml",
+];
+
 /// Where the content of the `<svg>` or `<math>` element (`root`) whose start tag ends at
 /// `from` ends: the position of its own end tag, when the content can go before parsing
 /// without changing anything outside it. `None` (keep it) when the content holds a tag
@@ -1146,9 +1168,25 @@ fn foreign_content_end(html: &str, from: usize, root: &[u8]) -> Option<usize> {
                     return None;
                 }
                 // In foreign content only `/>` closes an element at once.
-                if b[t.end - 2] != b'/' {
-                    open.push(name);
+                if t.self_closing {
+                    i = t.end;
+                    continue;
                 }
+                // Inside an integration point (an icon's `<title>`, a `<foreignObject>`)
+                // markup is read as HTML, with its own rules for raw text and end tags:
+                // only plain text up to the element's own end tag is followed.
+                if INTEGRATION_POINTS.iter().any(|n| n.as_bytes() == name) {
+                    let q = t.end + html.get(t.end..)?.find('<')?;
+                    let end = b.get(q + 2..q + 2 + name.len())?;
+                    let after = b.get(q + 2 + name.len()).copied();
+                    if b[q + 1] != b'/'
+                        || !end.eq_ignore_ascii_case(&name)
+                        || !after.is_some_and(|c| is_space(c) || c == b'/' || c == b'>')
+                    {
+                        return None;
+                    }
+                }
+                open.push(name);
                 i = t.end;
             }
             Some(b'!' | b'?' | b'/') => return None,
@@ -1246,6 +1284,9 @@ fn lean(html: &str, cut_attributes: bool, empty_raw_text: bool) -> std::borrow::
     let mut i = 0;
     // Open `<pre>` and `<listing>` elements, where line breaks are kept as they are.
     let mut pre_depth = 0usize;
+    // Whether drawings are still looked into: after one scan that failed, never again (the
+    // scans then stay linear in the page's length).
+    let mut foreign_scans = true;
     while let Some(off) = html.get(i..).and_then(|rest| rest.find('<')) {
         let p = i + off;
         if cut_attributes && pre_depth == 0 {
@@ -1327,15 +1368,22 @@ fn lean(html: &str, cut_attributes: bool, empty_raw_text: bool) -> std::borrow::
                     pre_depth += 1;
                 }
                 if cut_attributes
+                    && foreign_scans
                     && (name.eq_ignore_ascii_case(b"svg") || name.eq_ignore_ascii_case(b"math"))
-                    && b[t.end - 2] != b'/'
-                    && let Some(close) = foreign_content_end(html, i, name)
+                    && !t.self_closing
                 {
-                    // Drawings and formulas are never read: their content goes whole.
-                    out.push_str(&html[copied..i]);
-                    copied = close;
-                    i = close;
-                    continue;
+                    match foreign_content_end(html, i, name) {
+                        Some(close) => {
+                            // Drawings and formulas are never read: their content goes whole.
+                            out.push_str(&html[copied..i]);
+                            copied = close;
+                            i = close;
+                            continue;
+                        }
+                        // A scan that failed may have read to the end of the page; another
+                        // from a drawing nested inside would read it all again.
+                        None => foreign_scans = false,
+                    }
                 }
                 if empty_raw_text && is_strippable(name, &b[p..t.end]) {
                     // As `strip_raw_text` does: the body ends at the first `</name`, and
@@ -1705,6 +1753,49 @@ a
             read_nodes(&parse_document(&lean_markup(page))),
             read_nodes(&parse_document(page))
         );
+        // An icon's title of plain text still goes with the drawing.
+        assert_eq!(
+            lean_markup("<svg><title>icon</title><path d=\"M0 0\"/></svg>"),
+            "<svg></svg>"
+        );
+    }
+
+    #[test]
+    fn markup_read_as_html_inside_a_drawing_keeps_the_drawing_whole() {
+        // Inside `<foreignObject>`, `<desc>`, `<title>` and MathML's text elements the
+        // parser reads HTML: end tags that close nothing there are ignored, and `<textarea>`
+        // or `<style>` start raw text. A `/` that ends an unquoted value does not close
+        // the element. Each page parses as it would without the lean pass.
+        for page in [
+            "<p>a</p><svg><foreignObject><section>x</foreignObject></svg><p>after</p>",
+            "<p>x</p><math><mi><a>y</math><p>after</p>",
+            "<p>a</p><svg><foreignObject><textarea></svg><p>leak</p></textarea></foreignObject></svg><p>b</p>",
+            "<p>a</p><svg><desc><textarea></svg><p>leak</p></textarea></desc></svg><p>b</p>",
+            "<p>a</p><svg><foreignObject><style>/*<!--*/</style></foreignObject></svg><p>visible story text</p><svg><!-- --></svg><p>b</p>",
+            "<p>x</p><svg><svg fill=none/></svg>tail text</svg><p>b</p>",
+        ] {
+            assert_eq!(
+                read_nodes(&parse_document(&lean_markup(page))),
+                read_nodes(&parse_document(page)),
+                "{page}"
+            );
+        }
+        // An icon's `<title>` is not the page's, whether or not the drawing was emptied
+        // (the `<font color>` keeps this one whole).
+        for page in [
+            "<html><body><svg><title>Icon title</title></svg><p>Body</p></body></html>",
+            "<html><body><svg><title>Icon title</title><font color=red>x</font></svg><p>Body</p></body></html>",
+        ] {
+            assert_eq!(extract(page, None).title, None, "{page}");
+        }
+    }
+
+    #[test]
+    fn drawings_that_never_close_are_scanned_once() {
+        // Every nested drawing would start a scan to the end of the page: quadratic time
+        // on a page of unclosed `<svg>` tags. After one failed scan none is tried again.
+        let page = "<svg><g>".repeat(20_000);
+        assert!(matches!(lean_markup(&page), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

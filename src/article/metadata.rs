@@ -7,7 +7,7 @@
 //! and nested arrays), read with serde_json after [`strict_json`] repairs the slips pages
 //! make. Pure: no I/O, no clock, no globals.
 
-use html5ever::local_name;
+use html5ever::{local_name, ns};
 use scraper::Html;
 
 use super::blocks::clean_text;
@@ -111,7 +111,8 @@ impl Found {
             "meta"
         } else if *name == local_name!("link") {
             "link"
-        } else if *name == local_name!("title") {
+        } else if *name == local_name!("title") && v.name.ns == ns!(html) {
+            // The page's title, not an icon's (`<svg><title>`).
             "title"
         } else if *name == local_name!("h1") {
             "h1"
