@@ -204,13 +204,32 @@ def ensure_trafilatura():
 
 
 def trafilatura_ref(py, html, out):
-    """Runs benches/trafilatura_ref.py on a page directory: (median ms, mean ms)."""
+    """Runs benches/trafilatura_ref.py on a page directory: (median ms, mean ms), or None
+    when the reference itself fails (the published figures are shown then): a broken
+    reference is no broken suite."""
     script = Path(__file__).resolve().parent / "trafilatura_ref.py"
-    r, _ = run([str(py), str(script), str(html), str(out)], 1800)
+    try:
+        r, _ = run([str(py), str(script), str(html), str(out)], 1800)
+    except SuiteError as e:
+        log(f"trafilatura failed (the published figures are shown instead): {e}")
+        return None
     m = re.search(r"pages (\d+)\s+trafilatura \S+: median ([0-9.]+) ms\s+mean ([0-9.]+) ms", r.stdout)
     if r.returncode != 0 or not m:
-        raise SuiteError(f"trafilatura_ref.py failed: {r.stdout[-500:]} {r.stderr[-1000:]}")
+        last = (r.stderr.strip().splitlines() or ["(no message)"])[-1]
+        log(f"trafilatura failed (the published figures are shown instead): {last[:400]}")
+        return None
     return float(m.group(2)), float(m.group(3))
+
+
+def measured_reference(s, pattern, group):
+    """trafilatura's F1 from a scorer's output (`s`, a CompletedProcess), or None when the
+    scorer failed or the figure is 0 (nothing extracted: no ratio can be taken)."""
+    m = re.search(pattern, s.stdout, re.M) if s.returncode == 0 else None
+    value = float(m.group(group)) if m else 0.0
+    if value <= 0:
+        log(f"scoring trafilatura failed (the published figure is shown instead): {s.stdout[-300:]} {s.stderr[-300:]}")
+        return None, m
+    return value, m
 
 
 class Farm:
@@ -454,11 +473,12 @@ def extraction_figure(args, work):
            f"{o:.2f} ({1000 / mean:.0f} pages/s)", f"{f:.2f} (html5ever parse only)",
            f"{o / f:.2f}x", "<= 3 ms/page", o <= 3.0)
     py = ensure_trafilatura()
-    if py:
-        t, _ = trafilatura_ref(py, EXTRACTION_DEV, work / "trafilatura-dev")
+    timed = trafilatura_ref(py, EXTRACTION_DEV, work / "trafilatura-dev") if py else None
+    if timed:
+        t = timed[0]
         record(f"5 extraction vs trafilatura ({pages} dev pages, ms/page median)", f"{o:.2f}",
                f"{t:.2f} (trafilatura 2.3)", f"{t / o:.1f}x faster", "faster than trafilatura", o < t)
-    extraction_quality(dev, work, py)
+    extraction_quality(dev, work, py if timed else None)
 
 
 def extraction_quality(dev, work, py):
@@ -481,11 +501,9 @@ def extraction_quality(dev, work, py):
     if py:
         s, _ = run(["python3", str(tools / "score_extraction.py"), str(work / "trafilatura-dev"),
                     "--n-bootstrap", "100"], 900)
-        t = re.search(r"^\S+\s+\d+\s+([0-9.]+)", s.stdout.strip().splitlines()[-1]) if s.stdout.strip() else None
-        if s.returncode != 0 or not t:
-            raise SuiteError(f"scoring trafilatura's dev extraction failed: {s.stdout[-500:]} {s.stderr[-500:]}")
-        ref = float(t.group(1))
-        ref_name = f"{ref:.3f} (trafilatura 2.3)"
+        measured, _ = measured_reference(s, r"^\S+\s+\d+\s+([0-9.]+)\s+±", 1)
+        if measured:
+            ref, ref_name = measured, f"{measured:.3f} (trafilatura 2.3)"
     record("5 extraction F1, 131 Zyte dev pages (4-gram)", f"{f1:.3f}", ref_name,
            f"{f1 / ref:.2f}x", ">= 0.975 (proxy for >= 0.97 unseen)", f1 >= 0.975)
     summary_figures("dev", out / "dev-summaries.jsonl", dev / "ground-truth.json")
@@ -503,14 +521,13 @@ def extraction_quality(dev, work, py):
         raise SuiteError(f"scoring segments-dev failed: {r.stderr[-500:]} {s.stdout[-500:]} {s.stderr[-500:]}")
     pages, p, rc, f1s = int(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4))
     ref, ref_name = 0.924, "0.924 (trafilatura 2.3, published)"
-    if py:
-        trafilatura_ref(py, seg / "html", out / "trafilatura-seg")
+    if py and trafilatura_ref(py, seg / "html", out / "trafilatura-seg"):
         s, _ = run(["python3", str(tools / "score_segments.py"), str(out / "trafilatura-seg"), "--data", str(seg)], 900)
-        t = re.search(r"pages (\d+).*precision ([0-9.]+)\s+recall ([0-9.]+).*F1 ([0-9.]+)", s.stdout)
-        if s.returncode != 0 or not t:
-            raise SuiteError(f"scoring trafilatura on segments-dev failed: {s.stdout[-500:]} {s.stderr[-500:]}")
-        ref = float(t.group(4))
-        ref_name = f"{ref:.3f} (trafilatura 2.3; P {float(t.group(2)):.3f} R {float(t.group(3)):.3f})"
+        measured, t = measured_reference(
+            s, r"pages (\d+).*precision ([0-9.]+)\s+recall ([0-9.]+).*F1 ([0-9.]+)", 4)
+        if measured:
+            ref = measured
+            ref_name = f"{ref:.3f} (trafilatura 2.3; P {float(t.group(2)):.3f} R {float(t.group(3)):.3f})"
     record(f"5 extraction F1, segments-dev ({pages} pages; P {p:.3f} R {rc:.3f})", f"{f1s:.3f}",
            ref_name, f"{f1s / ref:.2f}x", ">= 0.94 (proxy for >= 0.93 unseen)", f1s >= 0.94)
     summary_figures("segments-dev", out / "seg-summaries.jsonl", None)
