@@ -177,6 +177,15 @@ def ensure_postfix():
 TRAFILATURA = ["trafilatura==2.3.0", "lxml_html_clean==0.4.6"]
 
 
+def last_line(text):
+    """The last line of a tool's error output, for a one-line log."""
+    return (text.strip().splitlines() or ["(no message)"])[-1][:400]
+
+
+# A line of score_segments.py: pages, precision, recall and F1.
+SEGMENT_SCORES = r"pages (\d+).*precision ([0-9.]+)\s+recall ([0-9.]+).*F1 ([0-9.]+)"
+
+
 def ensure_trafilatura():
     """Figure 5's reference: trafilatura 2.3 in a venv of its own under the target directory
     (made once, from PyPI), so that its speed and F1 are measured in the same run as ours.
@@ -196,8 +205,7 @@ def ensure_trafilatura():
                         "--timeout", "30", "--retries", "2", *TRAFILATURA], 300)
         if r.returncode == 0 and ok():
             return py
-        last = (r.stderr.strip().splitlines() or ["(no message)"])[-1]
-        log(f"trafilatura could not be installed (the published figures are shown instead): {last[:400]}")
+        log(f"trafilatura could not be installed (the published figures are shown instead): {last_line(r.stderr)}")
     except SuiteError as e:
         log(f"trafilatura could not be installed: {e}")
     return None
@@ -215,8 +223,7 @@ def trafilatura_ref(py, html, out):
         return None
     m = re.search(r"pages (\d+)\s+trafilatura \S+: median ([0-9.]+) ms\s+mean ([0-9.]+) ms", r.stdout)
     if r.returncode != 0 or not m:
-        last = (r.stderr.strip().splitlines() or ["(no message)"])[-1]
-        log(f"trafilatura failed (the published figures are shown instead): {last[:400]}")
+        log(f"trafilatura failed (the published figures are shown instead): {last_line(r.stderr)}")
         return None
     return float(m.group(2)), float(m.group(3))
 
@@ -516,15 +523,14 @@ def extraction_quality(dev, work, py):
     r, _ = run([binary("bench-extract", example=True), "--segments", str(seg), "--out", str(out / "seg"),
                 "--summary-out", str(out / "seg-summaries.jsonl")], 900)
     s, _ = run(["python3", str(tools / "score_segments.py"), str(out / "seg"), "--data", str(seg)], 900)
-    m = re.search(r"pages (\d+).*precision ([0-9.]+)\s+recall ([0-9.]+).*F1 ([0-9.]+)", s.stdout)
+    m = re.search(SEGMENT_SCORES, s.stdout)
     if r.returncode != 0 or not m:
         raise SuiteError(f"scoring segments-dev failed: {r.stderr[-500:]} {s.stdout[-500:]} {s.stderr[-500:]}")
     pages, p, rc, f1s = int(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4))
     ref, ref_name = 0.924, "0.924 (trafilatura 2.3, published)"
     if py and trafilatura_ref(py, seg / "html", out / "trafilatura-seg"):
         s, _ = run(["python3", str(tools / "score_segments.py"), str(out / "trafilatura-seg"), "--data", str(seg)], 900)
-        measured, t = measured_reference(
-            s, r"pages (\d+).*precision ([0-9.]+)\s+recall ([0-9.]+).*F1 ([0-9.]+)", 4)
+        measured, t = measured_reference(s, SEGMENT_SCORES, 4)
         if measured:
             ref = measured
             ref_name = f"{ref:.3f} (trafilatura 2.3; P {float(t.group(2)):.3f} R {float(t.group(3)):.3f})"

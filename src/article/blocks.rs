@@ -1035,20 +1035,24 @@ fn scan_tag(html: &str, start: usize, cut: bool) -> Option<TagScan> {
 /// Position just past the first appropriate end tag `</name` (followed by whitespace,
 /// `/` or `>`) at or after `from`, name matched ASCII case-insensitively.
 fn find_appropriate_end(html: &str, from: usize, name: &[u8]) -> Option<usize> {
-    let b = html.as_bytes();
     let mut i = from;
     loop {
         let p = i + html.get(i..)?.find('<')?;
-        let n = p + 2 + name.len();
-        if b.get(p + 1) == Some(&b'/')
-            && b.len() > n
-            && b[p + 2..n].eq_ignore_ascii_case(name)
-            && (is_space(b[n]) || matches!(b[n], b'/' | b'>'))
-        {
+        if is_end_tag_at(html.as_bytes(), p, name) {
             return Some(p);
         }
         i = p + 1;
     }
+}
+
+/// Whether an end tag `</name` (followed by whitespace, `/` or `>`) opens at `p`, name
+/// matched ASCII case-insensitively.
+fn is_end_tag_at(b: &[u8], p: usize, name: &[u8]) -> bool {
+    let n = p + 2 + name.len();
+    b.get(p + 1) == Some(&b'/')
+        && b.len() > n
+        && b[p + 2..n].eq_ignore_ascii_case(name)
+        && (is_space(b[n]) || matches!(b[n], b'/' | b'>'))
 }
 
 /// Whether an element whose start tag is `tag` (named `name`) has a body
@@ -1177,12 +1181,7 @@ fn foreign_content_end(html: &str, from: usize, root: &[u8]) -> Option<usize> {
                 // only plain text up to the element's own end tag is followed.
                 if INTEGRATION_POINTS.iter().any(|n| n.as_bytes() == name) {
                     let q = t.end + html.get(t.end..)?.find('<')?;
-                    let end = b.get(q + 2..q + 2 + name.len())?;
-                    let after = b.get(q + 2 + name.len()).copied();
-                    if b[q + 1] != b'/'
-                        || !end.eq_ignore_ascii_case(&name)
-                        || !after.is_some_and(|c| is_space(c) || c == b'/' || c == b'>')
-                    {
+                    if !is_end_tag_at(b, q, &name) {
                         return None;
                     }
                 }
